@@ -1,0 +1,5 @@
+"""Entry point for `python -m prakerja_cli`."""
+
+from prakerja_cli.cli import main
+
+main()

@@ -1,0 +1,74 @@
+"""The `prakerja` command: wires the command groups; each command lives in its own module.
+
+Command modules import only typer and rich at the top; the store, the validation core and the
+spreadsheet readers are imported inside the commands, so `prakerja --help` starts fast.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from prakerja_cli import __version__
+from prakerja_cli.cli.common import run_guarded
+
+
+class GuardedGroup(TyperGroup):
+    """Runs every subcommand under one error handler (see common.run_guarded)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        return run_guarded(lambda: super(GuardedGroup, self).invoke(ctx))
+
+
+app = typer.Typer(
+    name="prakerja",
+    cls=GuardedGroup,
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    help="Offline Kartu Prakerja registration for Disnakertrans desks.\n\n"
+    "Example: prakerja init, then prakerja register",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"prakerja-cli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="Language of messages: id (default) or en. Env: PRAKERJA_LANG."),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Offline Kartu Prakerja registration for Disnakertrans desks."""
+    from prakerja_cli.i18n import set_language
+
+    set_language(lang.lower() if lang else None)
+
+
+def _wire() -> None:
+    from prakerja_cli.cli import applicants_cmd, config_cmd, init_cmd, nik_cmd, refdata_cmd, register_cmd
+
+    app.command("init")(init_cmd.init)
+    app.command("nik")(nik_cmd.nik)
+    app.command("register")(register_cmd.register)
+    app.add_typer(applicants_cmd.app, name="applicants")
+    app.add_typer(config_cmd.app, name="config")
+    app.add_typer(refdata_cmd.app, name="refdata")
+
+
+_wire()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,164 @@
+"""`prakerja applicants`: list, show, search, edit and withdraw stored registrations."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from prakerja_cli.cli.common import JsonOpt, RevealOpt, emit_json, err, out, parse_day, render_findings
+
+app = typer.Typer(no_args_is_help=True, help="List, show, search, edit and withdraw registrations.")
+
+RefArg = Annotated[str, typer.Argument(help="Registration number, id, or NIK.")]
+
+
+def _print_rows(rows: list[dict[str, Any]], reveal: bool, json_output: bool) -> None:
+    from rich.table import Table
+
+    from prakerja_cli.cli.render import applicant_json, display_value
+    from prakerja_cli.i18n import field_label, t
+
+    if json_output:
+        emit_json([applicant_json(r, reveal=reveal) for r in rows])
+        return
+    if not rows:
+        err.print(t("msg.no_applicants"))
+        return
+    table = Table()
+    for header in (t("label.registration_number"), field_label("nik"), field_label("name"),
+                   field_label("district"), t("label.status"), t("label.created_at")):  # fmt: skip
+        table.add_column(header)
+    for r in rows:
+        table.add_row(
+            r["registration_number"], display_value("nik", r["nik"], reveal=reveal), r["name"],
+            r["district"], t(f"status.{r['status']}"), r["created_at"][:16].replace("T", " "),
+        )  # fmt: skip
+    out.print(table)
+    err.print(t("msg.count", count=len(rows)))
+
+
+@app.command("list")
+def list_(
+    status: Annotated[str | None, typer.Option(help="valid, flagged or withdrawn.")] = None,
+    since: Annotated[str | None, typer.Option(help="Registered on or after YYYY-MM-DD.")] = None,
+    until: Annotated[str | None, typer.Option(help="Registered on or before YYYY-MM-DD.")] = None,
+    desk: Annotated[str | None, typer.Option(help="Only this desk.")] = None,
+    district: Annotated[str | None, typer.Option(help="Kecamatan (part of the name).")] = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many, newest first.")] = None,
+    reveal: RevealOpt = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """List registrations, newest first.
+
+    Example: prakerja applicants list --status flagged --since 2026-11-01
+    """
+    from prakerja_cli.office import open_workspace
+    from prakerja_cli.store.applicants import list_applicants
+
+    ws = open_workspace()
+    rows = list_applicants(
+        ws.db, status=status, since=parse_day(since, "--since"), until=parse_day(until, "--until"),
+        desk=desk, district=district, limit=limit,
+    )  # fmt: skip
+    _print_rows(rows, reveal, json_output)
+
+
+@app.command("search")
+def search(
+    query: Annotated[str, typer.Argument(help="Part of a name, or a NIK (or its first digits).")],
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
+    reveal: RevealOpt = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Find registrations by name fragment or NIK.
+
+    Example: prakerja applicants search "siti"
+    """
+    from prakerja_cli.office import open_workspace
+    from prakerja_cli.store.applicants import list_applicants
+
+    ws = open_workspace()
+    _print_rows(list_applicants(ws.db, query=query, limit=limit), reveal, json_output)
+
+
+@app.command("show")
+def show(ref: RefArg, reveal: RevealOpt = False, json_output: JsonOpt = False) -> None:
+    """Show one registration in full, with its findings.
+
+    Example: prakerja applicants show 3273-D01-000001
+    """
+    from prakerja_cli.cli.render import applicant_json, print_record
+    from prakerja_cli.office import open_workspace
+    from prakerja_cli.store.applicants import get_applicant, stored_findings
+
+    ws = open_workspace()
+    row = get_applicant(ws.db, ref)
+    if json_output:
+        emit_json(applicant_json(row, reveal=reveal))
+        return
+    print_record(out, row, reveal=reveal)
+    render_findings(stored_findings(row), out)
+
+
+@app.command("edit")
+def edit(
+    ref: RefArg,
+    set_: Annotated[
+        list[str], typer.Option("--set", help="FIELD=VALUE, repeatable (e.g. --set phone=0812...).")
+    ],
+    json_output: JsonOpt = False,
+) -> None:
+    """Correct fields of a registration; the whole record is validated again.
+
+    Exit code 3 when the corrected record is refused (nothing changes).
+    Example: prakerja applicants edit 3273-D01-000001 --set phone=081298765432
+    """
+    from prakerja_cli.cli.common import findings_json
+    from prakerja_cli.desk import edit as edit_applicant
+    from prakerja_cli.errors import ExitCode, UsageError
+    from prakerja_cli.i18n import t
+    from prakerja_cli.office import open_workspace
+
+    changes: dict[str, Any] = {}
+    for item in set_:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError("error.set_format", hint="hint.fields", item=item)
+        changes[key.strip().replace("-", "_")] = value
+    ws = open_workspace()
+    result = edit_applicant(ws, ref, changes)
+    if json_output:
+        row = result.row or {}
+        emit_json({"stored": result.stored, "id": row.get("id"), "status": result.validated.status,
+                   "findings": findings_json(result.validated.findings)})  # fmt: skip
+    elif result.row is not None:
+        out.print(t("msg.edited", number=result.row["registration_number"], status=t(f"status.{result.row['status']}")))
+        render_findings(result.validated.findings, out)
+    else:
+        err.print(f"[bold red]{t('msg.not_stored')}[/]")
+        render_findings(result.validated.findings)
+    if not result.stored:
+        raise typer.Exit(int(ExitCode.REJECTED))
+
+
+@app.command("withdraw")
+def withdraw(
+    ref: RefArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why the registration is withdrawn.")],
+    json_output: JsonOpt = False,
+) -> None:
+    """Withdraw a registration; it is kept, with the reason, and its NIK may register again.
+
+    Example: prakerja applicants withdraw 3273-D01-000001 --reason "Salah input, diganti"
+    """
+    from prakerja_cli.desk import withdraw as withdraw_applicant
+    from prakerja_cli.i18n import t
+    from prakerja_cli.office import open_workspace
+
+    row = withdraw_applicant(open_workspace(), ref, reason)
+    if json_output:
+        emit_json({"id": row["id"], "registration_number": row["registration_number"], "status": row["status"],
+                   "withdrawn_reason": row["withdrawn_reason"]})  # fmt: skip
+        return
+    out.print(t("msg.withdrawn", number=row["registration_number"]))

@@ -1,0 +1,105 @@
+"""What every command shares: consoles, options, JSON output, rendering of findings and errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from prakerja_cli.errors import ExitCode, PrakerjaError, StoreError
+from prakerja_cli.i18n import t
+
+#: People read stdout and stderr; scripts read the one JSON document on stdout.
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON document on stdout, for scripts.")]
+RevealOpt = Annotated[
+    bool, typer.Option("--reveal", help="Show NIK and KK whole (they are masked by default).")
+]
+
+
+def emit_json(document: Any) -> None:
+    """Write exactly one JSON document to stdout."""
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def debug_enabled() -> bool:
+    return os.environ.get("PRAKERJA_DEBUG", "") not in ("", "0", "false")
+
+
+def fail(exc: PrakerjaError) -> typer.Exit:
+    """Print an expected failure as `error:`/`hint:` lines on stderr; return the Exit to raise."""
+    err.print(f"[bold red]{escape(t('label.error'))}:[/] {escape(t(exc.key, **exc.params))}")
+    if exc.hint:
+        err.print(f"[bold]{escape(t('label.hint'))}:[/] {escape(t(exc.hint, **exc.params))}")
+    return typer.Exit(int(exc.exit_code))
+
+
+def translate_unexpected(exc: BaseException) -> PrakerjaError | None:
+    """Map failures users can meet in normal life (locked DB, read-only folder) to a clean error."""
+    if isinstance(exc, sqlite3.Error):
+        from prakerja_cli.config import db_path
+        from prakerja_cli.store.db import store_error
+
+        return store_error(exc, db_path())
+    if isinstance(exc, PermissionError | IsADirectoryError | NotADirectoryError):
+        return StoreError("error.os", hint="hint.os", path=str(exc.filename), reason=exc.strerror)
+    if isinstance(exc, OSError) and exc.errno == 28:  # ENOSPC
+        return StoreError("error.disk_full", hint="hint.disk_full", path=str(exc.filename))
+    return None
+
+
+def run_guarded(invoke: Callable[[], Any]) -> Any:
+    """Run a command; expected failures become one line and an exit code, never a traceback."""
+    try:
+        return invoke()
+    except PrakerjaError as exc:
+        if debug_enabled():
+            raise
+        raise fail(exc) from None
+    except (KeyboardInterrupt, EOFError):
+        err.print(t("msg.cancelled"))
+        raise typer.Exit(int(ExitCode.CANCELLED)) from None
+    except (sqlite3.Error, OSError) as exc:
+        mapped = translate_unexpected(exc)
+        if mapped is None or debug_enabled():
+            raise
+        raise fail(mapped) from None
+
+
+def parse_day(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        from prakerja_cli.errors import UsageError
+
+        raise UsageError("error.date_option", hint="hint.date_option", option=option, value=value) from None
+
+
+def findings_json(findings: list[Any]) -> list[dict[str, Any]]:
+    return [f.to_dict() for f in findings]
+
+
+SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def render_findings(findings: list[Any], console: Console | None = None) -> None:
+    """One line per finding: severity label and the localised message naming field and fix."""
+    console = console or err
+    for finding in findings:
+        severity = str(finding.severity)
+        label = t(f"severity.{severity}")
+        style = SEVERITY_STYLE[severity]
+        console.print(f"  [{style}]{escape(label)}[/] {escape(finding.message())} [dim]({finding.code})[/]")

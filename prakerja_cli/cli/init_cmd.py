@@ -1,0 +1,85 @@
+"""`prakerja init`: set up this desk's office, configuration and store."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from prakerja_cli.cli.common import JsonOpt, emit_json, err, out
+
+DEFAULT_RULES = "normal-2023"
+
+
+def _ask(label_key: str, value: str | None, no_input: bool, option: str, default: str | None = None) -> str:
+    from rich.prompt import Prompt
+
+    from prakerja_cli.errors import UsageError
+    from prakerja_cli.i18n import t
+
+    if value is not None:
+        return value
+    if no_input:
+        if default is not None:
+            return default
+        raise UsageError("error.required_option", hint="hint.init_options", option=option)
+    return Prompt.ask(t(label_key), default=default, console=err) or ""
+
+
+def init(
+    office_code: Annotated[str | None, typer.Option(help="Regency/city code, 4 digits (e.g. 3273).")] = None,
+    office_name: Annotated[str | None, typer.Option(help="Office name, e.g. 'Disnaker Kota Bandung'.")] = None,
+    desk: Annotated[str | None, typer.Option(help="Desk id, 1-8 letters or digits (e.g. D01).")] = None,
+    operator: Annotated[str | None, typer.Option(help="Name of the clerk operating this desk.")] = None,
+    rules: Annotated[
+        str | None, typer.Option(help="Rule set: normal-2023 (default) or permenaker-17-2020.")
+    ] = None,
+    no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt; fail on a missing option.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Rewrite an existing configuration.")] = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Set up this desk: office, desk id, operator, rule set; create config and database.
+
+    Example: prakerja init --office-code 3273 --office-name "Disnaker Kota Bandung" --desk D01
+    --operator "Rina" --rules normal-2023 --no-input
+    """
+    from prakerja_cli.i18n import t
+    from prakerja_cli.office import check_desk, check_office_code, check_rules, init_office
+
+    code = _ask("prompt.office_code", office_code, no_input, "--office-code")
+    check_office_code(code)
+    name = _ask("prompt.office_name", office_name, no_input, "--office-name")
+    desk_id = _ask("prompt.desk", desk, no_input, "--desk", default="D01")
+    check_desk(desk_id)
+    who = _ask("prompt.operator", operator, no_input, "--operator")
+    rule_set = _ask("prompt.rules", rules, no_input, "--rules", default=DEFAULT_RULES)
+    check_rules(rule_set)
+    err.print(t("msg.init_working"))
+    result = init_office(
+        office_code=code, office_name=name, desk=desk_id, operator=who, rules=rule_set, force=force
+    )
+    if json_output:
+        emit_json(
+            {
+                "office_code": result.config.office_code,
+                "office_name": result.config.office_name,
+                "regency": result.regency,
+                "desk": result.config.desk,
+                "operator": result.config.operator,
+                "rules": result.config.rules,
+                "config_path": result.config_path,
+                "database_path": result.db_path,
+                "regions_loaded": result.regions_loaded,
+            }
+        )
+        return
+    out.print(
+        t(
+            "msg.init_done",
+            office=result.config.office_name,
+            regency=result.regency,
+            desk=result.config.desk,
+            rules=result.config.rules,
+        )
+    )
+    out.print(t("msg.init_paths", config=result.config_path, db=result.db_path))

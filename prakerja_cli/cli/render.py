@@ -1,0 +1,91 @@
+"""Rendering of applicant records for people (rich) and for scripts (JSON-ready dicts)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from prakerja_cli.core import fields as f
+from prakerja_cli.core.findings import Finding
+from prakerja_cli.core.nik import mask
+from prakerja_cli.core.validate import FIELDS
+from prakerja_cli.i18n import field_label, t
+
+_CHOICES = {"gender": f.GENDERS, "education": f.EDUCATION, "employment": f.EMPLOYMENT}
+SECRET_FIELDS = ("nik", "kk")
+
+
+def display_value(name: str, value: Any, *, reveal: bool = False) -> str:
+    """A stored or normalised value as a clerk reads it."""
+    if value is None or value == "":
+        return "-"
+    if name in SECRET_FIELDS and not reveal:
+        return mask(str(value))
+    if name in _CHOICES:
+        choice = _CHOICES[name].get(str(value))
+        return choice[0] if choice else str(value)
+    if name in ("in_school", "social_assistance"):
+        return t("yes") if value in (True, 1, "1") else t("no")
+    if isinstance(value, date):
+        return value.strftime("%d-%m-%Y")
+    if name == "birth_date":
+        return date.fromisoformat(str(value)).strftime("%d-%m-%Y")
+    return str(value)
+
+
+def record_table(values: dict[str, Any], *, reveal: bool = False, extra: dict[str, Any] | None = None) -> Table:
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for name, value in (extra or {}).items():
+        table.add_row(t(f"label.{name}"), str(value))
+    for name in FIELDS:
+        table.add_row(field_label(name), display_value(name, values.get(name), reveal=reveal))
+    return table
+
+
+def receipt(row: dict[str, Any], office_name: str) -> Panel:
+    """The slip the clerk reads out or prints for the applicant."""
+    lines = [
+        t("receipt.number", number=row["registration_number"]),
+        t("receipt.name", name=row["name"]),
+        t("receipt.nik", nik=mask(row["nik"])),
+        t("receipt.when", when=row["created_at"][:10], desk=row["desk"], operator=row["operator"]),
+        t(f"status.{row['status']}"),
+    ]
+    return Panel("\n".join(lines), title=t("receipt.title", office=office_name), expand=False)
+
+
+def applicant_json(row: dict[str, Any], *, reveal: bool = False) -> dict[str, Any]:
+    """A stored record for --json: NIK and KK masked unless revealed; findings with messages."""
+    data = {k: v for k, v in row.items() if k != "findings"}
+    for name in SECRET_FIELDS:
+        data[name] = row[name] if reveal else mask(row[name])
+    data["in_school"] = bool(row["in_school"])
+    data["social_assistance"] = bool(row["social_assistance"])
+    data["findings"] = [Finding.from_stored(x).to_dict() for x in json.loads(row["findings"] or "[]")]
+    return data
+
+
+def print_record(console: Console, row: dict[str, Any], *, reveal: bool) -> None:
+    extra = {
+        "registration_number": row["registration_number"],
+        "status": t(f"status.{row['status']}"),
+        "created_at": row["created_at"],
+        "desk": f"{row['desk']} / {row['operator']}",
+        "source": _source(row),
+    }
+    if row.get("withdrawn_reason"):
+        extra["withdrawn_reason"] = row["withdrawn_reason"]
+    console.print(record_table(row, reveal=reveal, extra=extra))
+
+
+def _source(row: dict[str, Any]) -> str:
+    if row.get("source") == "roster":
+        return f"{row.get('source_file')} / {row.get('source_sheet')} / {t('label.row')} {row.get('source_row')}"
+    return t("label.source_desk")

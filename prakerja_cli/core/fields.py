@@ -1,0 +1,212 @@
+"""Normalisers for the form's fields: name, phone, e-mail, dates, choices. Pure functions.
+
+Each returns (normalised value or None, findings). The desk form calls them one by one as the clerk
+types; `validate.validate_applicant` calls the same ones for a whole record.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from prakerja_cli.core.findings import Code, Finding, error
+
+_SPACES = re.compile(r"[\s\u00a0\u2007\u202f]+")
+_NAME_OK = re.compile(r"[^\W\d_]+(?:[ '.\-]*[^\W\d_]+)*\.?")
+_PHONE_SEPARATORS = re.compile(r"[\s\u00a0.\-()/]+")
+
+MONTHS_ID = {
+    "januari": 1, "jan": 1, "februari": 2, "pebruari": 2, "feb": 2, "peb": 2, "maret": 3,
+    "mar": 3, "april": 4, "apr": 4, "mei": 5, "juni": 6, "jun": 6, "juli": 7, "jul": 7,
+    "agustus": 8, "agu": 8, "agt": 8, "ags": 8, "agust": 8, "september": 9, "sep": 9, "sept": 9,
+    "oktober": 10, "okt": 10, "november": 11, "nov": 11, "nopember": 11, "nop": 11,
+    "desember": 12, "des": 12,
+    # English month names, for files exported from English-language Excel.
+    "january": 1, "february": 2, "march": 3, "may": 5, "june": 6, "july": 7, "august": 8,
+    "aug": 8, "october": 10, "oct": 10, "december": 12, "dec": 12,
+}  # fmt: skip
+
+_TEXT_DATE = re.compile(r"(\d{1,2})\s+([A-Za-z]+)\.?\s+(\d{4})")
+_DMY = re.compile(r"(\d{1,2})[/\-.](\d{1,2})[/\-.](\d{4})")
+_YMD = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00(?:\.0+)?)?)?")
+_EXCEL_EPOCH = date(1899, 12, 30)
+
+
+def collapse_spaces(text: str) -> str:
+    """Collapse runs of whitespace, non-breaking spaces included, to one space; trim."""
+    return _SPACES.sub(" ", text).strip()
+
+
+def blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and collapse_spaces(value) == "")
+
+
+def normalise_name(raw: str, field_name: str = "name") -> tuple[str | None, list[Finding]]:
+    """Full name as on the KTP: letters, spaces, apostrophes, periods, hyphens; upper case."""
+    name = unicodedata.normalize("NFC", collapse_spaces(raw)).upper()
+    if not name:
+        return None, [error(Code.REQUIRED_MISSING, field_name)]
+    if not _NAME_OK.fullmatch(name):
+        return None, [error(Code.NAME_INVALID, field_name)]
+    return name, []
+
+
+def normalise_text(raw: str) -> str:
+    """Free text fields (place, address, village): spaces collapsed, upper case."""
+    return collapse_spaces(raw).upper()
+
+
+def normalise_phone(raw: str, field_name: str = "phone") -> tuple[str | None, list[Finding]]:
+    """An Indonesian mobile number in any common form, as E.164 (+628...).
+
+    Accepts 0812..., 62812..., +62 812-..., and 812... (a number typed into a spreadsheet loses its
+    leading 0).
+    """
+    import phonenumbers
+
+    text = raw.strip().lstrip("'")
+    if re.fullmatch(r"\d+\.0", text):  # a phone number that went through a float
+        text = text[:-2]
+    digits = _PHONE_SEPARATORS.sub("", text)
+    if digits.startswith("+"):
+        candidate = digits
+    elif digits.startswith("62"):
+        candidate = "+" + digits
+    elif digits.startswith("8"):
+        candidate = "0" + digits
+    else:
+        candidate = digits
+    if not candidate:
+        return None, [error(Code.REQUIRED_MISSING, field_name)]
+    try:
+        number = phonenumbers.parse(candidate, "ID")
+    except phonenumbers.NumberParseException:
+        return None, [error(Code.PHONE_INVALID, field_name)]
+    mobile = phonenumbers.PhoneNumberType.MOBILE
+    if (
+        number.country_code != 62
+        or not phonenumbers.is_valid_number(number)
+        or phonenumbers.number_type(number) != mobile
+    ):
+        return None, [error(Code.PHONE_INVALID, field_name)]
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), []
+
+
+def normalise_email(raw: str, field_name: str = "email") -> tuple[str | None, list[Finding]]:
+    """E-mail syntax only: offices are offline, so deliverability is not checked."""
+    from email_validator import EmailNotValidError, validate_email
+
+    text = collapse_spaces(raw)
+    if not text:
+        return None, []
+    try:
+        result = validate_email(text, check_deliverability=False)
+    except EmailNotValidError:
+        return None, [error(Code.EMAIL_INVALID, field_name)]
+    return str(result.normalized), []
+
+
+def parse_date(value: Any) -> date | None:
+    """A date from a date/datetime, an Excel serial number, or text in the forms offices use:
+    yyyy-mm-dd, dd/mm/yyyy, dd-mm-yyyy, dd.mm.yyyy, "17 Agustus 1990", "17 Agu 1990".
+    """
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if 1 <= value < 2958466:  # Excel's serial range (1900-01-01 .. 9999-12-31)
+            return _EXCEL_EPOCH + timedelta(days=int(value))
+        return None
+    if not isinstance(value, str):
+        return None
+    text = collapse_spaces(value)
+    try:
+        if m := _YMD.fullmatch(text):
+            return date(int(m[1]), int(m[2]), int(m[3]))
+        if m := _DMY.fullmatch(text):
+            return date(int(m[3]), int(m[2]), int(m[1]))
+        if m := _TEXT_DATE.fullmatch(text):
+            month = MONTHS_ID.get(m[2].lower())
+            return date(int(m[3]), month, int(m[1])) if month else None
+    except ValueError:
+        return None
+    if text.isdigit() and 4 <= len(text) <= 6:  # a serial number that arrived as text
+        return parse_date(int(text))
+    return None
+
+
+def normalise_birth_date(
+    value: Any, today: date, field_name: str = "birth_date"
+) -> tuple[date | None, list[Finding]]:
+    if blank(value):
+        return None, [error(Code.REQUIRED_MISSING, field_name)]
+    born = parse_date(value)
+    if born is None or born > today or born.year < 1900:
+        return None, [error(Code.BIRTHDATE_INVALID, field_name)]
+    return born, []
+
+
+# Choices: canonical code -> (Indonesian label, synonyms). Synonyms are compared after `_key`.
+GENDERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "L": ("Laki-laki", ("l", "lk", "laki", "lakilaki", "pria", "m", "male", "man")),
+    "P": ("Perempuan", ("p", "pr", "wanita", "perempuan", "f", "female", "woman", "w")),
+}
+
+EDUCATION: dict[str, tuple[str, tuple[str, ...]]] = {
+    "TIDAK_SEKOLAH": ("Tidak/belum sekolah", ("tidaksekolah", "belumsekolah", "tidakbelumsekolah", "none")),
+    "SD": ("SD/sederajat", ("sd", "mi", "sdmi", "sdsederajat", "paketa", "sekolahdasar", "primary")),
+    "SMP": ("SMP/sederajat", ("smp", "mts", "sltp", "smpmts", "smpsederajat", "paketb", "juniorhigh")),
+    "SMA": ("SMA/SMK/sederajat", ("sma", "smk", "ma", "slta", "smu", "stm", "smasmk", "smasmkma", "smasederajat", "smasmksederajat", "paketc", "seniorhigh", "highschool")),
+    "D1": ("D1", ("d1", "diploma1", "diplomai")),
+    "D2": ("D2", ("d2", "diploma2", "diplomaii")),
+    "D3": ("D3", ("d3", "diploma3", "diplomaiii")),
+    "D4": ("D4", ("d4", "diploma4", "diplomaiv")),
+    "S1": ("S1", ("s1", "sarjana", "strata1", "bachelor")),
+    "S2": ("S2", ("s2", "magister", "master", "strata2")),
+    "S3": ("S3", ("s3", "doktor", "doctor", "phd", "strata3")),
+}  # fmt: skip
+
+EMPLOYMENT: dict[str, tuple[str, tuple[str, ...]]] = {
+    "PENCARI_KERJA": ("Pencari kerja / belum bekerja", ("pencarikerja", "belumbekerja", "tidakbekerja", "menganggur", "pengangguran", "unemployed", "jobseeker")),
+    "PEKERJA": ("Pekerja/buruh", ("pekerja", "buruh", "pekerjaburuh", "karyawan", "bekerja", "employed", "worker")),
+    "KORBAN_PHK": ("Pekerja terkena PHK", ("phk", "korbanphk", "pekerjaterkenaphk", "terkenaphk", "laidoff")),
+    "DIRUMAHKAN": ("Pekerja yang dirumahkan", ("dirumahkan", "pekerjayangdirumahkan", "furloughed")),
+    "USAHA_MIKRO": ("Pelaku usaha mikro/kecil", ("umk", "umkm", "usahamikro", "usahakecil", "wirausaha", "pelakuusaha", "pelakuusahamikrokecil", "selfemployed")),
+}  # fmt: skip
+
+YES = ("y", "ya", "yes", "1", "true", "benar", "iya", "masih", "v", "x")
+NO = ("n", "t", "tidak", "no", "0", "false", "bukan", "tdk", "")
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", collapse_spaces(text).lower())
+
+
+def normalise_choice(
+    raw: str, choices: dict[str, tuple[str, tuple[str, ...]]], field_name: str
+) -> tuple[str | None, list[Finding]]:
+    """Map a typed value (code, label or synonym, any case or punctuation) to its code."""
+    key = _key(raw)
+    if not key:
+        return None, [error(Code.REQUIRED_MISSING, field_name)]
+    for code, (label, synonyms) in choices.items():
+        if key in synonyms or key == _key(code) or key == _key(label):
+            return code, []
+    code = Code.GENDER_INVALID if choices is GENDERS else Code.CHOICE_INVALID
+    return None, [error(code, field_name, allowed=", ".join(choices))]
+
+
+def parse_yes_no(value: Any, field_name: str) -> tuple[bool | None, list[Finding]]:
+    if isinstance(value, bool):
+        return value, []
+    if isinstance(value, int | float):
+        return bool(value), []
+    key = _key(str(value)) if value is not None else ""
+    if key in YES:
+        return True, []
+    if key in NO:
+        return False, []
+    return None, [error(Code.CHOICE_INVALID, field_name, allowed="ya, tidak")]

