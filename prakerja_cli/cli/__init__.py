@@ -57,11 +57,20 @@ def root(
 
 
 def _wire() -> None:
-    from prakerja_cli.cli import applicants_cmd, config_cmd, init_cmd, nik_cmd, refdata_cmd, register_cmd
+    from prakerja_cli.cli import (
+        applicants_cmd,
+        config_cmd,
+        demo_cmd,
+        init_cmd,
+        nik_cmd,
+        refdata_cmd,
+        register_cmd,
+    )
 
     app.command("init")(init_cmd.init)
     app.command("nik")(nik_cmd.nik)
     app.command("register")(register_cmd.register)
+    app.command("demo")(demo_cmd.demo)
     app.add_typer(applicants_cmd.app, name="applicants")
     app.add_typer(config_cmd.app, name="config")
     app.add_typer(refdata_cmd.app, name="refdata")

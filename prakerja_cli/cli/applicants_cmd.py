@@ -26,9 +26,9 @@ def _print_rows(rows: list[dict[str, Any]], reveal: bool, json_output: bool) -> 
         err.print(t("msg.no_applicants"))
         return
     table = Table()
-    for header in (t("label.registration_number"), field_label("nik"), field_label("name"),
+    for header in (t("label.registration_number"), field_label("nik"), t("label.name"),
                    field_label("district"), t("label.status"), t("label.created_at")):  # fmt: skip
-        table.add_column(header)
+        table.add_column(header, no_wrap=header != t("label.name"))
     for r in rows:
         table.add_row(
             r["registration_number"], display_value("nik", r["nik"], reveal=reveal), r["name"],

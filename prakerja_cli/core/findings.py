@@ -85,15 +85,15 @@ class Finding:
         )
 
 
-def error(code: Code, field: str, **params: Any) -> Finding:
+def error(code: Code, field: str, /, **params: Any) -> Finding:
     return Finding(code, Severity.ERROR, field, params)
 
 
-def warning(code: Code, field: str, **params: Any) -> Finding:
+def warning(code: Code, field: str, /, **params: Any) -> Finding:
     return Finding(code, Severity.WARNING, field, params)
 
 
-def info(code: Code, field: str, **params: Any) -> Finding:
+def info(code: Code, field: str, /, **params: Any) -> Finding:
     return Finding(code, Severity.INFO, field, params)
 
 

@@ -143,6 +143,7 @@ MESSAGES: dict[str, str] = {
     "receipt.nik": "NIK: {nik}",
     "receipt.when": "Date: {when}   Desk: {desk}   Operator: {operator}",
     "label.registration_number": "Registration no.",
+    "label.name": "Name",
     "label.status": "Status",
     "label.created_at": "Registered",
     "label.desk": "Desk / operator",

@@ -151,6 +151,7 @@ MESSAGES: dict[str, str] = {
     "receipt.nik": "NIK: {nik}",
     "receipt.when": "Tanggal: {when}   Meja: {desk}   Petugas: {operator}",
     "label.registration_number": "No. pendaftaran",
+    "label.name": "Nama",
     "label.status": "Status",
     "label.created_at": "Didaftarkan",
     "label.desk": "Meja / petugas",

@@ -1,0 +1,92 @@
+"""Shared fixtures: an isolated app directory per test, and a CLI runner."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from prakerja_cli.cli import app
+from prakerja_cli.demo import synthetic_nik
+from prakerja_cli.i18n import set_language
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+REGIONS_CSV = SHARED_DATA / "kemendagri_regions_2015_2025.csv"
+
+INIT_ARGS = [
+    "init", "--office-code", "3273", "--office-name", "Disnaker Kota Bandung", "--desk", "D01",
+    "--operator", "Rina", "--rules", "normal-2023", "--no-input",
+]  # fmt: skip
+
+
+@dataclass
+class Run:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+def invoke(args: list[str], input: str | None = None) -> Run:
+    result = CliRunner().invoke(app, args, input=input)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return Run(result.exit_code, result.stdout, result.stderr)
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Every test gets its own empty app directory and the default language."""
+    monkeypatch.setenv("PRAKERJA_HOME", str(tmp_path / "home"))
+    for name in ("PRAKERJA_LANG", "PRAKERJA_OPERATOR", "PRAKERJA_DEBUG"):
+        monkeypatch.delenv(name, raising=False)
+    set_language(None)
+    yield
+    set_language(None)
+
+
+@pytest.fixture(scope="session")
+def _office_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One initialised office, made once; tests get a copy (init loads ~90k region codes)."""
+    home = tmp_path_factory.mktemp("template") / "home"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PRAKERJA_HOME", str(home))
+        run = invoke(INIT_ARGS)
+    assert run.exit_code == 0, run.stderr
+    return home
+
+
+@pytest.fixture
+def office(_office_template: Path, tmp_path: Path) -> Path:
+    """An initialised office (Kota Bandung, desk D01, normal-2023) in this test's app directory."""
+    home = tmp_path / "home"
+    shutil.copytree(_office_template, home)
+    return home
+
+
+def applicant_args(
+    *,
+    nik: str | None = None,
+    kk: str = "3273010101100002",
+    name: str = "Siti Aminah",
+    birth_date: str = "1990-08-17",
+    gender: str = "P",
+    extra: list[str] | None = None,
+) -> list[str]:
+    """Options for `prakerja register` of a valid synthetic applicant."""
+    nik = nik or synthetic_nik("327301", date.fromisoformat(birth_date), gender, 9001)
+    return [
+        "register", "--nik", nik, "--kk", kk, "--name", name, "--birth-date", birth_date,
+        "--gender", gender, "--phone", "0812-3456-7890", "--address", "Jl. Merdeka 1",
+        "--village", "Gegerkalong", "--district", "Sukasari", "--education", "SMA",
+        "--employment", "KORBAN_PHK", "--not-in-school", "--yes", *(extra or []),
+    ]  # fmt: skip

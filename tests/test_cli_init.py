@@ -1,0 +1,130 @@
+"""`prakerja init` and `prakerja config`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import INIT_ARGS, invoke
+
+
+def test_init_creates_config_and_database(tmp_path: Path) -> None:
+    run = invoke([*INIT_ARGS, "--json"])
+    assert run.exit_code == 0, run.stderr
+    doc = run.json()
+    assert doc["office_code"] == "3273"
+    assert doc["regency"] == "Kota Bandung"
+    assert doc["desk"] == "D01"
+    assert doc["rules"] == "normal-2023"
+    assert doc["regions_loaded"] > 90000  # provinces, regencies, kecamatan and villages
+    home = tmp_path / "home"
+    assert (home / "config.toml").is_file()
+    assert (home / "prakerja.db").is_file()
+    if sys.platform != "win32":
+        assert (home / "config.toml").stat().st_mode & 0o077 == 0
+        assert (home / "prakerja.db").stat().st_mode & 0o077 == 0
+
+
+def test_init_prompts_when_options_are_missing() -> None:
+    answers = "3273\nDisnaker Kota Bandung\nD02\nRina\npermenaker-17-2020\n"
+    run = invoke(["init"], input=answers)
+    assert run.exit_code == 0, run.stderr
+    shown = invoke(["config", "show", "--json"]).json()
+    assert shown["desk"] == "D02"
+    assert shown["rules"] == "permenaker-17-2020"
+    assert shown["office_name"] == "Disnaker Kota Bandung"
+
+
+def test_init_no_input_names_the_missing_option() -> None:
+    run = invoke(["init", "--office-code", "3273", "--no-input"])
+    assert run.exit_code == 2
+    assert "--office-name" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("code", "key_text"),
+    [("32731", "4 angka"), ("abcd", "4 angka"), ("3299", "tidak ada di daftar"), ("9900", "tidak ada")],
+)
+def test_init_rejects_bad_office_codes(code: str, key_text: str) -> None:
+    args = [*INIT_ARGS]
+    args[args.index("3273")] = code
+    run = invoke(args)
+    assert run.exit_code == 2
+    assert key_text in run.stderr
+    assert not (Path(os.environ["PRAKERJA_HOME"]) / "config.toml").exists()
+
+
+def test_init_rejects_unknown_rules_and_bad_desk() -> None:
+    args = [*INIT_ARGS]
+    args[args.index("normal-2023")] = "perpres-1999"
+    run = invoke(args)
+    assert run.exit_code == 2
+    assert "normal-2023" in run.stderr  # the hint lists the known rule sets
+    args = [*INIT_ARGS]
+    args[args.index("D01")] = "desk one!"
+    assert invoke(args).exit_code == 2
+
+
+def test_init_twice_needs_force(office: Path) -> None:
+    run = invoke(INIT_ARGS)
+    assert run.exit_code == 2
+    assert "--force" in run.stderr
+    args = [*INIT_ARGS, "--force"]
+    args[args.index("D01")] = "D07"
+    assert invoke(args).exit_code == 0
+    assert invoke(["config", "show", "--json"]).json()["desk"] == "D07"
+
+
+def test_init_refuses_another_office_on_the_same_database(office: Path) -> None:
+    args = [*INIT_ARGS, "--force"]
+    args[args.index("3273")] = "3201"
+    run = invoke(args)
+    assert run.exit_code == 2
+    assert "3273" in run.stderr
+
+
+def test_config_show_and_path(office: Path) -> None:
+    shown = invoke(["config", "show", "--json"]).json()
+    assert shown["office_code"] == "3273"
+    assert shown["database_path"] == str(office / "prakerja.db")
+    human = invoke(["config", "show"])
+    assert "Disnaker Kota Bandung" in human.stdout
+    path = invoke(["config", "path"])
+    assert str(office / "config.toml") in path.stdout
+    assert invoke(["config", "path", "--json"]).json()["app_dir"] == str(office)
+
+
+def test_operator_can_be_overridden_per_clerk(office: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRAKERJA_OPERATOR", "Budi")
+    assert invoke(["config", "show", "--json"]).json()["operator"] == "Budi"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["config", "show"],
+        ["applicants", "list"],
+        ["applicants", "show", "x"],
+        ["register", "--nik", "3273015708900001"],
+        ["refdata", "load", "x.csv"],
+    ],
+)
+def test_commands_without_an_office_say_how_to_fix_it(args: list[str]) -> None:
+    run = invoke(args)
+    assert run.exit_code == 2
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert lines[0].startswith("galat:")
+    assert "prakerja init" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert run.stdout == ""
+
+
+def test_broken_config_is_reported(office: Path) -> None:
+    (office / "config.toml").write_text("office_code = [unclosed", encoding="utf-8")
+    run = invoke(["applicants", "list"])
+    assert run.exit_code == 2
+    assert "init --force" in run.stderr

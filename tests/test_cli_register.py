@@ -1,0 +1,204 @@
+"""`prakerja register`: with options for scripts, and the interactive desk form."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+from prakerja_cli.demo import synthetic_nik
+from tests.conftest import applicant_args, invoke
+
+NIK = synthetic_nik("327301", date(1990, 8, 17), "P", 9001)
+KK = "3273010101100002"
+
+
+def count_rows(home: Path) -> int:
+    with sqlite3.connect(home / "prakerja.db") as conn:
+        return int(conn.execute("SELECT count(*) FROM applicants").fetchone()[0])
+
+
+def test_register_with_options_stores_and_prints_a_receipt(office: Path) -> None:
+    run = invoke(applicant_args(nik=NIK))
+    assert run.exit_code == 0, run.stderr
+    assert "3273-D01-000001" in run.stdout
+    assert "SITI AMINAH" in run.stdout
+    assert NIK not in run.stdout  # the receipt masks the NIK
+    assert "327301********01" in run.stdout
+    row = invoke(["applicants", "show", "3273-D01-000001", "--json", "--reveal"]).json()
+    assert row["nik"] == NIK
+    assert row["phone"] == "+6281234567890"
+    assert row["status"] == "valid"
+    assert row["source"] == "desk"
+    assert row["desk"] == "D01" and row["operator"] == "Rina"
+    assert row["regency"] == "KOTA BANDUNG" and row["province"] == "JAWA BARAT"
+
+
+def test_register_json_is_one_document(office: Path) -> None:
+    run = invoke([*applicant_args(nik=NIK), "--json"])
+    assert run.exit_code == 0
+    doc = run.json()
+    assert doc["stored"] is True
+    assert doc["registration_number"] == "3273-D01-000001"
+    assert doc["status"] == "valid"
+    assert doc["findings"] == []
+
+
+def test_registration_numbers_count_up_per_desk(office: Path) -> None:
+    for serial in (1, 2, 3):
+        nik = synthetic_nik("327301", date(1990, 8, 17), "P", serial)
+        assert invoke([*applicant_args(nik=nik, kk=f"327301010110000{serial}")]).exit_code == 0
+    numbers = [r["registration_number"] for r in invoke(["applicants", "list", "--json"]).json()]
+    assert sorted(numbers) == ["3273-D01-000001", "3273-D01-000002", "3273-D01-000003"]
+
+
+def test_blocking_findings_store_nothing_and_exit_3(office: Path) -> None:
+    young = synthetic_nik("327301", date(2012, 5, 1), "L", 9002)
+    run = invoke([*applicant_args(nik=young, birth_date="2012-05-01", gender="L", name="Andi"), "--json"])
+    assert run.exit_code == 3
+    doc = run.json()
+    assert doc["stored"] is False
+    assert "AGE_BELOW_MIN" in [f["code"] for f in doc["findings"]]
+    assert count_rows(office) == 0
+
+
+def test_rejection_message_names_field_and_fix(office: Path) -> None:
+    run = invoke(applicant_args(nik=NIK, extra=["--phone", "12345"]))
+    assert run.exit_code == 3
+    assert "Nomor HP" in run.stderr and "0812-3456-7890" in run.stderr
+    assert "PHONE_INVALID" in run.stderr
+
+
+def test_warnings_are_stored_as_flagged(office: Path) -> None:
+    run = invoke([*applicant_args(nik=NIK, birth_date="1990-08-18"), "--json"])
+    assert run.exit_code == 0
+    doc = run.json()
+    assert doc["stored"] and doc["status"] == "flagged"
+    assert [f["code"] for f in doc["findings"]] == ["NIK_BIRTHDATE_MISMATCH"]
+
+
+def test_duplicate_nik_is_refused(office: Path) -> None:
+    assert invoke(applicant_args(nik=NIK)).exit_code == 0
+    run = invoke([*applicant_args(nik=NIK), "--json"])
+    assert run.exit_code == 3
+    assert [f["code"] for f in run.json()["findings"]] == ["NIK_DUPLICATE"]
+    assert count_rows(office) == 1
+
+
+def test_third_member_of_a_kk_is_warned(office: Path) -> None:
+    for serial in (1, 2):
+        nik = synthetic_nik("327301", date(1990, 8, 17), "P", serial)
+        assert invoke(applicant_args(nik=nik, kk=KK)).exit_code == 0
+    third = synthetic_nik("327301", date(1990, 8, 17), "P", 3)
+    doc = invoke([*applicant_args(nik=third, kk=KK), "--json"]).json()
+    assert doc["status"] == "flagged"
+    assert [f["code"] for f in doc["findings"]] == ["KK_LIMIT_EXCEEDED"]
+
+
+def test_without_yes_the_options_path_asks_to_confirm(office: Path) -> None:
+    args = [a for a in applicant_args(nik=NIK) if a != "--yes"]
+    run = invoke(args, input="n\n")
+    assert run.exit_code == 130
+    assert count_rows(office) == 0
+    assert invoke(args, input="y\n").exit_code == 0
+    assert count_rows(office) == 1
+
+
+# The interactive form. Fields are asked in core.validate.FIELDS order:
+# nik, kk, name, birth_place, birth_date, gender, phone, email, address, rt, rw, village,
+# district, education, employment, occupation, in_school, social_assistance, training.
+
+
+def form_answers(nik: str = NIK, *, kk: str = KK, phone: str = "0812 3456 7890") -> list[str]:
+    return [
+        nik, kk, "siti  aminah", "Bandung", "", "", phone, "", "Jl. Merdeka 1", "3", "7",
+        "Gegerkalong", "Sukasari", "sma", "phk", "", "", "", "Menjahit",
+    ]  # fmt: skip
+
+
+def test_interactive_form_stores_after_confirmation(office: Path) -> None:
+    run = invoke(["register"], input="\n".join([*form_answers(), "y"]) + "\n")
+    assert run.exit_code == 0, run.stderr
+    assert "3273-D01-000001" in run.stdout
+    # What the NIK says is shown as soon as it is typed, and becomes the default.
+    assert "Perempuan, lahir 17-08-1990" in run.stderr
+    row = invoke(["applicants", "show", "3273-D01-000001", "--json", "--reveal"]).json()
+    assert row["birth_date"] == "1990-08-17" and row["gender"] == "P"
+    assert row["name"] == "SITI AMINAH"
+    assert row["employment"] == "KORBAN_PHK"
+    assert row["training"] == "MENJAHIT"
+    assert row["rt"] == "003"
+
+
+def test_interactive_form_asks_again_after_a_bad_value(office: Path) -> None:
+    answers = form_answers()
+    answers[0:1] = ["3273015708900", "3.27301E+15", NIK]  # too short, then Excel-rounded, then right
+    answers[8:9] = ["12345", "0812 3456 7890"]  # phone (shifted by the two retries): wrong, right
+    run = invoke(["register"], input="\n".join([*answers, "y"]) + "\n")
+    assert run.exit_code == 0, run.stderr
+    assert "NIK_FORMAT" in run.stderr
+    assert "NIK_PRECISION_LOST" in run.stderr
+    assert "PHONE_INVALID" in run.stderr
+    assert count_rows(office) == 1
+
+
+def test_interactive_form_shows_an_existing_registration(office: Path) -> None:
+    assert invoke(applicant_args(nik=NIK, name="Siti Aminah")).exit_code == 0
+    other = synthetic_nik("327301", date(1990, 8, 17), "P", 9002)
+    answers = form_answers()
+    answers[0:1] = [NIK, other]
+    run = invoke(["register"], input="\n".join([*answers, "y"]) + "\n")
+    assert run.exit_code == 0, run.stderr
+    assert "sudah terdaftar: 3273-D01-000001 atas nama SITI AMINAH" in run.stderr
+    assert "NIK_DUPLICATE" in run.stderr
+    assert count_rows(office) == 2
+
+
+def test_interactive_form_warns_on_a_third_kk_member(office: Path) -> None:
+    for serial in (1, 2):
+        nik = synthetic_nik("327301", date(1990, 8, 17), "P", serial)
+        assert invoke(applicant_args(nik=nik, kk=KK)).exit_code == 0
+    run = invoke(["register"], input="\n".join([*form_answers(), "y"]) + "\n")
+    assert run.exit_code == 0
+    assert "KK_LIMIT_EXCEEDED" in run.stderr
+    rows = invoke(["applicants", "list", "--json"]).json()
+    assert [r["status"] for r in rows if r["registration_number"].endswith("3")] == ["flagged"]
+
+
+def test_interactive_form_lets_the_clerk_correct_a_field(office: Path) -> None:
+    # Says "no" at the summary, picks field 6 (gender), corrects it, then confirms.
+    answers = form_answers()
+    answers[5] = "L"  # wrong gender: a warning, shown in the summary
+    run = invoke(["register"], input="\n".join([*answers, "n", "6", "P", "y"]) + "\n")
+    assert run.exit_code == 0, run.stderr
+    assert "NIK_GENDER_MISMATCH" in run.stderr
+    row = invoke(["applicants", "list", "--json"]).json()[0]
+    assert row["findings"] == [] and row["status"] == "valid"
+
+
+def test_interactive_form_blocks_an_ineligible_applicant_until_fixed(office: Path) -> None:
+    answers = form_answers()
+    answers[16] = "ya"  # still in school: refused at the summary
+    run = invoke(["register"], input="\n".join([*answers, "17", "tidak", "y"]) + "\n")
+    assert run.exit_code == 0, run.stderr
+    assert "IN_FORMAL_EDUCATION" in run.stderr
+    assert count_rows(office) == 1
+
+
+def test_cancelling_the_form_stores_nothing(office: Path) -> None:
+    # End of input (what Ctrl-C/Ctrl-D does at a prompt) half-way through the form.
+    run = invoke(["register"], input="\n".join(form_answers()[:5]) + "\n")
+    assert run.exit_code == 130
+    assert "tidak ada yang disimpan" in run.stderr
+    assert count_rows(office) == 0
+    # Giving up at the summary stores nothing either.
+    run = invoke(["register"], input="\n".join([*form_answers(), "n", "0"]) + "\n")
+    assert run.exit_code == 130
+    assert count_rows(office) == 0
+
+
+def test_form_speaks_english_on_request(office: Path) -> None:
+    run = invoke(["--lang", "en", "register"], input="\n".join([*form_answers(), "y"]) + "\n")
+    assert run.exit_code == 0
+    assert "Offline Kartu Prakerja registration" in run.stderr
+    assert "Registration number: 3273-D01-000001" in run.stdout

@@ -1,0 +1,114 @@
+"""The store: schema by migrations, pragmas, the live-NIK constraint, concurrency."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from prakerja_cli.errors import StoreError
+from prakerja_cli.store.db import open_db, write
+from prakerja_cli.store.migrations import MIGRATIONS
+
+APPLICANT_COLUMNS = [
+    "id", "registration_number", "nik", "kk", "name", "birth_place", "birth_date", "gender",
+    "address", "rt", "rw", "village", "district", "regency", "province", "phone", "email",
+    "education", "employment", "occupation", "in_school", "social_assistance", "priority",
+    "training", "source", "source_file", "source_sheet", "source_row", "source_sha256",
+    "office_code", "desk", "operator", "rules", "status", "findings", "withdrawn_reason",
+    "withdrawn_at", "created_at", "updated_at",
+]  # fmt: skip
+
+
+def test_migrating_an_empty_database_gives_the_schema(tmp_path: Path) -> None:
+    db = open_db(tmp_path / "new.db", create=True)
+    assert set(db.table_names()) >= {"applicants", "counters", "regions", "meta", "_sqlite_migrations"}
+    assert [c.name for c in db["applicants"].columns] == APPLICANT_COLUMNS
+    assert [c.name for c in db["regions"].columns] == ["code", "level", "name", "in_current_list", "source"]
+    assert [c.name for c in db["counters"].columns] == ["name", "value"]
+    indexes = {i.name: i for i in db["applicants"].indexes}
+    assert indexes["applicants_live_nik"].unique
+    assert {"applicants_kk", "applicants_status", "applicants_created", "applicants_district"} <= set(indexes)
+    assert [m.name for m in MIGRATIONS.applied(db)] == ["m001_initial"]
+    assert MIGRATIONS.pending(db) == []
+
+
+def test_pragmas(tmp_path: Path) -> None:
+    db = open_db(tmp_path / "p.db", create=True)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert db.execute("PRAGMA busy_timeout").fetchone()[0] >= 30000
+
+
+def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    open_db(path, create=True).conn.close()
+    db = open_db(path)
+    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 1
+
+
+def test_missing_database_is_a_store_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError) as caught:
+        open_db(tmp_path / "absent.db")
+    assert caught.value.key == "error.no_database"
+    assert not (tmp_path / "absent.db").exists()
+
+
+def test_corrupt_file_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.db"
+    path.write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(StoreError) as caught:
+        open_db(path)
+    assert caught.value.key == "error.db_corrupt"
+
+
+def _insert(db, nik: str, status: str = "valid", ident: str = "a") -> None:  # type: ignore[no-untyped-def]
+    db.execute(
+        "INSERT INTO applicants (id, registration_number, nik, kk, name, birth_date, gender, address,"
+        " village, district, regency, province, phone, education, employment, in_school, source,"
+        " office_code, desk, operator, rules, status, created_at, updated_at) VALUES"
+        " (?, ?, ?, ?, 'X', '1990-01-01', 'L', 'A', 'V', 'D', 'R', 'P', '+6281234567890', 'SMA',"
+        " 'PEKERJA', 0, 'desk', '3273', 'D01', 'op', 'normal-2023', ?, 'now', 'now')",
+        [ident, f"R-{ident}", nik, "3273010101100002", status],
+    )
+
+
+def test_nik_is_unique_among_live_records_only(tmp_path: Path) -> None:
+    db = open_db(tmp_path / "u.db", create=True)
+    nik = "3273011708900001"
+    _insert(db, nik, "withdrawn", "a")
+    _insert(db, nik, "valid", "b")
+    with pytest.raises(sqlite3.IntegrityError):
+        _insert(db, nik, "flagged", "c")
+
+
+def test_write_transactions_from_threads_queue_instead_of_failing(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    open_db(path, create=True).conn.close()
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            db = open_db(path)
+            for i in range(25):
+                with write(db):
+                    db.execute("SELECT count(*) FROM counters").fetchone()
+                    db.execute(
+                        "INSERT INTO counters (name, value) VALUES (?, 1) "
+                        "ON CONFLICT (name) DO UPDATE SET value = value + 1",
+                        ["shared"],
+                    )
+                    db.execute("INSERT INTO counters (name, value) VALUES (?, ?)", [f"w{n}-{i}", i])
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    db = open_db(path)
+    assert db.execute("SELECT value FROM counters WHERE name = 'shared'").fetchone()[0] == 100
