@@ -76,7 +76,11 @@ def load_config(path: Path | None = None) -> Config:
             "error.config_broken", hint="hint.run_init_force", path=str(path), reason=str(exc)
         ) from None
     known = {f.name for f in fields(Config)}
-    missing = [name for name in ("office_code", "office_name", "desk", "operator", "rules") if name not in data]
+    missing = [
+        name
+        for name in ("office_code", "office_name", "desk", "operator", "rules")
+        if name not in data
+    ]
     if missing:
         raise ConfigError(
             "error.config_broken",

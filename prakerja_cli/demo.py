@@ -42,19 +42,46 @@ def demo_steps() -> list[Step]:
     teen = synthetic_nik(sukasari, date(2010, 1, 5), "L", 9903)
     kk = "3273010101109901"
     return [
-        Step("Set up a demo office (Kota Bandung, desk D01)", [
-            "init", "--office-code", "3273", "--office-name", "Disnaker Kota Bandung (demo)",
-            "--desk", "D01", "--operator", "Demo", "--rules", "normal-2023", "--no-input",
-        ]),  # fmt: skip
-        Step("Check NIKs before registering (the second has a typo: day 00)",
-             ["nik", siti, siti[:6] + "00" + siti[8:]], expect=3),  # fmt: skip
-        Step("Register an applicant", _applicant(siti, kk, "Siti Aminah", "1990-08-17", "P", "0812-3456-7801")),
-        Step("Register one whose form date differs from the NIK (stored, flagged)",
-             _applicant(budi, kk, "Budi Santoso", "1985-03-12", "L", "+62 813 4567 8902")),  # fmt: skip
-        Step("Try a 16-year-old (refused, nothing stored)",
-             _applicant(teen, kk, "Andi Pratama", "2010-01-05", "L", "81345678903"), expect=3),  # fmt: skip
-        Step("Try the first applicant again (duplicate NIK refused)",
-             _applicant(siti, kk, "Siti Aminah", "1990-08-17", "P", "081234567801"), expect=3),  # fmt: skip
+        Step(
+            "Set up a demo office (Kota Bandung, desk D01)",
+            [
+                "init",
+                "--office-code",
+                "3273",
+                "--office-name",
+                "Disnaker Kota Bandung (demo)",
+                "--desk",
+                "D01",
+                "--operator",
+                "Demo",
+                "--rules",
+                "normal-2023",
+                "--no-input",
+            ],
+        ),
+        Step(
+            "Check NIKs before registering (the second has a typo: day 00)",
+            ["nik", siti, siti[:6] + "00" + siti[8:]],
+            expect=3,
+        ),
+        Step(
+            "Register an applicant",
+            _applicant(siti, kk, "Siti Aminah", "1990-08-17", "P", "0812-3456-7801"),
+        ),
+        Step(
+            "Register one whose form date differs from the NIK (stored, flagged)",
+            _applicant(budi, kk, "Budi Santoso", "1985-03-12", "L", "+62 813 4567 8902"),
+        ),
+        Step(
+            "Try a 16-year-old (refused, nothing stored)",
+            _applicant(teen, kk, "Andi Pratama", "2010-01-05", "L", "81345678903"),
+            expect=3,
+        ),
+        Step(
+            "Try the first applicant again (duplicate NIK refused)",
+            _applicant(siti, kk, "Siti Aminah", "1990-08-17", "P", "081234567801"),
+            expect=3,
+        ),
         Step("List the registrations", ["applicants", "list"]),
         Step("Show one", ["applicants", "show", "3273-D01-000002"]),
         Step("The same as JSON for scripts", ["applicants", "list", "--json"]),
@@ -69,7 +96,9 @@ def run_demo(say: Callable[[str], None], home: Path | None = None) -> int:
     failures = 0
     for number, step in enumerate(demo_steps(), start=1):
         say(f"\n== {number}. {step.title}\n$ prakerja {shlex.join(step.args)}")
-        done = subprocess.run([sys.executable, "-m", "prakerja_cli", *step.args], env=env, check=False)  # noqa: S603
+        done = subprocess.run(  # noqa: S603 - our own interpreter and arguments
+            [sys.executable, "-m", "prakerja_cli", *step.args], env=env, check=False
+        )
         if done.returncode != step.expect:
             failures += 1
             say(f"!! expected exit code {step.expect}, got {done.returncode}")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from prakerja_cli.core.nik import NikInfo, RegionLookup, age_on, parse_nik
 from prakerja_cli.core.rules import load_rule_set
-from prakerja_cli.core.validate import FIELDS, ValidationContext, Validated, validate_applicant
+from prakerja_cli.core.validate import FIELDS, Validated, ValidationContext, validate_applicant
 from prakerja_cli.errors import UsageError
 from prakerja_cli.office import Workspace
 from prakerja_cli.store import applicants as store
@@ -70,15 +70,23 @@ def form_of(row: dict[str, Any]) -> dict[str, Any]:
     return {name: row.get(name) for name in FIELDS}
 
 
-def edit(ws: Workspace, ref: str, changes: dict[str, Any], *, today: date | None = None) -> RegisterResult:
+def edit(
+    ws: Workspace, ref: str, changes: dict[str, Any], *, today: date | None = None
+) -> RegisterResult:
     """Apply changed fields to a live record and re-validate the whole of it."""
     with write(ws.db):
         row = store.get_applicant(ws.db, ref)
         if row["status"] == "withdrawn":
-            raise UsageError("error.applicant_withdrawn", hint="hint.register_again", ref=row["registration_number"])
+            raise UsageError(
+                "error.applicant_withdrawn",
+                hint="hint.register_again",
+                ref=row["registration_number"],
+            )
         unknown = set(changes) - set(FIELDS)
         if unknown:
-            raise UsageError("error.unknown_field", hint="hint.fields", field=", ".join(sorted(unknown)))
+            raise UsageError(
+                "error.unknown_field", hint="hint.fields", field=", ".join(sorted(unknown))
+            )
         form = {**form_of(row), **changes}
         # Age is judged on the registration date, not the day of the edit.
         registered = date.fromisoformat(row["created_at"][:10])
@@ -101,8 +109,16 @@ def withdraw(ws: Workspace, ref: str, reason: str) -> dict[str, Any]:
     with write(ws.db):
         row = store.get_applicant(ws.db, ref)
         if row["status"] == "withdrawn":
-            raise UsageError("error.applicant_withdrawn", hint="hint.register_again", ref=row["registration_number"])
-        changes = {"status": "withdrawn", "withdrawn_reason": reason, "withdrawn_at": store.now_iso()}
+            raise UsageError(
+                "error.applicant_withdrawn",
+                hint="hint.register_again",
+                ref=row["registration_number"],
+            )
+        changes = {
+            "status": "withdrawn",
+            "withdrawn_reason": reason,
+            "withdrawn_at": store.now_iso(),
+        }
         store.update_applicant(ws.db, row["id"], changes)
     return {**row, **changes}
 
@@ -117,13 +133,18 @@ class NikCheck:
     age: int | None
 
 
-def check_niks(niks: list[str], regions: RegionLookup, *, today: date | None = None) -> list[NikCheck]:
+def check_niks(
+    niks: list[str], regions: RegionLookup, *, today: date | None = None
+) -> list[NikCheck]:
     """Decode NIKs without storing anything: region names, birth date, gender, age, findings."""
     today = today or date.today()
     results = []
     for raw in niks:
         info = parse_nik(raw, regions=regions, today=today)
-        names = [regions(code) if code else None for code in (info.province_code, info.regency_code, info.district_code)]
+        province, regency, district = (
+            regions(code) if code else None
+            for code in (info.province_code, info.regency_code, info.district_code)
+        )
         age = age_on(info.birth_date, today) if info.birth_date else None
-        results.append(NikCheck(raw, info, *names, age))
+        results.append(NikCheck(raw, info, province, regency, district, age))
     return results

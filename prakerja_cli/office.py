@@ -68,7 +68,9 @@ def check_desk(desk: str) -> str:
 
 def check_rules(rules: str) -> str:
     if rules not in rule_set_names():
-        raise UsageError("error.rules_unknown", hint="hint.rules", rules=rules, known=", ".join(rule_set_names()))
+        raise UsageError(
+            "error.rules_unknown", hint="hint.rules", rules=rules, known=", ".join(rule_set_names())
+        )
     return rules
 
 
@@ -101,6 +103,8 @@ def init_office(
             "error.office_code_changed", hint="hint.office_code_changed", old=existing[0], new=code
         )
     db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('office_code', ?)", [code])
-    config = Config(office_code=code, office_name=name, desk=desk_id, operator=operator_name, rules=rules)
+    config = Config(
+        office_code=code, office_name=name, desk=desk_id, operator=operator_name, rules=rules
+    )
     save_config(config, path)
     return InitResult(config, str(path), str(db_path()), regency, loaded)

@@ -47,7 +47,12 @@ def test_init_no_input_names_the_missing_option() -> None:
 
 @pytest.mark.parametrize(
     ("code", "key_text"),
-    [("32731", "4 angka"), ("abcd", "4 angka"), ("3299", "tidak ada di daftar"), ("9900", "tidak ada")],
+    [
+        ("32731", "4 angka"),
+        ("abcd", "4 angka"),
+        ("3299", "tidak ada di daftar"),
+        ("9900", "tidak ada"),
+    ],
 )
 def test_init_rejects_bad_office_codes(code: str, key_text: str) -> None:
     args = [*INIT_ARGS]
@@ -98,7 +103,9 @@ def test_config_show_and_path(office: Path) -> None:
     assert invoke(["config", "path", "--json"]).json()["app_dir"] == str(office)
 
 
-def test_operator_can_be_overridden_per_clerk(office: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_operator_can_be_overridden_per_clerk(
+    office: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PRAKERJA_OPERATOR", "Budi")
     assert invoke(["config", "show", "--json"]).json()["operator"] == "Budi"
 

@@ -62,4 +62,6 @@ def test_unknown_kecamatan_is_a_warning_only(office: Path) -> None:
     assert run.exit_code == 0
     (item,) = run.json()
     assert item["valid"] is True
-    assert [(f["code"], f["severity"]) for f in item["findings"]] == [("NIK_REGION_UNKNOWN", "warning")]
+    assert [(f["code"], f["severity"]) for f in item["findings"]] == [
+        ("NIK_REGION_UNKNOWN", "warning")
+    ]

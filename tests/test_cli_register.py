@@ -54,7 +54,9 @@ def test_registration_numbers_count_up_per_desk(office: Path) -> None:
 
 def test_blocking_findings_store_nothing_and_exit_3(office: Path) -> None:
     young = synthetic_nik("327301", date(2012, 5, 1), "L", 9002)
-    run = invoke([*applicant_args(nik=young, birth_date="2012-05-01", gender="L", name="Andi"), "--json"])
+    run = invoke(
+        [*applicant_args(nik=young, birth_date="2012-05-01", gender="L", name="Andi"), "--json"]
+    )
     assert run.exit_code == 3
     doc = run.json()
     assert doc["stored"] is False
@@ -132,7 +134,11 @@ def test_interactive_form_stores_after_confirmation(office: Path) -> None:
 
 def test_interactive_form_asks_again_after_a_bad_value(office: Path) -> None:
     answers = form_answers()
-    answers[0:1] = ["3273015708900", "3.27301E+15", NIK]  # too short, then Excel-rounded, then right
+    answers[0:1] = [
+        "3273015708900",
+        "3.27301E+15",
+        NIK,
+    ]  # too short, then Excel-rounded, then right
     answers[8:9] = ["12345", "0812 3456 7890"]  # phone (shifted by the two retries): wrong, right
     run = invoke(["register"], input="\n".join([*answers, "y"]) + "\n")
     assert run.exit_code == 0, run.stderr

@@ -24,13 +24,30 @@ APPLICANT_COLUMNS = [
 
 def test_migrating_an_empty_database_gives_the_schema(tmp_path: Path) -> None:
     db = open_db(tmp_path / "new.db", create=True)
-    assert set(db.table_names()) >= {"applicants", "counters", "regions", "meta", "_sqlite_migrations"}
+    assert set(db.table_names()) >= {
+        "applicants",
+        "counters",
+        "regions",
+        "meta",
+        "_sqlite_migrations",
+    }
     assert [c.name for c in db["applicants"].columns] == APPLICANT_COLUMNS
-    assert [c.name for c in db["regions"].columns] == ["code", "level", "name", "in_current_list", "source"]
+    assert [c.name for c in db["regions"].columns] == [
+        "code",
+        "level",
+        "name",
+        "in_current_list",
+        "source",
+    ]
     assert [c.name for c in db["counters"].columns] == ["name", "value"]
     indexes = {i.name: i for i in db["applicants"].indexes}
     assert indexes["applicants_live_nik"].unique
-    assert {"applicants_kk", "applicants_status", "applicants_created", "applicants_district"} <= set(indexes)
+    assert {
+        "applicants_kk",
+        "applicants_status",
+        "applicants_created",
+        "applicants_district",
+    } <= set(indexes)
     assert [m.name for m in MIGRATIONS.applied(db)] == ["m001_initial"]
     assert MIGRATIONS.pending(db) == []
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -19,7 +18,7 @@ from prakerja_cli.cli.common import run_guarded
 class GuardedGroup(TyperGroup):
     """Runs every subcommand under one error handler (see common.run_guarded)."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         return run_guarded(lambda: super(GuardedGroup, self).invoke(ctx))
 
 
@@ -44,7 +43,9 @@ def _version(value: bool) -> None:
 def root(
     lang: Annotated[
         str | None,
-        typer.Option("--lang", help="Language of messages: id (default) or en. Env: PRAKERJA_LANG."),
+        typer.Option(
+            "--lang", help="Language of messages: id (default) or en. Env: PRAKERJA_LANG."
+        ),
     ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")

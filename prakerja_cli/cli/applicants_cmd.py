@@ -6,7 +6,16 @@ from typing import Annotated, Any
 
 import typer
 
-from prakerja_cli.cli.common import JsonOpt, RevealOpt, emit_json, err, out, parse_day, render_findings
+from prakerja_cli.cli.common import (
+    JsonOpt,
+    RevealOpt,
+    emit_json,
+    err,
+    out,
+    parse_day,
+    print_wide,
+    render_findings,
+)
 
 app = typer.Typer(no_args_is_help=True, help="List, show, search, edit and withdraw registrations.")
 
@@ -28,13 +37,14 @@ def _print_rows(rows: list[dict[str, Any]], reveal: bool, json_output: bool) -> 
     table = Table()
     for header in (t("label.registration_number"), field_label("nik"), t("label.name"),
                    field_label("district"), t("label.status"), t("label.created_at")):  # fmt: skip
-        table.add_column(header, no_wrap=header != t("label.name"))
+        wraps = header == t("label.name")
+        table.add_column(header, no_wrap=not wraps, min_width=12 if wraps else None)
     for r in rows:
         table.add_row(
             r["registration_number"], display_value("nik", r["nik"], reveal=reveal), r["name"],
-            r["district"], t(f"status.{r['status']}"), r["created_at"][:16].replace("T", " "),
+            r["district"], t(f"status.{r['status']}"), r["created_at"][:10],
         )  # fmt: skip
-    out.print(table)
+    print_wide(table)
     err.print(t("msg.count", count=len(rows)))
 
 
@@ -133,7 +143,13 @@ def edit(
         emit_json({"stored": result.stored, "id": row.get("id"), "status": result.validated.status,
                    "findings": findings_json(result.validated.findings)})  # fmt: skip
     elif result.row is not None:
-        out.print(t("msg.edited", number=result.row["registration_number"], status=t(f"status.{result.row['status']}")))
+        out.print(
+            t(
+                "msg.edited",
+                number=result.row["registration_number"],
+                status=t(f"status.{result.row['status']}"),
+            )
+        )
         render_findings(result.validated.findings, out)
     else:
         err.print(f"[bold red]{t('msg.not_stored')}[/]")

@@ -27,6 +27,15 @@ RevealOpt = Annotated[
 ]
 
 
+def print_wide(renderable: Any) -> None:
+    """Print to stdout; piped to a file there is no terminal width to respect, so never cut
+    a registration number or NIK short."""
+    if out.is_terminal:
+        out.print(renderable)
+    else:
+        Console(highlight=False, soft_wrap=True, width=200).print(renderable)
+
+
 def emit_json(document: Any) -> None:
     """Write exactly one JSON document to stdout."""
     sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
@@ -85,7 +94,9 @@ def parse_day(value: str | None, option: str) -> date | None:
     except ValueError:
         from prakerja_cli.errors import UsageError
 
-        raise UsageError("error.date_option", hint="hint.date_option", option=option, value=value) from None
+        raise UsageError(
+            "error.date_option", hint="hint.date_option", option=option, value=value
+        ) from None
 
 
 def findings_json(findings: list[Any]) -> list[dict[str, Any]]:
@@ -102,4 +113,6 @@ def render_findings(findings: list[Any], console: Console | None = None) -> None
         severity = str(finding.severity)
         label = t(f"severity.{severity}")
         style = SEVERITY_STYLE[severity]
-        console.print(f"  [{style}]{escape(label)}[/] {escape(finding.message())} [dim]({finding.code})[/]")
+        console.print(
+            f"  [{style}]{escape(label)}[/] {escape(finding.message())} [dim]({finding.code})[/]"
+        )

@@ -22,7 +22,11 @@ def show(json_output: JsonOpt = False) -> None:
 
     config = load_config()
     data = {**asdict(config), "operator": config.effective_operator()}
-    paths = {"app_dir": str(app_dir()), "config_path": str(config_path()), "database_path": str(db_path())}
+    paths = {
+        "app_dir": str(app_dir()),
+        "config_path": str(config_path()),
+        "database_path": str(db_path()),
+    }
     if json_output:
         emit_json({**data, **paths})
         return
@@ -38,7 +42,11 @@ def path(json_output: JsonOpt = False) -> None:
     """
     from prakerja_cli.config import app_dir, config_path, db_path
 
-    paths = {"app_dir": str(app_dir()), "config_path": str(config_path()), "database_path": str(db_path())}
+    paths = {
+        "app_dir": str(app_dir()),
+        "config_path": str(config_path()),
+        "database_path": str(db_path()),
+    }
     if json_output:
         emit_json(paths)
         return

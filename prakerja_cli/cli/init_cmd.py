@@ -11,7 +11,9 @@ from prakerja_cli.cli.common import JsonOpt, emit_json, err, out
 DEFAULT_RULES = "normal-2023"
 
 
-def _ask(label_key: str, value: str | None, no_input: bool, option: str, default: str | None = None) -> str:
+def _ask(
+    label_key: str, value: str | None, no_input: bool, option: str, default: str | None = None
+) -> str:
     from rich.prompt import Prompt
 
     from prakerja_cli.errors import UsageError
@@ -27,15 +29,27 @@ def _ask(label_key: str, value: str | None, no_input: bool, option: str, default
 
 
 def init(
-    office_code: Annotated[str | None, typer.Option(help="Regency/city code, 4 digits (e.g. 3273).")] = None,
-    office_name: Annotated[str | None, typer.Option(help="Office name, e.g. 'Disnaker Kota Bandung'.")] = None,
-    desk: Annotated[str | None, typer.Option(help="Desk id, 1-8 letters or digits (e.g. D01).")] = None,
-    operator: Annotated[str | None, typer.Option(help="Name of the clerk operating this desk.")] = None,
+    office_code: Annotated[
+        str | None, typer.Option(help="Regency/city code, 4 digits (e.g. 3273).")
+    ] = None,
+    office_name: Annotated[
+        str | None, typer.Option(help="Office name, e.g. 'Disnaker Kota Bandung'.")
+    ] = None,
+    desk: Annotated[
+        str | None, typer.Option(help="Desk id, 1-8 letters or digits (e.g. D01).")
+    ] = None,
+    operator: Annotated[
+        str | None, typer.Option(help="Name of the clerk operating this desk.")
+    ] = None,
     rules: Annotated[
         str | None, typer.Option(help="Rule set: normal-2023 (default) or permenaker-17-2020.")
     ] = None,
-    no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt; fail on a missing option.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Rewrite an existing configuration.")] = False,
+    no_input: Annotated[
+        bool, typer.Option("--no-input", help="Never prompt; fail on a missing option.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Rewrite an existing configuration.")
+    ] = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Set up this desk: office, desk id, operator, rule set; create config and database.

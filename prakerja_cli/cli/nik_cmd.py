@@ -10,7 +10,9 @@ from prakerja_cli.cli.common import JsonOpt, emit_json, out, render_findings
 
 
 def nik(
-    niks: Annotated[list[str], typer.Argument(help="One or more NIKs (spaces, dots, dashes allowed).")],
+    niks: Annotated[
+        list[str], typer.Argument(help="One or more NIKs (spaces, dots, dashes allowed).")
+    ],
     json_output: JsonOpt = False,
 ) -> None:
     """Decode and check NIKs: region, birth date, gender, age and findings. Stores nothing.

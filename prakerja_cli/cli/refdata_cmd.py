@@ -14,7 +14,9 @@ app = typer.Typer(no_args_is_help=True, help="Reference data: the Kemendagri reg
 
 @app.command("load")
 def load(
-    file: Annotated[Path, typer.Argument(help="CSV with columns code, level, name[, in_2025_list].")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV with columns code, level, name[, in_2025_list].")
+    ],
     json_output: JsonOpt = False,
 ) -> None:
     """Add region codes from a CSV (dotted codes: 32, 32.73, 32.73.01).

@@ -31,20 +31,31 @@ def register(
     rw: Annotated[str | None, _opt("RW.")] = None,
     village: Annotated[str | None, _opt("Kelurahan/desa.")] = None,
     district: Annotated[str | None, _opt("Kecamatan.")] = None,
-    education: Annotated[str | None, _opt("Last education: SD, SMP, SMA, D1-D4, S1-S3, TIDAK_SEKOLAH.")] = None,
+    education: Annotated[
+        str | None, _opt("Last education: SD, SMP, SMA, D1-D4, S1-S3, TIDAK_SEKOLAH.")
+    ] = None,
     employment: Annotated[
         str | None, _opt("PENCARI_KERJA, PEKERJA, KORBAN_PHK, DIRUMAHKAN or USAHA_MIKRO.")
     ] = None,
     occupation: Annotated[str | None, _opt("Occupation (optional).")] = None,
     in_school: Annotated[
-        bool | None, typer.Option("--in-school/--not-in-school", help="Still in school or university?", show_default=False)
+        bool | None,
+        typer.Option(
+            "--in-school/--not-in-school", help="Still in school or university?", show_default=False
+        ),
     ] = None,
     social_assistance: Annotated[
         bool | None,
-        typer.Option("--social-assistance/--no-social-assistance", help="Receives other social assistance?", show_default=False),
+        typer.Option(
+            "--social-assistance/--no-social-assistance",
+            help="Receives other social assistance?",
+            show_default=False,
+        ),
     ] = None,
     training: Annotated[str | None, _opt("Desired training (optional).")] = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Store without asking to confirm.")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Store without asking to confirm.")
+    ] = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Register a walk-in applicant. Without field options it asks for each field in turn.
@@ -148,7 +159,9 @@ class DeskForm:
             err.rule(t("form.summary"))
             err.print(record_table(validated.values, reveal=True))
             render_findings(validated.findings)
-            if not validated.rejected and Confirm.ask(t("prompt.confirm_save"), console=err, default=True):
+            if not validated.rejected and Confirm.ask(
+                t("prompt.confirm_save"), console=err, default=True
+            ):
                 return self.form
             field_name = self.pick_field([x.field for x in validated.findings if x.blocking])
             if field_name is None:
@@ -194,7 +207,9 @@ class DeskForm:
                 self._show_nik(value)
                 found = found + check_duplicates(value.nik, None, self.ctx)
             if name == "kk" and value:
-                found = found + [x for x in check_duplicates("", value, self.ctx) if x.field == "kk"]
+                found = found + [
+                    x for x in check_duplicates("", value, self.ctx) if x.field == "kk"
+                ]
             render_findings(found)
             if not any(x.blocking for x in found):
                 self.form[name] = raw

@@ -38,7 +38,9 @@ def display_value(name: str, value: Any, *, reveal: bool = False) -> str:
     return str(value)
 
 
-def record_table(values: dict[str, Any], *, reveal: bool = False, extra: dict[str, Any] | None = None) -> Table:
+def record_table(
+    values: dict[str, Any], *, reveal: bool = False, extra: dict[str, Any] | None = None
+) -> Table:
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
@@ -68,7 +70,9 @@ def applicant_json(row: dict[str, Any], *, reveal: bool = False) -> dict[str, An
         data[name] = row[name] if reveal else mask(row[name])
     data["in_school"] = bool(row["in_school"])
     data["social_assistance"] = bool(row["social_assistance"])
-    data["findings"] = [Finding.from_stored(x).to_dict() for x in json.loads(row["findings"] or "[]")]
+    data["findings"] = [
+        Finding.from_stored(x).to_dict() for x in json.loads(row["findings"] or "[]")
+    ]
     return data
 
 

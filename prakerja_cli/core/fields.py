@@ -70,6 +70,8 @@ def normalise_phone(raw: str, field_name: str = "phone") -> tuple[str | None, li
     if re.fullmatch(r"\d+\.0", text):  # a phone number that went through a float
         text = text[:-2]
     digits = _PHONE_SEPARATORS.sub("", text)
+    if digits and not re.fullmatch(r"\+?\d+", digits):  # phonenumbers would drop or map letters
+        return None, [error(Code.PHONE_INVALID, field_name)]
     if digits.startswith("+"):
         candidate = digits
     elif digits.startswith("62"):
@@ -133,7 +135,7 @@ def parse_date(value: Any) -> date | None:
             return date(int(m[3]), month, int(m[1])) if month else None
     except ValueError:
         return None
-    if text.isdigit() and 4 <= len(text) <= 6:  # a serial number that arrived as text
+    if text.isdigit() and len(text) == 5:  # a serial (1927-2173) that arrived as text, not a year
         return parse_date(int(text))
     return None
 

@@ -16,8 +16,46 @@ from prakerja_cli.core.findings import Code, Finding, error, warning
 #: Province codes of every Kemendagri list since 2015; 93-96 were split from 91/92 in 2022,
 #: and NIKs issued before keep 91/92, so all are valid.
 PROVINCE_CODES: frozenset[str] = frozenset(
-    "11 12 13 14 15 16 17 18 19 21 31 32 33 34 35 36 51 52 53 61 62 63 64 65 "
-    "71 72 73 74 75 76 81 82 91 92 93 94 95 96".split()
+    [
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "16",
+        "17",
+        "18",
+        "19",
+        "21",
+        "31",
+        "32",
+        "33",
+        "34",
+        "35",
+        "36",
+        "51",
+        "52",
+        "53",
+        "61",
+        "62",
+        "63",
+        "64",
+        "65",
+        "71",
+        "72",
+        "73",
+        "74",
+        "75",
+        "76",
+        "81",
+        "82",
+        "91",
+        "92",
+        "93",
+        "94",
+        "95",
+        "96",
+    ]
 )
 
 #: Returns a region's name for a 2-, 4- or 6-digit code, or None when the office does not know it.
@@ -131,7 +169,9 @@ def parse_nik(
     )
 
 
-def parse_kk(raw: str, *, numeric_cell: bool = False, field_name: str = "kk") -> tuple[str, list[Finding]]:
+def parse_kk(
+    raw: str, *, numeric_cell: bool = False, field_name: str = "kk"
+) -> tuple[str, list[Finding]]:
     """Check a KK number: 16 digits starting with a real province. Returns (digits, findings)."""
     if precision_lost(raw, numeric_cell=numeric_cell):
         return "", [error(Code.NIK_PRECISION_LOST, field_name)]

@@ -47,7 +47,9 @@ DEFAULT_RULES = "normal-2023"
 
 def rule_set_names() -> list[str]:
     folder = resources.files("prakerja_cli.core").joinpath("rulesets")
-    return sorted(p.name.removesuffix(".json") for p in folder.iterdir() if p.name.endswith(".json"))
+    return sorted(
+        p.name.removesuffix(".json") for p in folder.iterdir() if p.name.endswith(".json")
+    )
 
 
 @cache

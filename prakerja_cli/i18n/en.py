@@ -100,7 +100,7 @@ MESSAGES: dict[str, str] = {
     "hint.fields": "Use --set FIELD=VALUE with FIELD one of: nik, kk, name, birth_place, birth_date, gender, phone, email, address, rt, rw, village, district, education, employment, occupation, in_school, social_assistance, training.",
     "error.set_format": "{item} is not FIELD=VALUE.",
     "error.reason_required": "A reason for the withdrawal is required.",
-    "hint.withdraw_reason": "Add --reason \"...\".",
+    "hint.withdraw_reason": 'Add --reason "...".',
     "error.date_option": "{option} {value} is not a YYYY-MM-DD date.",
     "hint.date_option": "Example: {option} 2026-11-01.",
     "msg.cancelled": "Cancelled; nothing was stored.",

@@ -104,7 +104,7 @@ MESSAGES: dict[str, str] = {
     "hint.fields": "Pakai --set ISIAN=NILAI dengan ISIAN: nik, kk, name, birth_place, birth_date, gender, phone, email, address, rt, rw, village, district, education, employment, occupation, in_school, social_assistance, training.",
     "error.set_format": "{item} bukan ISIAN=NILAI.",
     "error.reason_required": "Alasan pembatalan wajib diisi.",
-    "hint.withdraw_reason": "Tambahkan --reason \"...\".",
+    "hint.withdraw_reason": 'Tambahkan --reason "...".',
     "error.date_option": "{option} {value} bukan tanggal TTTT-BB-HH.",
     "hint.date_option": "Contoh: {option} 2026-11-01.",
     # Messages

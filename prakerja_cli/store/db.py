@@ -63,7 +63,9 @@ def open_db(path: Path, *, create: bool = False) -> Database:
     except sqlite3.Error as exc:
         raise store_error(exc, path) from None
     except OSError as exc:
-        raise StoreError("error.db_open", hint="hint.db_open", path=str(path), reason=exc.strerror) from None
+        raise StoreError(
+            "error.db_open", hint="hint.db_open", path=str(path), reason=exc.strerror
+        ) from None
     return db
 
 

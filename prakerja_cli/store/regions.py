@@ -74,13 +74,23 @@ def load_regions_csv(db: Database, path: Path) -> LoadResult:
                 digits = code.replace(".", "")
                 level = (row.get("level") or "").strip()
                 expected = {1: 2, 2: 4, 3: 6, 4: 10}
-                if not digits.isdigit() or not level.isdigit() or expected.get(int(level)) != len(digits):
+                if (
+                    not digits.isdigit()
+                    or not level.isdigit()
+                    or expected.get(int(level)) != len(digits)
+                ):
                     raise UsageError(
                         "error.refdata_row", hint="hint.refdata_format", file=path.name, row=line,
                         code=code,
                     )  # fmt: skip
-                current = (row.get("in_2025_list") or "True").strip().lower() in ("true", "1", "yes")
-                rows.append((digits, int(level), (row.get("name") or "").strip(), int(current), path.name))
+                current = (row.get("in_2025_list") or "True").strip().lower() in (
+                    "true",
+                    "1",
+                    "yes",
+                )
+                rows.append(
+                    (digits, int(level), (row.get("name") or "").strip(), int(current), path.name)
+                )
     except FileNotFoundError:
         raise UsageError("error.file_missing", hint="hint.check_path", file=str(path)) from None
     except (UnicodeDecodeError, csv.Error) as exc:

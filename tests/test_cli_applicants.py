@@ -1,0 +1,131 @@
+"""`prakerja applicants list|show|search|edit|withdraw`."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from prakerja_cli.demo import synthetic_nik
+from tests.conftest import applicant_args, invoke
+
+SITI = synthetic_nik("327301", date(1990, 8, 17), "P", 9001)
+BUDI = synthetic_nik("327302", date(1985, 3, 2), "L", 9002)
+
+
+@pytest.fixture
+def two(office: Path) -> Path:
+    assert invoke(applicant_args(nik=SITI)).exit_code == 0
+    budi = applicant_args(
+        nik=BUDI, kk="3273020202100003", name="Budi Santoso", birth_date="1985-03-12", gender="L"
+    )
+    budi[budi.index("Sukasari")] = "Coblong"
+    assert invoke(budi).exit_code == 0
+    return office
+
+
+def test_list_masks_nik_and_kk_unless_revealed(two: Path) -> None:
+    rows = invoke(["applicants", "list", "--json"]).json()
+    assert {r["name"] for r in rows} == {"SITI AMINAH", "BUDI SANTOSO"}
+    for row in rows:
+        assert set(row) >= {"id", "registration_number", "nik", "name", "status", "findings"}
+        assert "*" in row["nik"] and len(row["nik"]) == 16
+        assert "*" in row["kk"]
+    revealed = invoke(["applicants", "list", "--json", "--reveal"]).json()
+    assert {r["nik"] for r in revealed} == {SITI, BUDI}
+    human = invoke(["applicants", "list"])
+    assert SITI not in human.stdout and "327301" in human.stdout
+    assert SITI in invoke(["applicants", "list", "--reveal"]).stdout
+
+
+def test_list_filters(two: Path) -> None:
+    def names(*args: str) -> set[str]:
+        return {r["name"] for r in invoke(["applicants", "list", "--json", *args]).json()}
+
+    assert names("--status", "flagged") == {"BUDI SANTOSO"}  # form date differs from the NIK
+    assert names("--status", "valid") == {"SITI AMINAH"}
+    assert names("--district", "cobl") == {"BUDI SANTOSO"}
+    assert names("--desk", "d01") == {"SITI AMINAH", "BUDI SANTOSO"}
+    assert names("--desk", "D09") == set()
+    today = date.today().isoformat()
+    assert names("--since", today, "--until", today) == {"SITI AMINAH", "BUDI SANTOSO"}
+    assert names("--since", "2999-01-01") == set()
+    assert len(invoke(["applicants", "list", "--json", "--limit", "1"]).json()) == 1
+    bad = invoke(["applicants", "list", "--since", "17/08/2026"])
+    assert bad.exit_code == 2 and "--since" in bad.stderr
+
+
+def test_search_by_name_fragment_or_nik(two: Path) -> None:
+    assert [r["name"] for r in invoke(["applicants", "search", "santo", "--json"]).json()] == [
+        "BUDI SANTOSO"
+    ]
+    assert [r["name"] for r in invoke(["applicants", "search", SITI[:8], "--json"]).json()] == [
+        "SITI AMINAH"
+    ]
+    assert [r["name"] for r in invoke(["applicants", "search", SITI, "--json"]).json()] == [
+        "SITI AMINAH"
+    ]
+    empty = invoke(["applicants", "search", "nobody"])
+    assert empty.exit_code == 0 and "Tidak ada" in empty.stderr
+
+
+def test_show_by_number_id_or_nik(two: Path) -> None:
+    by_number = invoke(["applicants", "show", "3273-D01-000002", "--json"]).json()
+    assert by_number["name"] == "BUDI SANTOSO"
+    assert [f["code"] for f in by_number["findings"]] == ["NIK_BIRTHDATE_MISMATCH"]
+    assert "message" in by_number["findings"][0]
+    assert (
+        invoke(["applicants", "show", by_number["id"], "--json"]).json()["name"] == "BUDI SANTOSO"
+    )
+    assert invoke(["applicants", "show", BUDI, "--json"]).json()["name"] == "BUDI SANTOSO"
+    human = invoke(["applicants", "show", "3273-D01-000002"])
+    assert "BUDI SANTOSO" in human.stdout and "NIK_BIRTHDATE_MISMATCH" in human.stdout
+    assert BUDI not in human.stdout
+    missing = invoke(["applicants", "show", "3273-D01-999999"])
+    assert missing.exit_code == 1 and "tidak ditemukan" in missing.stderr
+
+
+def test_edit_revalidates(two: Path) -> None:
+    fixed = invoke(
+        ["applicants", "edit", "3273-D01-000002", "--set", "birth_date=1985-03-02", "--json"]
+    )
+    assert fixed.exit_code == 0
+    assert fixed.json()["status"] == "valid"
+    row = invoke(["applicants", "show", "3273-D01-000002", "--json"]).json()
+    assert row["birth_date"] == "1985-03-02" and row["status"] == "valid" and row["findings"] == []
+    assert row["updated_at"] >= row["created_at"]
+
+    refused = invoke(["applicants", "edit", "3273-D01-000002", "--set", "phone=0212345678"])
+    assert refused.exit_code == 3 and "PHONE_INVALID" in refused.stderr
+    assert (
+        invoke(["applicants", "show", "3273-D01-000002", "--json"]).json()["phone"]
+        == "+6281234567890"
+    )
+
+    # Taking another live record's NIK is refused; keeping one's own NIK is not a duplicate.
+    clash = invoke(["applicants", "edit", "3273-D01-000002", "--set", f"nik={SITI}", "--json"])
+    assert clash.exit_code == 3 and "NIK_DUPLICATE" in [f["code"] for f in clash.json()["findings"]]
+    same = invoke(["applicants", "edit", "3273-D01-000002", "--set", "training=Las", "--json"])
+    assert same.exit_code == 0 and same.json()["status"] == "valid"
+
+
+def test_edit_usage_errors(two: Path) -> None:
+    assert invoke(["applicants", "edit", "3273-D01-000001", "--set", "nonsense"]).exit_code == 2
+    unknown = invoke(["applicants", "edit", "3273-D01-000001", "--set", "shoe_size=42"])
+    assert unknown.exit_code == 2 and "shoe_size" in unknown.stderr
+
+
+def test_withdraw_keeps_the_record_and_frees_the_nik(two: Path) -> None:
+    run = invoke(["applicants", "withdraw", "3273-D01-000001", "--reason", "Salah orang", "--json"])
+    assert run.exit_code == 0 and run.json()["status"] == "withdrawn"
+    row = invoke(["applicants", "show", "3273-D01-000001", "--json"]).json()
+    assert row["status"] == "withdrawn" and row["withdrawn_reason"] == "Salah orang"
+    again = invoke(["applicants", "withdraw", "3273-D01-000001", "--reason", "x"])
+    assert again.exit_code == 2
+    assert invoke(["applicants", "edit", "3273-D01-000001", "--set", "training=x"]).exit_code == 2
+    # The NIK can be registered again, and `show NIK` then finds the live record.
+    assert invoke(applicant_args(nik=SITI)).exit_code == 0
+    assert invoke(["applicants", "show", SITI, "--json"]).json()["status"] == "valid"
+    blank = invoke(["applicants", "withdraw", "3273-D01-000002", "--reason", "  "])
+    assert blank.exit_code == 2

@@ -1,0 +1,94 @@
+"""Expected failures end in one clear line and an exit code, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import applicant_args, invoke
+
+
+def _prakerja(home: Path, *args: str, debug: bool = False) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PRAKERJA_HOME": str(home)}
+    if debug:
+        env["PRAKERJA_DEBUG"] = "1"
+    return subprocess.run(
+        [sys.executable, "-m", "prakerja_cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+
+
+def test_corrupt_database_is_one_line_without_traceback(office: Path) -> None:
+    for name in ("prakerja.db-wal", "prakerja.db-shm"):
+        (office / name).unlink(missing_ok=True)
+    (office / "prakerja.db").write_bytes(b"garbage" * 1000)
+    done = _prakerja(office, "applicants", "list")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "rusak" in done.stderr
+    assert done.stdout == ""
+
+
+def test_debug_switch_shows_the_traceback(office: Path) -> None:
+    (office / "prakerja.db").write_bytes(b"garbage" * 1000)
+    done = _prakerja(office, "applicants", "list", debug=True)
+    assert done.returncode != 0
+    assert "Traceback" in done.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0, reason="root ignores permissions")
+def test_read_only_folder_is_reported(tmp_path: Path) -> None:
+    home = tmp_path / "ro"
+    home.mkdir()
+    home.chmod(0o500)
+    try:
+        done = _prakerja(home, "init", "--office-code", "3273", "--office-name", "X", "--desk", "D1",
+                         "--operator", "Y", "--no-input")  # fmt: skip
+    finally:
+        home.chmod(0o700)
+    assert done.returncode in (1, 2)
+    assert "Traceback" not in done.stderr
+
+
+def test_unwritable_home_path_is_reported(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    done = _prakerja(blocker / "home", "init", "--office-code", "3273", "--office-name", "X",
+                     "--desk", "D1", "--operator", "Y", "--no-input")  # fmt: skip
+    assert done.returncode in (1, 2)
+    assert "Traceback" not in done.stderr
+    assert len([line for line in done.stderr.splitlines() if line.startswith("galat")]) == 1
+
+
+def test_locked_database_waits_then_succeeds(office: Path) -> None:
+    import sqlite3
+
+    holder = sqlite3.connect(office / "prakerja.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "prakerja_cli", *applicant_args(), "--json"],
+        env={**os.environ, "PRAKERJA_HOME": str(office)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        import time
+
+        time.sleep(1.5)  # the registration is now waiting on the busy timeout, not failing
+        assert proc.poll() is None
+    finally:
+        holder.execute("COMMIT")
+        holder.close()
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "locked" not in err
+    assert (
+        invoke(["applicants", "list", "--json"]).json()[0]["registration_number"]
+        == "3273-D01-000001"
+    )
+    assert '"stored": true' in out
