@@ -27,7 +27,7 @@ app = typer.Typer(
     cls=GuardedGroup,
     no_args_is_help=True,
     add_completion=False,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,
     help="Offline Kartu Prakerja registration for Disnakertrans desks.\n\n"
     "Example: prakerja init, then prakerja register",
 )

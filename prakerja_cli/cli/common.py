@@ -8,18 +8,42 @@ import sqlite3
 import sys
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from prakerja_cli.errors import ExitCode, PrakerjaError, StoreError
 from prakerja_cli.i18n import t
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+class _LazyConsole:
+    """A rich Console made on first use: importing rich.console costs ~25 ms of start-up that
+    `prakerja --help` does not need."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return getattr(self._console, name)
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
 #: People read stdout and stderr; scripts read the one JSON document on stdout.
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out: Console = _LazyConsole(highlight=False, soft_wrap=True)  # type: ignore[assignment]
+err: Console = _LazyConsole(stderr=True, highlight=False, soft_wrap=True)  # type: ignore[assignment]
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON document on stdout, for scripts.")]
 RevealOpt = Annotated[
@@ -33,6 +57,8 @@ def print_wide(renderable: Any) -> None:
     if out.is_terminal:
         out.print(renderable)
     else:
+        from rich.console import Console
+
         Console(highlight=False, soft_wrap=True, width=200).print(renderable)
 
 
