@@ -15,6 +15,7 @@ from prakerja_cli.core.findings import Code, Finding, error
 
 _SPACES = re.compile(r"[\s\u00a0\u2007\u202f]+")
 _NAME_OK = re.compile(r"[^\W\d_]+(?:[ '.\-]*[^\W\d_]+)*\.?")
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
 _PHONE_SEPARATORS = re.compile(r"[\s\u00a0.\-()/]+")
 
 MONTHS_ID = {
@@ -45,7 +46,9 @@ def blank(value: Any) -> bool:
 
 def normalise_name(raw: str, field_name: str = "name") -> tuple[str | None, list[Finding]]:
     """Full name as on the KTP: letters, spaces, apostrophes, periods, hyphens; upper case."""
+    # Phones and word processors turn ' into a curly quote; the KTP has a plain apostrophe.
     name = unicodedata.normalize("NFC", collapse_spaces(raw)).upper()
+    name = name.translate(_APOSTROPHES)
     if not name:
         return None, [error(Code.REQUIRED_MISSING, field_name)]
     if not _NAME_OK.fullmatch(name):
@@ -162,10 +165,10 @@ EDUCATION: dict[str, tuple[str, tuple[str, ...]]] = {
     "SD": ("SD/sederajat", ("sd", "mi", "sdmi", "sdsederajat", "paketa", "sekolahdasar", "primary")),
     "SMP": ("SMP/sederajat", ("smp", "mts", "sltp", "smpmts", "smpsederajat", "paketb", "juniorhigh")),
     "SMA": ("SMA/SMK/sederajat", ("sma", "smk", "ma", "slta", "smu", "stm", "smasmk", "smasmkma", "smasederajat", "smasmksederajat", "paketc", "seniorhigh", "highschool")),
-    "D1": ("D1", ("d1", "diploma1", "diplomai")),
-    "D2": ("D2", ("d2", "diploma2", "diplomaii")),
-    "D3": ("D3", ("d3", "diploma3", "diplomaiii")),
-    "D4": ("D4", ("d4", "diploma4", "diplomaiv")),
+    "D1": ("D1", ("d1", "di", "diploma1", "diplomai")),
+    "D2": ("D2", ("d2", "dii", "diploma2", "diplomaii")),
+    "D3": ("D3", ("d3", "diii", "diploma3", "diplomaiii")),
+    "D4": ("D4", ("d4", "div", "diploma4", "diplomaiv")),
     "S1": ("S1", ("s1", "sarjana", "strata1", "bachelor")),
     "S2": ("S2", ("s2", "magister", "master", "strata2")),
     "S3": ("S3", ("s3", "doktor", "doctor", "phd", "strata3")),
@@ -176,7 +179,7 @@ EMPLOYMENT: dict[str, tuple[str, tuple[str, ...]]] = {
     "PEKERJA": ("Pekerja/buruh", ("pekerja", "buruh", "pekerjaburuh", "karyawan", "bekerja", "employed", "worker")),
     "KORBAN_PHK": ("Pekerja terkena PHK", ("phk", "korbanphk", "pekerjaterkenaphk", "terkenaphk", "laidoff")),
     "DIRUMAHKAN": ("Pekerja yang dirumahkan", ("dirumahkan", "pekerjayangdirumahkan", "furloughed")),
-    "USAHA_MIKRO": ("Pelaku usaha mikro/kecil", ("umk", "umkm", "usahamikro", "usahakecil", "wirausaha", "pelakuusaha", "pelakuusahamikrokecil", "selfemployed")),
+    "USAHA_MIKRO": ("Pelaku usaha mikro/kecil", ("umk", "umkm", "wiraswasta", "pedagang", "usahamikro", "usahakecil", "wirausaha", "pelakuusaha", "pelakuusahamikrokecil", "selfemployed")),
 }  # fmt: skip
 
 YES = ("y", "ya", "yes", "1", "true", "benar", "iya", "masih", "v", "x")
@@ -205,6 +208,8 @@ def parse_yes_no(value: Any, field_name: str) -> tuple[bool | None, list[Finding
     if isinstance(value, bool):
         return value, []
     if isinstance(value, int | float):
+        if value != value:  # NaN: an empty cell some readers give as a float
+            return None, [error(Code.CHOICE_INVALID, field_name, allowed="ya, tidak")]
         return bool(value), []
     key = _key(str(value)) if value is not None else ""
     if key in YES:

@@ -104,6 +104,8 @@ def check_field(
         return f.parse_yes_no(raw, name)
     if name == "birth_date":
         return f.normalise_birth_date(raw, ctx.today)
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)  # a number cell read as float: its digits, not "3273015708909000.0"
     text = "" if raw is None else str(raw)
     if f.blank(text):
         return None, ([error(Code.REQUIRED_MISSING, name)] if FIELDS[name] else [])
