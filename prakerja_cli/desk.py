@@ -94,7 +94,7 @@ def edit(
         validated = validate_applicant(form, ctx)
         if validated.rejected:
             return RegisterResult(validated, None)
-        new = store.record_values(validated)
+        new = {**store.record_values(validated), "rules": ws.config.rules}
         changed = {k: v for k, v in new.items() if row.get(k) != v}
         if changed:
             store.update_applicant(ws.db, row["id"], changed)

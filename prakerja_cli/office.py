@@ -29,6 +29,13 @@ class Workspace:
 def open_workspace() -> Workspace:
     """Config and store of this desk; a clear ConfigError when `prakerja init` has not run."""
     config = load_config()
+    if config.rules not in rule_set_names():
+        raise ConfigError(
+            "error.config_broken",
+            hint="hint.run_init_force",
+            path=str(config_path()),
+            reason=f"rules = {config.rules!r}",
+        )
     db = open_db(db_path())
     regency = region_name(db, config.office_code) or config.office_code
     province = region_name(db, config.office_code[:2]) or config.office_code[:2]

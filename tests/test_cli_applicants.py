@@ -129,3 +129,15 @@ def test_withdraw_keeps_the_record_and_frees_the_nik(two: Path) -> None:
     assert invoke(["applicants", "show", SITI, "--json"]).json()["status"] == "valid"
     blank = invoke(["applicants", "withdraw", "3273-D01-000002", "--reason", "  "])
     assert blank.exit_code == 2
+
+
+def test_unknown_status_filter_is_a_usage_error(two: Path) -> None:
+    run = invoke(["applicants", "list", "--status", "bogus"])
+    assert run.exit_code == 2 and "bogus" in run.stderr
+
+
+def test_gender_mismatch_message_uses_words(office: Path) -> None:
+    doc = invoke([*applicant_args(nik=SITI, gender="L"), "--json"]).json()
+    (finding,) = doc["findings"]
+    assert finding["code"] == "NIK_GENDER_MISMATCH"
+    assert "(Laki-laki)" in finding["message"] and "(Perempuan)" in finding["message"]

@@ -135,3 +135,20 @@ def test_broken_config_is_reported(office: Path) -> None:
     run = invoke(["applicants", "list"])
     assert run.exit_code == 2
     assert "init --force" in run.stderr
+
+
+def test_unknown_rule_set_in_config_is_a_configuration_error(office: Path) -> None:
+    config = office / "config.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("normal-2023", "gone-2019"), encoding="utf-8"
+    )
+    run = invoke(["applicants", "list"])
+    assert run.exit_code == 2
+    assert "gone-2019" in run.stderr and "init --force" in run.stderr
+
+
+def test_missing_database_points_to_init_force(office: Path) -> None:
+    (office / "prakerja.db").unlink()
+    run = invoke(["applicants", "list"])
+    assert run.exit_code == 1
+    assert "init --force" in run.stderr

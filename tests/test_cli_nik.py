@@ -48,7 +48,7 @@ def test_nik_human_output_in_both_languages(office: Path) -> None:
     assert "Kota Bandung" in run.stdout
     run = invoke(["--lang", "en", "nik", NIK[:15]])
     assert run.exit_code == 3
-    assert "a NIK has 16 digits" in run.stdout
+    assert "NIK: must be 16 digits (read 15)" in run.stdout
 
 
 def test_nik_stores_nothing(office: Path) -> None:
@@ -65,3 +65,9 @@ def test_unknown_kecamatan_is_a_warning_only(office: Path) -> None:
     assert [(f["code"], f["severity"]) for f in item["findings"]] == [
         ("NIK_REGION_UNKNOWN", "warning")
     ]
+
+
+def test_unknown_language_is_a_usage_error() -> None:
+    run = invoke(["--lang", "fr", "nik", NIK])
+    assert run.exit_code == 2
+    assert "--lang" in run.stderr

@@ -52,8 +52,10 @@ def root(
     ] = False,
 ) -> None:
     """Offline Kartu Prakerja registration for Disnakertrans desks."""
-    from prakerja_cli.i18n import set_language
+    from prakerja_cli.i18n import LANGUAGES, set_language
 
+    if lang and lang.lower() not in LANGUAGES:
+        raise typer.BadParameter(f"use one of: {', '.join(LANGUAGES)}", param_hint="--lang")
     set_language(lang.lower() if lang else None)
 
 

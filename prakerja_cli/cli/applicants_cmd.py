@@ -63,9 +63,12 @@ def list_(
 
     Example: prakerja applicants list --status flagged --since 2026-11-01
     """
+    from prakerja_cli.errors import UsageError
     from prakerja_cli.office import open_workspace
-    from prakerja_cli.store.applicants import list_applicants
+    from prakerja_cli.store.applicants import STATUSES, list_applicants
 
+    if status and status not in STATUSES:
+        raise UsageError("error.status_unknown", hint="hint.status", status=status)
     ws = open_workspace()
     rows = list_applicants(
         ws.db, status=status, since=parse_day(since, "--since"), until=parse_day(until, "--until"),
@@ -140,8 +143,15 @@ def edit(
     result = edit_applicant(ws, ref, changes)
     if json_output:
         row = result.row or {}
-        emit_json({"stored": result.stored, "id": row.get("id"), "status": result.validated.status,
-                   "findings": findings_json(result.validated.findings)})  # fmt: skip
+        emit_json(
+            {
+                "stored": result.stored,
+                "id": row.get("id"),
+                "registration_number": row.get("registration_number"),
+                "status": result.validated.status,
+                "findings": findings_json(result.validated.findings),
+            }
+        )
     elif result.row is not None:
         out.print(
             t(

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from prakerja_cli.errors import ExitCode, PrakerjaError, StoreError
+from prakerja_cli.errors import CancelledError, ExitCode, PrakerjaError, StoreError
 from prakerja_cli.i18n import t
 
 if TYPE_CHECKING:
@@ -98,6 +98,9 @@ def run_guarded(invoke: Callable[[], Any]) -> Any:
     """Run a command; expected failures become one line and an exit code, never a traceback."""
     try:
         return invoke()
+    except CancelledError:
+        err.print(t("msg.cancelled"))
+        raise typer.Exit(int(ExitCode.CANCELLED)) from None
     except PrakerjaError as exc:
         if debug_enabled():
             raise

@@ -50,5 +50,5 @@ def path(json_output: JsonOpt = False) -> None:
     if json_output:
         emit_json(paths)
         return
-    out.print(paths["config_path"])
-    out.print(paths["database_path"])
+    for value in paths.values():
+        out.print(value)

@@ -184,7 +184,7 @@ def parse_kk(
 
 
 def mask(number: str | None) -> str:
-    """Show the first 6 and last 2 digits of a NIK, KK or phone number; star the rest."""
+    """Show the first 6 and last 2 digits of a NIK or KK number; star the rest."""
     if not number:
         return ""
     if len(number) <= 8:

@@ -55,6 +55,8 @@ def field_label(name: str, lang: str | None = None) -> str:
 
 def finding_message(finding: Finding, lang: str | None = None) -> str:
     """'<Field>: <what is wrong and what to do>' for one finding."""
-    params = dict(finding.params)
+    params = {
+        k: t(f"gender.{v}", lang) if k.endswith("_gender") else v for k, v in finding.params.items()
+    }
     params.setdefault("field", field_label(finding.field, lang))
     return f"{field_label(finding.field, lang)}: {t(f'finding.{finding.code}', lang, **params)}"

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
 
 LIVE = "status != 'withdrawn'"
+#: Lifecycle states of a stored record (the sync adds its own later).
+STATUSES = ("valid", "flagged", "withdrawn")
 
 
 def now_iso() -> str:

@@ -40,7 +40,7 @@ def open_db(path: Path, *, create: bool = False) -> Database:
 
     is_new = not path.exists()
     if is_new and not create:
-        raise StoreError("error.no_database", hint="hint.run_init", path=str(path))
+        raise StoreError("error.no_database", hint="hint.run_init_force", path=str(path))
     try:
         if is_new:
             path.parent.mkdir(parents=True, exist_ok=True)
