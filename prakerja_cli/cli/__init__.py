@@ -68,6 +68,7 @@ def _wire() -> None:
         nik_cmd,
         refdata_cmd,
         register_cmd,
+        roster_cmd,
     )
 
     app.command("init")(init_cmd.init)
@@ -76,6 +77,7 @@ def _wire() -> None:
     app.command("demo")(demo_cmd.demo)
     app.add_typer(applicants_cmd.app, name="applicants")
     app.add_typer(config_cmd.app, name="config")
+    app.add_typer(roster_cmd.app, name="roster")
     app.add_typer(refdata_cmd.app, name="refdata")
 
 

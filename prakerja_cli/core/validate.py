@@ -144,6 +144,7 @@ def check_duplicates(nik: str, kk: str | None, ctx: ValidationContext) -> list[F
                 "nik",
                 registration_number=existing.registration_number,
                 registered_on=existing.created_at[:10],
+                differs="",
             )
         )
     limit = ctx.rules.max_per_kk

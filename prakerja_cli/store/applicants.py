@@ -37,15 +37,21 @@ class Office:
     rules: str
 
 
-def next_registration_number(db: Database, office: Office) -> str:
-    """Office code + desk + a per-desk sequence, e.g. 3273-D01-000042. Call inside a transaction."""
+def reserve_numbers(db: Database, office: Office, count: int = 1) -> list[str]:
+    """Registration numbers: office code + desk + a per-desk sequence, e.g. 3273-D01-000042.
+
+    Reserves `count` consecutive numbers; call inside a write transaction.
+    """
     key = f"registration:{office.office_code}:{office.desk}"
     row = db.execute(
-        "INSERT INTO counters (name, value) VALUES (?, 1) "
-        "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
-        [key],
+        "INSERT INTO counters (name, value) VALUES (?, ?) "
+        "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value RETURNING value",
+        [key, count],
     ).fetchone()
-    return f"{office.office_code}-{office.desk}-{int(row[0]):06d}"
+    last = int(row[0])
+    return [
+        f"{office.office_code}-{office.desk}-{n:06d}" for n in range(last - count + 1, last + 1)
+    ]
 
 
 def record_values(validated: Validated) -> dict[str, Any]:
@@ -61,15 +67,15 @@ def record_values(validated: Validated) -> dict[str, Any]:
     return v
 
 
-def insert_applicant(
-    db: Database, validated: Validated, office: Office, source: dict[str, Any] | None = None
+def new_row(
+    validated: Validated, office: Office, number: str, source: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Store a validated applicant; call inside a write transaction. Returns the stored row."""
+    """A complete applicants row for a validated form."""
     stamp = now_iso()
     row = record_values(validated)
     row.update(
         id=str(uuid.uuid4()),
-        registration_number=next_registration_number(db, office),
+        registration_number=number,
         regency=office.regency,
         province=office.province,
         office_code=office.office_code,
@@ -77,13 +83,34 @@ def insert_applicant(
         operator=office.operator,
         rules=office.rules,
         source="desk",
+        source_file=None,
+        source_sheet=None,
+        source_row=None,
+        source_sha256=None,
         created_at=stamp,
         updated_at=stamp,
     )
     row.update(source or {})
-    columns = ", ".join(row)
-    marks = ", ".join("?" for _ in row)
-    db.execute(f"INSERT INTO applicants ({columns}) VALUES ({marks})", list(row.values()))
+    return row
+
+
+def insert_rows(db: Database, rows: list[dict[str, Any]]) -> None:
+    """Insert complete rows (all with the same columns); call inside a write transaction."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    sql = (
+        f"INSERT INTO applicants ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+    )
+    db.conn.executemany(sql, ([row[c] for c in columns] for row in rows))
+
+
+def insert_applicant(
+    db: Database, validated: Validated, office: Office, source: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Store one validated applicant; call inside a write transaction. Returns the stored row."""
+    row = new_row(validated, office, reserve_numbers(db, office)[0], source)
+    insert_rows(db, [row])
     return row
 
 

@@ -1,0 +1,153 @@
+"""`prakerja roster`: import applicant spreadsheets (and write the office template)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from prakerja_cli.cli.common import JsonOpt, emit_json, err, out, print_wide
+
+if TYPE_CHECKING:
+    from prakerja_cli.roster.importer import ImportResult
+
+app = typer.Typer(no_args_is_help=True, help="Applicant spreadsheets: import, template.")
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="Roster: .xlsx, .xlsm, .xls, .ods, .csv or .txt.")],
+    sheet: Annotated[
+        str | None, typer.Option(help="Sheet to read (default: the first with a header).")
+    ] = None,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help='Header=field, repeatable (e.g. --map "No Identitas=nik"); field - ignores it.',
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check every row; store nothing.")
+    ] = False,
+    update: Annotated[
+        bool, typer.Option("--update", help="Apply rows whose NIK is stored with other content.")
+    ] = False,
+    errors: Annotated[
+        Path | None,
+        typer.Option("--errors", help="Write rejected and warned rows to this .xlsx to fix."),
+    ] = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Import a roster: validate every row, store the valid ones, report the rest by row.
+
+    Exit code 0 when every data row was stored (or was already), 3 when some were rejected.
+    Example: prakerja roster import daftar_desa.xlsx --errors perbaikan.xlsx
+    """
+    from prakerja_cli.errors import ExitCode
+    from prakerja_cli.office import open_workspace
+    from prakerja_cli.roster.importer import import_roster
+
+    ws = open_workspace()
+    with _progress() as progress:
+        result = import_roster(
+            ws, file, sheet=sheet, mapping=map_, dry_run=dry_run, update=update, progress=progress
+        )
+    report_rows = None
+    if errors is not None:
+        from prakerja_cli.roster.report import write_error_report
+
+        report_rows = write_error_report(result, errors)
+    if json_output:
+        emit_json(_summary(result, errors, report_rows))
+    else:
+        _render(result, errors, report_rows)
+    if result.rejected:
+        raise typer.Exit(int(ExitCode.REJECTED))
+
+
+class _progress:
+    """A rich progress bar on stderr when it is a terminal; nothing otherwise."""
+
+    def __enter__(self) -> Any:
+        if not err.is_terminal:
+            return None
+        from rich.progress import Progress
+
+        self.bar = Progress(console=err, transient=True)
+        self.bar.start()
+        self.task = self.bar.add_task("roster", total=None)
+        return lambda done, total: self.bar.update(self.task, completed=done, total=total)
+
+    def __exit__(self, *exc: object) -> None:
+        if err.is_terminal:
+            self.bar.stop()
+
+
+def _summary(result: ImportResult, errors: Path | None, report_rows: int | None) -> dict[str, Any]:
+    return {
+        "file": result.file,
+        "sheet": result.sheet,
+        "sha256": result.sha256,
+        "dry_run": result.dry_run,
+        "rows": len(result.rows),
+        "stored": result.stored,
+        "warned": result.warned,
+        "rejected": result.rejected,
+        "skipped": result.skipped,
+        "unchanged": result.count("unchanged"),
+        "updated": result.count("updated"),
+        "rejected_by_code": result.rejected_by_code(),
+        "unknown_columns": result.header.unknown,
+        "errors_file": str(errors) if errors else None,
+        "errors_rows": report_rows,
+        "findings": [
+            {"row": r.row, **f.to_dict()}
+            for r in result.rows
+            for f in r.findings
+            if r.outcome in ("rejected", "warned", "updated") or f.blocking
+        ],
+    }
+
+
+def _render(result: ImportResult, errors: Path | None, report_rows: int | None) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from prakerja_cli.cli.common import SEVERITY_STYLE
+    from prakerja_cli.i18n import t
+
+    key = "roster.summary_dry" if result.dry_run else "roster.summary"
+    out.print(
+        t(key, file=result.file, sheet=result.sheet, rows=len(result.rows), stored=result.stored,
+          warned=result.warned, rejected=result.rejected, skipped=result.skipped)
+    )  # fmt: skip
+    for code, count in result.rejected_by_code().items():
+        out.print(f"  {code}: {count}")
+    if result.header.unknown:
+        out.print(t("roster.unknown_columns", columns=", ".join(result.header.unknown)))
+    table = Table(show_header=True)
+    for header in (t("label.row_title"), t("label.field"), t("label.finding")):
+        table.add_column(header)
+    shown = 0
+    for r in result.rows:
+        for f in r.findings:
+            if r.outcome not in ("rejected", "warned") and not f.blocking:
+                continue
+            if shown < 50:
+                style = SEVERITY_STYLE[str(f.severity)]
+                table.add_row(str(r.row), str(f.code), f"[{style}]{escape(f.message())}[/]")
+            shown += 1
+    if shown:
+        print_wide(table)
+        if shown > 50:
+            out.print(t("roster.more_findings", count=shown - 50))
+    if result.count("rejected") and any(
+        f.code == "NIK_DUPLICATE" and f.params.get("differs")
+        for r in result.rows
+        for f in r.findings
+    ):
+        err.print(t("roster.hint_update"))
+    if errors is not None:
+        out.print(t("roster.errors_written", file=str(errors), count=report_rows))

@@ -1,0 +1,1 @@
+"""Spreadsheet rosters: reading xlsx/xls/ods/csv, header mapping, import, reports, templates, export."""

@@ -1,0 +1,311 @@
+"""Import a roster: every row through the desk's validation core, plus duplicates inside the file
+and against the store; valid rows stored in one transaction, so a crash leaves nothing half-done
+and a rerun ends where one uninterrupted run would.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from prakerja_cli.core.findings import Code, Finding, Severity, error
+from prakerja_cli.core.rules import load_rule_set
+from prakerja_cli.core.validate import (
+    FIELDS,
+    ExistingRecord,
+    Validated,
+    ValidationContext,
+    validate_applicant,
+)
+from prakerja_cli.office import Workspace
+from prakerja_cli.roster.headers import HeaderMap, find_header, parse_overrides
+from prakerja_cli.roster.read import RosterError, Sheet, Workbook, open_roster
+from prakerja_cli.store import applicants as store
+from prakerja_cli.store.db import write
+from prakerja_cli.store.regions import region_names
+
+_TOTAL_ROW = re.compile(r"^\s*(jumlah|total|grand total|sub ?total)\b", re.IGNORECASE)
+Progress = Callable[[int, int], None]
+
+
+@dataclass(slots=True)
+class RowResult:
+    """What became of one data row; `row` is the row number as Excel shows it."""
+
+    row: int
+    cells: list[Any]
+    outcome: str  # stored, warned, rejected, unchanged, updated, skipped
+    findings: list[Finding] = field(default_factory=list)
+    validated: Validated | None = None
+
+
+@dataclass(slots=True)
+class ImportResult:
+    file: str
+    sheet: str
+    sha256: str
+    header: HeaderMap
+    first_row: int
+    rows: list[RowResult]
+    dry_run: bool
+
+    def count(self, *outcomes: str) -> int:
+        return sum(1 for r in self.rows if r.outcome in outcomes)
+
+    @property
+    def stored(self) -> int:
+        """Rows stored by this run (new or updated), with or without warnings."""
+        return self.count("stored", "warned", "updated")
+
+    @property
+    def warned(self) -> int:
+        return self.count("warned")
+
+    @property
+    def rejected(self) -> int:
+        return self.count("rejected")
+
+    @property
+    def skipped(self) -> int:
+        """Total rows, and rows already stored with the same content by an earlier import."""
+        return self.count("skipped", "unchanged")
+
+    def rejected_by_code(self) -> dict[str, int]:
+        counts: Counter[str] = Counter()
+        for r in self.rows:
+            if r.outcome == "rejected":
+                counts.update({str(f.code) for f in r.findings if f.blocking})
+        return dict(counts.most_common())
+
+
+@dataclass(slots=True)
+class _Stored:
+    """A live record already in the store, as the import compares against it."""
+
+    existing: ExistingRecord
+    values: dict[str, Any]
+
+
+def choose_sheet(
+    book: Workbook, wanted: str | None, overrides: dict[str, str]
+) -> tuple[Sheet, HeaderMap]:
+    """The sheet asked for, or the first whose header the mapping recognises."""
+    names = book.sheets
+    if wanted is not None:
+        match = [n for n in names if n == wanted] or [
+            n for n in names if n.lower() == wanted.lower()
+        ]
+        if not match:
+            raise RosterError("error.roster_sheet", hint="hint.roster_sheets", file=book.path.name,
+                              sheet=wanted, sheets=", ".join(names))  # fmt: skip
+        names = match[:1]
+    for name in names:
+        sheet = book.sheet(name)
+        header = find_header(sheet.rows, overrides)
+        if header is not None:
+            return sheet, header
+    raise RosterError("error.roster_no_header", hint="hint.roster_map", file=book.path.name)
+
+
+def _blank(cells: list[Any]) -> bool:
+    return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
+
+
+def _is_total_row(cells: list[Any], nik_col: int) -> bool:
+    first = next(
+        (c for c in cells if not (c is None or (isinstance(c, str) and not c.strip()))), None
+    )
+    nik = cells[nik_col] if nik_col < len(cells) else None
+    return (
+        isinstance(first, str)
+        and bool(_TOTAL_ROW.match(first))
+        and (nik in (None, "") or nik == first)
+    )
+
+
+def _live_records(ws: Workspace) -> tuple[dict[str, _Stored], Counter[str]]:
+    """Every live record's form values by NIK, and live records per KK number."""
+    columns = [
+        "id",
+        "registration_number",
+        "name",
+        "created_at",
+        *[f for f in FIELDS if f != "name"],
+    ]
+    cursor = ws.db.execute(f"SELECT {', '.join(columns)} FROM applicants WHERE {store.LIVE}")
+    by_nik: dict[str, _Stored] = {}
+    kk: Counter[str] = Counter()
+    for values in cursor:
+        row = dict(zip(columns, values, strict=True))
+        by_nik[row["nik"]] = _Stored(
+            ExistingRecord(row["id"], row["registration_number"], row["name"], row["created_at"]),
+            {f: row[f] for f in FIELDS},
+        )
+        kk[row["kk"]] += 1
+    return by_nik, kk
+
+
+def _differences(stored: dict[str, Any], validated: Validated) -> list[str]:
+    new = store.record_values(validated)
+    return [f for f in FIELDS if (stored.get(f) or None) != (new.get(f) or None)]
+
+
+def import_roster(
+    ws: Workspace,
+    path: Path,
+    *,
+    sheet: str | None = None,
+    mapping: list[str] | None = None,
+    dry_run: bool = False,
+    update: bool = False,
+    today: date | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Validate every row of a roster and store the valid ones (see the module docstring)."""
+    overrides = parse_overrides(mapping or [])
+    book = open_roster(path)
+    chosen, header = choose_sheet(book, sheet, overrides)
+    missing = header.missing_required()
+    if missing:
+        from prakerja_cli.i18n import field_label
+
+        raise RosterError("error.roster_missing_columns", hint="hint.roster_map", file=path.name,
+                          columns=", ".join(field_label(m) for m in missing))  # fmt: skip
+
+    live, store_kk = _live_records(ws)
+    file_kk: Counter[str] = Counter()
+    regions = region_names(ws.db)
+    ctx = ValidationContext(
+        rules=load_rule_set(ws.config.rules),
+        today=today or date.today(),
+        regions=regions.get,
+        kk_members=lambda kk: store_kk[kk] + file_kk[kk],
+    )
+    nik_col = next(col for col, name in header.columns.items() if name == "nik")
+    first_data = chosen.first_row + header.row_index + 1
+    data = chosen.rows[header.row_index + 1 :]
+    seen: dict[str, int] = {}
+    results: list[RowResult] = []
+    total = len(data)
+    for offset, cells in enumerate(data):
+        if progress is not None and offset % 1000 == 0:
+            progress(offset, total)
+        number = first_data + offset
+        if _blank(cells):
+            continue
+        if _is_total_row(cells, nik_col):
+            results.append(RowResult(number, cells, "skipped"))
+            continue
+        form = {
+            name: cells[col] if col < len(cells) else None for col, name in header.columns.items()
+        }
+        numeric = frozenset(
+            name
+            for name, value in form.items()
+            if isinstance(value, int | float) and not isinstance(value, bool)
+        )
+        validated = validate_applicant(form, ctx, numeric_cells=numeric)
+        findings = validated.findings
+        nik = validated.values.get("nik")
+        outcome = "rejected" if validated.rejected else "pending"
+        if nik:
+            if nik in seen:
+                findings.append(error(Code.NIK_DUPLICATE_IN_FILE, "nik", first_row=seen[nik]))
+                outcome = "rejected"
+            else:
+                seen[nik] = number
+                known = live.get(nik)
+                if known is not None and outcome != "rejected":
+                    differs = _differences(known.values, validated)
+                    if not differs:
+                        outcome = "unchanged"
+                    elif update:
+                        outcome = "updated"
+                    else:
+                        findings.append(_duplicate(known.existing, differs))
+                        outcome = "rejected"
+        if outcome == "pending":
+            outcome = "warned" if validated.status == "flagged" else "stored"
+            file_kk[validated.values["kk"]] += 1
+        results.append(RowResult(number, cells, outcome, findings, validated))
+    if progress is not None:
+        progress(total, total)
+    result = ImportResult(path.name, chosen.name, book.sha256, header, first_data, results, dry_run)
+    if not dry_run:
+        _store(ws, result, live)
+    return result
+
+
+def _duplicate(existing: ExistingRecord, differs: list[str]) -> Finding:
+    from prakerja_cli.i18n import field_label
+
+    detail = ""
+    if differs:
+        detail = ": " + ", ".join(field_label(f) for f in differs)
+    return error(
+        Code.NIK_DUPLICATE, "nik", registration_number=existing.registration_number,
+        registered_on=existing.created_at[:10], differs=detail,
+    )  # fmt: skip
+
+
+def _store(ws: Workspace, result: ImportResult, live: dict[str, _Stored]) -> None:
+    """Write the new and updated rows in one transaction (all or nothing)."""
+    new = [r for r in result.rows if r.outcome in ("stored", "warned")]
+    updates = [r for r in result.rows if r.outcome == "updated"]
+    if not new and not updates:
+        return
+    source = {"source": "roster", "source_file": result.file, "source_sheet": result.sheet,
+              "source_sha256": result.sha256}  # fmt: skip
+    with write(ws.db):
+        # A desk may have registered one of these NIKs since the file was checked.
+        taken = _live_niks(ws, [r.validated.values["nik"] for r in new if r.validated])
+        for r in new:
+            if r.validated and r.validated.values["nik"] in taken:
+                existing = store.find_live_nik(ws.db, r.validated.values["nik"])
+                if existing is not None:
+                    r.findings.append(_duplicate(existing, []))
+                r.outcome = "rejected"
+        new = [r for r in new if r.outcome != "rejected"]
+        numbers = store.reserve_numbers(ws.db, ws.office, len(new)) if new else []
+        rows = [
+            store.new_row(r.validated, ws.office, number, {**source, "source_row": r.row})
+            for r, number in zip(new, numbers, strict=True)
+            if r.validated is not None
+        ]
+        store.insert_rows(ws.db, rows)
+        for r in updates:
+            assert r.validated is not None
+            known = live[r.validated.values["nik"]]
+            changes = {
+                **store.record_values(r.validated),
+                **source,
+                "source_row": r.row,
+                "rules": ws.config.rules,
+            }
+            store.update_applicant(ws.db, known.existing.id, changes)
+
+
+def _live_niks(ws: Workspace, niks: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(niks), 500):
+        chunk = niks[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        cursor = ws.db.execute(
+            f"SELECT nik FROM applicants WHERE nik IN ({marks}) AND {store.LIVE}", chunk
+        )
+        found.update(row[0] for row in cursor)
+    return found
+
+
+def severity_of(result: RowResult) -> Severity | None:
+    """The worst severity among a row's findings (None when it has none)."""
+    severities = {f.severity for f in result.findings}
+    for level in (Severity.ERROR, Severity.WARNING, Severity.INFO):
+        if level in severities:
+            return level
+    return None

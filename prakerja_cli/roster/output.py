@@ -1,0 +1,43 @@
+"""Files the toolkit writes for people (templates, exports): checked up front, replaced whole."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from prakerja_cli.errors import StoreError, UsageError
+
+
+def check_output(path: Path, suffixes: tuple[str, ...], *, hint: str) -> str:
+    """The file's suffix (lower case) when it is one of `suffixes` and its folder exists."""
+    suffix = path.suffix.lower()
+    if suffix not in suffixes:
+        raise UsageError(
+            "error.output_suffix", hint=hint, file=str(path), suffix=path.suffix or "-"
+        )
+    folder = path.parent
+    if not folder.is_dir():
+        raise UsageError("error.output_folder_missing", hint="hint.check_path", folder=str(folder))
+    return suffix
+
+
+@contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A temporary file beside `path` that replaces it only once fully written.
+
+    A failure half-way (disk full, Ctrl-C) leaves the old file as it was and no half-written one
+    that a clerk might send on. On Windows the replace fails while Excel has the file open.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        try:
+            tmp.replace(path)
+        except PermissionError as exc:
+            raise StoreError(
+                "error.output_locked", hint="hint.output_locked", file=str(path)
+            ) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
