@@ -1,0 +1,284 @@
+"""`prakerja roster import` end to end: real files written, imported, stored rows asserted."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rosters import HEADERS, person, write_csv, write_ods, write_xls, write_xlsx
+
+from prakerja_cli.demo import synthetic_nik
+from tests.conftest import applicant_args, invoke
+
+
+def stored(home: Path) -> dict[str, dict[str, Any]]:
+    with sqlite3.connect(home / "prakerja.db") as conn:
+        conn.row_factory = sqlite3.Row
+        rows = conn.execute("SELECT * FROM applicants WHERE status != 'withdrawn'").fetchall()
+    return {row["nik"]: dict(row) for row in rows}
+
+
+def run_import(path: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    run = invoke(["roster", "import", str(path), "--json", *args])
+    return run.exit_code, run.json()
+
+
+def codes_by_row(doc: dict[str, Any]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    for f in doc["findings"]:
+        found.setdefault(f["row"], []).append(f["code"])
+    return found
+
+
+def test_clean_xlsx_below_title_lines_is_stored_with_its_source(
+    office: Path, tmp_path: Path
+) -> None:
+    people = [person(i) for i in range(1, 6)]
+    path = write_xlsx(tmp_path / "desa.xlsx", people)
+    code, doc = run_import(path)
+    assert code == 0
+    assert (doc["rows"], doc["stored"], doc["warned"], doc["rejected"], doc["skipped"]) == (
+        5,
+        5,
+        0,
+        0,
+        0,
+    )
+    assert doc["file"] == "desa.xlsx" and doc["findings"] == []
+    rows = stored(office)
+    assert set(rows) == {p["NIK"] for p in people}
+    first = rows[people[0]["NIK"]]
+    assert first["source"] == "roster"
+    assert first["source_file"] == "desa.xlsx" and first["source_sheet"] == "Sheet"
+    assert first["source_row"] == 5  # three title lines, then the header on row 4
+    assert len(first["source_sha256"]) == 64
+    assert first["name"] == people[0]["Nama Sesuai KTP"].upper()
+    assert first["phone"] == "+62812" + "00000001"
+    assert first["employment"] == "KORBAN_PHK" and first["in_school"] == 0
+    assert first["registration_number"].startswith("3273-D01-")
+
+
+def test_excel_damage_and_cell_quirks(office: Path, tmp_path: Path) -> None:
+    intact = person(1)
+    rounded = person(2)
+    rounded["NIK"] = int(rounded["NIK"][:15] + "0")  # what Excel leaves of a NIK in a General cell
+    people = [
+        {**intact, "NIK": int(intact["NIK"]), "No HP": 81200000001},  # numbers with all digits
+        rounded,
+        person(3, NIK="3.27301E+15"),
+        person(4, NIK="3,27301E+15"),
+        person(5, **{"Tgl Lahir": "05/06/1984"}),
+        person(6, **{"Tgl Lahir": "07-07-1985"}),
+        person(7, **{"Tgl Lahir": "1986-08-08"}),
+        person(8, **{"Tgl Lahir": "9 Agustus 1987"}),
+        person(9, **{"Tgl Lahir": "10 Agu 1988"}),
+        person(10, **{"Tgl Lahir": 32763, "Nama Sesuai KTP": "Dewi\u00a0 Lestari "}),  # a serial
+        person(11, NIK="'" + person(11)["NIK"]),  # a leading apostrophe from a Text cell
+    ]
+    # person(5..10) must agree with their NIKs' birth dates to stay warning-free
+    for p, born in zip(people[4:10], [date(1984, 6, 5), date(1985, 7, 7), date(1986, 8, 8),
+                                       date(1987, 8, 9), date(1988, 8, 10), date(1989, 9, 12)], strict=True):  # fmt: skip
+        p["NIK"] = synthetic_nik("327301", born, p["L/P"], 7000 + p["No"])
+    path = write_xlsx(
+        tmp_path / "quirks.xlsx", people, extra_rows=[[], [], ["Jumlah", None, None, 11]]
+    )
+    code, doc = run_import(path)
+    assert code == 3
+    assert codes_by_row(doc) == {
+        6: ["NIK_PRECISION_LOST"],
+        7: ["NIK_PRECISION_LOST"],
+        8: ["NIK_PRECISION_LOST"],
+    }
+    assert (doc["rows"], doc["stored"], doc["rejected"], doc["skipped"]) == (12, 8, 3, 1)
+    rows = stored(office)
+    assert rows[intact["NIK"]]["phone"] == "+6281200000001"
+    dewi = next(r for r in rows.values() if r["source_row"] == 14)
+    assert dewi["name"] == "DEWI LESTARI" and dewi["birth_date"] == "1989-09-12"
+    assert {r["birth_date"] for r in rows.values()} >= {"1984-06-05", "1987-08-09", "1988-08-10"}
+
+
+@pytest.mark.parametrize(
+    ("suffix", "delimiter", "encoding"),
+    [
+        (".csv", ";", "utf-8-sig"),
+        (".csv", ",", "utf-8"),
+        (".csv", ",", "cp1252"),
+        (".txt", "\t", "utf-8"),
+    ],
+)
+def test_csv_encodings_and_delimiters(
+    office: Path, tmp_path: Path, suffix: str, delimiter: str, encoding: str
+) -> None:
+    people = [person(i, Alamat="Jl. Café Nº 5") for i in range(1, 4)]
+    path = write_csv(tmp_path / f"daftar{suffix}", people, delimiter=delimiter, encoding=encoding)
+    code, doc = run_import(path)
+    assert code == 0, doc
+    assert doc["stored"] == 3
+    assert {r["address"] for r in stored(office).values()} == {"JL. CAFÉ Nº 5"}
+
+
+@pytest.mark.parametrize("writer", [write_ods, write_xls], ids=["ods", "xls"])
+def test_ods_and_legacy_xls(office: Path, tmp_path: Path, writer: Any) -> None:
+    people = [person(i) for i in range(1, 4)]
+    suffix = ".ods" if writer is write_ods else ".xls"
+    code, doc = run_import(writer(tmp_path / f"daftar{suffix}", people))
+    assert code == 0, doc
+    assert doc["stored"] == 3 and doc["sheet"] == "Data"
+    assert {r["birth_date"] for r in stored(office).values()} == {
+        p["Tgl Lahir"].isoformat() for p in people
+    }
+
+
+def test_missing_required_column_stops_before_anything_is_written(
+    office: Path, tmp_path: Path
+) -> None:
+    headers = [h for h in HEADERS if h != "Kecamatan"]
+    path = write_xlsx(tmp_path / "kurang.xlsx", [person(1)], headers=headers)
+    run = invoke(["roster", "import", str(path)])
+    assert run.exit_code == 2
+    assert "Kecamatan" in run.stderr and "Traceback" not in run.stderr
+    assert stored(office) == {}
+
+
+def test_map_overrides_and_unknown_columns(office: Path, tmp_path: Path) -> None:
+    headers = ["Nomor Identitas" if h == "NIK" else h for h in HEADERS] + ["Hobi"]
+    people = [{**person(i), "Nomor Identitas": person(i)["NIK"], "Hobi": "x"} for i in range(1, 3)]
+    path = write_xlsx(tmp_path / "lain.xlsx", people, headers=headers)
+    assert invoke(["roster", "import", str(path)]).exit_code == 2  # no NIK column recognised
+    code, doc = run_import(path, "--map", "Nomor Identitas=nik", "--map", "Hobi=-")
+    assert code == 0 and doc["stored"] == 2
+    assert doc["unknown_columns"] == []
+    other = write_xlsx(tmp_path / "lain2.xlsx", [person(3)], headers=[*HEADERS, "Hobi"])
+    code, doc = run_import(other)
+    assert doc["unknown_columns"] == ["Hobi"] and doc["stored"] == 1
+    bad = invoke(["roster", "import", str(path), "--map", "Nomor Identitas"])
+    assert bad.exit_code == 2 and "--map" in bad.stderr
+
+
+def test_sheet_choice(office: Path, tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "buku.xlsx", [person(1)], sheets_before=1)
+    code, doc = run_import(path)  # the cover sheet has no header: the data sheet is found
+    assert code == 0 and doc["sheet"] == "Data"
+    missing = invoke(["roster", "import", str(path), "--sheet", "Lain"])
+    assert missing.exit_code == 2 and "Sampul0" in missing.stderr
+    code, doc = run_import(path, "--sheet", "data")
+    assert doc["sheet"] == "Data" and doc["skipped"] == 1  # already stored by the first import
+
+
+def test_reimport_stores_nothing_twice_and_reports_conflicts(office: Path, tmp_path: Path) -> None:
+    people = [person(i) for i in range(1, 5)]
+    path = write_xlsx(tmp_path / "desa.xlsx", people)
+    assert run_import(path)[0] == 0
+    before = stored(office)
+    code, doc = run_import(path)
+    assert code == 0
+    assert (doc["stored"], doc["skipped"], doc["unchanged"]) == (0, 4, 4)
+    assert stored(office) == before
+
+    people[1]["No HP"] = "0813-1111-2222"
+    changed = write_xlsx(tmp_path / "desa-v2.xlsx", people)
+    code, doc = run_import(changed)
+    assert code == 3
+    (finding,) = doc["findings"]
+    assert finding["code"] == "NIK_DUPLICATE" and "Nomor HP" in finding["message"]
+    assert stored(office)[people[1]["NIK"]]["phone"] == "+6281200000002"
+    code, doc = run_import(changed, "--update")
+    assert code == 0 and doc["updated"] == 1 and doc["stored"] == 1
+    after = stored(office)[people[1]["NIK"]]
+    assert after["phone"] == "+6281311112222"
+    assert after["registration_number"] == before[people[1]["NIK"]]["registration_number"]
+    assert after["source_file"] == "desa-v2.xlsx"
+
+
+def test_duplicates_in_file_and_against_desk_registrations(office: Path, tmp_path: Path) -> None:
+    desk_nik = synthetic_nik("327301", date(1990, 8, 17), "P", 9001)
+    assert invoke(applicant_args(nik=desk_nik)).exit_code == 0
+    people = [person(1), person(2), person(1, **{"No HP": "0813-0000-0000"}),
+              person(3, NIK=desk_nik, **{"Tgl Lahir": date(1990, 8, 17), "L/P": "P"})]  # fmt: skip
+    code, doc = run_import(write_xlsx(tmp_path / "dup.xlsx", people))
+    assert code == 3
+    assert codes_by_row(doc) == {7: ["NIK_DUPLICATE_IN_FILE"], 8: ["NIK_DUPLICATE"]}
+    assert doc["rejected_by_code"] == {"NIK_DUPLICATE_IN_FILE": 1, "NIK_DUPLICATE": 1}
+    assert len(stored(office)) == 3
+
+
+def test_kk_limit_counts_file_and_store(office: Path, tmp_path: Path) -> None:
+    kk = "3273010101100002"
+    assert invoke(applicant_args(kk=kk)).exit_code == 0
+    people = [person(i, **{"No. KK": kk}) for i in range(1, 4)]
+    code, doc = run_import(write_xlsx(tmp_path / "kk.xlsx", people))
+    assert code == 0  # warnings are stored
+    assert (doc["stored"], doc["warned"]) == (3, 2)
+    assert codes_by_row(doc) == {6: ["KK_LIMIT_EXCEEDED"], 7: ["KK_LIMIT_EXCEEDED"]}
+
+
+def test_dry_run_stores_nothing(office: Path, tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "desa.xlsx", [person(1), person(2, NIK="123")])
+    code, doc = run_import(path, "--dry-run")
+    assert code == 3 and doc["dry_run"] is True and doc["stored"] == 1 and doc["rejected"] == 1
+    assert stored(office) == {}
+
+
+def test_human_summary(office: Path, tmp_path: Path) -> None:
+    path = write_xlsx(
+        tmp_path / "desa.xlsx", [person(1), person(2, NIK="123")], headers=[*HEADERS, "Hobi"]
+    )
+    run = invoke(["roster", "import", str(path)])
+    assert run.exit_code == 3
+    assert "2 baris dibaca, 1 disimpan" in run.stdout
+    assert "NIK_FORMAT: 1" in run.stdout and "Hobi" in run.stdout
+    assert "│ 6 " in run.stdout  # the row number as Excel shows it
+
+
+def test_error_report_is_fixed_and_imported_again(office: Path, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    good, bad_nik, young = person(1), person(2), person(3)
+    bad_nik["NIK"] = bad_nik["NIK"][:15]  # one digit short
+    young_born = date(2012, 1, 1)
+    young.update({"NIK": synthetic_nik("327301", young_born, "L", 7003), "Tgl Lahir": young_born})
+    warned = person(4, **{"Tgl Lahir": date(1999, 9, 9)})  # differs from its NIK: stored, flagged
+    path = write_xlsx(tmp_path / "desa.xlsx", [good, bad_nik, young, warned])
+    report = tmp_path / "perbaikan.xlsx"
+    run = invoke(["roster", "import", str(path), "--errors", str(report)])
+    assert run.exit_code == 3
+    assert "perbaikan.xlsx (3 baris)" in run.stdout
+
+    book = load_workbook(report)
+    sheet = book.active
+    assert sheet is not None
+    header = [c.value for c in sheet[1]]
+    assert header == [*HEADERS, "Baris Asal", "Kode Temuan", "Keterangan"]
+    rows = {r[header.index("Baris Asal")].value: r for r in sheet.iter_rows(min_row=2)}
+    assert set(rows) == {6, 7, 8}
+    nik_cell = rows[6][header.index("NIK")]
+    assert nik_cell.value == bad_nik["NIK"] and nik_cell.fill.fgColor.rgb.endswith("FFC7CE")
+    assert "16 angka" in nik_cell.comment.text
+    assert rows[6][header.index("Kode Temuan")].value == "NIK_FORMAT"
+    assert rows[7][header.index("Tgl Lahir")].fill.fgColor.rgb.endswith("FFC7CE")  # too young
+    assert rows[8][header.index("Tgl Lahir")].fill.fgColor.rgb.endswith("FFEB9C")  # a warning
+    assert "Tanggal lahir" in rows[8][header.index("Keterangan")].value
+
+    # The clerk fixes the red cells and imports the report as it is.
+    rows[6][header.index("NIK")].value = person(2)["NIK"]
+    sheet.delete_rows(list(rows).index(7) + 2)  # the under-age applicant cannot be fixed
+    book.save(report)
+    code, doc = run_import(report)
+    assert code == 0, doc
+    assert (doc["stored"], doc["skipped"]) == (1, 1)  # the fixed row; the warned row was stored
+    assert set(stored(office)) == {good["NIK"], person(2)["NIK"], warned["NIK"]}
+
+
+def test_exit_codes_for_unusable_files(office: Path, tmp_path: Path) -> None:
+    assert invoke(["roster", "import", str(tmp_path / "absent.xlsx")]).exit_code == 2
+    pdf = tmp_path / "surat.pdf"
+    pdf.write_bytes(b"%PDF-1.4")
+    run = invoke(["roster", "import", str(pdf)])
+    assert run.exit_code == 2 and ".xlsx" in run.stderr
+    no_header = tmp_path / "kosong.csv"
+    no_header.write_text("a;b;c\n1;2;3\n", encoding="utf-8")
+    run = invoke(["roster", "import", str(no_header)])
+    assert run.exit_code == 2 and "NIK" in run.stderr
