@@ -64,11 +64,13 @@ def _wire() -> None:
         applicants_cmd,
         config_cmd,
         demo_cmd,
+        export_cmd,
         init_cmd,
         nik_cmd,
         refdata_cmd,
         register_cmd,
         roster_cmd,
+        roster_template_cmd,
     )
 
     app.command("init")(init_cmd.init)
@@ -77,6 +79,8 @@ def _wire() -> None:
     app.command("demo")(demo_cmd.demo)
     app.add_typer(applicants_cmd.app, name="applicants")
     app.add_typer(config_cmd.app, name="config")
+    app.command("export")(export_cmd.export)
+    roster_cmd.app.command("template")(roster_template_cmd.template)
     app.add_typer(roster_cmd.app, name="roster")
     app.add_typer(refdata_cmd.app, name="refdata")
 

@@ -57,8 +57,15 @@ def normalise_name(raw: str, field_name: str = "name") -> tuple[str | None, list
 
 
 def normalise_text(raw: str) -> str:
-    """Free text fields (place, address, village): spaces collapsed, upper case."""
-    return collapse_spaces(raw).upper()
+    """Free text fields (place, address, village): spaces collapsed, upper case.
+
+    The apostrophe a spreadsheet (or our own export) puts before = + - @ to stop a formula is
+    not part of the text.
+    """
+    text = collapse_spaces(raw)
+    if len(text) > 1 and text[0] == "'" and text[1] in "=+-@":
+        text = text[1:]
+    return text.upper()
 
 
 def normalise_phone(raw: str, field_name: str = "phone") -> tuple[str | None, list[Finding]]:

@@ -149,6 +149,18 @@ MESSAGES: dict[str, str] = {
     "msg.count": "{count} pendaftar.",
     "msg.edited": "{number} diperbarui: {status}.",
     "msg.withdrawn": "{number} dibatalkan; datanya tetap disimpan.",
+    # Roster template and export
+    "error.output_suffix": "Berkas {file}: akhiran {suffix} tidak didukung.",
+    "hint.export_suffix": "Akhiri nama berkas dengan .xlsx (Excel) atau .csv.",
+    "hint.template_suffix": "Akhiri nama berkas dengan .xlsx.",
+    "error.output_folder_missing": "Folder {folder} tidak ada.",
+    "error.output_exists": "Berkas {file} sudah ada.",
+    "hint.output_force": "Pilih nama lain, atau tambahkan --force untuk menimpanya.",
+    "error.output_locked": "Berkas {file} tidak dapat ditimpa; mungkin sedang dibuka di Excel.",
+    "hint.output_locked": "Tutup berkas itu lalu ulangi, atau pilih nama lain.",
+    "msg.exported": "{rows} pendaftar diekspor ke {file} (NIK dan KK disamarkan; --reveal untuk rekap serah terima).",
+    "msg.exported_revealed": "{rows} pendaftar diekspor ke {file} dengan NIK dan KK utuh; simpan berkas ini dengan aman.",
+    "msg.template_written": "Template daftar pendaftar ditulis ke {file}; cara pengisian ada di lembar Petunjuk.",
     # Prompts and form
     "prompt.office_code": "Kode kabupaten/kota kantor (4 angka)",
     "prompt.office_name": "Nama kantor",

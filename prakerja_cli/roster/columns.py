@@ -43,7 +43,21 @@ BY_FIELD: dict[str, Column] = {c.field: c for c in COLUMNS}
 
 #: Columns of our own error report that an import passes over (a fixed report imports as it is).
 REPORT_COLUMNS = ("Baris Asal", "Kode Temuan", "Keterangan")
-_IGNORED = ("No", "No.", "Nomor", "No Urut", "Nomor Urut", "#", *REPORT_COLUMNS)
+#: Columns the export (the rekap) writes before and after the canonical ones; an import of an
+#: export passes over them too.
+LEAD_HEADERS = ("No", "Nomor Pendaftaran")
+TAIL_HEADERS = (
+    "Kabupaten/Kota",
+    "Provinsi",
+    "Status",
+    "Temuan",
+    "Tanggal Daftar",
+    "Meja",
+    "Petugas",
+)
+_IGNORED = (
+    "No.", "Nomor", "No Urut", "Nomor Urut", "#", *REPORT_COLUMNS, *LEAD_HEADERS, *TAIL_HEADERS,
+)  # fmt: skip
 
 
 def header_key(text: object) -> str:

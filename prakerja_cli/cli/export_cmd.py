@@ -1,0 +1,66 @@
+"""`prakerja export`: stored registrations to .xlsx or .csv, the recap handed to the ministry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from prakerja_cli.cli.common import JsonOpt, emit_json, out
+
+#: Without --status the recap holds the live registrations: a withdrawn one is not handed over.
+DEFAULT_STATUSES = ("valid", "flagged")
+
+
+def export(
+    out_file: Annotated[
+        Path, typer.Argument(help="File to write: .xlsx (Excel) or .csv (';', UTF-8).")
+    ],
+    status: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--status",
+            metavar="STATUS",
+            help="valid, flagged or withdrawn; repeatable. Default: valid and flagged.",
+            show_default=False,
+        ),
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="Registered on or after YYYY-MM-DD.")] = None,
+    until: Annotated[str | None, typer.Option(help="Registered on or before YYYY-MM-DD.")] = None,
+    reveal: Annotated[
+        bool,
+        typer.Option(
+            "--reveal", help="Write NIK and KK whole (masked by default); the handover needs it."
+        ),
+    ] = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Export registrations, oldest first, in the roster's columns (the file imports again).
+
+    This is the electronic recap (rekap) of Permenaker 17/2020; NIK, KK and phone are text cells.
+    An existing file of that name is replaced.
+
+    Example: prakerja export rekap-november.xlsx --since 2026-11-01 --until 2026-11-30 --reveal
+    """
+    from prakerja_cli.cli.common import parse_day
+    from prakerja_cli.errors import UsageError
+    from prakerja_cli.i18n import t
+    from prakerja_cli.office import open_workspace
+    from prakerja_cli.roster.export import export_applicants
+    from prakerja_cli.store.applicants import STATUSES, list_applicants
+
+    wanted = tuple(dict.fromkeys(s.strip().lower() for s in status or DEFAULT_STATUSES))
+    for name in wanted:
+        if name not in STATUSES:
+            raise UsageError("error.status_unknown", hint="hint.status", status=name)
+    first, last = parse_day(since, "--since"), parse_day(until, "--until")
+    ws = open_workspace()
+    rows = [r for r in list_applicants(ws.db, since=first, until=last) if r["status"] in wanted]
+    rows.reverse()  # list_applicants gives the newest first; a recap counts from the first
+    count = export_applicants(rows, out_file, reveal=reveal)
+    if json_output:
+        emit_json({"file": str(out_file.resolve()), "rows": count, "revealed": reveal})
+        return
+    key = "msg.exported_revealed" if reveal else "msg.exported"
+    out.print(t(key, rows=count, file=str(out_file)), markup=False)
