@@ -35,7 +35,7 @@ def _applicant(nik: str, kk: str, name: str, born: str, gender: str, phone: str)
     ]  # fmt: skip
 
 
-def demo_steps() -> list[Step]:
+def demo_steps(home: Path) -> list[Step]:
     sukasari = "327301"  # Kota Bandung, Kec. Sukasari
     siti = synthetic_nik(sukasari, date(1990, 8, 17), "P", 9901)
     budi = synthetic_nik(sukasari, date(1985, 3, 2), "L", 9902)
@@ -84,7 +84,31 @@ def demo_steps() -> list[Step]:
         ),
         Step("List the registrations", ["applicants", "list"]),
         Step("Show one", ["applicants", "show", "3273-D01-000002"]),
-        Step("The same as JSON for scripts", ["applicants", "list", "--json"]),
+        Step("The same as JSON for scripts", ["applicants", "show", "3273-D01-000002", "--json"]),
+        Step(
+            "Import a village's roster with typical damage (see samples/README.md); "
+            "rejected rows go to an error report to fix",
+            [
+                "roster",
+                "import",
+                str(home / "roster-gegerkalong.xlsx"),
+                "--errors",
+                str(home / "perbaikan.xlsx"),
+            ],
+            expect=3,
+        ),
+        Step(
+            "Importing the same file again stores nothing twice",
+            ["roster", "import", str(home / "roster-gegerkalong.xlsx")],
+            expect=3,
+        ),
+        Step(
+            "Write the office's roster template", ["roster", "template", str(home / "templat.xlsx")]
+        ),
+        Step(
+            "Export the recap (rekap) for the ministry, NIK masked",
+            ["export", str(home / "rekap.xlsx")],
+        ),
     ]
 
 
@@ -93,8 +117,12 @@ def run_demo(say: Callable[[str], None], home: Path | None = None) -> int:
     home = home or Path(tempfile.mkdtemp(prefix="prakerja-demo-"))
     env = {**os.environ, "PRAKERJA_HOME": str(home), "PRAKERJA_OPERATOR": "Demo"}
     say(f"Demo office in {home}\n")
+    from prakerja_cli.samples import problem_rows, write_roster
+
+    home.mkdir(parents=True, exist_ok=True)
+    write_roster(home / "roster-gegerkalong.xlsx", problem_rows(), "DAFTAR USULAN PRAKERJA")
     failures = 0
-    for number, step in enumerate(demo_steps(), start=1):
+    for number, step in enumerate(demo_steps(home), start=1):
         say(f"\n== {number}. {step.title}\n$ prakerja {shlex.join(step.args)}")
         done = subprocess.run(  # noqa: S603 - our own interpreter and arguments
             [sys.executable, "-m", "prakerja_cli", *step.args], env=env, check=False

@@ -16,4 +16,8 @@ def test_demo_runs_every_step_as_expected(tmp_path: Path) -> None:
         rows = conn.execute(
             "SELECT name, status FROM applicants ORDER BY registration_number"
         ).fetchall()
-    assert rows == [("SITI AMINAH", "valid"), ("BUDI SANTOSO", "flagged")]
+    # Two from the desk, then the roster's three storable rows (one flagged).
+    assert rows[:2] == [("SITI AMINAH", "valid"), ("BUDI SANTOSO", "flagged")]
+    assert [status for _, status in rows[2:]] == ["valid", "valid", "flagged"]
+    assert (tmp_path / "demo" / "perbaikan.xlsx").is_file()
+    assert (tmp_path / "demo" / "rekap.xlsx").is_file()
