@@ -40,10 +40,19 @@ class Config:
     desk: str
     operator: str
     rules: str
+    #: The central system (see docs/central-api.md); env PRAKERJA_API_URL / PRAKERJA_API_TOKEN win.
+    api_url: str = ""
+    api_token: str = ""
 
     def effective_operator(self) -> str:
         """PRAKERJA_OPERATOR lets clerks sharing one PC sign their own work."""
         return os.environ.get("PRAKERJA_OPERATOR", "").strip() or self.operator
+
+    def effective_api(self) -> tuple[str, str]:
+        """(API address, token): env var, else config file."""
+        url = os.environ.get("PRAKERJA_API_URL", "").strip() or self.api_url
+        token = os.environ.get("PRAKERJA_API_TOKEN", "").strip() or self.api_token
+        return url, token
 
 
 def _toml_value(value: str) -> str:

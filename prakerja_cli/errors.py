@@ -27,7 +27,7 @@ class PrakerjaError(Exception):
 
     exit_code: ExitCode = ExitCode.ERROR
 
-    def __init__(self, key: str, hint: str | None = None, **params: Any) -> None:
+    def __init__(self, key: str, /, hint: str | None = None, **params: Any) -> None:
         self.key = key
         self.hint = hint
         self.params = params

@@ -18,7 +18,8 @@ APPLICANT_COLUMNS = [
     "education", "employment", "occupation", "in_school", "social_assistance", "priority",
     "training", "source", "source_file", "source_sheet", "source_row", "source_sha256",
     "office_code", "desk", "operator", "rules", "status", "findings", "withdrawn_reason",
-    "withdrawn_at", "created_at", "updated_at",
+    "withdrawn_at", "created_at", "updated_at", "central_status", "central_id", "central_reason",
+    "central_wave", "sent_hash", "synced_at",
 ]  # fmt: skip
 
 
@@ -48,7 +49,11 @@ def test_migrating_an_empty_database_gives_the_schema(tmp_path: Path) -> None:
         "applicants_created",
         "applicants_district",
     } <= set(indexes)
-    assert [m.name for m in MIGRATIONS.applied(db)] == ["m001_initial"]
+    assert [c.name for c in db["outbox_batches"].columns] == [
+        "id", "body", "records", "created_at", "attempts", "last_error", "done_at",
+    ]  # fmt: skip
+    assert [c.name for c in db["outbox_items"].columns] == ["batch_id", "applicant_id", "content_hash"]
+    assert [m.name for m in MIGRATIONS.applied(db)] == ["m001_initial", "m002_sync"]
     assert MIGRATIONS.pending(db) == []
 
 
@@ -63,7 +68,7 @@ def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
     path = tmp_path / "r.db"
     open_db(path, create=True).conn.close()
     db = open_db(path)
-    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 1
+    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 2
 
 
 def test_missing_database_is_a_store_error(tmp_path: Path) -> None:

@@ -71,6 +71,7 @@ def _wire() -> None:
         register_cmd,
         roster_cmd,
         roster_template_cmd,
+        sync_cmd,
     )
 
     app.command("init")(init_cmd.init)
@@ -83,6 +84,7 @@ def _wire() -> None:
     roster_cmd.app.command("template")(roster_template_cmd.template)
     app.add_typer(roster_cmd.app, name="roster")
     app.add_typer(refdata_cmd.app, name="refdata")
+    app.add_typer(sync_cmd.app, name="sync")
 
 
 _wire()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from prakerja_cli.cli.common import JsonOpt, emit_json, out
@@ -21,7 +23,14 @@ def show(json_output: JsonOpt = False) -> None:
     from prakerja_cli.i18n import t
 
     config = load_config()
-    data = {**asdict(config), "operator": config.effective_operator()}
+    url, token = config.effective_api()
+    # The token is never printed: only whether one is set.
+    data = {
+        **asdict(config),
+        "operator": config.effective_operator(),
+        "api_url": url,
+        "api_token": "********" if token else "",
+    }
     paths = {
         "app_dir": str(app_dir()),
         "config_path": str(config_path()),
@@ -52,3 +61,35 @@ def path(json_output: JsonOpt = False) -> None:
         return
     for value in paths.values():
         out.print(value)
+
+
+#: Settings `config set` may change; office code and rules are set by `prakerja init --force`.
+SETTABLE = ("api_url", "api_token", "operator", "office_name", "desk")
+
+
+@app.command("set")
+def set_(
+    key: Annotated[str, typer.Argument(help="One of: " + ", ".join(SETTABLE) + ".")],
+    value: Annotated[str, typer.Argument(help="The new value ('' to clear the API settings).")],
+) -> None:
+    """Change one setting in the office configuration (the file stays owner-only).
+
+    Example: prakerja config set api_url https://central.example.go.id
+    """
+    from dataclasses import replace
+
+    from prakerja_cli.config import load_config, save_config
+    from prakerja_cli.errors import UsageError
+    from prakerja_cli.i18n import t
+
+    if key not in SETTABLE:
+        raise UsageError(
+            "error.config_key", hint="hint.config_key", key=key, keys=", ".join(SETTABLE)
+        )
+    if key == "desk":
+        from prakerja_cli.office import check_desk
+
+        value = check_desk(value)
+    save_config(replace(load_config(), **{key: value.strip()}))
+    shown = "********" if key == "api_token" and value else value
+    out.print(t("msg.config_set", key=key, value=shown))

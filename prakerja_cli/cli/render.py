@@ -86,7 +86,19 @@ def print_record(console: Console, row: dict[str, Any], *, reveal: bool) -> None
     }
     if row.get("withdrawn_reason"):
         extra["withdrawn_reason"] = row["withdrawn_reason"]
+    extra["central"] = central_text(row)
     console.print(record_table(row, reveal=reveal, extra=extra))
+
+
+def central_text(row: dict[str, Any]) -> str:
+    """Where a record stands centrally, with the reason, in words the clerk can pass on."""
+    state = row.get("central_status") or "pending"
+    text = t(f"central.{state}")
+    if row.get("central_reason"):
+        text += f" ({row['central_reason']})"
+    if row.get("central_wave"):
+        text += f", {t('label.wave')} {row['central_wave']}"
+    return text
 
 
 def _source(row: dict[str, Any]) -> str:

@@ -34,7 +34,7 @@ def _catalogue(lang: str) -> dict[str, str]:
     return ID
 
 
-def t(key: str, lang: str | None = None, **params: Any) -> str:
+def t(key: str, /, lang: str | None = None, **params: Any) -> str:
     """The message `key` in the chosen language, filled in with `params`."""
     lang = lang or current_language()
     text = _catalogue(lang).get(key) or _catalogue("en").get(key) or key

@@ -77,3 +77,44 @@ def m001_initial(db: Database) -> None:
         """
     )
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID")
+
+
+@MIGRATIONS()
+def m002_sync(db: Database) -> None:
+    """Where each record stands centrally, and the outbox of batches to deliver."""
+    for column in (
+        "central_status TEXT",  # accepted, duplicate, rejected, conflict, verified, registry_rejected
+        "central_id TEXT",
+        "central_reason TEXT",
+        "central_wave INTEGER",
+        "sent_hash TEXT",  # content hash of what the central system holds
+        "synced_at TEXT",
+    ):
+        db.execute(f"ALTER TABLE applicants ADD COLUMN {column}")
+    db.execute("CREATE INDEX applicants_central ON applicants (central_status)")
+    # A batch and its Idempotency-Key are written before the first byte is sent, so after a crash,
+    # a lost response or a timeout the same body goes again under the same key.
+    db.execute(
+        """
+        CREATE TABLE outbox_batches (
+            id TEXT PRIMARY KEY,
+            body BLOB NOT NULL,
+            records INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            done_at TEXT
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE outbox_items (
+            batch_id TEXT NOT NULL REFERENCES outbox_batches (id) ON DELETE CASCADE,
+            applicant_id TEXT NOT NULL REFERENCES applicants (id),
+            content_hash TEXT NOT NULL,
+            PRIMARY KEY (batch_id, applicant_id)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX outbox_items_applicant ON outbox_items (applicant_id)")

@@ -1,0 +1,107 @@
+"""`prakerja sync`: deliver registrations to the central system and pull their status."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from prakerja_cli.cli.common import JsonOpt, emit_json, err, out
+
+app = typer.Typer(
+    invoke_without_command=True,
+    help="Deliver registrations to the central system (unattended-safe).",
+)
+
+
+@app.callback()
+def sync(
+    ctx: typer.Context,
+    batch_size: Annotated[int, typer.Option(help="Records per request (1-1000).")] = 500,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be sent; send nothing.")
+    ] = False,
+    ca_bundle: Annotated[
+        Path | None, typer.Option(help="CA bundle (PEM) for a government certificate authority.")
+    ] = None,
+    allow_insecure_http: Annotated[
+        bool, typer.Option("--allow-insecure-http", help="Allow plain http beyond this computer.")
+    ] = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Send every valid, unsent registration in batches, then pull status updates.
+
+    Never prompts. Exit codes: 0 all delivered, 3 some refused by the central system,
+    4 central system unreachable (nothing lost: run again later), 5 token refused.
+    Example: prakerja sync --json
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from prakerja_cli.errors import ExitCode
+    from prakerja_cli.i18n import t
+    from prakerja_cli.office import open_workspace
+    from prakerja_cli.sync.http import ApiSettings
+    from prakerja_cli.sync.run import run_sync
+
+    ws = open_workspace()
+    url, token = ws.config.effective_api()
+    settings = ApiSettings(
+        url, token, str(ca_bundle) if ca_bundle else None, allow_insecure_http=allow_insecure_http
+    )
+    with _progress() as progress:
+        result = run_sync(ws, settings, batch_size=batch_size, dry_run=dry_run, progress=progress)
+    if json_output:
+        emit_json(result.to_json())
+    else:
+        key = "msg.sync_dry" if dry_run else "msg.sync_done"
+        out.print(t(key, **result.to_json()))
+    if result.refused:
+        raise typer.Exit(int(ExitCode.REJECTED))
+
+
+class _progress:
+    """A progress bar on stderr when it is a terminal (never under cron or Task Scheduler)."""
+
+    def __enter__(self) -> Any:
+        if not err.is_terminal:
+            return None
+        from rich.progress import Progress
+
+        self.bar = Progress(console=err, transient=True)
+        self.bar.start()
+        self.task = self.bar.add_task("sync", total=None)
+        return lambda done, total: self.bar.update(self.task, completed=done, total=total)
+
+    def __exit__(self, *exc: object) -> None:
+        if err.is_terminal:
+            self.bar.stop()
+
+
+@app.command("status")
+def status(json_output: JsonOpt = False) -> None:
+    """Counts per central state, the last successful sync, the age of the oldest pending record.
+
+    Example: prakerja sync status
+    """
+    from datetime import datetime
+
+    from prakerja_cli.i18n import t
+    from prakerja_cli.office import open_workspace
+    from prakerja_cli.sync.outbox import sync_counts
+
+    data = sync_counts(open_workspace().db)
+    oldest = data["oldest_pending"]
+    age_hours = None
+    if oldest:
+        delta = datetime.now().astimezone() - datetime.fromisoformat(oldest)
+        age_hours = round(delta.total_seconds() / 3600, 1)
+    data["oldest_pending_age_hours"] = age_hours
+    if json_output:
+        emit_json(data)
+        return
+    for state, count in sorted(data["states"].items()):
+        out.print(f"{t('central.' + state)}: {count}")
+    out.print(t("msg.sync_last", when=data["last_sync"] or "-"))
+    if age_hours is not None:
+        out.print(t("msg.sync_oldest", hours=age_hours))

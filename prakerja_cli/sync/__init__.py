@@ -1,0 +1,1 @@
+"""Delivery to the central system: the HTTP client, the outbox, and the sync run."""

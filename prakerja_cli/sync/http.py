@@ -1,0 +1,130 @@
+"""The one HTTP session factory for the central API, and the errors a call can end in."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from prakerja_cli import __version__
+from prakerja_cli.errors import ExitCode, PrakerjaError, UsageError
+
+if TYPE_CHECKING:
+    import requests
+
+#: Connect quickly or give up; a batch of 1000 records may take the server a while.
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 60.0
+
+
+class UnreachableError(PrakerjaError):
+    """The central system could not be reached or kept failing; nothing is lost, try later."""
+
+    exit_code = ExitCode.UNREACHABLE
+
+
+class AuthError(PrakerjaError):
+    """The central system refused the token."""
+
+    exit_code = ExitCode.AUTH
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSettings:
+    url: str
+    token: str
+    ca_bundle: str | None = None
+    allow_insecure_http: bool = False
+    retries: int = 5
+    backoff: float = 0.5
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_settings(settings: ApiSettings) -> None:
+    """Refuse a missing address or token, and plain http beyond loopback unless allowed."""
+    if not settings.url:
+        raise UsageError("error.api_url_missing", hint="hint.api_settings")
+    if not settings.token:
+        raise UsageError("error.api_token_missing", hint="hint.api_settings")
+    parts = urlsplit(settings.url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError("error.api_url_invalid", hint="hint.api_settings", url=settings.url)
+    if (
+        parts.scheme == "http"
+        and not _loopback(parts.hostname)
+        and not settings.allow_insecure_http
+    ):
+        raise UsageError("error.api_insecure", hint="hint.api_insecure", url=settings.url)
+
+
+def make_session(settings: ApiSettings) -> requests.Session:
+    """A requests session for the central API: bearer token, User-Agent, TLS always verified
+    (with a government CA bundle if given), and urllib3 retries with exponential backoff and
+    jitter that honour Retry-After. POST is retried too: every batch carries an Idempotency-Key,
+    so a resend is harmless by contract.
+    """
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
+    check_settings(settings)
+    retry = Retry(
+        total=settings.retries,
+        connect=settings.retries,
+        read=settings.retries,
+        status=settings.retries,
+        allowed_methods=None,
+        status_forcelist=(429, 500, 502, 503, 504),
+        backoff_factor=settings.backoff,
+        backoff_jitter=settings.backoff,
+        backoff_max=30.0,
+        retry_after_max=300,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers["Authorization"] = f"Bearer {settings.token}"
+    session.headers["User-Agent"] = f"prakerja-cli/{__version__}"
+    session.verify = settings.ca_bundle or True
+    return session
+
+
+def api_call(session: requests.Session, method: str, url: str, **kwargs: Any) -> requests.Response:
+    """One call (retried inside the session); network failure -> UnreachableError, 401/403 ->
+    AuthError, anything still 429/5xx after the retries -> UnreachableError."""
+    import requests
+
+    kwargs.setdefault("timeout", (CONNECT_TIMEOUT, READ_TIMEOUT))
+    try:
+        response = session.request(method, url, **kwargs)
+    except requests.exceptions.SSLError as exc:
+        raise UnreachableError("error.api_tls", hint="hint.api_tls", reason=_short(exc)) from None
+    except requests.exceptions.RequestException as exc:
+        raise UnreachableError(
+            "error.api_unreachable", hint="hint.api_later", reason=_short(exc)
+        ) from None
+    if response.status_code in (401, 403):
+        raise AuthError("error.api_auth", hint="hint.api_settings", status=response.status_code)
+    if response.status_code == 429 or response.status_code >= 500:
+        raise UnreachableError(
+            "error.api_unavailable", hint="hint.api_later", status=response.status_code
+        )
+    return response
+
+
+def _short(exc: BaseException) -> str:
+    """The exception's class only: messages can carry URLs with the host, never the token,
+    but keep logs short and predictable."""
+    return type(exc).__name__

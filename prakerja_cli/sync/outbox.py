@@ -1,0 +1,209 @@
+"""The outbox: batches written (with their Idempotency-Key and exact body) before they are sent,
+and the central system's answers applied to the records. All SQL of the sync lives here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from prakerja_cli.store.applicants import now_iso
+from prakerja_cli.store.db import write
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+#: The record fields the central system receives (docs/central-api.md).
+RECORD_FIELDS = (
+    "registration_number", "nik", "kk", "name", "birth_place", "birth_date", "gender", "phone",
+    "email", "address", "rt", "rw", "village", "district", "regency", "province", "education",
+    "employment", "occupation", "in_school", "social_assistance", "priority", "training", "desk",
+    "operator",
+)  # fmt: skip
+#: Records that should reach the central system and have not yet.
+UNSENT = "status IN ('valid', 'flagged') AND central_status IS NULL"
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    id: str
+    body: bytes
+    records: int
+
+
+def record_of(row: dict[str, Any]) -> dict[str, Any]:
+    record = {name: row[name] for name in RECORD_FIELDS}
+    record["in_school"] = bool(record["in_school"])
+    record["social_assistance"] = bool(record["social_assistance"])
+    record["registered_at"] = row["created_at"]
+    return record
+
+
+def content_hash(record: dict[str, Any]) -> str:
+    canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def open_batches(db: Database) -> list[Batch]:
+    """Batches written but not answered yet, oldest first: they go again with the same key."""
+    rows = db.execute(
+        "SELECT id, body, records FROM outbox_batches WHERE done_at IS NULL ORDER BY created_at, rowid"
+    ).fetchall()
+    return [Batch(row[0], bytes(row[1]), row[2]) for row in rows]
+
+
+def make_batches(db: Database, office_code: str, size: int) -> list[Batch]:
+    """Put every unsent record not already in an open batch into new batches of `size`."""
+    columns = ", ".join(("id", "created_at", *RECORD_FIELDS))
+    with write(db):
+        cursor = db.execute(
+            f"SELECT {columns} FROM applicants WHERE {UNSENT} AND id NOT IN "
+            "(SELECT applicant_id FROM outbox_items JOIN outbox_batches ON id = batch_id "
+            "WHERE done_at IS NULL) ORDER BY created_at, registration_number"
+        )
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+        batches = []
+        for start in range(0, len(rows), size):
+            batches.append(_write_batch(db, office_code, rows[start : start + size]))
+    return batches
+
+
+def _write_batch(db: Database, office_code: str, rows: list[dict[str, Any]]) -> Batch:
+    items = []
+    for row in rows:
+        record = record_of(row)
+        items.append(
+            {"client_id": row["id"], "content_hash": content_hash(record), "record": record}
+        )
+    body = json.dumps({"office_code": office_code, "records": items}, ensure_ascii=False,
+                      separators=(",", ":")).encode()  # fmt: skip
+    batch = Batch(str(uuid.uuid4()), body, len(items))
+    db.execute(
+        "INSERT INTO outbox_batches (id, body, records, created_at) VALUES (?, ?, ?, ?)",
+        [batch.id, batch.body, batch.records, now_iso()],
+    )
+    db.conn.executemany(
+        "INSERT INTO outbox_items (batch_id, applicant_id, content_hash) VALUES (?, ?, ?)",
+        [(batch.id, i["client_id"], i["content_hash"]) for i in items],
+    )
+    return batch
+
+
+def split_batch(db: Database, batch: Batch) -> list[Batch]:
+    """Replace a batch the server refused as too large (413: nothing in it was processed) by two."""
+    data = json.loads(batch.body)
+    records = data["records"]
+    half = max(1, len(records) // 2)
+    with write(db):
+        db.execute("DELETE FROM outbox_batches WHERE id = ?", [batch.id])
+        parts = []
+        for chunk in (records[:half], records[half:]):
+            if not chunk:
+                continue
+            body = json.dumps(
+                {**data, "records": chunk}, ensure_ascii=False, separators=(",", ":")
+            ).encode()
+            part = Batch(str(uuid.uuid4()), body, len(chunk))
+            db.execute(
+                "INSERT INTO outbox_batches (id, body, records, created_at) VALUES (?, ?, ?, ?)",
+                [part.id, part.body, part.records, now_iso()],
+            )
+            db.conn.executemany(
+                "INSERT INTO outbox_items (batch_id, applicant_id, content_hash) VALUES (?, ?, ?)",
+                [(part.id, i["client_id"], i["content_hash"]) for i in chunk],
+            )
+            parts.append(part)
+    return parts
+
+
+def note_attempt(db: Database, batch: Batch, error: str | None) -> None:
+    with write(db):
+        db.execute(
+            "UPDATE outbox_batches SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+            [error, batch.id],
+        )
+
+
+def apply_results(db: Database, batch: Batch, results: list[dict[str, Any]]) -> dict[str, int]:
+    """Record each record's outcome and close the batch, in one transaction."""
+    counts = {"accepted": 0, "duplicate": 0, "rejected": 0, "conflict": 0}
+    stamp = now_iso()
+    with write(db):
+        hashes = dict(
+            db.execute(
+                "SELECT applicant_id, content_hash FROM outbox_items WHERE batch_id = ?", [batch.id]
+            ).fetchall()
+        )
+        for result in results:
+            client_id = result.get("client_id")
+            outcome = result.get("outcome")
+            if client_id not in hashes or outcome not in counts:
+                continue  # the contract promises neither; ignore rather than guess
+            counts[outcome] += 1
+            reason = result.get("reason")
+            if outcome == "duplicate":
+                by = result.get("registered_by") or {}
+                reason = f"{by.get('office_code', '?')} {by.get('registration_number', '?')}"
+            db.execute(
+                "UPDATE applicants SET central_status = ?, central_id = ?, central_reason = ?, "
+                "sent_hash = ?, synced_at = ? WHERE id = ?",
+                [outcome, result.get("central_id"), reason, hashes[client_id], stamp, client_id],
+            )
+        db.execute("UPDATE outbox_batches SET done_at = ? WHERE id = ?", [stamp, batch.id])
+    return counts
+
+
+def apply_events(db: Database, events: list[dict[str, Any]], cursor: int) -> dict[str, int]:
+    """Apply status-feed events (verified, registry_rejected, wave_assigned) and keep the cursor."""
+    counts = {"verified": 0, "registry_rejected": 0, "wave_assigned": 0}
+    stamp = now_iso()
+    with write(db):
+        for event in events:
+            status = event.get("status")
+            client_id = event.get("client_id")
+            if status == "wave_assigned":
+                db.execute("UPDATE applicants SET central_wave = ?, synced_at = ? WHERE id = ?",
+                           [event.get("wave"), stamp, client_id])  # fmt: skip
+            elif status in ("verified", "registry_rejected"):
+                db.execute(
+                    "UPDATE applicants SET central_status = ?, central_reason = ?, synced_at = ? WHERE id = ?",
+                    [status, event.get("reason"), stamp, client_id],
+                )
+            else:
+                continue
+            counts[str(status)] += 1
+        db.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('status_cursor', ?)", [str(cursor)]
+        )
+    return counts
+
+
+def status_cursor(db: Database) -> int:
+    row = db.execute("SELECT value FROM meta WHERE key = 'status_cursor'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def mark_synced(db: Database) -> None:
+    with write(db):
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_sync', ?)", [now_iso()])
+
+
+def sync_counts(db: Database) -> dict[str, Any]:
+    """Counts per central state, the last successful sync, and the oldest pending record."""
+    states = dict(
+        db.execute(
+            "SELECT coalesce(central_status, 'pending'), count(*) FROM applicants "
+            "WHERE status != 'withdrawn' GROUP BY 1"
+        ).fetchall()
+    )
+    oldest = db.execute(f"SELECT min(created_at) FROM applicants WHERE {UNSENT}").fetchone()[0]
+    last = db.execute("SELECT value FROM meta WHERE key = 'last_sync'").fetchone()
+    in_flight = db.execute("SELECT count(*) FROM outbox_batches WHERE done_at IS NULL").fetchone()[
+        0
+    ]
+    return {"states": states, "oldest_pending": oldest, "last_sync": last[0] if last else None,
+            "open_batches": in_flight}  # fmt: skip
