@@ -85,10 +85,10 @@ def open_roster(path: Path) -> Workbook:
     return Workbook(path, sha, names or list(workbook.sheet_names), "spreadsheet")
 
 
-def _calamine(path: Path) -> Any:
+def _calamine(path: Path, *, checked: bool = False) -> Any:
     from python_calamine import CalamineWorkbook
 
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
+    if not checked and path.suffix.lower() in (".xlsx", ".xlsm"):
         _check_xlsx(path)
     try:
         return CalamineWorkbook.from_path(str(path))
@@ -166,7 +166,7 @@ def _column_number(letters: bytes) -> int:
 def _read_sheet(book: Workbook, name: str) -> Sheet:
     if book.kind == "csv":
         return Sheet(name, list(_csv_rows(book.path)))
-    workbook = _calamine(book.path)
+    workbook = _calamine(book.path, checked=True)  # open_roster checked the file's bounds
     try:
         sheet = workbook.get_sheet_by_name(name)
         if sheet.width > MAX_COLUMNS or sheet.height > MAX_ROWS:
