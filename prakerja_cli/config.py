@@ -55,6 +55,27 @@ class Config:
         return url, token
 
 
+def office_key() -> bytes:
+    """This office's secret (32 random bytes, owner-only): keys the audit chain so an entry cannot
+    be forged by someone holding only the database. Created on first use."""
+    import secrets
+
+    path = app_dir() / "office.key"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(32)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:  # another process made it first
+        return path.read_bytes()
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key)
+    return key
+
+
 def _toml_value(value: str) -> str:
     escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{escaped}"'

@@ -12,6 +12,7 @@ from prakerja_cli.core.validate import FIELDS, Validated, ValidationContext, val
 from prakerja_cli.errors import UsageError
 from prakerja_cli.office import Workspace
 from prakerja_cli.store import applicants as store
+from prakerja_cli.store import audit
 from prakerja_cli.store.db import write
 from prakerja_cli.store.regions import region_name
 
@@ -62,6 +63,10 @@ def register(ws: Workspace, form: dict[str, Any], *, today: date | None = None) 
         if validated.rejected:
             return RegisterResult(validated, None)
         row = store.insert_applicant(ws.db, validated, ws.office)
+        audit.record(ws.db, ws.office, "create", row["id"], {
+            "registration_number": row["registration_number"], "source": "desk",
+            "status": row["status"], "nik": audit.masked({"nik": row["nik"]})["nik"],
+        })  # fmt: skip
     return RegisterResult(validated, row)
 
 
@@ -98,6 +103,10 @@ def edit(
         changed = {k: v for k, v in new.items() if row.get(k) != v}
         if changed:
             store.update_applicant(ws.db, row["id"], changed)
+            audit.record(ws.db, ws.office, "edit", row["id"], {
+                "registration_number": row["registration_number"],
+                "changes": audit.changes(row, new, [k for k in changed if k != "findings"]),
+            })  # fmt: skip
         return RegisterResult(validated, {**row, **changed})
 
 
@@ -120,6 +129,8 @@ def withdraw(ws: Workspace, ref: str, reason: str) -> dict[str, Any]:
             "withdrawn_at": store.now_iso(),
         }
         store.update_applicant(ws.db, row["id"], changes)
+        audit.record(ws.db, ws.office, "withdraw", row["id"],
+                     {"registration_number": row["registration_number"], "reason": reason})  # fmt: skip
     return {**row, **changes}
 
 
@@ -148,3 +159,12 @@ def check_niks(
         age = age_on(info.birth_date, today) if info.birth_date else None
         results.append(NikCheck(raw, info, province, regency, district, age))
     return results
+
+
+def note_access(
+    ws: Workspace, action: str, rows: list[dict[str, Any]], details: dict[str, Any]
+) -> None:
+    """Audit a reveal of whole NIKs or an export: who saw or took which records."""
+    with write(ws.db):
+        applicant_id = rows[0]["id"] if len(rows) == 1 else None
+        audit.record(ws.db, ws.office, action, applicant_id, {**details, "records": len(rows)})

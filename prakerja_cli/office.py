@@ -6,7 +6,14 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from prakerja_cli.config import Config, config_path, db_path, load_config, save_config
+from prakerja_cli.config import (
+    Config,
+    config_path,
+    db_path,
+    load_config,
+    office_key,
+    save_config,
+)
 from prakerja_cli.core.rules import rule_set_names
 from prakerja_cli.errors import ConfigError, UsageError
 from prakerja_cli.store.applicants import Office
@@ -114,4 +121,5 @@ def init_office(
         office_code=code, office_name=name, desk=desk_id, operator=operator_name, rules=rules
     )
     save_config(config, path)
+    office_key()  # the audit chain's key, made now so backups of a fresh office include it
     return InitResult(config, str(path), str(db_path()), regency, loaded)

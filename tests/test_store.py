@@ -53,7 +53,10 @@ def test_migrating_an_empty_database_gives_the_schema(tmp_path: Path) -> None:
         "id", "body", "records", "created_at", "attempts", "last_error", "done_at",
     ]  # fmt: skip
     assert [c.name for c in db["outbox_items"].columns] == ["batch_id", "applicant_id", "content_hash"]
-    assert [m.name for m in MIGRATIONS.applied(db)] == ["m001_initial", "m002_sync"]
+    assert [c.name for c in db["audit"].columns] == [
+        "seq", "at", "operator", "desk", "action", "applicant_id", "details", "prev_hash", "hash",
+    ]  # fmt: skip
+    assert [m.name for m in MIGRATIONS.applied(db)] == ["m001_initial", "m002_sync", "m003_audit"]
     assert MIGRATIONS.pending(db) == []
 
 
@@ -68,7 +71,7 @@ def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
     path = tmp_path / "r.db"
     open_db(path, create=True).conn.close()
     db = open_db(path)
-    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 2
+    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 3
 
 
 def test_missing_database_is_a_store_error(tmp_path: Path) -> None:

@@ -62,6 +62,7 @@ def root(
 def _wire() -> None:
     from prakerja_cli.cli import (
         applicants_cmd,
+        audit_cmd,
         config_cmd,
         demo_cmd,
         export_cmd,
@@ -79,6 +80,7 @@ def _wire() -> None:
     app.command("register")(register_cmd.register)
     app.command("demo")(demo_cmd.demo)
     app.add_typer(applicants_cmd.app, name="applicants")
+    app.add_typer(audit_cmd.app, name="audit")
     app.add_typer(config_cmd.app, name="config")
     app.command("export")(export_cmd.export)
     roster_cmd.app.command("template")(roster_template_cmd.template)

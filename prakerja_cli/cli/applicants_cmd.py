@@ -22,6 +22,13 @@ app = typer.Typer(no_args_is_help=True, help="List, show, search, edit and withd
 RefArg = Annotated[str, typer.Argument(help="Registration number, id, or NIK.")]
 
 
+def _audit_reveal(ws: Any, rows: list[dict[str, Any]], reveal: bool, command: str) -> None:
+    if reveal and rows:
+        from prakerja_cli.desk import note_access
+
+        note_access(ws, "reveal", rows, {"command": command})
+
+
 def _print_rows(rows: list[dict[str, Any]], reveal: bool, json_output: bool) -> None:
     from rich.table import Table
 
@@ -74,6 +81,7 @@ def list_(
         ws.db, status=status, since=parse_day(since, "--since"), until=parse_day(until, "--until"),
         desk=desk, district=district, limit=limit,
     )  # fmt: skip
+    _audit_reveal(ws, rows, reveal, "applicants list")
     _print_rows(rows, reveal, json_output)
 
 
@@ -92,7 +100,9 @@ def search(
     from prakerja_cli.store.applicants import list_applicants
 
     ws = open_workspace()
-    _print_rows(list_applicants(ws.db, query=query, limit=limit), reveal, json_output)
+    rows = list_applicants(ws.db, query=query, limit=limit)
+    _audit_reveal(ws, rows, reveal, "applicants search")
+    _print_rows(rows, reveal, json_output)
 
 
 @app.command("show")
@@ -107,6 +117,7 @@ def show(ref: RefArg, reveal: RevealOpt = False, json_output: JsonOpt = False) -
 
     ws = open_workspace()
     row = get_applicant(ws.db, ref)
+    _audit_reveal(ws, [row], reveal, "applicants show")
     if json_output:
         emit_json(applicant_json(row, reveal=reveal))
         return

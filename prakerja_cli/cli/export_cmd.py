@@ -44,6 +44,7 @@ def export(
     Example: prakerja export rekap-november.xlsx --since 2026-11-01 --until 2026-11-30 --reveal
     """
     from prakerja_cli.cli.common import parse_day
+    from prakerja_cli.desk import note_access
     from prakerja_cli.errors import UsageError
     from prakerja_cli.i18n import t
     from prakerja_cli.office import open_workspace
@@ -59,6 +60,7 @@ def export(
     rows = [r for r in list_applicants(ws.db, since=first, until=last) if r["status"] in wanted]
     rows.reverse()  # list_applicants gives the newest first; a recap counts from the first
     count = export_applicants(rows, out_file, reveal=reveal)
+    note_access(ws, "export", rows, {"file": out_file.name, "revealed": reveal})
     if json_output:
         emit_json({"file": str(out_file.resolve()), "rows": count, "revealed": reveal})
         return

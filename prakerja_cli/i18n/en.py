@@ -233,4 +233,11 @@ MESSAGES: dict[str, str] = {
     "central.registry_rejected": "Rejected by Dukcapil",
     "label.central": "Central status",
     "label.wave": "wave",
+    "msg.audit_ok": "Audit trail intact: {count} entries.",
+    "msg.audit_broken": "Audit trail BROKEN from entry #{seq}: {problem}.",
+    "audit.edited": "its content was changed",
+    "audit.inserted": "an entry was inserted",
+    "audit.deleted": "an entry was deleted",
+    "label.action": "Action",
+    "label.details": "Details",
 }

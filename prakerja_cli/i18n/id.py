@@ -244,4 +244,11 @@ MESSAGES: dict[str, str] = {
     "central.registry_rejected": "Ditolak Dukcapil",
     "label.central": "Status pusat",
     "label.wave": "gelombang",
+    "msg.audit_ok": "Jejak audit utuh: {count} catatan.",
+    "msg.audit_broken": "Jejak audit RUSAK mulai catatan #{seq}: {problem}.",
+    "audit.edited": "isinya diubah",
+    "audit.inserted": "ada catatan yang disisipkan",
+    "audit.deleted": "ada catatan yang dihapus",
+    "label.action": "Tindakan",
+    "label.details": "Rincian",
 }

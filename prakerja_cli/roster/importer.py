@@ -27,6 +27,7 @@ from prakerja_cli.office import Workspace
 from prakerja_cli.roster.headers import HeaderMap, find_header, parse_overrides
 from prakerja_cli.roster.read import RosterError, Sheet, Workbook, open_roster
 from prakerja_cli.store import applicants as store
+from prakerja_cli.store import audit
 from prakerja_cli.store.db import write
 from prakerja_cli.store.regions import region_names
 
@@ -272,8 +273,6 @@ def _store(ws: Workspace, result: ImportResult, live: dict[str, _Stored]) -> Non
     """Write the new and updated rows in one transaction (all or nothing)."""
     new = [r for r in result.rows if r.outcome in ("stored", "warned")]
     updates = [r for r in result.rows if r.outcome == "updated"]
-    if not new and not updates:
-        return
     source = {"source": "roster", "source_file": result.file, "source_sheet": result.sheet,
               "source_sha256": result.sha256}  # fmt: skip
     with write(ws.db), _page_cache(ws.db, _IMPORT_CACHE_KIB):
@@ -305,6 +304,15 @@ def _store(ws: Workspace, result: ImportResult, live: dict[str, _Stored]) -> Non
                 "rules": ws.config.rules,
             }
             store.update_applicant(ws.db, known.existing.id, changes)
+            audit.record(ws.db, ws.office, "edit", known.existing.id, {
+                "registration_number": known.existing.registration_number,
+                "source": result.file, "row": r.row,
+                "changes": audit.changes(known.values, changes, list(FIELDS)),
+            })  # fmt: skip
+        audit.record(ws.db, ws.office, "import", None, {
+            "file": result.file, "sheet": result.sheet, "sha256": result.sha256,
+            "stored": len(new), "updated": len(updates), "rejected": result.rejected,
+        })  # fmt: skip
 
 
 @contextmanager

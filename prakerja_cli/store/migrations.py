@@ -118,3 +118,24 @@ def m002_sync(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX outbox_items_applicant ON outbox_items (applicant_id)")
+
+
+@MIGRATIONS()
+def m003_audit(db: Database) -> None:
+    """The hash-chained audit trail: each entry's hash covers the one before it."""
+    db.execute(
+        """
+        CREATE TABLE audit (
+            seq INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            operator TEXT NOT NULL,
+            desk TEXT NOT NULL,
+            action TEXT NOT NULL,
+            applicant_id TEXT,
+            details TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX audit_applicant ON audit (applicant_id)")

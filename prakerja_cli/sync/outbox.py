@@ -10,7 +10,8 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from prakerja_cli.store.applicants import now_iso
+from prakerja_cli.store import audit
+from prakerja_cli.store.applicants import Office, now_iso
 from prakerja_cli.store.db import write
 
 if TYPE_CHECKING:
@@ -187,9 +188,10 @@ def status_cursor(db: Database) -> int:
     return int(row[0]) if row else 0
 
 
-def mark_synced(db: Database) -> None:
+def mark_synced(db: Database, office: Office, summary: dict[str, Any]) -> None:
     with write(db):
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_sync', ?)", [now_iso()])
+        audit.record(db, office, "sync", None, summary)
 
 
 def sync_counts(db: Database) -> dict[str, Any]:

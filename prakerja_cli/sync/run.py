@@ -92,7 +92,7 @@ def run_sync(
             if progress is not None:
                 progress(result.sent, total)
         _pull_status(ws, session, base, result)
-        outbox.mark_synced(ws.db)
+        outbox.mark_synced(ws.db, ws.office, result.to_json())
     finally:
         lock.release()
     result.pending = _pending(ws)

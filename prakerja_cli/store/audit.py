@@ -1,0 +1,125 @@
+"""The audit trail: who did what to which record, hash-chained so any edit, insertion or deletion
+of an entry is found by `prakerja audit verify`. NIK, KK and phone are masked in entries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from prakerja_cli.core.nik import mask
+from prakerja_cli.store.applicants import Office, now_iso
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+GENESIS = "0" * 64
+SECRET_FIELDS = ("nik", "kk", "phone")
+
+
+def _digest(prev: str, seq: int, at: str, operator: str, desk: str, action: str,
+            applicant_id: str | None, details: str) -> str:  # fmt: skip
+    """HMAC-SHA256 under the office key over the entry and the previous entry's hash."""
+    from prakerja_cli.config import office_key
+
+    payload = json.dumps([prev, seq, at, operator, desk, action, applicant_id, details],
+                         ensure_ascii=False, separators=(",", ":"))  # fmt: skip
+    return hmac.new(office_key(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+def masked(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: mask(str(v)) if k in SECRET_FIELDS and v else v for k, v in values.items()}
+
+
+def record(
+    db: Database,
+    office: Office,
+    action: str,
+    applicant_id: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Append one entry; call inside the write transaction of the change it records."""
+    last = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    at = now_iso()
+    text = json.dumps(details or {}, ensure_ascii=False, sort_keys=True, default=str)
+    digest = _digest(prev, seq, at, office.operator, office.desk, action, applicant_id, text)
+    db.execute(
+        "INSERT INTO audit (seq, at, operator, desk, action, applicant_id, details, prev_hash, hash)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [seq, at, office.operator, office.desk, action, applicant_id, text, prev, digest],
+    )
+    db.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('audit_head', ?)", [f"{seq}:{digest}"]
+    )
+
+
+def changes(before: dict[str, Any], after: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+    """{field: [old, new]} for the fields that changed, NIK/KK/phone masked."""
+    return {
+        f: [masked({f: before.get(f)})[f], masked({f: after.get(f)})[f]]
+        for f in fields
+        if before.get(f) != after.get(f)
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    entries: int
+    broken_at: int | None  # the first entry that does not hold, or None when the chain is intact
+    problem: str | None  # edited, inserted or deleted, or head (entries removed from the end)
+
+
+def verify(db: Database) -> VerifyResult:
+    """Walk the chain: recompute each hash and check each link and the sequence."""
+    prev, expected, count = GENESIS, 1, 0
+    rows = db.execute(
+        "SELECT seq, at, operator, desk, action, applicant_id, details, prev_hash, hash FROM audit ORDER BY seq"
+    )
+    for seq, at, operator, desk, action, applicant_id, details, prev_hash, digest in rows:
+        count += 1
+        if seq != expected:
+            problem = "deleted" if seq > expected else "inserted"
+            return VerifyResult(count, expected if seq > expected else seq, problem)
+        if prev_hash != prev:
+            return VerifyResult(count, seq, "inserted" if prev_hash == GENESIS else "deleted")
+        if _digest(prev_hash, seq, at, operator, desk, action, applicant_id, details) != digest:
+            return VerifyResult(count, seq, "edited")
+        prev, expected = digest, seq + 1
+    head = db.execute("SELECT value FROM meta WHERE key = 'audit_head'").fetchone()
+    if head is not None and head[0] != f"{expected - 1}:{prev}":
+        return VerifyResult(count, expected, "deleted")
+    return VerifyResult(count, None, None)
+
+
+def entries(
+    db: Database,
+    *,
+    applicant_id: str | None = None,
+    since: str | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    where, params = [], []
+    if applicant_id:
+        where.append("applicant_id = ?")
+        params.append(applicant_id)
+    if since:
+        where.append("at >= ?")
+        params.append(since)
+    sql = "SELECT seq, at, operator, desk, action, applicant_id, details FROM audit"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY seq"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    cursor = db.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    out = []
+    for row in cursor.fetchall():
+        item = dict(zip(names, row, strict=True))
+        item["details"] = json.loads(item["details"])
+        out.append(item)
+    return out

@@ -1,0 +1,115 @@
+"""The audit trail records every change and access, masks personal numbers, and finds tampering."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+from rosters import person, write_xlsx
+
+from prakerja_cli.demo import synthetic_nik
+from tests.conftest import applicant_args, invoke
+
+NIK = synthetic_nik("327301", date(1990, 8, 17), "P", 9001)
+
+
+def audit_rows(home: Path) -> list[tuple[int, str, str | None, str]]:
+    with sqlite3.connect(home / "prakerja.db") as conn:
+        return conn.execute(
+            "SELECT seq, action, applicant_id, details FROM audit ORDER BY seq"
+        ).fetchall()
+
+
+def busy_office(office: Path, tmp_path: Path) -> None:
+    assert invoke(applicant_args(nik=NIK)).exit_code == 0
+    assert (
+        invoke(["applicants", "edit", "3273-D01-000001", "--set", "phone=081398765432"]).exit_code
+        == 0
+    )
+    assert invoke(["applicants", "show", "3273-D01-000001", "--reveal"]).exit_code == 0
+    assert (
+        invoke(
+            ["roster", "import", str(write_xlsx(tmp_path / "r.xlsx", [person(1), person(2)]))]
+        ).exit_code
+        == 0
+    )
+    assert invoke(["export", str(tmp_path / "rekap.xlsx")]).exit_code == 0
+    assert (
+        invoke(["applicants", "withdraw", "3273-D01-000001", "--reason", "Salah orang"]).exit_code
+        == 0
+    )
+
+
+def test_every_action_is_recorded_with_numbers_masked(office: Path, tmp_path: Path) -> None:
+    busy_office(office, tmp_path)
+    rows = audit_rows(office)
+    assert [r[1] for r in rows] == ["create", "edit", "reveal", "import", "export", "withdraw"]
+    text = " ".join(r[3] for r in rows)
+    assert NIK not in text and "6281398765432" not in text
+    assert "327301********01" in text  # the masked NIK
+    applicant = rows[0][2]
+    assert rows[1][2] == applicant and rows[5][2] == applicant
+    log = invoke(["audit", "log", "--applicant", "3273-D01-000001", "--json"]).json()
+    assert [e["action"] for e in log] == ["create", "edit", "reveal", "withdraw"]
+    assert log[1]["details"]["changes"]["phone"][0].startswith("+62812")
+    assert log[0]["operator"] == "Rina" and log[0]["desk"] == "D01"
+
+
+def test_verify_passes_on_an_intact_chain(office: Path, tmp_path: Path) -> None:
+    busy_office(office, tmp_path)
+    run = invoke(["audit", "verify", "--json"])
+    assert run.exit_code == 0
+    assert run.json() == {"entries": 6, "intact": True, "broken_at": None, "problem": None}
+    assert "utuh" in invoke(["audit", "verify"]).stdout
+
+
+def _tamper(office: Path, sql: str) -> dict[str, object]:
+    with sqlite3.connect(office / "prakerja.db") as conn:
+        conn.execute(sql)
+    run = invoke(["audit", "verify", "--json"])
+    assert run.exit_code == 1
+    return dict(run.json())
+
+
+def test_an_edited_entry_is_found(office: Path, tmp_path: Path) -> None:
+    busy_office(office, tmp_path)
+    doc = _tamper(
+        office, "UPDATE audit SET details = replace(details, 'Salah orang', 'Pindah') WHERE seq = 6"
+    )
+    assert (doc["broken_at"], doc["problem"]) == (6, "edited")
+    run = invoke(["audit", "verify"])
+    assert "#6" in run.stderr
+
+
+def test_a_changed_operator_is_found(office: Path, tmp_path: Path) -> None:
+    busy_office(office, tmp_path)
+    doc = _tamper(office, "UPDATE audit SET operator = 'Budi' WHERE seq = 2")
+    assert (doc["broken_at"], doc["problem"]) == (2, "edited")
+
+
+def test_a_deleted_entry_is_found(office: Path, tmp_path: Path) -> None:
+    busy_office(office, tmp_path)
+    doc = _tamper(office, "DELETE FROM audit WHERE seq = 3")
+    assert (doc["broken_at"], doc["problem"]) == (3, "deleted")
+
+
+def test_deleting_the_newest_entries_is_found(office: Path, tmp_path: Path) -> None:
+    busy_office(office, tmp_path)
+    doc = _tamper(office, "DELETE FROM audit WHERE seq >= 5")
+    assert (doc["broken_at"], doc["problem"]) == (5, "deleted")
+
+
+def test_a_forged_entry_is_found(office: Path, tmp_path: Path) -> None:
+    busy_office(office, tmp_path)
+    with sqlite3.connect(office / "prakerja.db") as conn:
+        last = conn.execute("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()[0]
+        # Without the office key a forger can link the entry but not sign it.
+        conn.execute(
+            "INSERT INTO audit VALUES (7, '2026-01-01T00:00:00+07:00', 'x', 'D01', 'create', NULL, '{}', ?, ?)",
+            [last, "f" * 64],
+        )
+        conn.execute("UPDATE meta SET value = '7:' || ? WHERE key = 'audit_head'", ["f" * 64])
+    run = invoke(["audit", "verify", "--json"])
+    assert run.exit_code == 1
+    assert run.json()["broken_at"] == 7
