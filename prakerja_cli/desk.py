@@ -168,3 +168,54 @@ def note_access(
     with write(ws.db):
         applicant_id = rows[0]["id"] if len(rows) == 1 else None
         audit.record(ws.db, ws.office, action, applicant_id, {**details, "records": len(rows)})
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str | None = None
+
+
+def health_checks(ws: Workspace, *, wal_limit: int = 64 << 20) -> list[Check]:
+    """What `prakerja doctor` looks at; each failed check names its fix (an i18n key)."""
+    from datetime import datetime
+
+    from prakerja_cli.config import db_path
+
+    db = ws.db
+    checks = []
+    integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
+    checks.append(Check("integrity", integrity == "ok", str(integrity), "hint.db_corrupt"))
+    unsent = db.execute(
+        "SELECT count(*), min(created_at) FROM applicants WHERE status IN ('valid', 'flagged') "
+        "AND central_status IS NULL"
+    ).fetchone()
+    age_days = 0.0
+    if unsent[1]:
+        age_days = (
+            datetime.now().astimezone() - datetime.fromisoformat(unsent[1])
+        ).total_seconds() / 86400
+    checks.append(Check("unsent", age_days < 2, f"{unsent[0]} ({age_days:.1f} d)", "fix.sync"))
+    parked = db.execute(
+        "SELECT count(*) FROM applicants WHERE central_status IN ('rejected', 'duplicate', 'conflict', "
+        "'registry_rejected') AND status != 'withdrawn'"
+    ).fetchone()[0]
+    checks.append(Check("parked", True, str(parked)))
+    wal = db_path().with_name(db_path().name + "-wal")
+    wal_size = wal.stat().st_size if wal.exists() else 0
+    checks.append(Check("wal", wal_size < wal_limit, f"{wal_size // 1024} KiB", "fix.wal"))
+    url, token = ws.config.effective_api()
+    checks.append(Check("api", bool(url and token), url or "-", "hint.api_settings"))
+    newest = db.execute("SELECT max(created_at) FROM applicants").fetchone()[0]
+    now = datetime.now().astimezone()
+    clock_ok = 2024 <= now.year <= 2100 and (
+        newest is None or datetime.fromisoformat(newest) <= now
+    )
+    checks.append(Check("clock", clock_ok, now.isoformat(timespec="seconds"), "fix.clock"))
+    chain = audit.verify(db)
+    checks.append(Check("audit", chain.broken_at is None,
+                        f"{chain.entries}" if chain.broken_at is None else f"#{chain.broken_at} {chain.problem}",
+                        "fix.audit"))  # fmt: skip
+    return checks

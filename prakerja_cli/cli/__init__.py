@@ -63,8 +63,10 @@ def _wire() -> None:
     from prakerja_cli.cli import (
         applicants_cmd,
         audit_cmd,
+        backup_cmd,
         config_cmd,
         demo_cmd,
+        doctor_cmd,
         export_cmd,
         init_cmd,
         nik_cmd,
@@ -79,6 +81,9 @@ def _wire() -> None:
     app.command("nik")(nik_cmd.nik)
     app.command("register")(register_cmd.register)
     app.command("demo")(demo_cmd.demo)
+    app.command("backup")(backup_cmd.backup)
+    app.command("restore")(backup_cmd.restore)
+    app.command("doctor")(doctor_cmd.doctor)
     app.add_typer(applicants_cmd.app, name="applicants")
     app.add_typer(audit_cmd.app, name="audit")
     app.add_typer(config_cmd.app, name="config")

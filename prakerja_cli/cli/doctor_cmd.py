@@ -1,0 +1,31 @@
+"""`prakerja doctor`: check the store, the outbox, the configuration and the clock."""
+
+from __future__ import annotations
+
+import typer
+
+from prakerja_cli.cli.common import JsonOpt, emit_json, out
+
+
+def doctor(json_output: JsonOpt = False) -> None:
+    """Integrity, unsent and parked records, WAL size, configuration, clock, audit chain;
+    with the fix for each problem found. Exit 1 when something needs fixing.
+
+    Example: prakerja doctor
+    """
+    from prakerja_cli.desk import health_checks
+    from prakerja_cli.errors import ExitCode
+    from prakerja_cli.i18n import t
+    from prakerja_cli.office import open_workspace
+
+    checks = health_checks(open_workspace())
+    if json_output:
+        emit_json([{"check": c.name, "ok": c.ok, "detail": c.detail, "fix": c.fix} for c in checks])
+    else:
+        for c in checks:
+            mark = "[green]OK[/]" if c.ok else "[bold red]!![/]"
+            out.print(f"{mark} {t('doctor.' + c.name)}: {c.detail}")
+            if not c.ok and c.fix:
+                out.print(f"   {t('label.hint')}: {t(c.fix)}")
+    if not all(c.ok for c in checks):
+        raise typer.Exit(int(ExitCode.ERROR))
