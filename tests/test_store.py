@@ -52,7 +52,11 @@ def test_migrating_an_empty_database_gives_the_schema(tmp_path: Path) -> None:
     assert [c.name for c in db["outbox_batches"].columns] == [
         "id", "body", "records", "created_at", "attempts", "last_error", "done_at",
     ]  # fmt: skip
-    assert [c.name for c in db["outbox_items"].columns] == ["batch_id", "applicant_id", "content_hash"]
+    assert [c.name for c in db["outbox_items"].columns] == [
+        "batch_id",
+        "applicant_id",
+        "content_hash",
+    ]
     assert [c.name for c in db["audit"].columns] == [
         "seq", "at", "operator", "desk", "action", "applicant_id", "details", "prev_hash", "hash",
     ]  # fmt: skip

@@ -64,6 +64,7 @@ def _wire() -> None:
         applicants_cmd,
         audit_cmd,
         backup_cmd,
+        central_cmd,
         config_cmd,
         demo_cmd,
         doctor_cmd,
@@ -86,6 +87,7 @@ def _wire() -> None:
     app.command("doctor")(doctor_cmd.doctor)
     app.add_typer(applicants_cmd.app, name="applicants")
     app.add_typer(audit_cmd.app, name="audit")
+    app.add_typer(central_cmd.app, name="central")
     app.add_typer(config_cmd.app, name="config")
     app.command("export")(export_cmd.export)
     roster_cmd.app.command("template")(roster_template_cmd.template)

