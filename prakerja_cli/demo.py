@@ -24,6 +24,7 @@ class Step:
     title: str
     args: list[str]
     expect: int = 0
+    central: bool = False  # runs while the reference central server is up
 
 
 def _applicant(nik: str, kk: str, name: str, born: str, gender: str, phone: str) -> list[str]:
@@ -109,6 +110,17 @@ def demo_steps(home: Path) -> list[Step]:
             "Export the recap (rekap) for the ministry, NIK masked",
             ["export", str(home / "rekap.xlsx")],
         ),
+        Step(
+            "Deliver everything to the reference central server on loopback (the nightly job)",
+            ["sync"],
+            central=True,
+        ),
+        Step("Where things stand centrally", ["sync", "status"], central=True),
+        Step(
+            "What the clerk tells the applicant",
+            ["applicants", "show", "3273-D01-000002"],
+            central=True,
+        ),
     ]
 
 
@@ -121,8 +133,33 @@ def run_demo(say: Callable[[str], None], home: Path | None = None) -> int:
 
     home.mkdir(parents=True, exist_ok=True)
     write_roster(home / "roster-gegerkalong.xlsx", problem_rows(), "DAFTAR USULAN PRAKERJA")
+    steps = demo_steps(home)
+    failures = _run_steps([s for s in steps if not s.central], env, say, start=1)
+    central_steps = [s for s in steps if s.central]
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        say('\n(The central server steps need: pip install ".[central]")')
+        return failures + len(central_steps)
+    import secrets
+
+    from prakerja_cli.central.launch import running_server
+
+    token = secrets.token_urlsafe(16)
+    with running_server(home / "central", token) as url:
+        say(f"\n== The reference central server listens on {url}")
+        env = {**env, "PRAKERJA_API_URL": url, "PRAKERJA_API_TOKEN": token}
+        failures += _run_steps(central_steps, env, say, start=len(steps) - len(central_steps) + 1)
+    say(f"\nDone. Explore it: PRAKERJA_HOME={home} prakerja applicants list")
+    return failures
+
+
+def _run_steps(
+    steps: list[Step], env: dict[str, str], say: Callable[[str], None], start: int
+) -> int:
     failures = 0
-    for number, step in enumerate(demo_steps(home), start=1):
+    for number, step in enumerate(steps, start=start):
         say(f"\n== {number}. {step.title}\n$ prakerja {shlex.join(step.args)}")
         done = subprocess.run(  # noqa: S603 - our own interpreter and arguments
             [sys.executable, "-m", "prakerja_cli", *step.args], env=env, check=False
@@ -130,5 +167,4 @@ def run_demo(say: Callable[[str], None], home: Path | None = None) -> int:
         if done.returncode != step.expect:
             failures += 1
             say(f"!! expected exit code {step.expect}, got {done.returncode}")
-    say(f"\nDone. Explore it: PRAKERJA_HOME={home} prakerja applicants list")
     return failures
