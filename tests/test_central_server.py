@@ -47,7 +47,23 @@ from prakerja_cli.central.openapi import openapi_document, render
 from prakerja_cli.central.registry import load_registry
 from prakerja_cli.cli import central_cmd
 from prakerja_cli.demo import synthetic_nik
-from tests.conftest import REGIONS_CSV
+
+# A small region file in the format of ../shared/data/kemendagri_regions_2015_2025.csv (that file
+# is not beside every checkout, so CI does not rely on it).
+SMALL_REGIONS = (
+    "code,level,name,in_2025_list,release_snapshots\n"
+    "32,1,Jawa Barat,True,2016;2025\n"
+    "32.73,2,Kota Bandung,True,2016;2025\n"
+    "32.73.01,3,Sukasari,True,2016;2025\n"
+    "91.03.01,3,Kecamatan Lama,False,2016;2018\n"
+)
+
+
+def small_regions(folder: Path) -> Path:
+    path = folder / "regions.csv"
+    path.write_text(SMALL_REGIONS, encoding="utf-8")
+    return path
+
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 TOKENS = ["3273:tok-bandung", "3201:tok-bogor", "tok-any"]
@@ -665,13 +681,14 @@ def test_registry_csv_errors_name_the_row(tmp_path: Path) -> None:
 # -- reference data -----------------------------------------------------------------------------
 
 
-def test_regions_from_a_csv(start_central: StartCentral) -> None:
-    central = start_central(regions_csv=REGIONS_CSV)
+def test_regions_from_a_csv(start_central: StartCentral, tmp_path: Path) -> None:
+    regions_csv = small_regions(tmp_path)
+    central = start_central(regions_csv=regions_csv)
     response = central.session.get(f"{central.url}/v1/reference/regions", headers=BANDUNG)
     assert response.status_code == 200
     assert response.headers["Content-Encoding"] == "gzip"
     regions = response.json()["regions"]
-    rows = REGIONS_CSV.read_text(encoding="utf-8").count("\n") - 1
+    rows = regions_csv.read_text(encoding="utf-8").count("\n") - 1
     assert len(regions) == rows
     assert {"code": "32.73", "level": 2, "name": "Kota Bandung"} in regions
     plain = central.session.get(
@@ -887,7 +904,7 @@ def served_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("schemathesis"),
         tokens=Tokens.parse(TOKENS),
-        regions_csv=REGIONS_CSV,
+        regions_csv=small_regions(tmp_path_factory.mktemp("regions")),
     )
     running, url = _start(settings)
     yield url
