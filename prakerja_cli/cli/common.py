@@ -145,3 +145,26 @@ def render_findings(findings: list[Any], console: Console | None = None) -> None
         console.print(
             f"  [{style}]{escape(label)}[/] {escape(finding.message())} [dim]({finding.code})[/]"
         )
+
+
+class progress_bar:
+    """A rich progress bar on stderr when it is a terminal; nothing under cron, Task Scheduler or a
+    pipe. Yields a `progress(done, total)` callback, or None."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar: Any = None
+
+    def __enter__(self) -> Any:
+        if not err.is_terminal:
+            return None
+        from rich.progress import Progress
+
+        self.bar = Progress(console=err, transient=True)
+        self.bar.start()
+        task = self.bar.add_task(self.label, total=None)
+        return lambda done, total: self.bar.update(task, completed=done, total=total)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from prakerja_cli.cli.common import JsonOpt, emit_json, err, out, print_wide
+from prakerja_cli.cli.common import JsonOpt, emit_json, err, out, print_wide, progress_bar
 
 if TYPE_CHECKING:
     from prakerja_cli.roster.importer import ImportResult
@@ -50,7 +50,7 @@ def import_(
     from prakerja_cli.roster.importer import import_roster
 
     ws = open_workspace()
-    with _progress() as progress:
+    with progress_bar("roster") as progress:
         result = import_roster(
             ws, file, sheet=sheet, mapping=map_, dry_run=dry_run, update=update, progress=progress
         )
@@ -65,24 +65,6 @@ def import_(
         _render(result, errors, report_rows)
     if result.rejected:
         raise typer.Exit(int(ExitCode.REJECTED))
-
-
-class _progress:
-    """A rich progress bar on stderr when it is a terminal; nothing otherwise."""
-
-    def __enter__(self) -> Any:
-        if not err.is_terminal:
-            return None
-        from rich.progress import Progress
-
-        self.bar = Progress(console=err, transient=True)
-        self.bar.start()
-        self.task = self.bar.add_task("roster", total=None)
-        return lambda done, total: self.bar.update(self.task, completed=done, total=total)
-
-    def __exit__(self, *exc: object) -> None:
-        if err.is_terminal:
-            self.bar.stop()
 
 
 def _summary(result: ImportResult, errors: Path | None, report_rows: int | None) -> dict[str, Any]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from prakerja_cli.cli.common import JsonOpt, emit_json, err, out
+from prakerja_cli.cli.common import JsonOpt, emit_json, out, progress_bar
 
 app = typer.Typer(
     invoke_without_command=True,
@@ -49,7 +49,7 @@ def sync(
     settings = ApiSettings(
         url, token, str(ca_bundle) if ca_bundle else None, allow_insecure_http=allow_insecure_http
     )
-    with _progress() as progress:
+    with progress_bar("sync") as progress:
         result = run_sync(ws, settings, batch_size=batch_size, dry_run=dry_run, progress=progress)
     if json_output:
         emit_json(result.to_json())
@@ -58,24 +58,6 @@ def sync(
         out.print(t(key, **result.to_json()))
     if result.refused:
         raise typer.Exit(int(ExitCode.REJECTED))
-
-
-class _progress:
-    """A progress bar on stderr when it is a terminal (never under cron or Task Scheduler)."""
-
-    def __enter__(self) -> Any:
-        if not err.is_terminal:
-            return None
-        from rich.progress import Progress
-
-        self.bar = Progress(console=err, transient=True)
-        self.bar.start()
-        self.task = self.bar.add_task("sync", total=None)
-        return lambda done, total: self.bar.update(self.task, completed=done, total=total)
-
-    def __exit__(self, *exc: object) -> None:
-        if err.is_terminal:
-            self.bar.stop()
 
 
 @app.command("status")

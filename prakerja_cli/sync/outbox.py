@@ -80,8 +80,14 @@ def _write_batch(db: Database, office_code: str, rows: list[dict[str, Any]]) -> 
         items.append(
             {"client_id": row["id"], "content_hash": content_hash(record), "record": record}
         )
-    body = json.dumps({"office_code": office_code, "records": items}, ensure_ascii=False,
-                      separators=(",", ":")).encode()  # fmt: skip
+    return _insert_batch(db, {"office_code": office_code}, items)
+
+
+def _insert_batch(db: Database, envelope: dict[str, Any], items: list[dict[str, Any]]) -> Batch:
+    """Write a batch (its key and exact body) and its items; call inside a write transaction."""
+    body = json.dumps(
+        {**envelope, "records": items}, ensure_ascii=False, separators=(",", ":")
+    ).encode()
     batch = Batch(str(uuid.uuid4()), body, len(items))
     db.execute(
         "INSERT INTO outbox_batches (id, body, records, created_at) VALUES (?, ?, ?, ?)",
@@ -101,23 +107,12 @@ def split_batch(db: Database, batch: Batch) -> list[Batch]:
     half = max(1, len(records) // 2)
     with write(db):
         db.execute("DELETE FROM outbox_batches WHERE id = ?", [batch.id])
-        parts = []
-        for chunk in (records[:half], records[half:]):
-            if not chunk:
-                continue
-            body = json.dumps(
-                {**data, "records": chunk}, ensure_ascii=False, separators=(",", ":")
-            ).encode()
-            part = Batch(str(uuid.uuid4()), body, len(chunk))
-            db.execute(
-                "INSERT INTO outbox_batches (id, body, records, created_at) VALUES (?, ?, ?, ?)",
-                [part.id, part.body, part.records, now_iso()],
-            )
-            db.conn.executemany(
-                "INSERT INTO outbox_items (batch_id, applicant_id, content_hash) VALUES (?, ?, ?)",
-                [(part.id, i["client_id"], i["content_hash"]) for i in chunk],
-            )
-            parts.append(part)
+        envelope = {k: v for k, v in data.items() if k != "records"}
+        parts = [
+            _insert_batch(db, envelope, chunk)
+            for chunk in (records[:half], records[half:])
+            if chunk
+        ]
     return parts
 
 
