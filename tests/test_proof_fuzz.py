@@ -415,12 +415,6 @@ def timed(call: Callable[[], Any], limit: float) -> float:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="the time limit uses SIGALRM")
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG prakerja_cli/core/fields.py:17 _NAME_OK = [^\\W\\d_]+(?:[ '.\\-]*[^\\W\\d_]+)*\\.? "
-    "backtracks exponentially (the separator may be empty): ~30 letters then one character "
-    "that is not allowed takes seconds to hours",
-)
 @pytest.mark.parametrize(
     "name",
     [
@@ -436,11 +430,6 @@ def test_name_check_is_fast(name: str) -> None:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="the time limit uses SIGALRM")
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG prakerja_cli/core/nik.py:65 _SCIENTIFIC = ...[eE]\\s*\\+?\\s*\\d+... backtracks "
-    "quadratically over a run of spaces: '1.1e' + 30,000 spaces takes ~9 s per NIK/KK value",
-)
 @pytest.mark.parametrize("field", ["nik", "kk"])
 def test_scientific_notation_check_is_fast(field: str) -> None:
     ctx = ValidationContext(rules=load_rule_set("normal-2023"), today=date(2025, 6, 15))
@@ -452,12 +441,6 @@ def test_scientific_notation_check_is_fast(field: str) -> None:
 OTHER_DIGITS = ["０１２３４５６７８９", "٠١٢٣٤٥٦٧٨٩", "०१२३४५६७८९", "۰۱۲۳۴۵۶۷۸۹", "๐๑๒๓๔๕๖๗๘๙"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG prakerja_cli/core/nik.py:66 _DIGITS16 = \\d{16} matches any Unicode digit, so a "
-    "NIK/KK of full-width, Arabic-Indic or Devanagari digits after an ASCII province code "
-    "validates (with regions: a warning only) and would be stored as it is",
-)
 @given(
     nik=nik_like().filter(lambda x: isinstance(x, str) and x.isdigit()),
     script=st.sampled_from(OTHER_DIGITS),

@@ -14,7 +14,9 @@ from typing import Any
 
 from prakerja_cli.core.findings import Code, Finding, error
 
-_NAME_OK = re.compile(r"[^\W\d_]+(?:[ '.\-]*[^\W\d_]+)*\.?")
+# Letter runs joined by separators; the separator is required so there is one way to match and no
+# exponential backtracking on a long name followed by a stray character.
+_NAME_OK = re.compile(r"[^\W\d_]+(?:[ '.\-]+[^\W\d_]+)*\.?")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
 _PHONE_SEPARATORS = re.compile(r"[\s\u00a0.\-()/]+")
 _FLOAT_DIGITS = re.compile(r"\d+\.0")

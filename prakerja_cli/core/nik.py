@@ -62,8 +62,8 @@ PROVINCE_CODES: frozenset[str] = frozenset(
 RegionLookup = Callable[[str], str | None]
 
 _STRIP = re.compile(r"[\s.\-\u00a0\u2007\u202f]+")
-_SCIENTIFIC = re.compile(r"^\s*'?\d[.,]\d+\s*[eE]\s*\+?\s*\d+\s*$")
-_DIGITS16 = re.compile(r"\d{16}")
+_SCIENTIFIC = re.compile(r"'?\d[.,]\d+[eE]\+?\d+")
+_DIGITS16 = re.compile(r"[0-9]{16}")  # ASCII only: \d would take Arabic-Indic or full-width digits
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +96,8 @@ def precision_lost(raw: str, *, numeric_cell: bool) -> bool:
     Scientific-notation text (3.27301E+15, 3,27301E+15) has lost digits for sure; a 16-digit number
     from a numeric cell that ends in 0 is what Excel leaves of a NIK typed into a General cell.
     """
-    if _SCIENTIFIC.match(raw):
+    # Spaces removed first (at most 40 characters looked at): no backtracking over long runs.
+    if len(raw) <= 40 and _SCIENTIFIC.fullmatch("".join(raw.split())):
         return True
     digits = clean_number(raw)
     return numeric_cell and len(digits) == 16 and digits.isdigit() and digits.endswith("0")
