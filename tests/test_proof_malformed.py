@@ -11,8 +11,9 @@ a directory named x.xlsx, an encrypted (OLE) workbook. Every file goes through
 (b) read: exit 0 or 3 with one valid JSON document whose rejected rows all carry an error finding,
     and every record it stored satisfies the storage invariants and validates again.
 
-Files that show a known bug in prakerja_cli are kept out of that corpus; the tests marked xfail at
-the end of this module reproduce each of them (see their reasons).
+Files that show a known, still open bug in prakerja_cli are kept out of that corpus; the strict
+xfail tests at the end of this module reproduce each of them (see their reasons). Files that
+showed bugs fixed since are in the corpus ("regressions") and have their own tests too.
 """
 
 from __future__ import annotations
@@ -339,6 +340,7 @@ def build_corpus(root: Path) -> list[Case]:
         encodings,
         broken_csv,
         dimensions,
+        regressions,
         odd_files,
     ):
         make(b, rng)
@@ -890,6 +892,24 @@ def broken_csv(b: CorpusBuilder, rng: random.Random) -> None:
     )
 
 
+def regressions(b: CorpusBuilder, rng: random.Random) -> None:
+    """Cells that hung or fooled the validator before db2b4d1 (see the tests at the end)."""
+    for suffix, writer in ((".csv", write_csv), (".xlsx", write_xlsx)):
+        writer(
+            b.path("regressions", f"long_name_stray{suffix}", IMPORT),
+            b.people(1) + b.people(1, **{"Nama Sesuai KTP": PATHOLOGICAL_NAME}),
+        )
+        writer(
+            b.path("regressions", f"spaces_nik{suffix}", IMPORT),
+            b.people(1, NIK=SPACES_NIK) + b.people(1, **{"No. KK": SPACES_NIK}),
+        )
+        people = []
+        for script in ("０１２３４５６７８９", "٠١٢٣٤٥٦٧٨٩", "०१२३४५६७८९"):
+            b._person += 1
+            people.append(non_ascii_digits(b._person, script))
+        writer(b.path("regressions", f"non_ascii_digits{suffix}", IMPORT), people)
+
+
 def dimensions(b: CorpusBuilder, rng: random.Random) -> None:
     rows = header_row_xml() + person_row_xml(b.people(1)[0], 2)
     for name, dim in (
@@ -1148,7 +1168,7 @@ def test_corpus_of_malformed_rosters(
 
 
 # ---------------------------------------------------------------------------------------------
-# Known bugs: each reproduced here, kept out of the corpus above
+# Open bugs: each reproduced here (strict xfail), kept out of the corpus above
 # ---------------------------------------------------------------------------------------------
 
 
@@ -1301,55 +1321,73 @@ def test_cell_bombs_are_refused_quickly_in_little_memory(
     assert_one_line_refusal(Run(done.returncode, done.stdout, done.stderr), office, before)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG prakerja_cli/core/fields.py:17 _NAME_OK backtracks exponentially: a name cell of "
-    "~30 letters followed by one character that is not allowed hangs the import",
-)
+# Regressions: validator bugs this corpus and the fuzzing found, fixed in db2b4d1. Their files
+# are in the corpus too (category "regressions"); these name the failure precisely.
+
+PATHOLOGICAL_NAME = "Siti Aminah Binti Abdurrahmansyahputra*"  # hung the old name rule for hours
+SPACES_NIK = "1.1e" + " " * 30_000 + "x"  # ~9 s per cell in the old scientific-notation check
+
+
+def non_ascii_digits(i: int, script: str) -> dict[str, Any]:
+    table = str.maketrans("0123456789", script)
+    p = person(i)
+    p["NIK"] = p["NIK"][:2] + p["NIK"][2:].translate(table)
+    p["No. KK"] = p["No. KK"][:2] + p["No. KK"][2:].translate(table)
+    return p
+
+
+def _import_in_time(path: Path) -> Run:
+    run, seconds, crash = timed_invoke(["roster", "import", str(path), "--json"])
+    assert crash is None, crash
+    assert run is not None
+    assert seconds < SMALL_FILE_LIMIT, f"a two-row roster took {seconds:.1f} s"
+    return run
+
+
 def test_a_name_cell_cannot_hang_the_import(office: Path, tmp_path: Path) -> None:
     path = write_csv(
-        tmp_path / "nama.csv",
-        [person(1), person(2, **{"Nama Sesuai KTP": "Siti Aminah Binti Abdurrahmansyahputra*"})],
+        tmp_path / "nama.csv", [person(1), person(2, **{"Nama Sesuai KTP": PATHOLOGICAL_NAME})]
     )
-    done, seconds = _limited_import(office, path, timeout=SMALL_FILE_LIMIT)
-    assert done is not None, f"a two-row roster still importing after {seconds:.0f} s"
-    assert done.returncode == 3, done.stderr
+    run = _import_in_time(path)
+    assert run.exit_code == 3, run.stderr
+    assert run.json()["rejected_by_code"] == {"NAME_INVALID": 1}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG prakerja_cli/core/nik.py:65 _SCIENTIFIC backtracks quadratically on "
-    "'1.1e' + spaces: one 30k-character NIK or KK cell (within the CSV cell limit) costs ~9 s",
-)
 def test_a_nik_cell_cannot_stall_the_import(office: Path, tmp_path: Path) -> None:
-    slow = "1.1e" + " " * 30_000 + "x"
-    path = write_csv(tmp_path / "nik.csv", [person(1, NIK=slow), person(2, **{"No. KK": slow})])
-    done, seconds = _limited_import(office, path, timeout=SMALL_FILE_LIMIT)
-    assert done is not None, f"a two-row roster still importing after {seconds:.0f} s"
-    assert done.returncode == 3, done.stderr
+    path = write_csv(
+        tmp_path / "nik.csv", [person(1, NIK=SPACES_NIK), person(2, **{"No. KK": SPACES_NIK})]
+    )
+    run = _import_in_time(path)
+    assert run.exit_code == 3, run.stderr
+    assert run.json()["rejected_by_code"] == {"NIK_FORMAT": 1, "KK_FORMAT": 1}
+
+
+def test_no_stored_nik_has_non_ascii_digits(office: Path, tmp_path: Path) -> None:
+    people = [non_ascii_digits(1, "０１２３４５６７８９"), non_ascii_digits(2, "٠١٢٣٤٥٦٧٨٩")]
+    run = _import_in_time(write_csv(tmp_path / "angka.csv", people))
+    assert run.exit_code == 3, run.stderr
+    assert run.json()["stored"] == 0
+    assert snapshot(office)[1] == {}
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="BUG prakerja_cli/core/nik.py:66 _DIGITS16 = \\d{16} accepts any Unicode digit: a "
-    "roster NIK/KK in full-width or Arabic-Indic digits is stored as it is",
+    reason="BUG prakerja_cli/core/fields.py normalise_text keeps control characters, and "
+    "`applicants show` prints them raw: an ESC sequence in a roster cell (birth place, address) "
+    "reaches the clerk's terminal (clear screen, window title, ...)",
 )
-def test_no_stored_nik_has_non_ascii_digits(office: Path, tmp_path: Path) -> None:
-    wide = str.maketrans("0123456789", "０１２３４５６７８９")
-    arabic = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
-    people = []
-    for i, table in ((1, wide), (2, arabic)):
-        p = person(i)
-        p["NIK"] = p["NIK"][:2] + p["NIK"][2:].translate(table)
-        p["No. KK"] = p["No. KK"][:2] + p["No. KK"][2:].translate(table)
-        people.append(p)
-    path = write_csv(tmp_path / "angka.csv", people)
-    run = invoke(["roster", "import", str(path), "--json"])
+def test_escape_sequences_in_a_roster_never_reach_the_terminal(
+    office: Path, tmp_path: Path
+) -> None:
+    hostile = {
+        "Tempat Lahir": "\x1b]0;DIRETAS\x07\x1b[31mBandung\x1b[0m",
+        "Alamat": "Jl. Merdeka \x1b[2J 1",
+    }
+    run = invoke(
+        ["roster", "import", str(write_csv(tmp_path / "esc.csv", [person(1, **hostile)])), "--json"]
+    )
     assert run.exit_code in (0, 3), run.stderr
-    stored = snapshot(office)[1].values()
-    bad = [
-        (r["nik"], r["kk"])
-        for r in stored
-        if not (NIK_16.fullmatch(r["nik"]) and NIK_16.fullmatch(r["kk"]))
-    ]
-    assert not bad, f"stored with non-ASCII digits: {bad}"
+    for number in [r["registration_number"] for r in snapshot(office)[1].values()]:
+        shown = invoke(["applicants", "show", number])
+        assert shown.exit_code == 0, shown.stderr
+        assert "\x1b" not in shown.stdout + shown.stderr, repr(shown.stdout)
