@@ -45,6 +45,13 @@ def test_collapse_spaces_handles_nbsp_tabs_and_newlines() -> None:
     assert collapse_spaces("\u00a0") == ""
 
 
+def test_collapse_spaces_drops_control_and_format_characters() -> None:
+    assert collapse_spaces("\x1b]0;X\x07\x1b[31mBandung\x1b[0m") == "]0;X[31mBandung[0m"
+    assert collapse_spaces("Jl. Merdeka \x1b[2J 1") == "Jl. Merdeka [2J 1"
+    assert collapse_spaces("Ani\u202e Budi\u00ad\x00 \x9b") == "Ani Budi"
+    assert collapse_spaces("Dewi Sartika") == "Dewi Sartika"
+
+
 @pytest.mark.parametrize(
     ("value", "is_blank"),
     [(None, True), ("", True), (" \u00a0\t", True), ("x", False), (0, False), (False, False)],

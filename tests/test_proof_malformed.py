@@ -11,9 +11,9 @@ a directory named x.xlsx, an encrypted (OLE) workbook. Every file goes through
 (b) read: exit 0 or 3 with one valid JSON document whose rejected rows all carry an error finding,
     and every record it stored satisfies the storage invariants and validates again.
 
-Files that show a known, still open bug in prakerja_cli are kept out of that corpus; the strict
-xfail tests at the end of this module reproduce each of them (see their reasons). Files that
-showed bugs fixed since are in the corpus ("regressions") and have their own tests too.
+The tests at the end of this module pin the bugs this corpus found, each fixed since: a corrupt
+deflate stream, a truncated .xls (a Rust panic), cell bombs the size check missed, escape sequences
+reaching the terminal, and validator rules that hung ("regressions", in the corpus too).
 """
 
 from __future__ import annotations
@@ -575,13 +575,13 @@ def bombs(b: CorpusBuilder, rng: random.Random) -> None:
         yield tail
 
     _stream_sheet_xlsx(b.path("bombs", "same_row_10k.xlsx", IMPORT), duplicates(10_000), base)
-    # One shared string of 20 MB (compresses to ~20 kB) in the NIK column of one row.
+    # One shared string of 20 MB (compresses to ~20 kB): far past Excel's 32,767 characters.
     big = "7" * (20 << 20)
     sst = f'<sst xmlns="{MAIN_NS}" count="1" uniqueCount="1"><si><t>{big}</t></si></sst>'
     rows = header_row_xml() + '<row r="2"><c r="B2" t="s"><v>0</v></c></row>'
     rezip(
         base,
-        b.path("bombs", "shared_string_20mb.xlsx", IMPORT),
+        b.path("bombs", "shared_string_20mb.xlsx", REFUSE),
         replace={"xl/worksheets/sheet1.xml": sheet_xml(rows)},
         add={"xl/sharedStrings.xml": sst.encode()},
     )
@@ -1170,7 +1170,7 @@ def test_corpus_of_malformed_rosters(
 
 
 # ---------------------------------------------------------------------------------------------
-# Open bugs: each reproduced here (strict xfail), kept out of the corpus above
+# Bugs the corpus found, each fixed since and pinned here
 # ---------------------------------------------------------------------------------------------
 
 
@@ -1181,11 +1181,6 @@ def assert_one_line_refusal(run: Run, home: Path, before: str) -> None:
     assert snapshot(home)[0] == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG prakerja_cli/roster/read.py _check_xlsx: zlib.error from a corrupt deflate stream "
-    "is not among the caught exceptions, so the import ends in a traceback (exit 1)",
-)
 def test_corrupt_deflate_stream_is_one_line(office: Path, tmp_path: Path) -> None:
     base = write_xlsx(tmp_path / "base.xlsx", [person(i) for i in range(1, 200)])
     data = bytearray(base.read_bytes())
@@ -1202,12 +1197,6 @@ def test_corrupt_deflate_stream_is_one_line(office: Path, tmp_path: Path) -> Non
     assert_one_line_refusal(run, office, before)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG prakerja_cli/roster/read.py _calamine/_read_sheet catch Exception, but calamine's "
-    "PanicException (pyo3) derives from BaseException: an .xls cut short in its directory "
-    "sectors ends in a Rust panic and a Python traceback (exit 1)",
-)
 def test_truncated_xls_is_one_line(office: Path, tmp_path: Path) -> None:
     data = write_xls(tmp_path / "whole.xls", [person(i) for i in range(1, 31)]).read_bytes()
     for cut in (len(data) - 1500, len(data) - 1000, len(data) - 500):
@@ -1304,12 +1293,6 @@ def _ods_repeat_bomb(path: Path, rows: int, cols: int) -> Path:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_AS is POSIX")
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG prakerja_cli/roster/read.py: the size check (_check_xlsx, and none at all for .ods) "
-    "bounds rows and columns apart and misses 8-digit rows and cells without r=, so calamine "
-    "builds a dense grid of 1e8-1e9 cells: GBs of memory (abort under a 1.5 GB cap) from a small file",
-)
 @pytest.mark.parametrize("bomb", sorted(BOMBS))
 def test_cell_bombs_are_refused_quickly_in_little_memory(
     bomb: str, office: Path, tmp_path: Path
@@ -1372,12 +1355,6 @@ def test_no_stored_nik_has_non_ascii_digits(office: Path, tmp_path: Path) -> Non
     assert snapshot(office)[1] == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG prakerja_cli/core/fields.py normalise_text keeps control characters, and "
-    "`applicants show` prints them raw: an ESC sequence in a roster cell (birth place, address) "
-    "reaches the clerk's terminal (clear screen, window title, ...)",
-)
 def test_escape_sequences_in_a_roster_never_reach_the_terminal(
     office: Path, tmp_path: Path
 ) -> None:

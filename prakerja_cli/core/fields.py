@@ -41,14 +41,25 @@ _EXCEL_EPOCH = date(1899, 12, 30)
 
 
 def collapse_spaces(text: str) -> str:
-    """Collapse runs of whitespace, non-breaking spaces included, to one space; trim."""
+    """Collapse runs of whitespace, non-breaking spaces included, to one space; trim; drop
+    control and format characters (an ESC sequence in a roster cell must never reach a clerk's
+    terminal, nor a bidi override flip how a name reads)."""
     # str.split() splits on exactly the characters regex \s matches in str patterns (the Unicode
     # whitespace of str.isspace(), U+00A0, U+2007 and U+202F included), at a fraction of the cost.
-    return " ".join(text.split())
+    text = " ".join(text.split())
+    if text.isprintable():  # after the join, only ' ' is left of the spaces: the common case
+        return text
+    return " ".join("".join(ch for ch in text if ch.isprintable() or ch == " ").split())
 
 
 def blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
+    """None, or text with nothing left once collapse_spaces has cleaned it."""
+    if value is None:
+        return True
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    return not text or (not text.isprintable() and not collapse_spaces(text))
 
 
 def normalise_name(raw: str, field_name: str = "name") -> tuple[str | None, list[Finding]]:

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from prakerja_cli.core.fields import blank
 from prakerja_cli.core.findings import Code, Finding, Severity, error
 from prakerja_cli.core.rules import load_rule_set
 from prakerja_cli.core.validate import (
@@ -125,13 +126,11 @@ def choose_sheet(
 
 
 def _blank(cells: list[Any]) -> bool:
-    return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
+    return all(map(blank, cells))
 
 
 def _is_total_row(cells: list[Any], nik_col: int) -> bool:
-    first = next(
-        (c for c in cells if not (c is None or (isinstance(c, str) and not c.strip()))), None
-    )
+    first = next((c for c in cells if not blank(c)), None)
     nik = cells[nik_col] if nik_col < len(cells) else None
     return (
         isinstance(first, str)

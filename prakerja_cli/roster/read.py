@@ -14,12 +14,19 @@ from pathlib import Path
 from typing import Any
 
 from prakerja_cli.errors import UsageError
+from prakerja_cli.roster.bounds import (
+    MAX_CELLS,
+    MAX_COLUMNS,
+    MAX_ROWS,
+    Damaged,
+    TextTooLong,
+    TooBig,
+    check_spreadsheet,
+)
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 CSV_SUFFIXES = (".csv", ".txt")
-#: Bounds that keep a hostile file from exhausting memory or time.
-MAX_COLUMNS = 512
-MAX_ROWS = 1_100_000
+#: Bounds that keep a hostile file from exhausting memory or time (more in roster/bounds.py).
 MAX_CSV_LINE = 1 << 20  # 1 MiB: no honest roster line is longer
 MAX_CELL = 32_767  # Excel's own limit for a cell's text
 _SNIFF_BYTES = 1 << 16
@@ -88,11 +95,13 @@ def open_roster(path: Path) -> Workbook:
 def _calamine(path: Path, *, checked: bool = False) -> Any:
     from python_calamine import CalamineWorkbook
 
-    if not checked and path.suffix.lower() in (".xlsx", ".xlsm"):
-        _check_xlsx(path)
+    if not checked and path.suffix.lower() in (".xlsx", ".xlsm", ".ods"):
+        _check_size(path)
     try:
         return CalamineWorkbook.from_path(str(path))
-    except Exception as exc:  # calamine raises several kinds for damaged files
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # damaged files raise several kinds, and Rust panics
         raise _unreadable(path, exc) from None
 
 
@@ -106,47 +115,29 @@ def _unreadable(path: Path, exc: BaseException) -> RosterError:
     )
 
 
-def _check_xlsx(path: Path) -> None:
-    """Refuse an xlsx whose sheets claim more rows or columns than a roster can have.
+def _too_big(path: Path) -> RosterError:
+    return RosterError("error.roster_too_big", hint="hint.roster_split", file=path.name,
+                       columns=MAX_COLUMNS, rows=MAX_ROWS, cells=MAX_CELLS)  # fmt: skip
 
-    calamine holds a sheet as a dense grid, so one cell at XFD1048576 would ask for billions of
-    cells. The <dimension> element and the cell references are read from the zip as a stream.
-    """
-    import re
-    import zipfile
 
-    ref = re.compile(
-        rb'<(?:c|dimension)\b[^>]*?\br(?:ef)?="([A-Z]{1,3})(\d{1,7})(?::([A-Z]{1,3})(\d{1,7}))?"'
-    )
+def _check_size(path: Path) -> None:
+    """Refuse a zipped spreadsheet whose sheets would not fit the limits (see roster/bounds.py)."""
     try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        check_spreadsheet(path)
+    except TooBig:
+        raise _too_big(path) from None
+    except TextTooLong:
+        raise RosterError(
+            "error.roster_text_too_long", hint="hint.roster_resave", file=path.name
+        ) from None
+    except Damaged as exc:
         if _looks_encrypted(path):
             raise RosterError(
                 "error.roster_password", hint="hint.roster_password", file=path.name
             ) from None
-        raise _unreadable(path, exc) from None
-    with archive:
-        for info in archive.infolist():
-            if not (info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")):
-                continue
-            try:
-                with archive.open(info) as stream:
-                    tail = b""
-                    for block in iter(lambda: stream.read(1 << 20), b""):
-                        chunk = tail + block
-                        for match in ref.finditer(chunk):
-                            for col, row in ((match[1], match[2]), (match[3], match[4])):
-                                if col and (
-                                    _column_number(col) > MAX_COLUMNS or int(row) > MAX_ROWS
-                                ):
-                                    raise RosterError(
-                                        "error.roster_too_big", hint="hint.roster_resave", file=path.name,
-                                        limit=f"{MAX_COLUMNS} x {MAX_ROWS}",
-                                    )  # fmt: skip
-                        tail = chunk[-256:]
-            except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError) as exc:
-                raise _unreadable(path, exc) from None
+        raise RosterError(
+            "error.roster_unreadable", hint="hint.roster_resave", file=path.name, reason=exc.reason
+        ) from None
 
 
 def _looks_encrypted(path: Path) -> bool:
@@ -156,27 +147,20 @@ def _looks_encrypted(path: Path) -> bool:
     return head == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
-def _column_number(letters: bytes) -> int:
-    number = 0
-    for ch in letters:
-        number = number * 26 + ch - 64
-    return number
-
-
 def _read_sheet(book: Workbook, name: str) -> Sheet:
     if book.kind == "csv":
         return Sheet(name, list(_csv_rows(book.path)))
     workbook = _calamine(book.path, checked=True)  # open_roster checked the file's bounds
     try:
         sheet = workbook.get_sheet_by_name(name)
-        if sheet.width > MAX_COLUMNS or sheet.height > MAX_ROWS:
-            raise RosterError("error.roster_too_big", hint="hint.roster_resave", file=book.path.name,
-                              limit=f"{MAX_COLUMNS} x {MAX_ROWS}")  # fmt: skip
+        width, height = sheet.width, sheet.height
+        if width > MAX_COLUMNS or height > MAX_ROWS or width * height > MAX_CELLS:
+            raise _too_big(book.path)  # .xls has no pre-check: BIFF caps it at 65,536 x 256
         rows = sheet.to_python(skip_empty_area=False)
         first = sheet.start[0] + 1 if sheet.start else 1
-    except RosterError:
+    except (RosterError, KeyboardInterrupt, SystemExit):
         raise
-    except Exception as exc:
+    except BaseException as exc:  # including calamine's Rust panics
         raise _unreadable(book.path, exc) from None
     finally:
         workbook.close()
@@ -227,7 +211,11 @@ def _csv_rows(path: Path) -> Iterator[list[Any]]:
             first = next(lines, "")
             delimiter = detect_delimiter(first)
             reader = csv.reader(_chain(first, lines), delimiter=delimiter)
+            cells = 0
             for row in reader:
+                cells += len(row)
+                if cells > MAX_CELLS or reader.line_num > MAX_ROWS:
+                    raise _too_big(path)
                 if any(len(cell) > MAX_CELL for cell in row):
                     raise RosterError("error.roster_cell_too_long", hint="hint.roster_resave", file=path.name,
                                       row=reader.line_num)  # fmt: skip

@@ -1,0 +1,220 @@
+"""Size checks run on a spreadsheet before calamine opens it.
+
+calamine holds a sheet as a dense grid of (last row x last column) cells, and .ods repeats
+(`number-rows-repeated`, `number-columns-repeated`) are expanded. A few kilobytes can therefore
+ask for billions of cells: one cell at XFD1048576, 200k rows with one cell in column SR, an 845-byte
+.ods repeating a cell 99 million times. These checks stream the sheet XML out of the zip (never
+more than one chunk in memory) and refuse the file when its grid would pass the limits.
+
+xlsx has a fast path: when every cell carries its reference as the first attribute (Excel,
+LibreOffice, openpyxl and most writers do) the last row and column are found with a few C-level
+passes per chunk. Anything else (cells without `r=`, namespace prefixes) is walked tag by tag.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import repeat
+from pathlib import Path
+from typing import IO
+
+#: Columns a roster may have (Excel's own limit is 16,384).
+MAX_COLUMNS = 512
+#: Rows a sheet may have (Excel's limit is 1,048,576).
+MAX_ROWS = 1_100_000
+#: Cells of the dense grid (last row x last column). An import holds ~250 bytes per cell at its
+#: peak (376 MB for 100k rows x 15 columns), so 4M cells stay near 1 GB.
+MAX_CELLS = 4_000_000
+#: Uncompressed bytes of any one XML part read from the zip (a 100k x 15 sheet is ~85 MB).
+MAX_PART_BYTES = 512 << 20
+_CHUNK = 1 << 20
+
+
+class TooBig(Exception):
+    """The file asks for more than the limits allow."""
+
+
+class TextTooLong(Exception):
+    """A run of text longer than any cell Excel can hold (32,767 characters)."""
+
+
+class Damaged(Exception):
+    """The zip or its XML cannot be read; `reason` is one line for the clerk."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class Extent:
+    """The last row and column a part asks for (1-based; 0 when it has no cells)."""
+
+    rows: int = 0
+    columns: int = 0
+
+    def grow(self, rows: int, columns: int) -> None:
+        self.rows = max(self.rows, rows)
+        self.columns = max(self.columns, columns)
+        if self.columns > MAX_COLUMNS or self.rows > MAX_ROWS:
+            raise TooBig
+        if self.rows * self.columns > MAX_CELLS:
+            raise TooBig
+
+
+def column_number(letters: bytes) -> int:
+    number = 0
+    for ch in letters:
+        number = number * 26 + ch - 64
+    return number
+
+
+def check_spreadsheet(path: Path) -> None:
+    """Raise TooBig or Damaged for an .xlsx/.xlsm/.ods whose sheets would not fit the limits."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise Damaged(str(exc) or type(exc).__name__) from None
+    ods = path.suffix.lower() == ".ods"
+    with archive:
+        for info in archive.infolist():
+            name = info.filename
+            try:
+                if ods and name == "content.xml":
+                    _ods_extent(_chunks(archive, info))
+                elif not ods and name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                    _xlsx_extent(_chunks(archive, info))
+                elif not ods and name.startswith("xl/") and name.endswith(".xml"):
+                    for _ in _chunks(archive, info):  # shared strings, styles: size only
+                        pass
+            except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError) as exc:
+                raise Damaged(str(exc).splitlines()[0][:200] or type(exc).__name__) from None
+            except zlib.error as exc:
+                raise Damaged(f"zlib: {exc}"[:200]) from None
+
+
+def _chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """The part's bytes in chunks that end just before a '<', so no tag is ever split."""
+    total = 0
+    stream: IO[bytes]
+    with archive.open(info) as stream:
+        tail = b""
+        for block in iter(lambda: stream.read(_CHUNK), b""):
+            total += len(block)
+            if total > MAX_PART_BYTES:
+                raise TooBig
+            chunk = tail + block
+            cut = chunk.rfind(b"<")
+            if cut <= 0:
+                tail = chunk
+                if len(tail) > _CHUNK:  # a MiB with no tag: no cell of Excel's is that long
+                    raise TextTooLong
+                continue
+            tail = chunk[cut:]
+            yield chunk[:cut]
+        if tail:
+            yield tail
+
+
+_CELL_REF = re.compile(rb'<c r="([A-Z]{1,3}\d{1,9})"')
+_PREFIXED_ROOT = re.compile(rb"<[A-Za-z_][\w.-]*:worksheet\b")
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\b[^>]*\bref="[A-Z]*\d*:?([A-Z]+)(\d+)"')
+_DIGITS = b"0123456789"
+_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _xlsx_extent(chunks: Iterator[bytes]) -> None:
+    extent = Extent()
+    walker = _TagWalker(extent)
+    prefixed: bool | None = None
+    for chunk in chunks:
+        if prefixed is None:
+            prefixed = _PREFIXED_ROOT.search(chunk) is not None
+            dimension = _DIMENSION.search(chunk)
+            if dimension:
+                extent.grow(_number(dimension[2]), _column(dimension[1]))
+        if not prefixed:
+            # Fast path: every tag that starts "<c" in this chunk is a cell with its reference.
+            refs = _CELL_REF.findall(chunk)
+            if len(refs) == chunk.count(b"<c"):
+                if refs:
+                    rows = map(int, map(bytes.lstrip, refs, repeat(_LETTERS)))
+                    letters = set(map(bytes.rstrip, refs, repeat(_DIGITS)))
+                    extent.grow(max(rows), max(map(column_number, letters)))
+                    last = refs[-1]
+                    walker.row, walker.column = (
+                        int(last.lstrip(_LETTERS)),
+                        column_number(last.rstrip(_DIGITS)),
+                    )
+                continue
+        walker.feed(chunk)  # <cols>, cells without r=, odd spacing or prefixes: tag by tag
+
+
+def _number(digits: bytes) -> int:
+    if len(digits) > 9:
+        raise TooBig
+    return int(digits)
+
+
+def _column(letters: bytes) -> int:
+    if len(letters) > 3:
+        raise TooBig
+    return column_number(letters)
+
+
+_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)\b([^>]*)>")
+_TAG_REF = re.compile(rb'\br="([A-Z]*)(\d*)"')
+
+
+class _TagWalker:
+    """Follows rows and cells the way a reader does: a cell without `r=` is the next column."""
+
+    def __init__(self, extent: Extent) -> None:
+        self.extent = extent
+        self.row = 0
+        self.column = 0
+
+    def feed(self, chunk: bytes) -> None:
+        for match in _TAG.finditer(chunk):
+            ref = _TAG_REF.search(match[2])
+            if match[1] == b"row":
+                self.row = _number(ref[2]) if ref and ref[2] else self.row + 1
+                self.column = 0
+                continue
+            if ref and ref[1] and ref[2]:
+                self.column, self.row = _column(ref[1]), _number(ref[2])
+            else:
+                self.column += 1
+            self.extent.grow(self.row, self.column)
+
+
+_ODS_TAG = re.compile(
+    rb"<table:(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^>]*?)(/?)>"
+)
+_ROWS_REPEATED = re.compile(rb'number-rows-repeated="(\d+)"')
+_COLUMNS_REPEATED = re.compile(rb'number-columns-repeated="(\d+)"')
+
+
+def _ods_extent(chunks: Iterator[bytes]) -> None:
+    """Rows and columns of each table in content.xml, repeats expanded, counting only the rows
+    and cells that hold something (LibreOffice ends every sheet with a million empty rows)."""
+    extent = Extent()
+    row = column = 0
+    for chunk in chunks:
+        for match in _ODS_TAG.finditer(chunk):
+            kind, attrs, empty = match[1], match[2], match[3]
+            if kind == b"table":
+                extent, row = Extent(), 0
+            elif kind == b"table-row":
+                repeated = _ROWS_REPEATED.search(attrs)
+                row += _number(repeated[1]) if repeated else 1
+                column = 0
+            else:
+                repeated = _COLUMNS_REPEATED.search(attrs)
+                column += _number(repeated[1]) if repeated else 1
+                if not empty or b"value-type" in attrs:
+                    extent.grow(row, column)
