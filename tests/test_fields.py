@@ -605,3 +605,71 @@ def test_education_roman_numerals(raw: str, code: str) -> None:
 def test_nan_is_not_a_yes() -> None:
     value, findings = parse_yes_no(float("nan"), "in_school")
     assert value is None and [f.code for f in findings] == [Code.CHOICE_INVALID]
+
+
+# --- fast paths agree with the libraries ------------------------------------------------------
+# normalise_phone classifies the common shape (0 or +62, then 8...) from phonenumbers' metadata
+# without its parser, and normalise_email skips email-validator for plain local parts at a domain
+# it has accepted. Both must give exactly the libraries' answers.
+
+
+def library_phone(candidate: str) -> str | None:
+    from prakerja_cli.core.fields import _phone_by_library
+
+    return _phone_by_library(candidate, "phone")[0]
+
+
+def test_phone_fast_path_agrees_with_phonenumbers_on_every_prefix() -> None:
+    import random
+
+    rng = random.Random(2026)
+    checked = 0
+    for prefix in range(8000, 9000):
+        for length in range(6, 18):  # national numbers of 6..17 digits
+            tail = "".join(rng.choice("0123456789") for _ in range(length - 4))
+            national = f"{prefix}{tail}"
+            for candidate in ("0" + national, "+62" + national):
+                assert normalise_phone(candidate)[0] == library_phone(candidate), candidate
+                checked += 1
+    assert checked == 24_000
+
+
+@FAST
+@given(
+    lead=st.sampled_from(["0", "+62", "62", "", "00", "+", "0062", "+620", "080", "8", "+1"]),
+    digits=st.text("0123456789", min_size=0, max_size=19),
+    spaced=st.booleans(),
+)
+def test_phone_fast_path_agrees_with_phonenumbers(lead: str, digits: str, spaced: bool) -> None:
+    import re
+    from unittest import mock
+
+    from prakerja_cli.core import fields
+
+    raw = lead + (" ".join([digits[:4], digits[4:]]) if spaced else digits)
+    with mock.patch.object(fields, "_PLAIN_ID_NUMBER", re.compile(r"(?!)")):
+        expected = normalise_phone(raw)  # phonenumbers' parser for every number
+    assert normalise_phone(raw) == expected, raw
+
+
+LOCAL = st.lists(
+    st.sampled_from([*"abcXYZ019._+-!#$%&'*/=?^`{|}~\"()@é", "postmaster", "Abuse"]), max_size=12
+).map("".join)
+DOMAINS = ["gmail.com", "GMail.Com", "yahoo.co.id", "localhost", "a..b", "xn--bcher-kva.example",
+           "test", "bücher.de", "mail.example.org", "-bad.com", "x.y"]  # fmt: skip
+
+
+@FAST
+@given(local=LOCAL, domain=st.sampled_from(DOMAINS), other=LOCAL)
+def test_email_fast_path_agrees_with_email_validator(local: str, domain: str, other: str) -> None:
+    from email_validator import EmailNotValidError, validate_email
+
+    normalise_email(f"{other}@{domain}")  # may teach the cache this domain
+    for address in (f"{local}@{domain}", f"{local}{'x' * 60}@{domain}"):
+        try:
+            expected: str | None = str(
+                validate_email(address, check_deliverability=False).normalized
+            )
+        except EmailNotValidError:
+            expected = None
+        assert normalise_email(address)[0] == expected, address

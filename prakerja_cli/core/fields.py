@@ -92,8 +92,6 @@ def normalise_phone(raw: str, field_name: str = "phone") -> tuple[str | None, li
     Accepts 0812..., 62812..., +62 812-..., and 812... (a number typed into a spreadsheet loses its
     leading 0).
     """
-    import phonenumbers
-
     text = raw.strip().lstrip("'")
     if _FLOAT_DIGITS.fullmatch(text):  # a phone number that went through a float
         text = text[:-2]
@@ -110,6 +108,25 @@ def normalise_phone(raw: str, field_name: str = "phone") -> tuple[str | None, li
         candidate = digits
     if not candidate:
         return None, [error(Code.REQUIRED_MISSING, field_name)]
+    if national := _PLAIN_ID_NUMBER.fullmatch(candidate):
+        # The common shape (0 or +62, then 8 and digits only): classify the national number
+        # straight from phonenumbers' own metadata instead of running its generic parser.
+        if _id_is_mobile(national[1]):
+            return "+62" + national[1], []
+        return None, [error(Code.PHONE_INVALID, field_name)]
+    return _phone_by_library(candidate, field_name)
+
+
+#: 0 or +62 followed by a national number that starts with 8: nothing for a parser to strip.
+_PLAIN_ID_NUMBER = re.compile(r"(?:0|\+62)(8\d{1,16})")
+
+
+_Desc = tuple[re.Pattern[str], frozenset[int]] | None
+
+
+def _phone_by_library(candidate: str, field_name: str) -> tuple[str | None, list[Finding]]:
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(candidate, "ID")
     except phonenumbers.NumberParseException:
@@ -124,17 +141,91 @@ def normalise_phone(raw: str, field_name: str = "phone") -> tuple[str | None, li
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), []
 
 
+@lru_cache(maxsize=1)
+def _id_descriptions() -> tuple[_Desc, list[tuple[int, _Desc]], _Desc, _Desc]:
+    """Indonesia's number descriptions from phonenumbers' metadata, patterns compiled once, in
+    the order phonenumbers' number_type tries them."""
+    from phonenumbers import PhoneMetadata, PhoneNumberType
+
+    meta = PhoneMetadata.metadata_for_region("ID")
+    assert meta is not None  # phonenumbers ships Indonesia's metadata
+
+    def desc(d: Any) -> _Desc:
+        if d is None or d.national_number_pattern is None:
+            return None
+        return re.compile(d.national_number_pattern), frozenset(d.possible_length or ())
+
+    special = [
+        (int(PhoneNumberType.PREMIUM_RATE), meta.premium_rate),
+        (int(PhoneNumberType.TOLL_FREE), meta.toll_free),
+        (int(PhoneNumberType.SHARED_COST), meta.shared_cost),
+        (int(PhoneNumberType.VOIP), meta.voip),
+        (int(PhoneNumberType.PERSONAL_NUMBER), meta.personal_number),
+        (int(PhoneNumberType.PAGER), meta.pager),
+        (int(PhoneNumberType.UAN), meta.uan),
+        (int(PhoneNumberType.VOICEMAIL), meta.voicemail),
+    ]
+    return (
+        desc(meta.general_desc),
+        [(kind, compiled) for kind, d in special if (compiled := desc(d)) is not None],
+        desc(meta.fixed_line),
+        desc(meta.mobile),
+    )
+
+
+def _matches(national: str, desc: _Desc) -> bool:
+    if desc is None:
+        return False
+    pattern, lengths = desc
+    return (not lengths or len(national) in lengths) and pattern.fullmatch(national) is not None
+
+
+def _id_is_mobile(national: str) -> bool:
+    """phonenumbers' number_type(...) == MOBILE for an Indonesian national number, as its
+    _number_type_helper decides it: general pattern, then the special kinds, then fixed line
+    (a fixed-line match is never plain MOBILE), then mobile."""
+    general, special, fixed, mobile = _id_descriptions()
+    if not _matches(national, general):
+        return False
+    if any(_matches(national, desc) for _, desc in special) or _matches(national, fixed):
+        return False
+    return _matches(national, mobile)
+
+
+#: Domains email-validator has accepted, as it normalised them (bounded: a hostile file of
+#: distinct domains only costs the library's own speed).
+_EMAIL_DOMAINS: dict[str, str] = {}
+_EMAIL_DOMAINS_MAX = 10_000
+
+
 def normalise_email(raw: str, field_name: str = "email") -> tuple[str | None, list[Finding]]:
-    """E-mail syntax only: offices are offline, so deliverability is not checked."""
+    """E-mail syntax only: offices are offline, so deliverability is not checked.
+
+    email-validator decides; an address whose domain it has already accepted and whose local part
+    is a plain ASCII dot-atom (its own pattern) is not sent through it again.
+    """
     from email_validator import EmailNotValidError, validate_email
+    from email_validator import rfc_constants as rfc
 
     text = collapse_spaces(raw)
     if not text:
         return None, []
+    local, _, domain = text.rpartition("@")
+    known = _EMAIL_DOMAINS.get(domain)
+    if (
+        known is not None
+        and len(text) <= rfc.EMAIL_MAX_LENGTH
+        and len(local) <= rfc.LOCAL_PART_MAX_LENGTH
+        and rfc.DOT_ATOM_TEXT.match(local)
+        and local.lower() not in rfc.CASE_INSENSITIVE_MAILBOX_NAMES
+    ):
+        return f"{local}@{known}", []
     try:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError:
         return None, [error(Code.EMAIL_INVALID, field_name)]
+    if domain.isascii() and len(_EMAIL_DOMAINS) < _EMAIL_DOMAINS_MAX:
+        _EMAIL_DOMAINS[domain] = result.domain
     return str(result.normalized), []
 
 
