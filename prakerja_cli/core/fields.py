@@ -142,10 +142,10 @@ def _phone_by_library(candidate: str, field_name: str) -> tuple[str | None, list
 
 
 @lru_cache(maxsize=1)
-def _id_descriptions() -> tuple[_Desc, list[tuple[int, _Desc]], _Desc, _Desc]:
-    """Indonesia's number descriptions from phonenumbers' metadata, patterns compiled once, in
-    the order phonenumbers' number_type tries them."""
-    from phonenumbers import PhoneMetadata, PhoneNumberType
+def _id_descriptions() -> tuple[_Desc, list[_Desc], _Desc]:
+    """Indonesia's number descriptions from phonenumbers' metadata, patterns compiled once:
+    general, every kind number_type tries before mobile, mobile."""
+    from phonenumbers import PhoneMetadata
 
     meta = PhoneMetadata.metadata_for_region("ID")
     assert meta is not None  # phonenumbers ships Indonesia's metadata
@@ -155,22 +155,10 @@ def _id_descriptions() -> tuple[_Desc, list[tuple[int, _Desc]], _Desc, _Desc]:
             return None
         return re.compile(d.national_number_pattern), frozenset(d.possible_length or ())
 
-    special = [
-        (int(PhoneNumberType.PREMIUM_RATE), meta.premium_rate),
-        (int(PhoneNumberType.TOLL_FREE), meta.toll_free),
-        (int(PhoneNumberType.SHARED_COST), meta.shared_cost),
-        (int(PhoneNumberType.VOIP), meta.voip),
-        (int(PhoneNumberType.PERSONAL_NUMBER), meta.personal_number),
-        (int(PhoneNumberType.PAGER), meta.pager),
-        (int(PhoneNumberType.UAN), meta.uan),
-        (int(PhoneNumberType.VOICEMAIL), meta.voicemail),
-    ]
-    return (
-        desc(meta.general_desc),
-        [(kind, compiled) for kind, d in special if (compiled := desc(d)) is not None],
-        desc(meta.fixed_line),
-        desc(meta.mobile),
-    )
+    before_mobile = (meta.premium_rate, meta.toll_free, meta.shared_cost, meta.voip,
+                     meta.personal_number, meta.pager, meta.uan, meta.voicemail, meta.fixed_line)  # fmt: skip
+    others: list[_Desc] = [c for d in before_mobile if (c := desc(d)) is not None]
+    return desc(meta.general_desc), others, desc(meta.mobile)
 
 
 def _matches(national: str, desc: _Desc) -> bool:
@@ -184,12 +172,12 @@ def _id_is_mobile(national: str) -> bool:
     """phonenumbers' number_type(...) == MOBILE for an Indonesian national number, as its
     _number_type_helper decides it: general pattern, then the special kinds, then fixed line
     (a fixed-line match is never plain MOBILE), then mobile."""
-    general, special, fixed, mobile = _id_descriptions()
-    if not _matches(national, general):
-        return False
-    if any(_matches(national, desc) for _, desc in special) or _matches(national, fixed):
-        return False
-    return _matches(national, mobile)
+    general, others, mobile = _id_descriptions()
+    return (
+        _matches(national, mobile)
+        and _matches(national, general)
+        and not any(_matches(national, desc) for desc in others)
+    )
 
 
 #: Domains email-validator has accepted, as it normalised them (bounded: a hostile file of

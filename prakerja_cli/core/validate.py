@@ -85,52 +85,61 @@ class Validated:
         return "valid"
 
 
-def _pad_rt_rw(raw: str) -> str:
-    text = f.collapse_spaces(raw)
-    return text.zfill(3) if text.isdigit() and len(text) <= 3 else text.upper()
+def _pad_rt_rw(text: str) -> tuple[str, list[Finding]]:
+    text = f.collapse_spaces(text)
+    return (text.zfill(3) if text.isdigit() and len(text) <= 3 else text.upper()), []
+
+
+def _text(text: str, ctx: ValidationContext, numeric: bool) -> tuple[str, list[Finding]]:
+    return f.normalise_text(text), []
+
+
+_Check = Callable[[str, "ValidationContext", bool], tuple[Any, list[Finding]]]
+#: How each text field is normalised and checked once it is known not to be blank.
+_CHECKS: dict[str, _Check] = {
+    "nik": lambda text, ctx, numeric: _nik(text, ctx, numeric),
+    "kk": lambda text, ctx, numeric: parse_kk(text, numeric_cell=numeric),
+    "name": lambda text, ctx, numeric: f.normalise_name(text),
+    "gender": lambda text, ctx, numeric: f.normalise_choice(text, f.GENDERS, "gender"),
+    "phone": lambda text, ctx, numeric: f.normalise_phone(text),
+    "email": lambda text, ctx, numeric: f.normalise_email(text),
+    "education": lambda text, ctx, numeric: f.normalise_choice(text, f.EDUCATION, "education"),
+    "employment": lambda text, ctx, numeric: f.normalise_choice(text, f.EMPLOYMENT, "employment"),
+    "rt": lambda text, ctx, numeric: _pad_rt_rw(text),
+    "rw": lambda text, ctx, numeric: _pad_rt_rw(text),
+}
+_YES_NO = ("in_school", "social_assistance")
+
+
+def _nik(text: str, ctx: ValidationContext, numeric: bool) -> tuple[NikInfo, list[Finding]]:
+    nik = parse_nik(text, regions=ctx.regions, today=ctx.today, numeric_cell=numeric)
+    return nik, nik.findings
 
 
 def check_field(
     name: str, raw: Any, ctx: ValidationContext, *, numeric_cell: bool = False
 ) -> tuple[Any, list[Finding]]:
     """Normalise and check one field on its own (the desk form calls this as each is typed)."""
-    if name not in FIELDS:
-        raise KeyError(name)
-    if name in ("in_school", "social_assistance"):
+    required = FIELDS[name]  # KeyError for a name that is not a field
+    if name in _YES_NO:
         if f.blank(raw):
-            if FIELDS[name]:
+            if required:
                 return None, [error(Code.REQUIRED_MISSING, name)]
             return False, []
         return f.parse_yes_no(raw, name)
     if name == "birth_date":
         return f.normalise_birth_date(raw, ctx.today)
-    if isinstance(raw, float) and raw.is_integer():
-        raw = int(raw)  # a number cell read as float: its digits, not "3273015708909000.0"
-    text = "" if raw is None else str(raw)
+    if raw is None:
+        text = ""
+    elif type(raw) is str:
+        text = raw
+    else:
+        if isinstance(raw, float) and raw.is_integer():
+            raw = int(raw)  # a number cell read as float: its digits, not "3273015708909000.0"
+        text = str(raw)
     if f.blank(text):
-        return None, ([error(Code.REQUIRED_MISSING, name)] if FIELDS[name] else [])
-    match name:
-        case "nik":
-            nik = parse_nik(text, regions=ctx.regions, today=ctx.today, numeric_cell=numeric_cell)
-            return nik, nik.findings
-        case "kk":
-            return parse_kk(text, numeric_cell=numeric_cell)
-        case "name":
-            return f.normalise_name(text)
-        case "gender":
-            return f.normalise_choice(text, f.GENDERS, name)
-        case "phone":
-            return f.normalise_phone(text)
-        case "email":
-            return f.normalise_email(text)
-        case "education":
-            return f.normalise_choice(text, f.EDUCATION, name)
-        case "employment":
-            return f.normalise_choice(text, f.EMPLOYMENT, name)
-        case "rt" | "rw":
-            return _pad_rt_rw(text), []
-        case _:
-            return f.normalise_text(text), []
+        return None, ([error(Code.REQUIRED_MISSING, name)] if required else [])
+    return _CHECKS.get(name, _text)(text, ctx, numeric_cell)
 
 
 def check_duplicates(nik: str, kk: str | None, ctx: ValidationContext) -> list[Finding]:

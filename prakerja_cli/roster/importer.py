@@ -285,10 +285,13 @@ def _store(ws: Workspace, result: ImportResult, live: dict[str, _Stored]) -> Non
                 r.outcome = "rejected"
         new = [r for r in new if r.outcome != "rejected"]
         numbers = store.reserve_numbers(ws.db, ws.office, len(new)) if new else []
+        stamp = store.now_iso()
         for start in range(0, len(new), _INSERT_CHUNK):
             chunk = slice(start, start + _INSERT_CHUNK)
             rows = [
-                store.new_row(r.validated, ws.office, number, {**source, "source_row": r.row})
+                store.new_row(
+                    r.validated, ws.office, number, {**source, "source_row": r.row}, stamp
+                )
                 for r, number in zip(new[chunk], numbers[chunk], strict=True)
                 if r.validated is not None
             ]

@@ -68,10 +68,14 @@ def record_values(validated: Validated) -> dict[str, Any]:
 
 
 def new_row(
-    validated: Validated, office: Office, number: str, source: dict[str, Any] | None = None
+    validated: Validated,
+    office: Office,
+    number: str,
+    source: dict[str, Any] | None = None,
+    stamp: str | None = None,
 ) -> dict[str, Any]:
-    """A complete applicants row for a validated form."""
-    stamp = now_iso()
+    """A complete applicants row for a validated form (`stamp`: one time for a whole import)."""
+    stamp = stamp or now_iso()
     row = record_values(validated)
     row.update(
         id=str(uuid.uuid4()),
