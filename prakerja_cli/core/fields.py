@@ -142,9 +142,9 @@ def _phone_by_library(candidate: str, field_name: str) -> tuple[str | None, list
 
 
 @lru_cache(maxsize=1)
-def _id_descriptions() -> tuple[_Desc, list[_Desc], _Desc]:
-    """Indonesia's number descriptions from phonenumbers' metadata, patterns compiled once:
-    general, every kind number_type tries before mobile, mobile."""
+def _id_descriptions() -> tuple[_Desc, re.Pattern[str] | None, _Desc]:
+    """Indonesia's number descriptions from phonenumbers' metadata, compiled once: general, one
+    pattern for every kind number_type tries before mobile (each with its lengths), mobile."""
     from phonenumbers import PhoneMetadata
 
     meta = PhoneMetadata.metadata_for_region("ID")
@@ -157,7 +157,14 @@ def _id_descriptions() -> tuple[_Desc, list[_Desc], _Desc]:
 
     before_mobile = (meta.premium_rate, meta.toll_free, meta.shared_cost, meta.voip,
                      meta.personal_number, meta.pager, meta.uan, meta.voicemail, meta.fixed_line)  # fmt: skip
-    others: list[_Desc] = [c for d in before_mobile if (c := desc(d)) is not None]
+    branches = []
+    for d in before_mobile:
+        if d is None or d.national_number_pattern is None:
+            continue
+        lengths = "|".join(f"\\d{{{n}}}" for n in d.possible_length or ())
+        guard = f"(?=(?:{lengths})\\Z)" if lengths else ""
+        branches.append(f"{guard}(?:{d.national_number_pattern})")
+    others = re.compile("|".join(branches)) if branches else None
     return desc(meta.general_desc), others, desc(meta.mobile)
 
 
@@ -170,13 +177,13 @@ def _matches(national: str, desc: _Desc) -> bool:
 
 def _id_is_mobile(national: str) -> bool:
     """phonenumbers' number_type(...) == MOBILE for an Indonesian national number, as its
-    _number_type_helper decides it: general pattern, then the special kinds, then fixed line
-    (a fixed-line match is never plain MOBILE), then mobile."""
+    _number_type_helper decides it: the general pattern, none of the kinds it tries before mobile
+    (a fixed-line match is never plain MOBILE either), then mobile."""
     general, others, mobile = _id_descriptions()
     return (
         _matches(national, mobile)
         and _matches(national, general)
-        and not any(_matches(national, desc) for desc in others)
+        and (others is None or others.fullmatch(national) is None)
     )
 
 

@@ -130,8 +130,10 @@ def _blank(cells: list[Any]) -> bool:
 
 
 def _is_total_row(cells: list[Any], nik_col: int) -> bool:
-    first = next((c for c in cells if not blank(c)), None)
     nik = cells[nik_col] if nik_col < len(cells) else None
+    if nik not in (None, "") and not (isinstance(nik, str) and _TOTAL_ROW.match(nik)):
+        return False  # a row with an ordinary NIK (nearly every row) is no total row
+    first = next((c for c in cells if not blank(c)), None)
     return (
         isinstance(first, str)
         and bool(_TOTAL_ROW.match(first))
