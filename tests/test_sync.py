@@ -171,6 +171,22 @@ def test_faults_still_deliver_everything_exactly_once(
     assert stats(data)["registrations"] == 40
 
 
+def test_a_batch_too_large_is_split_until_it_fits(office: Path, tmp_path: Path) -> None:
+    """The server takes at most 8000 bytes of JSON per batch (~10 records); the client sends 40
+    at once, gets 413 (nothing processed), splits the stored batch in two, and so on."""
+    fill(office, tmp_path, 40)
+    data = tmp_path / "central"
+    with central(data, "--max-batch-bytes", "8000") as url:
+        code, doc = sync(office, url, "--batch-size", "40")
+    assert code == 0, doc
+    assert (doc["sent"], doc["accepted"], doc["pending"], doc["rejected"]) == (40, 40, 0, 0)
+    assert doc["requests"] >= 1 + 2 + 4, doc  # 40 refused, 2 x 20 refused, then 4+ that fit
+    assert_exactly_once(office, data)
+    with sqlite3.connect(office / "prakerja.db") as conn:
+        sizes = [r[0] for r in conn.execute("SELECT records FROM outbox_batches")]
+    assert sum(sizes) == 40 and max(sizes) <= 10, sizes
+
+
 def test_a_wrong_token_exits_5(office: Path, tmp_path: Path) -> None:
     fill(office, tmp_path, 2)
     with central(tmp_path / "central") as url:

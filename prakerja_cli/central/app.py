@@ -150,6 +150,8 @@ class Settings:
     #: The wave every verified registration is assigned to; None or 0: no wave events.
     wave: int | None = 1
     faults: Faults = field(default_factory=Faults)
+    #: Bytes of JSON a batch may have (after gzip); lower it to see clients split batches on 413.
+    max_body_bytes: int = MAX_BODY_BYTES
     #: The server's date, for NIK decoding and the age check.
     today: Callable[[], date] = date.today
 
@@ -241,10 +243,8 @@ async def _read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def _too_large() -> ApiError:
-    return ApiError(
-        413, ErrorCode.BATCH_TOO_LARGE, f"the batch is over {MAX_BODY_BYTES} bytes of JSON"
-    )
+def _too_large(limit: int = MAX_BODY_BYTES) -> ApiError:
+    return ApiError(413, ErrorCode.BATCH_TOO_LARGE, f"the batch is over {limit} bytes of JSON")
 
 
 def gunzip(data: bytes, limit: int = MAX_BODY_BYTES) -> bytes:
@@ -258,7 +258,7 @@ def gunzip(data: bytes, limit: int = MAX_BODY_BYTES) -> bytes:
             inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
             out += inflater.decompress(data, limit + 1 - len(out))
             if len(out) > limit or inflater.unconsumed_tail:
-                raise _too_large()
+                raise _too_large(limit)
             if not inflater.eof:
                 raise bad_request("the gzip body is truncated")
             data = inflater.unused_data
@@ -378,9 +378,10 @@ class CentralApp:
                 415, ErrorCode.UNSUPPORTED_ENCODING, "Content-Encoding must be gzip or absent"
             )
         raw = await _read_body(request)
-        body = gunzip(raw) if encoding == "gzip" else raw
-        if len(body) > MAX_BODY_BYTES:
-            raise _too_large()
+        limit = self.settings.max_body_bytes
+        body = gunzip(raw, limit) if encoding == "gzip" else raw
+        if len(body) > limit:
+            raise _too_large(limit)
         document = parse_json(body)
         batch = parse_batch(document)
         if office is not None and batch.office_code != office:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from prakerja_cli.central.contract import MAX_BODY_BYTES
 from prakerja_cli.cli.common import JsonOpt, emit_json, err, escape, out
 from prakerja_cli.errors import ExitCode
 
@@ -54,6 +55,7 @@ def _settings(
     registry: Path | None,
     wave: int,
     faults: Faults,
+    max_batch_bytes: int,
 ) -> Settings:
     """Raises SetupError for an unusable token, registry or regions file."""
     from prakerja_cli.central.app import Settings, Tokens
@@ -73,6 +75,7 @@ def _settings(
         regions_csv=regions,
         wave=wave or None,
         faults=faults,
+        max_body_bytes=max_batch_bytes,
     )
 
 
@@ -141,6 +144,15 @@ def serve(
     fault_seed: Annotated[
         int | None, typer.Option("--fault-seed", help="Seed for repeatable faults.")
     ] = None,
+    max_batch_bytes: Annotated[
+        int,
+        typer.Option(
+            "--max-batch-bytes",
+            min=1000,
+            max=MAX_BODY_BYTES,
+            help="Bytes of JSON a batch may have; lower it to watch clients split batches (413).",
+        ),
+    ] = MAX_BODY_BYTES,
     log_level: Annotated[
         str, typer.Option("--log-level", help="debug, info (with access log), warning or error.")
     ] = "info",
@@ -169,7 +181,7 @@ def serve(
 
     folder = _data_dir(data_dir)
     try:
-        settings = _settings(folder, token or [], regions, registry, wave, faults)
+        settings = _settings(folder, token or [], regions, registry, wave, faults, max_batch_bytes)
         asgi = create_app(settings)
     except SetupError as exc:
         _usage(str(exc))
