@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from prakerja_cli.core.fields import EDUCATION, EMPLOYMENT
 from prakerja_cli.demo import synthetic_nik
+from prakerja_cli.i18n import t
 from tests.conftest import applicant_args, invoke
 
 SITI = synthetic_nik("327301", date(1990, 8, 17), "P", 9001)
@@ -141,3 +143,17 @@ def test_gender_mismatch_message_uses_words(office: Path) -> None:
     (finding,) = doc["findings"]
     assert finding["code"] == "NIK_GENDER_MISMATCH"
     assert "(Laki-laki)" in finding["message"] and "(Perempuan)" in finding["message"]
+
+
+def test_choices_are_shown_in_the_clerks_language(two: Path) -> None:
+    indonesian = invoke(["applicants", "show", "3273-D01-000002"])
+    english = invoke(["--lang", "en", "applicants", "show", "3273-D01-000002"])
+    assert indonesian.exit_code == english.exit_code == 0
+    assert "Laki-laki" in indonesian.stdout and "Male" in english.stdout
+    stored = invoke(["applicants", "show", "3273-D01-000002", "--json"]).json()
+    for field, catalogue in (("education", EDUCATION), ("employment", EMPLOYMENT)):
+        label = catalogue[stored[field]][0]
+        english_label = t(f"choice.{field}.{stored[field]}", "en")
+        shown_id, shown_en = (" ".join(run.stdout.split()) for run in (indonesian, english))
+        assert label in shown_id and label not in shown_en
+        assert english_label in shown_en and english_label != label

@@ -97,6 +97,18 @@ def test_third_member_of_a_kk_is_warned(office: Path) -> None:
     assert [f["code"] for f in doc["findings"]] == ["KK_LIMIT_EXCEEDED"]
 
 
+def test_editing_an_early_member_of_a_full_kk_is_not_warned(office: Path) -> None:
+    """Only the third member registered is one too many; editing the first two stays clean."""
+    for serial in (1, 2, 3):
+        nik = synthetic_nik("327301", date(1990, 8, 17), "P", serial)
+        assert invoke(applicant_args(nik=nik, kk=KK)).exit_code == 0
+    first = invoke(["applicants", "edit", "3273-D01-000001", "--set", "rt=7", "--json"])
+    assert first.exit_code == 0, first.stderr
+    assert [f["code"] for f in first.json()["findings"]] == []
+    third = invoke(["applicants", "edit", "3273-D01-000003", "--set", "rt=7", "--json"])
+    assert [f["code"] for f in third.json()["findings"]] == ["KK_LIMIT_EXCEEDED"]
+
+
 def test_without_yes_the_options_path_asks_to_confirm(office: Path) -> None:
     args = [a for a in applicant_args(nik=NIK) if a != "--yes"]
     run = invoke(args, input="n\n")

@@ -12,12 +12,11 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, TypeGuard
 
+from prakerja_cli.central.limits import MAX_BODY_BYTES as MAX_BODY_BYTES
+from prakerja_cli.central.limits import MAX_RECORDS as MAX_RECORDS
 from prakerja_cli.core.nik import age_on, parse_kk, parse_nik
 
 API_VERSION = "1"
-#: Records per batch, and bytes of JSON per batch after decompression (5 MB, decimal).
-MAX_RECORDS = 1000
-MAX_BODY_BYTES = 5_000_000
 #: Status feed page size.
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 500

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from prakerja_cli.central.contract import MAX_BODY_BYTES
+from prakerja_cli.central.limits import MAX_BODY_BYTES
 from prakerja_cli.cli.common import JsonOpt, emit_json, err, escape, out
 from prakerja_cli.errors import ExitCode
 

@@ -14,7 +14,7 @@ from prakerja_cli.core import fields as f
 from prakerja_cli.core.findings import Finding
 from prakerja_cli.core.nik import mask
 from prakerja_cli.core.validate import FIELDS
-from prakerja_cli.i18n import field_label, t
+from prakerja_cli.i18n import field_label, maybe, t
 
 _CHOICES = {"gender": f.GENDERS, "education": f.EDUCATION, "employment": f.EMPLOYMENT}
 SECRET_FIELDS = ("nik", "kk")
@@ -27,8 +27,7 @@ def display_value(name: str, value: Any, *, reveal: bool = False) -> str:
     if name in SECRET_FIELDS and not reveal:
         return mask(str(value))
     if name in _CHOICES:
-        choice = _CHOICES[name].get(str(value))
-        return choice[0] if choice else str(value)
+        return choice_label(name, str(value))
     if name in ("in_school", "social_assistance"):
         return t("yes") if value in (True, 1, "1") else t("no")
     if isinstance(value, date):
@@ -36,6 +35,13 @@ def display_value(name: str, value: Any, *, reveal: bool = False) -> str:
     if name == "birth_date":
         return date.fromisoformat(str(value)).strftime("%d-%m-%Y")
     return str(value)
+
+
+def choice_label(name: str, code: str) -> str:
+    """A stored choice code as the clerk's language names it."""
+    if name == "gender" and code in f.GENDERS:
+        return t(f"gender.{code}")
+    return maybe(f"choice.{name}.{code}") or code
 
 
 def record_table(

@@ -1,6 +1,11 @@
 """Bahasa Indonesia: the default language of everything a clerk reads."""
 
+from prakerja_cli.core.fields import EDUCATION, EMPLOYMENT
+
 MESSAGES: dict[str, str] = {
+    # Choice labels: the programme's own words, kept with the choices in core/fields.py.
+    **{f"choice.education.{code}": label for code, (label, _) in EDUCATION.items()},
+    **{f"choice.employment.{code}": label for code, (label, _) in EMPLOYMENT.items()},
     # Fields
     "field.nik": "NIK",
     "field.kk": "Nomor KK",

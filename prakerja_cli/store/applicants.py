@@ -128,10 +128,17 @@ def find_live_nik(db: Database, nik: str, exclude_id: str | None = None) -> Exis
 
 
 def count_kk(db: Database, kk: str, exclude_id: str | None = None) -> int:
-    row = db.execute(
-        f"SELECT count(*) FROM applicants WHERE kk = ? AND {LIVE} AND id IS NOT ?", [kk, exclude_id]
-    ).fetchone()
-    return int(row[0])
+    """Live records with this KK number; with `exclude_id` (an edit), those registered before
+    that record: the first members of a family do not become "one too many" when edited."""
+    if exclude_id is None:
+        row = db.execute(f"SELECT count(*) FROM applicants WHERE kk = ? AND {LIVE}", [kk])
+    else:
+        row = db.execute(
+            f"SELECT count(*) FROM applicants WHERE kk = ? AND {LIVE} AND id != ? AND "
+            "(created_at, rowid) < (SELECT created_at, rowid FROM applicants WHERE id = ?)",
+            [kk, exclude_id, exclude_id],
+        )
+    return int(row.fetchone()[0])
 
 
 def _rows(db: Database, sql: str, params: list[Any]) -> list[dict[str, Any]]:
