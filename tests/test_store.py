@@ -170,9 +170,7 @@ def test_m004_rebuilds_a_populated_store_keeping_rows_references_and_indexes(
         " VALUES ('b1', X'7B7D', 1, 'now', 'now')"
     )
     old.execute("INSERT INTO outbox_items VALUES ('b1', 'a', 'h')")
-    old.execute(
-        "INSERT INTO audit VALUES (1, 'now', 'op', 'D01', 'create', 'a', '{}', 'p', 'h')"
-    )
+    old.execute("INSERT INTO audit VALUES (1, 'now', 'op', 'D01', 'create', 'a', '{}', 'p', 'h')")
     conn.close()
 
     db = open_db(path)
