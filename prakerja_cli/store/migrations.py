@@ -225,7 +225,6 @@ def m004_purge(db: Database) -> None:
         ) WITHOUT ROWID
         """
     )
-    db.execute("CREATE INDEX purged_niks_registration ON purged_niks (registration_number)")
 
 
 def _schema_sql(db: Database, kind: str, table: str) -> list[str]:
