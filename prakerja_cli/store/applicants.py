@@ -179,6 +179,7 @@ class PurgedNiks:
         self.db = db
         self.version = self._version()
         self.hashes = {str(r[0]) for r in db.execute("SELECT nik_hmac FROM purged_niks")}
+        self.key = b""
         if self.hashes:
             from prakerja_cli.config import office_key
 
