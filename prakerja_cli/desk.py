@@ -87,6 +87,13 @@ def edit(
                 hint="hint.register_again",
                 ref=row["registration_number"],
             )
+        if row["purged_at"]:
+            raise UsageError(
+                "error.applicant_purged",
+                hint="hint.applicant_purged",
+                ref=row["registration_number"],
+                date=row["purged_at"][:10],
+            )
         unknown = set(changes) - set(FIELDS)
         if unknown:
             raise UsageError(
@@ -111,7 +118,8 @@ def edit(
 
 
 def withdraw(ws: Workspace, ref: str, reason: str) -> dict[str, Any]:
-    """Withdraw a live record, keeping it with the reason; its NIK may register again."""
+    """Withdraw a live record, keeping it with the reason; its NIK may register again (a purged
+    record's too: its NIK's keyed hash stops counting as a registration)."""
     reason = " ".join(reason.split())
     if not reason:
         raise UsageError("error.reason_required", hint="hint.withdraw_reason")
@@ -129,6 +137,8 @@ def withdraw(ws: Workspace, ref: str, reason: str) -> dict[str, Any]:
             "withdrawn_at": store.now_iso(),
         }
         store.update_applicant(ws.db, row["id"], changes)
+        if row["purged_at"]:
+            store.release_purged_nik(ws.db, row["registration_number"])
         audit.record(ws.db, ws.office, "withdraw", row["id"],
                      {"registration_number": row["registration_number"], "reason": reason})  # fmt: skip
     return {**row, **changes}

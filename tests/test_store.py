@@ -19,7 +19,7 @@ APPLICANT_COLUMNS = [
     "training", "source", "source_file", "source_sheet", "source_row", "source_sha256",
     "office_code", "desk", "operator", "rules", "status", "findings", "withdrawn_reason",
     "withdrawn_at", "created_at", "updated_at", "central_status", "central_id", "central_reason",
-    "central_wave", "sent_hash", "synced_at",
+    "central_wave", "sent_hash", "synced_at", "verified_at", "purged_at",
 ]  # fmt: skip
 
 
@@ -60,7 +60,12 @@ def test_migrating_an_empty_database_gives_the_schema(tmp_path: Path) -> None:
     assert [c.name for c in db["audit"].columns] == [
         "seq", "at", "operator", "desk", "action", "applicant_id", "details", "prev_hash", "hash",
     ]  # fmt: skip
-    assert [m.name for m in MIGRATIONS.applied(db)] == ["m001_initial", "m002_sync", "m003_audit"]
+    assert [c.name for c in db["purged_niks"].columns] == [
+        "nik_hmac", "registration_number", "purged_at",
+    ]  # fmt: skip
+    assert [m.name for m in MIGRATIONS.applied(db)] == [
+        "m001_initial", "m002_sync", "m003_audit", "m004_purge",
+    ]  # fmt: skip
     assert MIGRATIONS.pending(db) == []
 
 
@@ -75,7 +80,7 @@ def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
     path = tmp_path / "r.db"
     open_db(path, create=True).conn.close()
     db = open_db(path)
-    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 3
+    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 4
 
 
 def test_missing_database_is_a_store_error(tmp_path: Path) -> None:
@@ -141,3 +146,63 @@ def test_write_transactions_from_threads_queue_instead_of_failing(tmp_path: Path
     assert errors == []
     db = open_db(path)
     assert db.execute("SELECT value FROM counters WHERE name = 'shared'").fetchone()[0] == 100
+
+
+def test_m004_rebuilds_a_populated_store_keeping_rows_references_and_indexes(
+    tmp_path: Path,
+) -> None:
+    """A store made before purge existed (m001-m003), with records, a delivered batch and audit."""
+    from sqlite_utils import Database
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA foreign_keys = ON")
+    old = Database(conn)
+    MIGRATIONS.apply(old, stop_before="m004_purge")
+    _insert(old, "3273011708900001", "valid", "a")
+    _insert(old, "3273011708900002", "withdrawn", "b")
+    old.execute(
+        "UPDATE applicants SET central_status = 'verified', synced_at = '2025-01-05T10:00:00+07:00'"
+        " WHERE id = 'a'"
+    )
+    old.execute(
+        "INSERT INTO outbox_batches (id, body, records, created_at, done_at)"
+        " VALUES ('b1', X'7B7D', 1, 'now', 'now')"
+    )
+    old.execute("INSERT INTO outbox_items VALUES ('b1', 'a', 'h')")
+    old.execute("INSERT INTO audit VALUES (1, 'now', 'op', 'D01', 'create', 'a', '{}', 'p', 'h')")
+    conn.close()
+
+    db = open_db(path)
+    assert [m.name for m in MIGRATIONS.applied(db)][-1] == "m004_purge"
+    rows = db.execute(
+        "SELECT id, nik, status, central_status, verified_at, purged_at FROM applicants ORDER BY id"
+    ).fetchall()
+    assert rows == [
+        ("a", "3273011708900001", "valid", "verified", "2025-01-05T10:00:00+07:00", None),
+        ("b", "3273011708900002", "withdrawn", None, None, None),
+    ]
+    assert db.execute("SELECT * FROM outbox_items").fetchall() == [("b1", "a", "h")]
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert [f[2] for f in db.execute("PRAGMA foreign_key_list(outbox_items)").fetchall()] == [
+        "applicants",
+        "outbox_batches",
+    ]
+    indexes = {i.name: i for i in db["applicants"].indexes}
+    assert indexes["applicants_live_nik"].unique and "applicants_central" in indexes
+    assert "outbox_items_applicant" in {i.name for i in db["outbox_items"].indexes}
+    # Foreign keys still hold: an item for a missing applicant is refused.
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute("INSERT INTO outbox_items VALUES ('b1', 'missing', 'h')")
+
+
+def test_only_a_purged_record_may_lack_its_personal_fields(tmp_path: Path) -> None:
+    db = open_db(tmp_path / "p.db", create=True)
+    _insert(db, "3273011708900001", "valid", "a")
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute("UPDATE applicants SET nik = NULL WHERE id = 'a'")
+    db.execute("UPDATE applicants SET nik = NULL, name = NULL, purged_at = 'now' WHERE id = 'a'")
+    # Purged records hold no NIK, so any number of them sit beside the live-NIK index.
+    _insert(db, "3273011708900001", "valid", "b")
+    db.execute("UPDATE applicants SET nik = NULL, name = NULL, purged_at = 'now' WHERE id = 'b'")

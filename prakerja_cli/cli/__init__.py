@@ -71,6 +71,7 @@ def _wire() -> None:
         export_cmd,
         init_cmd,
         nik_cmd,
+        purge_cmd,
         refdata_cmd,
         register_cmd,
         roster_cmd,
@@ -85,6 +86,7 @@ def _wire() -> None:
     app.command("backup")(backup_cmd.backup)
     app.command("restore")(backup_cmd.restore)
     app.command("doctor")(doctor_cmd.doctor)
+    app.command("purge")(purge_cmd.purge)
     app.add_typer(applicants_cmd.app, name="applicants")
     app.add_typer(audit_cmd.app, name="audit")
     app.add_typer(central_cmd.app, name="central")

@@ -32,7 +32,7 @@ def _audit_reveal(ws: Any, rows: list[dict[str, Any]], reveal: bool, command: st
 def _print_rows(rows: list[dict[str, Any]], reveal: bool, json_output: bool) -> None:
     from rich.table import Table
 
-    from prakerja_cli.cli.render import applicant_json, display_value
+    from prakerja_cli.cli.render import applicant_json, display_value, list_name
     from prakerja_cli.i18n import field_label, t
 
     if json_output:
@@ -48,7 +48,7 @@ def _print_rows(rows: list[dict[str, Any]], reveal: bool, json_output: bool) -> 
         table.add_column(header, no_wrap=not wraps, min_width=12 if wraps else None)
     for r in rows:
         table.add_row(
-            r["registration_number"], display_value("nik", r["nik"], reveal=reveal), r["name"],
+            r["registration_number"], display_value("nik", r["nik"], reveal=reveal), list_name(r),
             r["district"], t(f"status.{r['status']}"), r["created_at"][:10],
         )  # fmt: skip
     print_wide(table)

@@ -250,7 +250,16 @@ class DeskForm:
                 + "[/]"
             )  # fmt: skip
         existing: ExistingRecord | None = self.ctx.find_live_nik(info.nik)
-        if existing is not None:
+        if existing is not None and existing.purged_at:
+            err.print(
+                "  [bold red]"
+                + escape(
+                    t("form.nik_purged", number=existing.registration_number,
+                      date=existing.created_at[:10], purged=existing.purged_at[:10])
+                )
+                + "[/]"
+            )  # fmt: skip
+        elif existing is not None:
             err.print(
                 "  [bold red]"
                 + escape(

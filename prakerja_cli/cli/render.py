@@ -73,7 +73,7 @@ def applicant_json(row: dict[str, Any], *, reveal: bool = False) -> dict[str, An
     """A stored record for --json: NIK and KK masked unless revealed; findings with messages."""
     data = {k: v for k, v in row.items() if k != "findings"}
     for name in SECRET_FIELDS:
-        data[name] = row[name] if reveal else mask(row[name])
+        data[name] = row[name] if reveal or row[name] is None else mask(row[name])
     data["in_school"] = bool(row["in_school"])
     data["social_assistance"] = bool(row["social_assistance"])
     data["findings"] = [
@@ -93,7 +93,16 @@ def print_record(console: Console, row: dict[str, Any], *, reveal: bool) -> None
     if row.get("withdrawn_reason"):
         extra["withdrawn_reason"] = row["withdrawn_reason"]
     extra["central"] = central_text(row)
+    if row.get("purged_at"):
+        extra["purged_at"] = row["purged_at"]
     console.print(record_table(row, reveal=reveal, extra=extra))
+
+
+def list_name(row: dict[str, Any]) -> str:
+    """The name column of a list: a purged record says so, and when."""
+    if row.get("purged_at"):
+        return t("label.purged_row", date=str(row["purged_at"])[:10])
+    return str(row["name"])
 
 
 def central_text(row: dict[str, Any]) -> str:

@@ -24,6 +24,8 @@ class ExistingRecord:
     registration_number: str
     name: str
     created_at: str
+    #: Set when `prakerja purge` removed the record's personal fields (name is then empty).
+    purged_at: str | None = None
 
 
 @dataclass(slots=True)
@@ -31,7 +33,7 @@ class ValidationContext:
     rules: RuleSet
     today: date
     regions: RegionLookup | None = None
-    #: The live record holding a NIK, other than the one being edited.
+    #: The live record holding a NIK, other than the one being edited (a purged one too).
     find_live_nik: Callable[[str], ExistingRecord | None] = lambda nik: None
     #: How many live records (other than the one being edited) share a KK number.
     kk_members: Callable[[str], int] = lambda kk: 0

@@ -68,11 +68,15 @@ def _day(value: Any) -> date | None:
         return None
 
 
-def _status_label(status: Any) -> str:
+def _status_label(row: dict[str, Any]) -> str:
     """In Indonesian whatever --lang says: the recap's headers are Indonesian too."""
-    from prakerja_cli.i18n import maybe
+    from prakerja_cli.i18n import maybe, t
 
-    return maybe(f"status.{status}", "id") or str(status)
+    status = row.get("status")
+    label = maybe(f"status.{status}", "id") or str(status)
+    if row.get("purged_at"):  # its NIK, KK, name... cells are empty
+        label += "; " + t("export.purged", "id", date=str(row["purged_at"])[:10])
+    return label
 
 
 def _finding_codes(stored: str | None) -> str:
@@ -96,7 +100,7 @@ def record(number: int, row: dict[str, Any], *, reveal: bool) -> list[Any]:
     cells += [
         row.get("regency"),
         row.get("province"),
-        _status_label(row.get("status")),
+        _status_label(row),
         _finding_codes(row.get("findings")) or None,
         _day(row.get("created_at")),
         row.get("desk"),

@@ -142,7 +142,8 @@ def _is_total_row(cells: list[Any], nik_col: int) -> bool:
 
 
 def _live_records(ws: Workspace) -> tuple[dict[str, _Stored], Counter[str]]:
-    """Every live record's form values by NIK, and live records per KK number."""
+    """Every live record's form values by NIK, and live records per KK number (a purged record has
+    neither: its NIK is checked by its keyed hash, see store.PurgedNiks)."""
     columns = [
         "id",
         "registration_number",
@@ -150,7 +151,9 @@ def _live_records(ws: Workspace) -> tuple[dict[str, _Stored], Counter[str]]:
         "created_at",
         *[f for f in FIELDS if f != "name"],
     ]
-    cursor = ws.db.execute(f"SELECT {', '.join(columns)} FROM applicants WHERE {store.LIVE}")
+    cursor = ws.db.execute(
+        f"SELECT {', '.join(columns)} FROM applicants WHERE {store.LIVE} AND purged_at IS NULL"
+    )
     by_nik: dict[str, _Stored] = {}
     kk: Counter[str] = Counter()
     for values in cursor:
@@ -191,12 +194,15 @@ def import_roster(
                           columns=", ".join(field_label(m) for m in missing))  # fmt: skip
 
     live, store_kk = _live_records(ws)
+    purged = store.PurgedNiks(ws.db)
     file_kk: Counter[str] = Counter()
     regions = region_names(ws.db)
     ctx = ValidationContext(
         rules=load_rule_set(ws.config.rules),
         today=today or date.today(),
         regions=regions.get,
+        # Stored live NIKs are compared below (same content: unchanged); a purged one is refused.
+        find_live_nik=purged.find,
         kk_members=lambda kk: store_kk[kk] + file_kk[kk],
     )
     nik_col = next(col for col, name in header.columns.items() if name == "nik")
@@ -254,7 +260,7 @@ def import_roster(
         progress(total, total)
     result = ImportResult(path.name, chosen.name, book.sha256, header, first_data, results, dry_run)
     if not dry_run:
-        _store(ws, result, live)
+        _store(ws, result, live, purged)
     return result
 
 
@@ -270,7 +276,9 @@ def _duplicate(existing: ExistingRecord, differs: list[str]) -> Finding:
     )  # fmt: skip
 
 
-def _store(ws: Workspace, result: ImportResult, live: dict[str, _Stored]) -> None:
+def _store(
+    ws: Workspace, result: ImportResult, live: dict[str, _Stored], purged: store.PurgedNiks
+) -> None:
     """Write the new and updated rows in one transaction (all or nothing)."""
     new = [r for r in result.rows if r.outcome in ("stored", "warned")]
     updates = [r for r in result.rows if r.outcome == "updated"]
@@ -285,7 +293,15 @@ def _store(ws: Workspace, result: ImportResult, live: dict[str, _Stored]) -> Non
                 if existing is not None:
                     r.findings.append(_duplicate(existing, []))
                 r.outcome = "rejected"
+        if purged.stale():  # a purge ran since the file was checked
+            purged = store.PurgedNiks(ws.db)
+            for r in [*new, *updates]:
+                existing = purged.find(r.validated.values["nik"]) if r.validated else None
+                if existing is not None and r.outcome != "rejected":
+                    r.findings.append(_duplicate(existing, []))
+                    r.outcome = "rejected"
         new = [r for r in new if r.outcome != "rejected"]
+        updates = [r for r in updates if r.outcome != "rejected"]
         numbers = store.reserve_numbers(ws.db, ws.office, len(new)) if new else []
         stamp = store.now_iso()
         for start in range(0, len(new), _INSERT_CHUNK):

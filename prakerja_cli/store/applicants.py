@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -16,6 +19,7 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
 
 LIVE = "status != 'withdrawn'"
+_NIK = re.compile(r"[0-9]{16}")
 #: Lifecycle states of a stored record (the sync adds its own later).
 STATUSES = ("valid", "flagged", "withdrawn")
 
@@ -119,12 +123,84 @@ def insert_applicant(
 
 
 def find_live_nik(db: Database, nik: str, exclude_id: str | None = None) -> ExistingRecord | None:
+    """The live record holding a NIK: a stored one, or one whose personal fields were purged."""
     row = db.execute(
         f"SELECT id, registration_number, name, created_at FROM applicants "
         f"WHERE nik = ? AND {LIVE} AND id IS NOT ?",
         [nik, exclude_id],
     ).fetchone()
-    return None if row is None else ExistingRecord(*row)
+    if row is not None:
+        return ExistingRecord(*row)
+    return find_purged_nik(db, nik)
+
+
+#: The office key also signs the audit chain: a prefix keeps the two uses apart.
+_NIK_HMAC_CONTEXT = b"prakerja purged NIK\x00"
+
+
+def nik_hmac(nik: str, key: bytes | None = None) -> str:
+    """HMAC-SHA256 of a NIK under the office key (`office.key`, the audit trail's), as hex.
+
+    What `prakerja purge` keeps of a NIK: enough to recognise it again at this office, not to read
+    it back without the key."""
+    if key is None:
+        from prakerja_cli.config import office_key
+
+        key = office_key()
+    return hmac.new(key, _NIK_HMAC_CONTEXT + nik.encode(), hashlib.sha256).hexdigest()
+
+
+def _purged_by_hmac(db: Database, digest: str) -> ExistingRecord | None:
+    row = db.execute(
+        "SELECT a.id, p.registration_number, coalesce(a.created_at, p.purged_at), p.purged_at "
+        "FROM purged_niks p LEFT JOIN applicants a ON a.registration_number = p.registration_number "
+        "WHERE p.nik_hmac = ?",
+        [digest],
+    ).fetchone()
+    if row is None:
+        return None
+    return ExistingRecord(row[0] or "", row[1], "", row[2], purged_at=row[3])
+
+
+def find_purged_nik(db: Database, nik: str) -> ExistingRecord | None:
+    """The live record whose NIK was purged, found by the NIK's keyed hash."""
+    if db.execute("SELECT 1 FROM purged_niks LIMIT 1").fetchone() is None:
+        return None  # nothing purged yet: no need for the key
+    return _purged_by_hmac(db, nik_hmac(nik))
+
+
+def release_purged_nik(db: Database, registration_number: str) -> None:
+    """A purged record was withdrawn: its NIK may register again, as any withdrawn one may.
+    (A scan of purged_niks: rare enough not to be worth an index of ~90 bytes per purged NIK.)"""
+    db.execute("DELETE FROM purged_niks WHERE registration_number = ?", [registration_number])
+
+
+class PurgedNiks:
+    """Every purged NIK's keyed hash, read in one query, to check many NIKs (a roster import):
+    one HMAC per NIK and a set lookup; nothing at all while nothing has been purged."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.version = self._version()
+        self.hashes = {str(r[0]) for r in db.execute("SELECT nik_hmac FROM purged_niks")}
+        self.key = b""
+        if self.hashes:
+            from prakerja_cli.config import office_key
+
+            self.key = office_key()
+
+    def _version(self) -> tuple[Any, ...]:
+        return tuple(self.db.execute("SELECT count(*), max(purged_at) FROM purged_niks").fetchone())
+
+    def stale(self) -> bool:
+        """Has a purge (or a withdrawal of a purged record) changed the table since it was read?"""
+        return self._version() != self.version
+
+    def find(self, nik: str) -> ExistingRecord | None:
+        if not self.hashes:
+            return None
+        digest = nik_hmac(nik, self.key)
+        return _purged_by_hmac(self.db, digest) if digest in self.hashes else None
 
 
 def count_kk(db: Database, kk: str, exclude_id: str | None = None) -> int:
@@ -156,6 +232,13 @@ def get_applicant(db: Database, ref: str) -> dict[str, Any]:
         "ORDER BY status = 'withdrawn', created_at DESC LIMIT 1",
         [ref, ref.upper(), ref],
     )
+    if (not rows or rows[0]["status"] == "withdrawn") and _NIK.fullmatch(ref):
+        purged = find_purged_nik(db, ref)  # a live record whose NIK was purged comes first
+        if purged is not None:
+            rows = _rows(
+                db, "SELECT * FROM applicants WHERE registration_number = ?",
+                [purged.registration_number],
+            ) or rows  # fmt: skip
     if not rows:
         raise NotFoundError("error.applicant_not_found", hint="hint.applicant_search", ref=ref)
     return rows[0]
@@ -194,8 +277,9 @@ def list_applicants(
         text = query.strip()
         digits = "".join(ch for ch in text if ch.isdigit())
         if digits and len(digits) == len(text.replace(" ", "").replace(".", "")):
-            where.append("nik LIKE ?")
-            params.append(f"{digits}%")
+            purged = find_purged_nik(db, digits) if len(digits) == 16 else None
+            where.append("(nik LIKE ? OR registration_number IS ?)")
+            params += [f"{digits}%", purged.registration_number if purged else None]
         else:
             where.append("name LIKE ?")
             params.append(f"%{' '.join(text.upper().split())}%")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlite_utils import Database, Migrations
 
 MIGRATIONS = Migrations("prakerja")
@@ -139,3 +141,97 @@ def m003_audit(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX audit_applicant ON audit (applicant_id)")
+
+
+#: Columns a purge empties; m001 made some of them NOT NULL.
+PERSONAL_COLUMNS = (
+    "nik", "kk", "name", "birth_place", "birth_date", "phone", "email", "address", "rt", "rw",
+    "occupation",
+)  # fmt: skip
+_REQUIRED_PERSONAL = ("nik", "kk", "name", "birth_date", "address", "phone")
+
+
+@MIGRATIONS()
+def m004_purge(db: Database) -> None:
+    """`prakerja purge`: personal columns may be NULL once a record is purged (and only then),
+    when a record was verified centrally, and the keyed hashes of purged NIKs.
+
+    SQLite cannot drop a NOT NULL in place, so applicants is rebuilt from its own stored schema
+    (whatever columns and indexes earlier migrations gave it) with those NOT NULLs removed. This
+    runs inside open_db's write transaction with foreign keys on, where `PRAGMA foreign_keys = OFF`
+    does nothing; dropping a table other rows point at would fail, so the tables referring to
+    applicants (outbox_items) are set aside first and put back, unchanged, after the rename.
+    A large store takes a while once (about 1 s per 50k records) while other desks wait.
+    """
+    table_sql = _schema_sql(db, "table", "applicants")[0]
+    relaxed = table_sql
+    for column in _REQUIRED_PERSONAL:
+        relaxed, found = re.subn(rf"\b({column} TEXT) NOT NULL\b", r"\1", relaxed)
+        if found != 1:
+            raise RuntimeError(f"m004_purge: unexpected applicants schema at {column}")
+    relaxed, found = re.subn(r"^\s*CREATE TABLE applicants\b", "CREATE TABLE applicants_m004",
+                             relaxed)  # fmt: skip
+    end = relaxed.rstrip().rfind(")")
+    if found != 1 or end < 0:
+        raise RuntimeError("m004_purge: unexpected applicants schema")
+    present = " AND ".join(f"{c} IS NOT NULL" for c in _REQUIRED_PERSONAL)
+    relaxed = (
+        relaxed[:end].rstrip()
+        # When the central system verified it (local time the status pull learned it); only a
+        # verified record has one.
+        + ",\n    verified_at TEXT"
+        # Personal columns emptied by `prakerja purge`; until then the form's required ones stay.
+        + f",\n    purged_at TEXT CHECK (purged_at IS NOT NULL OR ({present}))\n)"
+    )
+    columns = [row[1] for row in db.execute("PRAGMA table_info(applicants)").fetchall()]
+    names = ", ".join(columns)
+    children = [
+        row[0]
+        for row in db.execute(
+            "SELECT m.name FROM sqlite_master m, pragma_foreign_key_list(m.name) f "
+            "WHERE m.type = 'table' AND f.\"table\" = 'applicants' AND m.name != 'applicants'"
+        ).fetchall()
+    ]
+    set_aside = []
+    for child in dict.fromkeys(children):
+        extras = _schema_sql(db, "index", child) + _schema_sql(db, "trigger", child)
+        set_aside.append((child, _schema_sql(db, "table", child)[0], extras))
+        db.execute(f"CREATE TEMP TABLE m004_{child} AS SELECT * FROM {child}")
+        db.execute(f"DROP TABLE {child}")
+    extras = _schema_sql(db, "index", "applicants") + _schema_sql(db, "trigger", "applicants")
+    db.execute(relaxed)
+    db.execute(f"INSERT INTO applicants_m004 ({names}) SELECT {names} FROM applicants")
+    db.execute("DROP TABLE applicants")
+    db.execute("ALTER TABLE applicants_m004 RENAME TO applicants")
+    for sql in extras:
+        db.execute(sql)
+    for child, sql, child_extras in set_aside:
+        db.execute(sql)
+        db.execute(f"INSERT INTO {child} SELECT * FROM temp.m004_{child}")
+        db.execute(f"DROP TABLE temp.m004_{child}")
+        for extra in child_extras:
+            db.execute(extra)
+    # Before this migration the pull stamped synced_at when a record became verified; a later
+    # wave assignment moved it on, so it is the latest the verification can have been.
+    db.execute("UPDATE applicants SET verified_at = synced_at WHERE central_status = 'verified'")
+    # The NIK of each purged live record, as HMAC-SHA256 under the office key (the audit trail's):
+    # a NIK registered again is still a duplicate, and the table alone does not give the NIK back.
+    db.execute(
+        """
+        CREATE TABLE purged_niks (
+            nik_hmac TEXT PRIMARY KEY,
+            registration_number TEXT NOT NULL,
+            purged_at TEXT NOT NULL
+        ) WITHOUT ROWID
+        """
+    )
+
+
+def _schema_sql(db: Database, kind: str, table: str) -> list[str]:
+    """The stored CREATE statements of one kind (table, index, trigger) on `table`."""
+    rows = db.execute(
+        "SELECT sql FROM sqlite_master WHERE type = ? AND tbl_name = ? AND sql IS NOT NULL "
+        "ORDER BY rowid",
+        [kind, table],
+    ).fetchall()
+    return [str(row[0]) for row in rows]

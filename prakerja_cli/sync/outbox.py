@@ -24,8 +24,8 @@ RECORD_FIELDS = (
     "employment", "occupation", "in_school", "social_assistance", "priority", "training", "desk",
     "operator",
 )  # fmt: skip
-#: Records that should reach the central system and have not yet.
-UNSENT = "status IN ('valid', 'flagged') AND central_status IS NULL"
+#: Records that should reach the central system and have not yet (a purged one never goes again).
+UNSENT = "status IN ('valid', 'flagged') AND central_status IS NULL AND purged_at IS NULL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,9 +165,11 @@ def apply_events(db: Database, events: list[dict[str, Any]], cursor: int) -> dic
                 db.execute("UPDATE applicants SET central_wave = ?, synced_at = ? WHERE id = ?",
                            [event.get("wave"), stamp, client_id])  # fmt: skip
             elif status in ("verified", "registry_rejected"):
+                # verified_at: when this office learned it (what `purge --verified-before` reads).
                 db.execute(
-                    "UPDATE applicants SET central_status = ?, central_reason = ?, synced_at = ? WHERE id = ?",
-                    [status, event.get("reason"), stamp, client_id],
+                    "UPDATE applicants SET central_status = ?, central_reason = ?, synced_at = ?, "
+                    "verified_at = CASE WHEN ? THEN coalesce(verified_at, ?) END WHERE id = ?",
+                    [status, event.get("reason"), stamp, status == "verified", stamp, client_id],
                 )
             else:
                 continue
