@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
@@ -30,9 +30,22 @@ class RuleSet:
     social_assistance_lower_priority: bool
     occupation_exempt: re.Pattern[str] | None
     excluded_occupations: tuple[ExcludedOccupation, ...]
+    #: Verdicts per occupation text: a roster repeats a few dozen occupations 100k times.
+    _verdicts: dict[str, ExcludedOccupation | None] = field(
+        default_factory=dict, init=False, compare=False, hash=False, repr=False
+    )
 
     def excluded_occupation(self, occupation: str) -> ExcludedOccupation | None:
         """The excluded group an occupation falls in, if any ("pensiunan PNS" is not excluded)."""
+        try:
+            return self._verdicts[occupation]
+        except KeyError:
+            verdict = self._excluded_occupation(occupation)
+        if len(self._verdicts) < 10_000:
+            self._verdicts[occupation] = verdict
+        return verdict
+
+    def _excluded_occupation(self, occupation: str) -> ExcludedOccupation | None:
         text = re.sub(r"[^0-9A-Z]+", " ", occupation.upper()).strip()
         if not text or (self.occupation_exempt and self.occupation_exempt.search(text)):
             return None
