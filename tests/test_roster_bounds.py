@@ -40,6 +40,12 @@ def implicit_row(row: int, columns: int) -> str:
         ('<row r="1"><c r="ABCD1"><v>1</v></c></row>', True),
         (f'<row r="{MAX_CELLS // 400}"><c r="OJ{MAX_CELLS // 400}"><v>1</v></c></row>', False),
         (f'<row r="{MAX_CELLS // 400}"><c r="OK{MAX_CELLS // 400}"><v>1</v></c></row>', True),
+        # calamine also reads lower case, single quotes and spaces around '=' (found in review).
+        ('<row r="1"><c r="xfd1048576"><v>1</v></c></row>', True),
+        ("<row r='1'><c r='XFD1048576'><v>1</v></c></row>", True),
+        ('<row r="1"><c r = "XFD1048576"><v>1</v></c></row>', True),
+        ('<row r="1"><c t="n" r="XFD1"><v>1</v></c></row>', True),
+        ("<row r='1'><c r='o3'><v>1</v></c></row>", False),
     ],
 )
 def test_xlsx_cells_are_placed_as_a_reader_places_them(
@@ -64,6 +70,23 @@ def test_prefixed_tags_and_odd_spacing_are_walked_too(tmp_path: Path) -> None:
     spaced = sheet_xml('<row r="1"><c\n r="XFD1"><v>1</v></c></row>')
     with pytest.raises(TooBig):
         check_spreadsheet(xlsx_with_sheet(tmp_path, "w.xlsx", spaced))
+
+
+def test_a_sheet_kept_outside_xl_worksheets_is_checked_too(tmp_path: Path) -> None:
+    base = write_xlsx(tmp_path / "base.xlsx", [person(1)], title=False)
+    with zipfile.ZipFile(base) as z:
+        rels = z.read("xl/_rels/workbook.xml.rels")
+    # calamine follows the relationship, and matches the part's name ignoring case.
+    moved = rels.replace(b"/xl/worksheets/sheet1.xml", b"/xl/data/lembar.xml")
+    assert moved != rels
+    bomb = sheet_xml('<row r="1"><c r="XFD1048576"><v>1</v></c></row>')
+    path = rezip(
+        base, tmp_path / "moved.xlsx",
+        replace={"xl/_rels/workbook.xml.rels": moved, "xl/worksheets/sheet1.xml": None},
+        add={"xl/data/Lembar.xml": bomb},
+    )  # fmt: skip
+    with pytest.raises(TooBig):
+        check_spreadsheet(path)
 
 
 def test_the_fast_path_and_the_walk_agree_across_chunks(

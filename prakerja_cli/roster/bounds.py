@@ -13,6 +13,7 @@ passes per chunk. Anything else (cells without `r=`, namespace prefixes) is walk
 
 from __future__ import annotations
 
+import posixpath
 import re
 import zipfile
 import zlib
@@ -81,12 +82,13 @@ def check_spreadsheet(path: Path) -> None:
         raise Damaged(str(exc) or type(exc).__name__) from None
     ods = path.suffix.lower() == ".ods"
     with archive:
+        sheets = set() if ods else _worksheet_parts(archive)
         for info in archive.infolist():
             name = info.filename
             try:
                 if ods and name == "content.xml":
                     _ods_extent(_chunks(archive, info))
-                elif not ods and name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                elif not ods and name.lower() in sheets:
                     _xlsx_extent(_chunks(archive, info))
                 elif not ods and name.startswith("xl/") and name.endswith(".xml"):
                     for _ in _chunks(archive, info):  # shared strings, styles: size only
@@ -95,6 +97,30 @@ def check_spreadsheet(path: Path) -> None:
                 raise Damaged(str(exc).splitlines()[0][:200] or type(exc).__name__) from None
             except zlib.error as exc:
                 raise Damaged(f"zlib: {exc}"[:200]) from None
+
+
+_RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>", re.IGNORECASE)
+_TARGET = re.compile(rb"""\bTarget\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
+
+
+def _worksheet_parts(archive: zipfile.ZipFile) -> set[str]:
+    """The parts a reader may take as worksheets, lower case: everything under xl/worksheets/,
+    and whatever xl/_rels/workbook.xml.rels points at as a worksheet (a hostile file may keep
+    its sheet elsewhere)."""
+    parts = {n.lower() for n in archive.namelist() if n.lower().startswith("xl/worksheets/")}
+    try:
+        info = archive.getinfo("xl/_rels/workbook.xml.rels")
+    except KeyError:
+        return parts
+    rels = b"".join(_chunks(archive, info))
+    for relationship in _RELATIONSHIP.findall(rels):
+        target = _TARGET.search(relationship)
+        if target is None or b"worksheet" not in relationship.lower():
+            continue
+        name = target[1].decode("utf-8", "replace").replace("\\", "/")
+        name = name.lstrip("/") if name.startswith("/") else "xl/" + name
+        parts.add(posixpath.normpath(name).lower())
+    return parts
 
 
 def _chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
@@ -122,7 +148,9 @@ def _chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
 
 _CELL_REF = re.compile(rb'<c r="([A-Z]{1,3}\d{1,9})"')
 _PREFIXED_ROOT = re.compile(rb"<[A-Za-z_][\w.-]*:worksheet\b")
-_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\b[^>]*\bref="[A-Z]*\d*:?([A-Z]+)(\d+)"')
+_DIMENSION = re.compile(
+    rb"""<(?:\w+:)?dimension\b[^>]*\bref\s*=\s*["'][A-Za-z]*\d*:?([A-Za-z]+)(\d+)["']"""
+)
 _DIGITS = b"0123456789"
 _LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -136,7 +164,7 @@ def _xlsx_extent(chunks: Iterator[bytes]) -> None:
             prefixed = _PREFIXED_ROOT.search(chunk) is not None
             dimension = _DIMENSION.search(chunk)
             if dimension:
-                extent.grow(_number(dimension[2]), _column(dimension[1]))
+                extent.grow(_number(dimension[2]), _column(dimension[1].upper()))
         if not prefixed:
             # Fast path: every tag that starts "<c" in this chunk is a cell with its reference.
             refs = _CELL_REF.findall(chunk)
@@ -167,7 +195,8 @@ def _column(letters: bytes) -> int:
 
 
 _TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)\b([^>]*)>")
-_TAG_REF = re.compile(rb'\br="([A-Z]*)(\d*)"')
+#: As calamine reads a reference: either quote, spaces around '=', letters in either case.
+_TAG_REF = re.compile(rb"""\br\s*=\s*(["'])([A-Za-z]*)(\d*)\1""")
 
 
 class _TagWalker:
@@ -182,11 +211,11 @@ class _TagWalker:
         for match in _TAG.finditer(chunk):
             ref = _TAG_REF.search(match[2])
             if match[1] == b"row":
-                self.row = _number(ref[2]) if ref and ref[2] else self.row + 1
+                self.row = _number(ref[3]) if ref and ref[3] else self.row + 1
                 self.column = 0
                 continue
-            if ref and ref[1] and ref[2]:
-                self.column, self.row = _column(ref[1]), _number(ref[2])
+            if ref and ref[2] and ref[3]:
+                self.column, self.row = _column(ref[2].upper()), _number(ref[3])
             else:
                 self.column += 1
             self.extent.grow(self.row, self.column)
