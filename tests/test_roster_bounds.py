@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 import zipfile
 from pathlib import Path
 
@@ -10,9 +11,15 @@ import pytest
 from rosters import person, write_ods, write_xlsx
 
 from prakerja_cli.roster import bounds
-from prakerja_cli.roster.bounds import MAX_CELLS, TooBig, check_spreadsheet
+from prakerja_cli.roster.bounds import MAX_CELLS, Damaged, TooBig, check_spreadsheet
 from tests.conftest import invoke
-from tests.test_proof_malformed import header_row_xml, person_row_xml, rezip, sheet_xml
+from tests.test_proof_malformed import (
+    _limited_import,
+    header_row_xml,
+    person_row_xml,
+    rezip,
+    sheet_xml,
+)
 
 
 def xlsx_with_sheet(tmp_path: Path, name: str, sheet: bytes) -> Path:
@@ -146,3 +153,85 @@ def test_ods_repeats_with_values_count(tmp_path: Path) -> None:
     bomb = rezip(path, tmp_path / "bomb.ods", replace={"content.xml": filled})
     with pytest.raises(TooBig):
         check_spreadsheet(bomb)
+
+
+# Found in review, each confirmed against calamine 0.9.1 (a grid it would allocate that the
+# check let through), each refused now.
+
+_NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        # A cell's reference does not move the row counter: the implicit cell after SP1 is on
+        # row 1048576, column 511.
+        '<row r="1048576"><c r="A1"><v>1</v></c><c r="SP1"><v>1</v></c><c><v>2</v></c></row>',
+        # A prefixed cell under an unprefixed root.
+        '<row r="1"><x:c xmlns:x="urn:x" r="XFD1048576"><x:v>1</x:v></x:c></row>',
+    ],
+)
+def test_cells_calamine_places_beyond_the_limits(tmp_path: Path, rows: str) -> None:
+    with pytest.raises(TooBig):
+        check_spreadsheet(xlsx_with_sheet(tmp_path, "s.xlsx", sheet_xml(rows)))
+
+
+def test_a_comment_in_a_sheet_is_refused(tmp_path: Path) -> None:
+    rows = '<row r="100000"><!--<row r="1">--><c><v>1</v></c><c r="CU1"><v>1</v></c></row>'
+    with pytest.raises(Damaged):
+        check_spreadsheet(xlsx_with_sheet(tmp_path, "c.xlsx", sheet_xml(rows)))
+
+
+def ods_with_content(tmp_path: Path, name: str, body: bytes) -> Path:
+    base = write_ods(tmp_path / "base.ods", [person(1)])
+    with zipfile.ZipFile(base) as z:
+        content = z.read("content.xml")
+    start = content.index(b"<table:table ")
+    end = content.index(b"</table:table>") + len(b"</table:table>")
+    return rezip(
+        base, tmp_path / name, replace={"content.xml": content[:start] + body + content[end:]}
+    )
+
+
+def ods_table(rows: int, columns: int, quote: bytes = b'"', plus: bytes = b"") -> bytes:
+    return (
+        b'<table:table table:name="T"><table:table-row table:number-rows-repeated='
+        + quote + plus + str(rows).encode() + quote
+        + b'><table:table-cell table:number-columns-repeated=' + quote + plus
+        + str(columns).encode() + quote
+        + b' office:value-type="float" office:value="1"/></table:table-row></table:table>'
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "refused"),
+    [
+        (ods_table(8000, 400), False),
+        (ods_table(100_000, 100, plus=b"+"), True),  # calamine's number parse takes "+"
+        (ods_table(100_000, 100, quote=b"'"), True),
+        (ods_table(8000, 400) * 2, True),  # calamine reads every table: the limits are for all
+    ],
+)
+def test_ods_repeats_as_calamine_reads_them(tmp_path: Path, body: bytes, refused: bool) -> None:
+    path = ods_with_content(tmp_path, "t.ods", body)
+    if refused:
+        with pytest.raises(TooBig):
+            check_spreadsheet(path)
+    else:
+        check_spreadsheet(path)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_AS is POSIX")
+@pytest.mark.parametrize("suffix", [".XLS", ".ODS", ".Xlsx"])
+def test_a_suffix_calamine_does_not_know_is_checked_by_content(
+    office: Path, tmp_path: Path, suffix: str
+) -> None:
+    """calamine sniffs a suffix it does not match (it is case-sensitive) and opens the zip as
+    xlsx: a 1.5 KB file asking for 549 GB used to abort the import."""
+    path = xlsx_with_sheet(
+        tmp_path, f"besar{suffix}", sheet_xml('<row r="1"><c r="XFD1048576"><v>1</v></c></row>')
+    )
+    done, seconds = _limited_import(office, path)
+    assert done is not None and seconds < 30
+    assert done.returncode == 2, done.stderr[-500:]
+    assert "Traceback" not in done.stderr and done.stderr.startswith("galat:")

@@ -56,13 +56,15 @@ class Extent:
 
     rows: int = 0
     columns: int = 0
+    #: Cells of the grids read before this one, where a reader holds them all at once (.ods).
+    before: int = 0
 
     def grow(self, rows: int, columns: int) -> None:
         self.rows = max(self.rows, rows)
         self.columns = max(self.columns, columns)
         if self.columns > MAX_COLUMNS or self.rows > MAX_ROWS:
             raise TooBig
-        if self.rows * self.columns > MAX_CELLS:
+        if self.before + self.rows * self.columns > MAX_CELLS:
             raise TooBig
 
 
@@ -74,31 +76,31 @@ def column_number(letters: bytes) -> int:
 
 
 def check_spreadsheet(path: Path) -> None:
-    """Raise TooBig or Damaged for an .xlsx/.xlsm/.ods whose sheets would not fit the limits."""
+    """Raise TooBig, TextTooLong or Damaged for a zipped spreadsheet (.xlsx/.xlsm or .ods, told
+    apart by its parts, not its name: calamine sniffs a file whose suffix it does not know)."""
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise Damaged(str(exc) or type(exc).__name__) from None
-    ods = path.suffix.lower() == ".ods"
     with archive:
         try:
-            _check_parts(archive, ods)
-        except (TooBig, TextTooLong):
+            _check_parts(archive)
+        except (TooBig, TextTooLong, Damaged):
             raise
         except Exception as exc:  # zipfile, zlib, bz2 and lzma raise many kinds for damage
             reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
             raise Damaged(reason) from None
 
 
-def _check_parts(archive: zipfile.ZipFile, ods: bool) -> None:
-    sheets = set() if ods else _worksheet_parts(archive)
+def _check_parts(archive: zipfile.ZipFile) -> None:
+    sheets = _worksheet_parts(archive)
     for info in archive.infolist():
         name = info.filename
-        if ods and name == "content.xml":
-            _ods_extent(_chunks(archive, info))
-        elif not ods and name.lower() in sheets:
-            _xlsx_extent(_chunks(archive, info))
-        elif not ods and name.startswith("xl/") and name.endswith(".xml"):
+        if name == "content.xml":
+            _ods_extent(_chunks(archive, info, strict=True))
+        elif name.lower() in sheets:
+            _xlsx_extent(_chunks(archive, info, strict=True))
+        elif name.startswith("xl/") and name.endswith(".xml"):
             for _ in _chunks(archive, info):  # shared strings, styles: size only
                 pass
 
@@ -127,9 +129,16 @@ def _worksheet_parts(archive: zipfile.ZipFile) -> set[str]:
     return parts
 
 
-def _chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
-    """The part's bytes in chunks that end just before a '<', so no tag is ever split."""
+def _chunks(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, *, strict: bool = False
+) -> Iterator[bytes]:
+    """The part's bytes in chunks that end just before a '<', so no tag is ever split.
+
+    `strict` (sheet parts): no comments, CDATA, DTDs or processing instructions past the XML
+    declaration. A reader skips what they hold, a pattern would not; no spreadsheet program
+    writes them there, so a sheet that has them is refused rather than parsed twice."""
     total = 0
+    first = True
     stream: IO[bytes]
     with archive.open(info) as stream:
         tail = b""
@@ -145,13 +154,27 @@ def _chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
                     raise TextTooLong
                 continue
             tail = chunk[cut:]
+            if strict:
+                _plain_markup(chunk[:cut], first)
+            first = False
             yield chunk[:cut]
         if tail:
+            if strict:
+                _plain_markup(tail, first)
             yield tail
 
 
+def _plain_markup(chunk: bytes, first: bool) -> None:
+    instructions = chunk.count(b"<?")
+    if first and chunk.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<?xml"):
+        instructions -= 1
+    if instructions or b"<!" in chunk:
+        raise Damaged("a comment, CDATA section or processing instruction inside a sheet")
+
+
 _CELL_REF = re.compile(rb'<c r="([A-Z]{1,3}\d{1,9})"')
-_PREFIXED_ROOT = re.compile(rb"<[A-Za-z_][\w.-]*:worksheet\b")
+_ROW_REF = re.compile(rb'<row r="(\d{1,9})"')
+_PREFIXED = re.compile(rb"<[\w.-]+:(?:c|row)\b")
 _DIMENSION = re.compile(
     rb"""<(?:\w+:)?dimension\b[^>]*\bref\s*=\s*["'][A-Za-z]*\d*:?([A-Za-z]+)(\d+)["']"""
 )
@@ -162,26 +185,30 @@ _LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 def _xlsx_extent(chunks: Iterator[bytes]) -> None:
     extent = Extent()
     walker = _TagWalker(extent)
-    prefixed: bool | None = None
+    first = True
     for chunk in chunks:
-        if prefixed is None:
-            prefixed = _PREFIXED_ROOT.search(chunk) is not None
+        if first:
+            first = False
             dimension = _DIMENSION.search(chunk)
             if dimension:
                 extent.grow(_number(dimension[2]), _column(dimension[1].upper()))
-        if not prefixed:
-            # Fast path: every tag that starts "<c" in this chunk is a cell with its reference.
+        if not (b":c" in chunk or b":row" in chunk) or not _PREFIXED.search(chunk):
+            # Fast path: every tag starting "<c" is a cell with its reference first, and every
+            # tag starting "<row" has its number first.
             refs = _CELL_REF.findall(chunk)
-            if len(refs) == chunk.count(b"<c"):
+            rows = _ROW_REF.findall(chunk)
+            if len(refs) == chunk.count(b"<c") and len(rows) == chunk.count(b"<row"):
                 if refs:
-                    rows = map(int, map(bytes.lstrip, refs, repeat(_LETTERS)))
+                    numbers = map(int, map(bytes.lstrip, refs, repeat(_LETTERS)))
                     letters = set(map(bytes.rstrip, refs, repeat(_DIGITS)))
-                    extent.grow(max(rows), max(map(column_number, letters)))
-                    last = refs[-1]
-                    walker.row, walker.column = (
-                        int(last.lstrip(_LETTERS)),
-                        column_number(last.rstrip(_DIGITS)),
-                    )
+                    extent.grow(max(numbers), max(map(column_number, letters)))
+                # Where a walk of the next chunk would start: the last row, the last column.
+                if rows:
+                    walker.row = int(rows[-1])
+                if chunk.rfind(b"<row") > chunk.rfind(b'<c r="'):
+                    walker.column = 0
+                elif refs:
+                    walker.column = column_number(refs[-1].rstrip(_DIGITS))
                 continue
         walker.feed(chunk)  # <cols>, cells without r=, odd spacing or prefixes: tag by tag
 
@@ -204,7 +231,8 @@ _TAG_REF = re.compile(rb"""\br\s*=\s*(["'])([A-Za-z]*)(\d*)\1""")
 
 
 class _TagWalker:
-    """Follows rows and cells the way a reader does: a cell without `r=` is the next column."""
+    """Follows rows and cells the way calamine does: a cell with `r=` goes where it says, one
+    without goes to the next column of the row the <row> tags have counted to."""
 
     def __init__(self, extent: Extent) -> None:
         self.extent = extent
@@ -218,36 +246,47 @@ class _TagWalker:
                 self.row = _number(ref[3]) if ref and ref[3] else self.row + 1
                 self.column = 0
                 continue
-            if ref and ref[2] and ref[3]:
-                self.column, self.row = _column(ref[2].upper()), _number(ref[3])
-            else:
+            if ref and ref[2] and ref[3]:  # placed by its reference; the row counter stays
+                self.column = _column(ref[2].upper())
+                self.extent.grow(_number(ref[3]), self.column)
+            else:  # the next column of the current row
                 self.column += 1
-            self.extent.grow(self.row, self.column)
+                self.extent.grow(self.row, self.column)
 
 
 _ODS_TAG = re.compile(
-    rb"<table:(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^>]*?)(/?)>"
+    rb"<(?:[\w.-]+:)?(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^>]*?)(/?)>"
 )
-_ROWS_REPEATED = re.compile(rb'number-rows-repeated="(\d+)"')
-_COLUMNS_REPEATED = re.compile(rb'number-columns-repeated="(\d+)"')
+_REPEATED = re.compile(rb"""number-(rows|columns)-repeated\s*=\s*(["'])(.*?)\2""")
+
+
+def _repeats(attrs: bytes, kind: bytes) -> int:
+    for match in _REPEATED.finditer(attrs):
+        if match[1] == kind:
+            value = match[3].strip().lstrip(b"+")
+            if not value.isdigit():
+                raise TooBig  # calamine's own parse takes forms a roster never has
+            return _number(value)
+    return 1
 
 
 def _ods_extent(chunks: Iterator[bytes]) -> None:
     """Rows and columns of each table in content.xml, repeats expanded, counting only the rows
-    and cells that hold something (LibreOffice ends every sheet with a million empty rows)."""
+    and cells that hold something (LibreOffice ends every sheet with a million empty rows).
+    calamine reads every table when it opens the file, so the limits hold for all together."""
+    done = 0
     extent = Extent()
     row = column = 0
     for chunk in chunks:
         for match in _ODS_TAG.finditer(chunk):
             kind, attrs, empty = match[1], match[2], match[3]
             if kind == b"table":
-                extent, row = Extent(), 0
+                done += extent.rows * extent.columns
+                extent, row = Extent(before=done), 0
             elif kind == b"table-row":
-                repeated = _ROWS_REPEATED.search(attrs)
-                row += _number(repeated[1]) if repeated else 1
+                row += _repeats(attrs, b"rows")
                 column = 0
             else:
-                repeated = _COLUMNS_REPEATED.search(attrs)
-                column += _number(repeated[1]) if repeated else 1
+                column += _repeats(attrs, b"columns")
                 if not empty or b"value-type" in attrs:
                     extent.grow(row, column)

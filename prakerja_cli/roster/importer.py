@@ -48,6 +48,8 @@ _INSERT_CHUNK = 5000
 #: default 2 MB their pages keep spilling and inserting 100k rows takes ~1.5x as long.
 _IMPORT_CACHE_KIB = 32768
 _EMPTY: frozenset[str] = frozenset()
+#: Sheets searched for a header when --sheet is not given (each may be as big as the limits).
+_MAX_SHEETS_TRIED = 16
 
 
 @dataclass(slots=True)
@@ -121,11 +123,12 @@ def choose_sheet(
             raise RosterError("error.roster_sheet", hint="hint.roster_sheets", file=book.path.name,
                               sheet=wanted, sheets=", ".join(names))  # fmt: skip
         names = match[:1]
-    for name in names:
+    for name in names[:_MAX_SHEETS_TRIED]:
         sheet = book.sheet(name)
         header = find_header(sheet.rows, overrides)
         if header is not None:
             return sheet, header
+        book.forget(name)  # one sheet in memory at a time, however many the workbook lists
     raise RosterError("error.roster_no_header", hint="hint.roster_map", file=book.path.name)
 
 

@@ -57,6 +57,10 @@ class Workbook:
             self._loaded[name] = _read_sheet(self, name)
         return self._loaded[name]
 
+    def forget(self, name: str) -> None:
+        """Let a loaded sheet go (one that is not the roster)."""
+        self._loaded.pop(name, None)
+
 
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
@@ -95,7 +99,8 @@ def open_roster(path: Path) -> Workbook:
 def _calamine(path: Path, *, checked: bool = False) -> Any:
     from python_calamine import CalamineWorkbook
 
-    if not checked and path.suffix.lower() in (".xlsx", ".xlsm", ".ods"):
+    zipped_kind = path.suffix.lower() in (".xlsx", ".xlsm", ".ods")
+    if not checked and (zipped_kind or _is_zip(path)):  # calamine sniffs suffixes it does not know
         _check_size(path)
     try:
         return CalamineWorkbook.from_path(str(path))
@@ -138,6 +143,11 @@ def _check_size(path: Path) -> None:
         raise RosterError(
             "error.roster_unreadable", hint="hint.roster_resave", file=path.name, reason=exc.reason
         ) from None
+
+
+def _is_zip(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(4) == b"PK\x03\x04"
 
 
 def _looks_encrypted(path: Path) -> bool:
