@@ -206,3 +206,24 @@ def test_only_a_purged_record_may_lack_its_personal_fields(tmp_path: Path) -> No
     # Purged records hold no NIK, so any number of them sit beside the live-NIK index.
     _insert(db, "3273011708900001", "valid", "b")
     db.execute("UPDATE applicants SET nik = NULL, name = NULL, purged_at = 'now' WHERE id = 'b'")
+
+
+def test_new_ids_are_version_4_uuids_written_as_uuid_writes_them() -> None:
+    import uuid
+
+    from prakerja_cli.central.contract import is_uuid
+    from prakerja_cli.store.applicants import new_ids
+
+    ids = new_ids(2000)
+    assert len(set(ids)) == 2000
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+        assert str(parsed) == text and is_uuid(text)
+    # Every random bit outside version and variant varies (no byte stuck by the slicing).
+    masks = {i: 0 for i in range(16)}
+    for text in ids:
+        for i, byte in enumerate(uuid.UUID(text).bytes):
+            masks[i] |= byte
+    assert [masks[i] for i in range(16)] == [0xFF] * 6 + [0x4F, 0xFF, 0xBF] + [0xFF] * 7
+    assert new_ids(0) == []

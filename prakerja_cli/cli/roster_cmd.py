@@ -47,23 +47,25 @@ def import_(
     """
     from prakerja_cli.errors import ExitCode
     from prakerja_cli.office import open_workspace
-    from prakerja_cli.roster.importer import import_roster
+    from prakerja_cli.roster.importer import import_roster, paused_gc
 
     ws = open_workspace()
-    with progress_bar("roster") as progress:
-        result = import_roster(
-            ws, file, sheet=sheet, mapping=map_, dry_run=dry_run, update=update, progress=progress
-        )
-    report_rows = None
-    if errors is not None:
-        from prakerja_cli.roster.report import write_error_report
+    with paused_gc():
+        with progress_bar("roster") as progress:
+            result = import_roster(ws, file, sheet=sheet, mapping=map_, dry_run=dry_run,
+                                   update=update, progress=progress)  # fmt: skip
+        report_rows = None
+        if errors is not None:
+            from prakerja_cli.roster.report import write_error_report
 
-        report_rows = write_error_report(result, errors)
-    if json_output:
-        emit_json(_summary(result, errors, report_rows))
-    else:
-        _render(result, errors, report_rows)
-    if result.rejected:
+            report_rows = write_error_report(result, errors)
+        if json_output:
+            emit_json(_summary(result, errors, report_rows))
+        else:
+            _render(result, errors, report_rows)
+        rejected = result.rejected
+        del result  # its million cells go now, while the collector is still paused
+    if rejected:
         raise typer.Exit(int(ExitCode.REJECTED))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ def current_language() -> str:
     return env if env in LANGUAGES else "id"
 
 
+@functools.cache
 def _catalogue(lang: str) -> dict[str, str]:
     if lang == "en":
         from prakerja_cli.i18n.en import MESSAGES as EN
@@ -58,5 +60,6 @@ def finding_message(finding: Finding, lang: str | None = None) -> str:
     params = {
         k: t(f"gender.{v}", lang) if k.endswith("_gender") else v for k, v in finding.params.items()
     }
-    params.setdefault("field", field_label(finding.field, lang))
-    return f"{field_label(finding.field, lang)}: {t(f'finding.{finding.code}', lang, **params)}"
+    label = field_label(finding.field, lang)
+    params.setdefault("field", label)
+    return f"{label}: {t(f'finding.{finding.code}', lang, **params)}"
