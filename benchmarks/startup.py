@@ -26,6 +26,9 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
+
+from prakerja_cli.demo import synthetic_nik
 
 DEFAULT_RUNS = 15
 DEFAULT_WARMUPS = 2
@@ -74,15 +77,17 @@ def time_command(
     return Measurement(label, tuple(times))
 
 
-def _report(baseline: Measurement, measured: Measurement, target: float) -> bool:
+def _report(
+    baseline: Measurement, measured: Measurement, target: float, *, judged: bool = True
+) -> bool:
     ratio = measured.median / baseline.median
     low, high = measured.spread
-    verdict = "PASS" if ratio <= target else "FAIL"
+    verdict = ("PASS" if ratio <= target else "FAIL") if judged else "(no target)"
     print(
         f"{measured.label:<36} median {measured.median * 1000:7.1f} ms "
         f"(min {low * 1000:.1f}, max {high * 1000:.1f})  ratio {ratio:.2f}  {verdict}"
     )
-    return ratio <= target
+    return ratio <= target or not judged
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -137,6 +142,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             for label, cmd in commands
         ]
+        # A command that parses options and does a little work: what a clerk waits for each time
+        # (Typer's per-option cost shows here, not in --help). Printed for the record only.
+        nik = synthetic_nik("327302", date(1995, 3, 14), "L", 9001)
+        argv = [python, "-m", "prakerja_cli", "nik", nik, "--json"]
+        _report(baseline, time_command("python -m prakerja_cli nik NIK --json", argv, runs=runs,
+                                       warmups=warmups, env=env), target, judged=False)  # fmt: skip
 
     passed = all(results)
     print("PASS" if passed else f"FAIL: start-up above {target}x `import typer`")
