@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +15,7 @@ from prakerja_cli.store import applicants as store
 from prakerja_cli.store import audit
 from prakerja_cli.store.db import write
 from prakerja_cli.store.regions import region_name
+from prakerja_cli.sync import outbox
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -70,6 +71,12 @@ def register(ws: Workspace, form: dict[str, Any], *, today: date | None = None) 
     return RegisterResult(validated, row)
 
 
+@dataclass(slots=True)
+class EditResult(RegisterResult):
+    #: What the edit means centrally: sent again, or the central registration keeps the old content.
+    central: outbox.CentralEdit = field(default_factory=outbox.CentralEdit)
+
+
 def form_of(row: dict[str, Any]) -> dict[str, Any]:
     """The form fields of a stored record, as raw values validation accepts."""
     return {name: row.get(name) for name in FIELDS}
@@ -77,8 +84,10 @@ def form_of(row: dict[str, Any]) -> dict[str, Any]:
 
 def edit(
     ws: Workspace, ref: str, changes: dict[str, Any], *, today: date | None = None
-) -> RegisterResult:
-    """Apply changed fields to a live record and re-validate the whole of it."""
+) -> EditResult:
+    """Apply changed fields to a live record and re-validate the whole of it; a record the central
+    system refused goes again, one it registered keeps the old content there (outbox.central_edit).
+    """
     with write(ws.db):
         row = store.get_applicant(ws.db, ref)
         if row["status"] == "withdrawn":
@@ -105,16 +114,18 @@ def edit(
         ctx = validation_context(ws, today=today or registered, exclude_id=row["id"])
         validated = validate_applicant(form, ctx)
         if validated.rejected:
-            return RegisterResult(validated, None)
+            return EditResult(validated, None)
         new = {**store.record_values(validated), "rules": ws.config.rules}
         changed = {k: v for k, v in new.items() if row.get(k) != v}
+        central = outbox.CentralEdit()
         if changed:
-            store.update_applicant(ws.db, row["id"], changed)
+            central = outbox.write_edit(ws.db, row["id"], changed)
             audit.record(ws.db, ws.office, "edit", row["id"], {
                 "registration_number": row["registration_number"],
                 "changes": audit.changes(row, new, [k for k in changed if k != "findings"]),
+                **central.audit_details(),
             })  # fmt: skip
-        return RegisterResult(validated, {**row, **changed})
+        return EditResult(validated, {**row, **changed, **central.columns}, central)
 
 
 def withdraw(ws: Workspace, ref: str, reason: str) -> dict[str, Any]:
@@ -199,8 +210,7 @@ def health_checks(ws: Workspace, *, wal_limit: int = 64 << 20) -> list[Check]:
     integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
     checks.append(Check("integrity", integrity == "ok", str(integrity), "hint.db_corrupt"))
     unsent = db.execute(
-        "SELECT count(*), min(created_at) FROM applicants WHERE status IN ('valid', 'flagged') "
-        "AND central_status IS NULL"
+        f"SELECT count(*), min(created_at) FROM applicants WHERE {outbox.UNSENT}"
     ).fetchone()
     age_days = 0.0
     if unsent[1]:

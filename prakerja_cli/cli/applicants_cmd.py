@@ -152,6 +152,12 @@ def edit(
         changes[key.strip().replace("-", "_")] = value
     ws = open_workspace()
     result = edit_applicant(ws, ref, changes)
+    central = result.central
+    notice = None
+    if central.resend:
+        notice = t("msg.edit_resend")
+    elif central.central_unchanged is not None:
+        notice = t("msg.edit_central_unchanged", central_id=central.central_unchanged)
     if json_output:
         row = result.row or {}
         emit_json(
@@ -161,6 +167,9 @@ def edit(
                 "registration_number": row.get("registration_number"),
                 "status": result.validated.status,
                 "findings": findings_json(result.validated.findings),
+                "resend": central.resend,
+                "central_unchanged": central.central_unchanged,
+                "notice": notice,
             }
         )
     elif result.row is not None:
@@ -171,6 +180,8 @@ def edit(
                 status=t(f"status.{result.row['status']}"),
             )
         )
+        if notice is not None:
+            out.print(f"[bold yellow]{notice}[/]")
         render_findings(result.validated.findings, out)
     else:
         err.print(f"[bold red]{t('msg.not_stored')}[/]")

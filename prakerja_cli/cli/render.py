@@ -15,6 +15,7 @@ from prakerja_cli.core.findings import Finding
 from prakerja_cli.core.nik import mask
 from prakerja_cli.core.validate import FIELDS
 from prakerja_cli.i18n import field_label, maybe, t
+from prakerja_cli.sync.outbox import changed_since_sent
 
 _CHOICES = {"gender": f.GENDERS, "education": f.EDUCATION, "employment": f.EMPLOYMENT}
 SECRET_FIELDS = ("nik", "kk")
@@ -79,6 +80,7 @@ def applicant_json(row: dict[str, Any], *, reveal: bool = False) -> dict[str, An
     data["findings"] = [
         Finding.from_stored(x).to_dict() for x in json.loads(row["findings"] or "[]")
     ]
+    data["changed_since_sent"] = changed_since_sent(row)
     return data
 
 
@@ -93,6 +95,8 @@ def print_record(console: Console, row: dict[str, Any], *, reveal: bool) -> None
     if row.get("withdrawn_reason"):
         extra["withdrawn_reason"] = row["withdrawn_reason"]
     extra["central"] = central_text(row)
+    if changed_since_sent(row):
+        extra["central"] += f"; {t('central.changed_since_sent')}"
     if row.get("purged_at"):
         extra["purged_at"] = row["purged_at"]
     console.print(record_table(row, reveal=reveal, extra=extra))

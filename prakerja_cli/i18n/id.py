@@ -155,6 +155,8 @@ MESSAGES: dict[str, str] = {
     "msg.no_applicants": "Tidak ada pendaftar yang cocok.",
     "msg.count": "{count} pendaftar.",
     "msg.edited": "{number} diperbarui: {status}.",
+    "msg.edit_resend": "Perbaikan ini dikirim lagi ke pusat pada sinkronisasi berikutnya.",
+    "msg.edit_central_unchanged": "Pendaftaran di pusat ({central_id}) tetap berisi data lama; perbaikan ini hanya tersimpan di kantor ini.",
     "msg.withdrawn": "{number} dibatalkan; datanya tetap disimpan.",
     # Roster template and export
     "error.output_suffix": "Berkas {file}: akhiran {suffix} tidak didukung.",
@@ -249,6 +251,7 @@ MESSAGES: dict[str, str] = {
     "central.conflict": "Konflik isi",
     "central.verified": "Terverifikasi",
     "central.registry_rejected": "Ditolak Dukcapil",
+    "central.changed_since_sent": "diubah setelah terkirim, pusat menyimpan data lama",
     "label.central": "Status pusat",
     "label.wave": "gelombang",
     "msg.audit_ok": "Jejak audit utuh: {count} catatan.",

@@ -32,6 +32,7 @@ from prakerja_cli.store import applicants as store
 from prakerja_cli.store import audit
 from prakerja_cli.store.db import write
 from prakerja_cli.store.regions import region_names
+from prakerja_cli.sync import outbox
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -344,11 +345,12 @@ def _store(
                 "source_row": r.row,
                 "rules": ws.config.rules,
             }
-            store.update_applicant(ws.db, known.existing.id, changes)
+            central = outbox.write_edit(ws.db, known.existing.id, changes)
             audit.record(ws.db, ws.office, "edit", known.existing.id, {
                 "registration_number": known.existing.registration_number,
                 "source": result.file, "row": r.row,
                 "changes": audit.changes(known.values, changes, list(FIELDS)),
+                **central.audit_details(),
             })  # fmt: skip
         audit.record(ws.db, ws.office, "import", None, {
             "file": result.file, "sheet": result.sheet, "sha256": result.sha256,

@@ -7,11 +7,12 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from prakerja_cli.store import audit
-from prakerja_cli.store.applicants import Office, now_iso
+from prakerja_cli.store.applicants import Office, now_iso, update_applicant
 from prakerja_cli.store.db import write
 
 if TYPE_CHECKING:
@@ -26,6 +27,17 @@ RECORD_FIELDS = (
 )  # fmt: skip
 #: Records that should reach the central system and have not yet (a purged one never goes again).
 UNSENT = "status IN ('valid', 'flagged') AND central_status IS NULL AND purged_at IS NULL"
+#: The outcomes of a batch's records (docs/central-api.md).
+OUTCOMES = ("accepted", "duplicate", "rejected", "conflict")
+#: Central states of a registered record: the first registration stands there, whatever is sent
+#: later under its client_id (`conflict`, docs/central-api.md).
+REGISTERED = ("accepted", "verified", "registry_rejected", "conflict")
+#: Central states of a record never registered: corrected content under its client_id is
+#: processed as new, so an edit makes it unsent again.
+NOT_REGISTERED = ("rejected", "duplicate")
+#: The columns that make a record unsent again (a duplicate's central_id is another
+#: registration's, a rejected record has none).
+_UNSENT_AGAIN: dict[str, Any] = {"central_status": None, "central_reason": None, "central_id": None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +47,7 @@ class Batch:
     records: int
 
 
-def record_of(row: dict[str, Any]) -> dict[str, Any]:
+def record_of(row: Mapping[str, Any]) -> dict[str, Any]:
     record = {name: row[name] for name in RECORD_FIELDS}
     record["in_school"] = bool(record["in_school"])
     record["social_assistance"] = bool(record["social_assistance"])
@@ -46,6 +58,77 @@ def record_of(row: dict[str, Any]) -> dict[str, Any]:
 def content_hash(record: dict[str, Any]) -> str:
     canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class CentralEdit:
+    """What an edit of a record's content means for its central state."""
+
+    #: Columns to write with the edit: the reset to unsent of a record never registered, or none.
+    columns: dict[str, Any] = field(default_factory=dict)
+    #: The central_id of a registration that keeps the content sent (the edit stays local).
+    central_unchanged: str | None = None
+
+    @property
+    def resend(self) -> bool:
+        return bool(self.columns)
+
+    def audit_details(self) -> dict[str, Any]:
+        """What the edit's audit entry says about it."""
+        if self.resend:
+            return {"resend": True}
+        if self.central_unchanged is not None:
+            return {"central_unchanged": self.central_unchanged}
+        return {}
+
+
+def central_edit(row: Mapping[str, Any], changes: Mapping[str, Any]) -> CentralEdit:
+    """The central side of an edit of the stored `row` by `changes` (the one place for the rule).
+
+    Only the content the central system receives counts (RECORD_FIELDS): a record it rejected or
+    answered duplicate goes again, under the same client_id, with the next sync; one it registered
+    keeps the content sent there, so the edit is local and the clerk is told. Content brought back
+    to exactly what was sent changes nothing centrally.
+    """
+    before = record_of(row)
+    after = record_of({**row, **changes})
+    if after == before or content_hash(after) == row.get("sent_hash"):
+        return CentralEdit()
+    state = row.get("central_status")
+    if state in NOT_REGISTERED:
+        return CentralEdit(dict(_UNSENT_AGAIN))
+    if state in REGISTERED:
+        return CentralEdit(central_unchanged=str(row.get("central_id") or "-"))
+    return CentralEdit()  # not sent yet (or in an open batch: see apply_results)
+
+
+def write_edit(db: Database, applicant_id: str, changes: dict[str, Any]) -> CentralEdit:
+    """Write an edit of a record's columns with its central side; call inside a write transaction."""
+    row = _stored(db, applicant_id)
+    central = central_edit(row, changes) if row is not None else CentralEdit()
+    update_applicant(db, applicant_id, {**changes, **central.columns})
+    return central
+
+
+def changed_since_sent(row: Mapping[str, Any]) -> bool:
+    """Does a sent record's content differ from what the central system was sent?"""
+    if row.get("central_status") is None or row.get("sent_hash") is None:
+        return False
+    return content_hash(record_of(row)) != str(row["sent_hash"])
+
+
+_STORED = ", ".join(
+    ("id", "created_at", *RECORD_FIELDS, "central_status", "central_id", "sent_hash")
+)
+
+
+def _stored(db: Database, applicant_id: str) -> dict[str, Any] | None:
+    """The columns of a stored record the sync compares."""
+    cursor = db.execute(f"SELECT {_STORED} FROM applicants WHERE id = ?", [applicant_id])
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return dict(zip([d[0] for d in cursor.description], row, strict=True))
 
 
 def open_batches(db: Database) -> list[Batch]:
@@ -125,8 +208,12 @@ def note_attempt(db: Database, batch: Batch, error: str | None) -> None:
 
 
 def apply_results(db: Database, batch: Batch, results: list[dict[str, Any]]) -> dict[str, int]:
-    """Record each record's outcome and close the batch, in one transaction."""
-    counts = {"accepted": 0, "duplicate": 0, "rejected": 0, "conflict": 0}
+    """Record each record's outcome and close the batch, in one transaction.
+
+    A record refused as sent (rejected, duplicate) but edited since its batch was written is not
+    parked: it is unsent again, and its corrected content goes with the next sync (`requeued`).
+    """
+    counts = dict.fromkeys((*OUTCOMES, "requeued"), 0)
     stamp = now_iso()
     with write(db):
         hashes = dict(
@@ -137,8 +224,16 @@ def apply_results(db: Database, batch: Batch, results: list[dict[str, Any]]) -> 
         for result in results:
             client_id = result.get("client_id")
             outcome = result.get("outcome")
-            if client_id not in hashes or outcome not in counts:
+            if client_id not in hashes or outcome not in OUTCOMES:
                 continue  # the contract promises neither; ignore rather than guess
+            if outcome in NOT_REGISTERED and _edited_since(db, str(client_id), hashes[client_id]):
+                reset = "".join(f"{name} = ?, " for name in _UNSENT_AGAIN)
+                db.execute(
+                    f"UPDATE applicants SET {reset}sent_hash = ?, synced_at = ? WHERE id = ?",
+                    [*_UNSENT_AGAIN.values(), hashes[client_id], stamp, client_id],
+                )
+                counts["requeued"] += 1
+                continue
             counts[outcome] += 1
             reason = result.get("reason")
             if outcome == "duplicate":
@@ -151,6 +246,12 @@ def apply_results(db: Database, batch: Batch, results: list[dict[str, Any]]) -> 
             )
         db.execute("UPDATE outbox_batches SET done_at = ? WHERE id = ?", [stamp, batch.id])
     return counts
+
+
+def _edited_since(db: Database, applicant_id: str, sent_hash: str) -> bool:
+    """Does the stored record's content differ from the content hash its batch sent?"""
+    row = _stored(db, applicant_id)
+    return row is not None and content_hash(record_of(row)) != sent_hash
 
 
 def apply_events(db: Database, events: list[dict[str, Any]], cursor: int) -> dict[str, int]:

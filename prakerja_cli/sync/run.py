@@ -32,8 +32,9 @@ class SyncResult:
     sent: int = 0
     requests: int = 0
     bytes_sent: int = 0
+    #: Per outcome, and `requeued`: refused as sent but edited meanwhile, so unsent again.
     outcomes: dict[str, int] = field(
-        default_factory=lambda: {"accepted": 0, "duplicate": 0, "rejected": 0, "conflict": 0}
+        default_factory=lambda: dict.fromkeys((*outbox.OUTCOMES, "requeued"), 0)
     )
     events: dict[str, int] = field(
         default_factory=lambda: {"verified": 0, "registry_rejected": 0, "wave_assigned": 0}
