@@ -282,3 +282,43 @@ def test_exit_codes_for_unusable_files(office: Path, tmp_path: Path) -> None:
     no_header.write_text("a;b;c\n1;2;3\n", encoding="utf-8")
     run = invoke(["roster", "import", str(no_header)])
     assert run.exit_code == 2 and "NIK" in run.stderr
+
+
+def test_a_rounded_nik_stays_refused_when_the_report_is_imported_unchanged(
+    office: Path, tmp_path: Path
+) -> None:
+    from openpyxl import load_workbook
+
+    rounded = person(1)
+    rounded["NIK"] = int(rounded["NIK"][:15] + "0")  # what Excel leaves of a NIK in a General cell
+    kk_rounded = person(2)
+    kk_rounded["No. KK"] = int(kk_rounded["No. KK"][:15] + "0")
+    young_born = date(2012, 1, 1)
+    # Refused for its age, with an intact NIK that arrived as a number: the report writes it as
+    # text, so once fixed it is read as the applicant's NIK.
+    young = person(3, NIK=int(synthetic_nik("327301", young_born, "L", 7003)))
+    young["Tgl Lahir"] = young_born
+    path = write_xlsx(tmp_path / "desa.xlsx", [rounded, kk_rounded, young])
+    report = tmp_path / "perbaikan.xlsx"
+    code, doc = run_import(path, "--errors", str(report))
+    assert code == 3 and doc["stored"] == 0
+    assert codes_by_row(doc) == {
+        5: ["NIK_PRECISION_LOST"],
+        6: ["NIK_PRECISION_LOST"],
+        7: ["AGE_BELOW_MIN"],
+    }
+
+    sheet = load_workbook(report).active
+    assert sheet is not None
+    header = [c.value for c in sheet[1]]
+    by_row = {r[header.index("Baris Asal")].value: r for r in sheet.iter_rows(min_row=2)}
+    assert by_row[5][header.index("NIK")].value == rounded["NIK"]  # still a number
+    assert by_row[6][header.index("No. KK")].value == kk_rounded["No. KK"]
+    assert by_row[7][header.index("NIK")].value == str(young["NIK"])  # intact: text
+
+    code, again = run_import(report)
+    assert code == 3 and again["stored"] == 0
+    assert sorted(c for codes in codes_by_row(again).values() for c in codes) == [
+        "AGE_BELOW_MIN", "NIK_PRECISION_LOST", "NIK_PRECISION_LOST",
+    ]  # fmt: skip
+    assert stored(office) == {}

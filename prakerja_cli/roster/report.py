@@ -8,18 +8,22 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from prakerja_cli.core.findings import Severity
+from prakerja_cli.core.findings import Code, Severity
 from prakerja_cli.roster.columns import BY_FIELD, REPORT_COLUMNS
 from prakerja_cli.roster.importer import ImportResult, severity_of
 
 _FILL = {Severity.ERROR: "FFC7CE", Severity.WARNING: "FFEB9C"}
 
 
-def _cell_value(value: Any, text: bool) -> Any:
-    """Keep what the clerk sent, but never let a long number turn into a float again."""
+def _cell_value(value: Any, text: bool, *, rounded: bool = False) -> Any:
+    """Keep what the clerk sent, but never let a long number turn into a float again.
+
+    A number Excel already rounded (`rounded`) stays a number: written as text it would look like
+    a whole NIK, and the report imported again unchanged would store digits that are not the
+    applicant's. As a number it is refused again until someone types the NIK from the e-KTP."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if text and isinstance(value, int | float):
+    if text and isinstance(value, int | float) and not rounded:
         return str(value)
     if isinstance(value, str | int | float | date | datetime) or value is None:
         return value
@@ -52,7 +56,13 @@ def write_error_report(result: ImportResult, path: Path, lang: str | None = None
         if row.outcome not in ("rejected", "warned"):
             continue
         cells = list(row.cells[:width]) + [None] * (width - len(row.cells[:width]))
-        values = [_cell_value(v, col in text_columns) for col, v in enumerate(cells)]
+        rounded = {
+            column_of.get(f.field) for f in row.findings if f.code is Code.NIK_PRECISION_LOST
+        }
+        values = [
+            _cell_value(v, col in text_columns, rounded=col in rounded)
+            for col, v in enumerate(cells)
+        ]
         codes = ", ".join(str(f.code) for f in row.findings if f.severity is not Severity.INFO)
         notes = " | ".join(f.message(lang) for f in row.findings if f.severity is not Severity.INFO)
         sheet.append([*values, row.row, codes, notes])
