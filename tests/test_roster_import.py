@@ -322,3 +322,31 @@ def test_a_rounded_nik_stays_refused_when_the_report_is_imported_unchanged(
         "AGE_BELOW_MIN", "NIK_PRECISION_LOST", "NIK_PRECISION_LOST",
     ]  # fmt: skip
     assert stored(office) == {}
+
+
+@pytest.mark.parametrize(
+    ("target", "says"),
+    [
+        ("nofolder/perbaikan.xlsx", "nofolder"),  # the folder does not exist
+        ("perbaikan.csv", ".xlsx"),  # the report is a workbook
+        ("adir.xlsx", "folder"),  # a folder where the report should go
+    ],
+)
+def test_an_unwritable_report_path_is_refused_before_anything_is_stored(
+    office: Path, tmp_path: Path, target: str, says: str
+) -> None:
+    (tmp_path / "adir.xlsx").mkdir()
+    young_born = date(2012, 1, 1)
+    young = person(
+        2, NIK=synthetic_nik("327301", young_born, "L", 7002), **{"Tgl Lahir": young_born}
+    )
+    path = write_xlsx(tmp_path / "desa.xlsx", [person(1), young])
+    run = invoke(["roster", "import", str(path), "--errors", str(tmp_path / target)])
+    assert run.exit_code == 2, run.stderr
+    assert says in run.stderr and "Traceback" not in run.stderr + run.stdout
+    assert stored(office) == {}
+    # Fixed, the same import stores the valid row and writes the report.
+    run = invoke(["roster", "import", str(path), "--errors", str(tmp_path / "perbaikan.xlsx")])
+    assert run.exit_code == 3 and set(stored(office)) == {person(1)["NIK"]}
+    assert (tmp_path / "perbaikan.xlsx").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

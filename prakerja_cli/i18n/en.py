@@ -168,6 +168,8 @@ MESSAGES: dict[str, str] = {
     "hint.export_suffix": "End the file name with .xlsx (Excel) or .csv.",
     "hint.template_suffix": "End the file name with .xlsx.",
     "error.output_folder_missing": "Folder {folder} does not exist.",
+    "error.output_is_folder": "{file} is a folder, not a file.",
+    "hint.report_suffix": "End the report's file name with .xlsx, for example fixes.xlsx.",
     "error.output_exists": "File {file} already exists.",
     "hint.output_force": "Choose another name, or add --force to overwrite it.",
     "error.output_locked": "File {file} cannot be replaced; it may be open in Excel.",

@@ -163,6 +163,8 @@ MESSAGES: dict[str, str] = {
     "hint.export_suffix": "Akhiri nama berkas dengan .xlsx (Excel) atau .csv.",
     "hint.template_suffix": "Akhiri nama berkas dengan .xlsx.",
     "error.output_folder_missing": "Folder {folder} tidak ada.",
+    "error.output_is_folder": "{file} adalah folder, bukan berkas.",
+    "hint.report_suffix": "Akhiri nama berkas laporan dengan .xlsx, misalnya perbaikan.xlsx.",
     "error.output_exists": "Berkas {file} sudah ada.",
     "hint.output_force": "Pilih nama lain, atau tambahkan --force untuk menimpanya.",
     "error.output_locked": "Berkas {file} tidak dapat ditimpa; mungkin sedang dibuka di Excel.",

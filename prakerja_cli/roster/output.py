@@ -20,6 +20,16 @@ def check_output(path: Path, suffixes: tuple[str, ...], *, hint: str) -> str:
     folder = path.parent
     if not folder.is_dir():
         raise UsageError("error.output_folder_missing", hint="hint.check_path", folder=str(folder))
+    if path.is_dir():
+        raise UsageError("error.output_is_folder", hint="hint.check_path", file=str(path))
+    if path.exists():
+        try:  # Excel on Windows holds the files it has open against writing
+            with path.open("r+b"):
+                pass
+        except PermissionError as exc:
+            raise StoreError(
+                "error.output_locked", hint="hint.output_locked", file=str(path)
+            ) from exc
     return suffix
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from prakerja_cli.core.findings import Code, Severity
 from prakerja_cli.roster.columns import BY_FIELD, REPORT_COLUMNS
 from prakerja_cli.roster.importer import ImportResult, severity_of
+from prakerja_cli.roster.output import check_output, replacing
 
 _FILL = {Severity.ERROR: "FFC7CE", Severity.WARNING: "FFEB9C"}
 
@@ -39,6 +40,7 @@ def write_error_report(result: ImportResult, path: Path, lang: str | None = None
 
     from prakerja_cli.i18n import t
 
+    check_report_path(path)
     book = Workbook()
     sheet = book.active
     assert sheet is not None
@@ -87,5 +89,11 @@ def write_error_report(result: ImportResult, path: Path, lang: str | None = None
     sheet.cell(1, width + 3).comment = Comment(t("report.how_to_fix", lang), "prakerja")
     for index in range(1, width + 4):
         sheet.column_dimensions[get_column_letter(index)].width = 18
-    book.save(path)
+    with replacing(path) as tmp:
+        book.save(tmp)
     return written
+
+
+def check_report_path(path: Path) -> None:
+    """Refuse a report path that cannot be written, before an import stores anything."""
+    check_output(path, (".xlsx",), hint="hint.report_suffix")
