@@ -257,3 +257,25 @@ def test_killing_the_client_at_random_moments_loses_and_doubles_nothing(
             assert_exactly_once(office, data)
     assert kills >= 20
     assert len(local(office)) == 260
+
+
+def test_events_of_the_offices_other_desks_are_not_counted(office: Path, tmp_path: Path) -> None:
+    """The status feed is the office's; a desk counts only the events of records it holds."""
+    import shutil
+
+    second = tmp_path / "desk2"
+    shutil.copytree(office, second)
+    config = second / "config.toml"
+    config.write_text(config.read_text().replace('desk = "D01"', 'desk = "D02"'))
+    fill(office, tmp_path, 3)
+    people = [person(i) for i in range(10, 12)]
+    path = write_xlsx(tmp_path / "d2.xlsx", people, title=False)
+    env = {**os.environ, "PRAKERJA_HOME": str(second)}
+    done = subprocess.run([sys.executable, "-m", "prakerja_cli", "roster", "import", str(path)],
+                          env=env, capture_output=True, text=True, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    with central(tmp_path / "central") as url:
+        code, first = sync(office, url)
+        assert code == 0 and (first["accepted"], first["verified"]) == (3, 3)
+        code, doc = sync(second, url)
+    assert code == 0 and (doc["accepted"], doc["verified"]) == (2, 2), doc

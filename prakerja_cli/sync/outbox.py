@@ -263,18 +263,19 @@ def apply_events(db: Database, events: list[dict[str, Any]], cursor: int) -> dic
             status = event.get("status")
             client_id = event.get("client_id")
             if status == "wave_assigned":
-                db.execute("UPDATE applicants SET central_wave = ?, synced_at = ? WHERE id = ?",
-                           [event.get("wave"), stamp, client_id])  # fmt: skip
+                done = db.execute("UPDATE applicants SET central_wave = ?, synced_at = ? "
+                                  "WHERE id = ?", [event.get("wave"), stamp, client_id])  # fmt: skip
             elif status in ("verified", "registry_rejected"):
                 # verified_at: when this office learned it (what `purge --verified-before` reads).
-                db.execute(
+                done = db.execute(
                     "UPDATE applicants SET central_status = ?, central_reason = ?, synced_at = ?, "
                     "verified_at = CASE WHEN ? THEN coalesce(verified_at, ?) END WHERE id = ?",
                     [status, event.get("reason"), stamp, status == "verified", stamp, client_id],
                 )
             else:
                 continue
-            counts[str(status)] += 1
+            # The feed is the office's: records of the office's other desks are not in this store.
+            counts[str(status)] += done.rowcount
         db.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('status_cursor', ?)", [str(cursor)]
         )
