@@ -62,6 +62,24 @@ def blank(value: Any) -> bool:
     return not text or (not text.isprintable() and not collapse_spaces(text))
 
 
+#: What offices write in a cell they mean to leave empty ("-" above all). Yes/no fields read "-"
+#: as "tidak" (see NO); every other field takes these as blank.
+PLACEHOLDERS = frozenset(
+    ("-", "--", "---", "\u2013", "\u2014", "\u2212", ".", "tidak ada", "tdk ada", "belum ada",
+     "n/a", "nihil", "kosong")
+)  # fmt: skip
+
+
+_PLACEHOLDER_STARTS = frozenset("-\u2013\u2014\u2212.tbnkTBNK")
+
+
+def placeholder(text: str) -> bool:
+    """A stand-in for an empty cell (PLACEHOLDERS), whatever its case and spacing."""
+    if len(text) > 12 or text.lstrip()[:1] not in _PLACEHOLDER_STARTS:
+        return False  # most cells: one length test and one set test
+    return text in PLACEHOLDERS or " ".join(text.lower().split()) in PLACEHOLDERS
+
+
 def normalise_name(raw: str, field_name: str = "name") -> tuple[str | None, list[Finding]]:
     """Full name as on the KTP: letters, spaces, apostrophes, periods, hyphens; upper case."""
     # Phones and word processors turn ' into a curly quote; the KTP has a plain apostrophe.

@@ -129,6 +129,8 @@ def check_field(
                 return None, [error(Code.REQUIRED_MISSING, name)]
             return False, []
         return f.parse_yes_no(raw, name)
+    if type(raw) is str and f.placeholder(raw):
+        raw = None  # "-", "tidak ada": the cell was meant to be empty
     if name == "birth_date":
         return f.normalise_birth_date(raw, ctx.today)
     if raw is None:
