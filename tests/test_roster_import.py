@@ -350,3 +350,39 @@ def test_an_unwritable_report_path_is_refused_before_anything_is_stored(
     assert run.exit_code == 3 and set(stored(office)) == {person(1)["NIK"]}
     assert (tmp_path / "perbaikan.xlsx").is_file()
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_column_numbers_headings_and_the_signature_block_are_skipped_not_rejected(
+    office: Path, tmp_path: Path
+) -> None:
+    from openpyxl import Workbook
+
+    people = [person(i) for i in range(1, 4)]
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(HEADERS)
+    sheet.append([f"({n})" for n in range(1, len(HEADERS) + 1)])  # row 2: column numbers
+    sheet.append(["RT 01"])  # row 3: a section heading
+    sheet.append([people[0].get(h) for h in HEADERS])
+    sheet.append([people[1].get(h) for h in HEADERS])
+    sheet.append([None, None, None, "RT 02 / Dusun Cibeureum"])  # row 6
+    sheet.append([people[2].get(h) for h in HEADERS])
+    # An applicant whose NIK and KK are missing is still an applicant: rejected, row 8.
+    sheet.append([4, None, None, "Rina Wati", "Bandung", date(1990, 1, 1), "P", "081200000004"])
+    sheet.append([])
+    for line in ("Gegerkalong, 20 November 2026", "Mengetahui,", "Kepala Desa Gegerkalong",
+                 None, "H. ASEP SUNANDAR"):  # fmt: skip
+        sheet.append([None, None, None, None, None, None, None, None, None, None, line])
+    path = tmp_path / "desa.xlsx"
+    book.save(path)
+
+    code, doc = run_import(path)
+    assert code == 3, doc  # row 8 only
+    assert (doc["stored"], doc["rejected"]) == (3, 1)
+    assert doc["skipped"] == 7
+    found = codes_by_row(doc)
+    skipped_rows = [row for row, codes in found.items() if codes == ["ROW_NOT_APPLICANT"]]
+    assert skipped_rows == [2, 3, 6, 10, 11, 12, 14]
+    assert set(found[8]) == {"REQUIRED_MISSING"}
+    assert set(stored(office)) == {p["NIK"] for p in people}

@@ -351,6 +351,7 @@ TRIGGERS: dict[Code, tuple[dict[str, Any], dict[str, Any], frozenset[str]]] = {
     ),
     Code.IN_FORMAL_EDUCATION: ({"in_school": "ya"}, {}, frozenset()),
     Code.EXCLUDED_OCCUPATION: ({"occupation": "PNS"}, {}, frozenset()),
+    Code.OCCUPATION_STUDENT: ({"occupation": "Pelajar/Mahasiswa"}, {}, frozenset()),
     Code.SOCIAL_ASSISTANCE_LOW_PRIORITY: ({"social_assistance": "ya"}, {}, frozenset()),
     Code.NAME_INVALID: ({"name": "Siti 2"}, {}, frozenset()),
     Code.BIRTHDATE_INVALID: ({"birth_date": "31/04/1990"}, {}, frozenset()),
@@ -366,6 +367,7 @@ SEVERITY = {
     Code.NIK_BIRTHDATE_MISMATCH: Severity.WARNING,
     Code.NIK_GENDER_MISMATCH: Severity.WARNING,
     Code.KK_LIMIT_EXCEEDED: Severity.WARNING,
+    Code.OCCUPATION_STUDENT: Severity.WARNING,
     Code.SOCIAL_ASSISTANCE_LOW_PRIORITY: Severity.INFO,
 }
 
@@ -373,7 +375,7 @@ STATUS = {Severity.ERROR: "rejected", Severity.WARNING: "flagged", Severity.INFO
 
 
 #: Codes only the roster import produces; tests/test_roster_import.py triggers them.
-IMPORT_ONLY = {Code.NIK_DUPLICATE_IN_FILE}
+IMPORT_ONLY = {Code.NIK_DUPLICATE_IN_FILE, Code.ROW_NOT_APPLICANT}
 
 
 def test_every_code_has_a_trigger() -> None:
@@ -429,3 +431,20 @@ def test_catalogues_use_the_same_placeholders() -> None:
         if key in EN and fields(ID[key]) != fields(EN[key])
     }
     assert differ == {}
+
+
+@pytest.mark.parametrize(
+    ("occupation", "in_school", "expected"),
+    [
+        ("mahasiswa", "tidak", [Code.OCCUPATION_STUDENT]),
+        ("Siswi SMK", "tidak", [Code.OCCUPATION_STUDENT]),
+        ("Mahasiswa", "ya", [Code.IN_FORMAL_EDUCATION]),  # refused already; no second finding
+        ("Guru sekolah", "tidak", []),
+        ("Pensiunan", "tidak", []),
+    ],
+)
+def test_a_student_occupation_with_not_in_school_is_a_warning(
+    occupation: str, in_school: str, expected: list[Code]
+) -> None:
+    result = validate(valid_form(occupation=occupation, in_school=in_school))
+    assert codes(result.findings) == expected

@@ -94,7 +94,7 @@ def _summary(result: ImportResult, errors: Path | None, report_rows: int | None)
             {"row": r.row, **f.to_dict()}
             for r in result.rows
             for f in r.findings
-            if r.outcome in ("rejected", "warned", "updated") or f.blocking
+            if r.outcome in ("rejected", "warned", "updated", "skipped") or f.blocking
         ],
     }
 
@@ -121,7 +121,7 @@ def _render(result: ImportResult, errors: Path | None, report_rows: int | None) 
     shown = 0
     for r in result.rows:
         for f in r.findings:
-            if r.outcome not in ("rejected", "warned") and not f.blocking:
+            if r.outcome not in ("rejected", "warned", "skipped") and not f.blocking:
                 continue
             if shown < 50:
                 style = SEVERITY_STYLE[str(f.severity)]

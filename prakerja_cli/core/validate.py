@@ -5,6 +5,7 @@ Pure: what it needs from the store (regions, existing NIKs, KK counts) comes in 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -111,6 +112,8 @@ _CHECKS: dict[str, _Check] = {
     "rw": lambda text, ctx, numeric: _pad_rt_rw(text),
 }
 _YES_NO = ("in_school", "social_assistance")
+#: Occupations that say the applicant is a student (the KTP's own is PELAJAR/MAHASISWA).
+_STUDENT = re.compile(r"\b(PELAJAR|MAHASISWA|MAHASISWI|SISWA|SISWI|STUDENT)\b", re.IGNORECASE)
 
 
 def _nik(text: str, ctx: ValidationContext, numeric: bool) -> tuple[NikInfo, list[Finding]]:
@@ -186,6 +189,12 @@ def check_eligibility(values: dict[str, Any], ctx: ValidationContext) -> list[Fi
         group = rules.excluded_occupation(occupation)
         if group is not None:
             findings.append(error(Code.EXCLUDED_OCCUPATION, "occupation", group=group.label))
+        elif (
+            rules.exclude_in_formal_education
+            and values.get("in_school") is False
+            and _STUDENT.search(occupation)
+        ):
+            findings.append(warning(Code.OCCUPATION_STUDENT, "occupation", occupation=occupation))
     if rules.social_assistance_lower_priority and values.get("social_assistance"):
         findings.append(info(Code.SOCIAL_ASSISTANCE_LOW_PRIORITY, "social_assistance"))
     return findings

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prakerja_cli.core.fields import blank
-from prakerja_cli.core.findings import Code, Finding, Severity, error
+from prakerja_cli.core.findings import Code, Finding, Severity, error, info
 from prakerja_cli.core.rules import load_rule_set
 from prakerja_cli.core.validate import (
     FIELDS,
@@ -146,6 +146,31 @@ def _is_total_row(cells: list[Any], nik_col: int) -> bool:
     )
 
 
+_IDENTIFYING = re.compile(r"\d{8}")
+_COLUMN_NUMBER = re.compile(r"\s*[(\[]?\d{1,3}[)\]]?\.?\s*")
+
+
+def _not_applicant(cells: list[Any], id_columns: list[int], columns: list[int]) -> bool:
+    """A row with no NIK or KK number that is a title, a section heading ("RT 01"), the column
+    numbers some forms print under the header ("(1) (2) (3)"), or a line of the signature block:
+    at most two cells filled, or nothing but small numbers."""
+    for col in id_columns:
+        value = cells[col] if col < len(cells) else None
+        if isinstance(value, str):
+            if _IDENTIFYING.search(value):
+                return False  # nearly every row: a NIK or KK with its digits
+        elif isinstance(value, int | float) and not isinstance(value, bool) and value >= 1e7:
+            return False
+    filled = [cells[col] for col in columns if col < len(cells) and not blank(cells[col])]
+    return len(filled) <= 2 or all(map(_small_number, filled))
+
+
+def _small_number(value: Any) -> bool:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return 0 < value < 1000 and float(value).is_integer()
+    return isinstance(value, str) and _COLUMN_NUMBER.fullmatch(value) is not None
+
+
 def _live_records(ws: Workspace) -> tuple[dict[str, _Stored], Counter[str]]:
     """Every live record's form values by NIK, and live records per KK number (a purged record has
     neither: its NIK is checked by its keyed hash, see store.PurgedNiks)."""
@@ -227,6 +252,8 @@ def import_roster(
         kk_members=lambda kk: store_kk[kk] + file_kk[kk],
     )
     nik_col = next(col for col, name in header.columns.items() if name == "nik")
+    id_cols = [col for col, name in header.columns.items() if name in ("nik", "kk")]
+    mapped = list(header.columns)
     columns = list(header.columns.items())
     last_col = max(header.columns)
     first_data = chosen.first_row + header.row_index + 1
@@ -242,6 +269,10 @@ def import_roster(
             continue
         if _is_total_row(cells, nik_col):
             results.append(RowResult(number, cells, "skipped"))
+            continue
+        if _not_applicant(cells, id_cols, mapped):
+            skipped = [info(Code.ROW_NOT_APPLICANT, "nik")]
+            results.append(RowResult(number, cells, "skipped", skipped))
             continue
         if len(cells) > last_col:
             form = {name: cells[col] for col, name in columns}
