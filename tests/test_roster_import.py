@@ -386,3 +386,20 @@ def test_column_numbers_headings_and_the_signature_block_are_skipped_not_rejecte
     assert skipped_rows == [2, 3, 6, 10, 11, 12, 14]
     assert set(found[8]) == {"REQUIRED_MISSING"}
     assert set(stored(office)) == {p["NIK"] for p in people}
+
+
+def test_a_roster_with_english_headers_maps_without_help(office: Path, tmp_path: Path) -> None:
+    english = {
+        "No": "No", "NIK": "National ID Number", "No. KK": "Family Card Number",
+        "Nama Sesuai KTP": "Full Name", "Tempat Lahir": "Place of Birth",
+        "Tgl Lahir": "Date of Birth", "L/P": "Gender", "No HP": "Phone Number",
+        "Alamat": "Address", "RT": "RT", "RW": "RW", "Desa/Kelurahan": "Village",
+        "Kecamatan": "Sub-district", "Pendidikan Terakhir": "Last Education",
+        "Status Pekerjaan": "Employment Status", "Masih Sekolah/Kuliah": "Still in School",
+        "Pekerjaan": "Occupation",
+    }  # fmt: skip
+    people = [{english[k]: v for k, v in person(i).items()} for i in (1, 2)]
+    path = write_xlsx(tmp_path / "english.xlsx", people, headers=list(english.values()))
+    code, doc = run_import(path)
+    assert code == 0, doc
+    assert doc["stored"] == 2 and doc["unknown_columns"] == []
