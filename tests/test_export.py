@@ -252,3 +252,14 @@ def test_reexport_imports_again_unchanged(office: Path, tmp_path: Path) -> None:
 def test_help_ends_with_an_example() -> None:
     done = run(["--help"])
     assert done.exit_code == 0 and "Example: prakerja export" in done.stdout
+
+
+def test_a_masked_export_imported_says_the_numbers_are_masked(office: Path, tmp_path: Path) -> None:
+    assert invoke(applicant_args(nik=SITI)).exit_code == 0
+    path = tmp_path / "rekap.xlsx"
+    assert run([str(path)]).exit_code == 0  # masked: no --reveal
+    done = invoke(["roster", "import", str(path), "--dry-run", "--json"])
+    assert done.exit_code == 3
+    findings = {(f["field"], f["code"]) for f in done.json()["findings"]}
+    assert findings == {("nik", "NIK_MASKED"), ("kk", "NIK_MASKED")}
+    assert "--reveal" in done.json()["findings"][0]["message"]

@@ -103,6 +103,15 @@ def precision_lost(raw: str, *, numeric_cell: bool) -> bool:
     return numeric_cell and len(digits) == 16 and digits.isdigit() and digits.endswith("0")
 
 
+def _damaged(raw: str, numeric_cell: bool, field_name: str) -> Finding | None:
+    """A NIK or KK whose digits are gone: rounded by Excel, or starred by our masked export."""
+    if precision_lost(raw, numeric_cell=numeric_cell):
+        return error(Code.NIK_PRECISION_LOST, field_name)
+    if "*" in raw:
+        return error(Code.NIK_MASKED, field_name)
+    return None
+
+
 def _birth_date(ddmmyy: str, today: date) -> tuple[date | None, str]:
     """Decode DDMMYY (+40 on the day for women); the century is the one giving an age of 0-100."""
     day, month, yy = int(ddmmyy[0:2]), int(ddmmyy[2:4]), int(ddmmyy[4:6])
@@ -138,8 +147,9 @@ def parse_nik(
     field_name: str = "nik",
 ) -> NikInfo:
     """Decode and check a NIK. Pure: region names come from the `regions` lookup."""
-    if precision_lost(raw, numeric_cell=numeric_cell):
-        return NikInfo(None, findings=[error(Code.NIK_PRECISION_LOST, field_name)])
+    damaged = _damaged(raw, numeric_cell, field_name)
+    if damaged is not None:
+        return NikInfo(None, findings=[damaged])
     nik = clean_number(raw)
     if not _DIGITS16.fullmatch(nik):
         return NikInfo(None, findings=[error(Code.NIK_FORMAT, field_name, length=len(nik))])
@@ -174,8 +184,9 @@ def parse_kk(
     raw: str, *, numeric_cell: bool = False, field_name: str = "kk"
 ) -> tuple[str, list[Finding]]:
     """Check a KK number: 16 digits starting with a real province. Returns (digits, findings)."""
-    if precision_lost(raw, numeric_cell=numeric_cell):
-        return "", [error(Code.NIK_PRECISION_LOST, field_name)]
+    damaged = _damaged(raw, numeric_cell, field_name)
+    if damaged is not None:
+        return "", [damaged]
     kk = clean_number(raw)
     if not _DIGITS16.fullmatch(kk):
         return kk, [error(Code.KK_FORMAT, field_name, length=len(kk))]

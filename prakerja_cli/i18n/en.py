@@ -26,6 +26,7 @@ MESSAGES: dict[str, str] = {
     "finding.NIK_BIRTHDATE_INVALID": "the birth date digits of the NIK ({digits}) are not a real date. Check digits 7 to 12 on the e-KTP.",
     "finding.NIK_SERIAL_INVALID": "serial 0000 is never issued. Check the last four digits on the e-KTP.",
     "finding.NIK_PRECISION_LOST": "the number was damaged by Excel (rounded to 15 digits). Ask for the e-KTP/KK again and type it as text.",
+    "finding.NIK_MASKED": "digits hidden by * (an export made without --reveal). Type the whole number from the e-KTP/KK, or export again with --reveal.",
     "finding.NIK_BIRTHDATE_MISMATCH": "the form's birth date ({form_date}) differs from the NIK's ({nik_date}). Ask the applicant; if Dukcapil corrected the date, leave it.",
     "finding.NIK_GENDER_MISMATCH": "the form's gender ({form_gender}) differs from the NIK's ({nik_gender}). Check against the e-KTP.",
     "finding.NIK_DUPLICATE": "this NIK is already registered ({registration_number}, {registered_on}){differs}. Look at that registration; do not register twice.",

@@ -33,6 +33,7 @@ MESSAGES: dict[str, str] = {
     "finding.NIK_BIRTHDATE_INVALID": "angka tanggal lahir dalam NIK ({digits}) bukan tanggal yang sah. Periksa angka ke-7 s.d. 12 pada e-KTP.",
     "finding.NIK_SERIAL_INVALID": "nomor urut NIK 0000 tidak pernah diterbitkan. Periksa empat angka terakhir pada e-KTP.",
     "finding.NIK_PRECISION_LOST": "angka rusak oleh Excel (dibulatkan menjadi 15 digit). Minta e-KTP/KK lagi dan ketik sebagai teks.",
+    "finding.NIK_MASKED": "angka disamarkan dengan * (dari ekspor tanpa --reveal). Ketik nomor lengkap dari e-KTP/KK, atau ekspor ulang dengan --reveal.",
     "finding.NIK_BIRTHDATE_MISMATCH": "tanggal lahir di formulir ({form_date}) berbeda dengan NIK ({nik_date}). Tanyakan pemohon; bila tanggal sudah dikoreksi Dukcapil, biarkan.",
     "finding.NIK_GENDER_MISMATCH": "jenis kelamin di formulir ({form_gender}) berbeda dengan NIK ({nik_gender}). Periksa kembali dengan e-KTP.",
     "finding.NIK_DUPLICATE": "NIK ini sudah terdaftar ({registration_number}, {registered_on}){differs}. Periksa pendaftaran itu; jangan daftarkan dua kali.",
