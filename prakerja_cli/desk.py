@@ -14,7 +14,7 @@ from prakerja_cli.office import Workspace
 from prakerja_cli.store import applicants as store
 from prakerja_cli.store import audit
 from prakerja_cli.store.db import write
-from prakerja_cli.store.regions import region_name
+from prakerja_cli.store.regions import office_places, region_name
 from prakerja_cli.sync import outbox
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ def validation_context(
         rules=load_rule_set(ws.config.rules),
         today=today or date.today(),
         regions=region_lookup(db),
+        places=office_places(db, ws.office.office_code, ws.office.regency),
         find_live_nik=lambda nik: store.find_live_nik(db, nik, exclude_id),
         kk_members=lambda kk: store.count_kk(db, kk, exclude_id),
     )

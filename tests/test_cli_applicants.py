@@ -23,6 +23,7 @@ def two(office: Path) -> Path:
         nik=BUDI, kk="3273020202100003", name="Budi Santoso", birth_date="1985-03-12", gender="L"
     )
     budi[budi.index("Sukasari")] = "Coblong"
+    budi[budi.index("Gegerkalong")] = "Dago"
     assert invoke(budi).exit_code == 0
     return office
 

@@ -12,6 +12,7 @@ from strategies import REFERENCE, make_kk, make_nik, valid_form
 
 from prakerja_cli.core.findings import Code, Finding, Severity
 from prakerja_cli.core.nik import NikInfo
+from prakerja_cli.core.places import Places
 from prakerja_cli.core.rules import load_rule_set
 from prakerja_cli.core.validate import (
     FIELDS,
@@ -28,6 +29,10 @@ from prakerja_cli.i18n.id import MESSAGES as ID
 REGIONS = {"32": "JAWA BARAT", "3273": "KOTA BANDUNG", "327301": "SUKASARI"}
 BORN = date(1990, 8, 17)
 NIK = make_nik("327301", BORN, "P", 9001)
+PLACES = Places.of("KOTA BANDUNG", [
+    ("327301", 3, "Sukasari"), ("327302", 3, "Coblong"), ("3273011002", 4, "Gegerkalong"),
+    ("3273011004", 4, "Sarijadi"), ("3273021001", 4, "Lebakgede"), ("3273021006", 4, "Dago"),
+])  # fmt: skip
 RECORD = ExistingRecord("a1", "3273-D01-000001", "SITI AMINAH", "2025-06-01T09:30:00+07:00")
 
 
@@ -361,6 +366,8 @@ TRIGGERS: dict[Code, tuple[dict[str, Any], dict[str, Any], frozenset[str]]] = {
     Code.EMAIL_INVALID: ({"email": "siti@"}, {}, frozenset()),
     Code.CHOICE_INVALID: ({"education": "Kursus"}, {}, frozenset()),
     Code.REQUIRED_MISSING: ({"name": ""}, {}, frozenset()),
+    Code.DISTRICT_UNKNOWN: ({"district": "Sukasri"}, {"places": PLACES}, frozenset()),
+    Code.VILLAGE_UNKNOWN: ({"village": "Dago"}, {"places": PLACES}, frozenset()),
 }
 
 SEVERITY = {
@@ -369,6 +376,8 @@ SEVERITY = {
     Code.NIK_GENDER_MISMATCH: Severity.WARNING,
     Code.KK_LIMIT_EXCEEDED: Severity.WARNING,
     Code.OCCUPATION_STUDENT: Severity.WARNING,
+    Code.DISTRICT_UNKNOWN: Severity.WARNING,
+    Code.VILLAGE_UNKNOWN: Severity.WARNING,
     Code.SOCIAL_ASSISTANCE_LOW_PRIORITY: Severity.INFO,
 }
 
@@ -449,3 +458,30 @@ def test_a_student_occupation_with_not_in_school_is_a_warning(
 ) -> None:
     result = validate(valid_form(occupation=occupation, in_school=in_school))
     assert codes(result.findings) == expected
+
+
+@pytest.mark.parametrize(
+    ("district", "village", "expected"),
+    [
+        ("Sukasari", "Gegerkalong", []),
+        ("KEC. SUKA SARI", "Kel. Geger-Kalong", []),  # case, spaces, punctuation, prefixes
+        ("Coblong", "Lebak Gede", []),
+        ("Sukasri", "Gegerkalong", [(Code.DISTRICT_UNKNOWN, "Sukasari")]),
+        ("Tasikmalaya", "Cipedes", [(Code.DISTRICT_UNKNOWN, "-")]),  # another regency
+        ("Sukasari", "Gegerkalng", [(Code.VILLAGE_UNKNOWN, "Gegerkalong")]),
+        ("Sukasari", "Dago", [(Code.VILLAGE_UNKNOWN, "-")]),  # Dago is Coblong's
+    ],
+)
+def test_kecamatan_and_desa_are_checked_against_the_region_list(
+    district: str, village: str, expected: list[tuple[Code, str]]
+) -> None:
+    result = validate(valid_form(district=district, village=village), places=PLACES)
+    assert [(f.code, f.params["suggestion"]) for f in result.findings] == expected
+    assert result.status == ("flagged" if expected else "valid")
+    # The same answer again comes from the memo, as a new list each time.
+    again = validate(valid_form(district=district, village=village), places=PLACES)
+    assert again.findings == result.findings and again.findings is not result.findings
+
+
+def test_a_regency_with_no_kecamatan_in_the_list_checks_nothing() -> None:
+    assert Places.of("KOTA BANDUNG", [("3273", 2, "Kota Bandung")]).check("Sukasri", "X") == []

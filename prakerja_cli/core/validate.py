@@ -14,6 +14,7 @@ from typing import Any
 from prakerja_cli.core import fields as f
 from prakerja_cli.core.findings import Code, Finding, Severity, error, has_errors, info, warning
 from prakerja_cli.core.nik import NikInfo, RegionLookup, age_on, parse_kk, parse_nik
+from prakerja_cli.core.places import Places
 from prakerja_cli.core.rules import RuleSet
 
 
@@ -34,6 +35,8 @@ class ValidationContext:
     rules: RuleSet
     today: date
     regions: RegionLookup | None = None
+    #: The office regency's kecamatan and desa, to check the address's names against.
+    places: Places | None = None
     #: The live record holding a NIK, other than the one being edited (a purged one too).
     find_live_nik: Callable[[str], ExistingRecord | None] = lambda nik: None
     #: How many live records (other than the one being edited) share a KK number.
@@ -242,5 +245,7 @@ def validate_applicant(
         findings.extend(check_nik_against_form(nik_info, values))
         findings.extend(check_duplicates(nik_info.nik, values.get("kk"), ctx))
     findings.extend(check_eligibility(values, ctx))
+    if ctx.places is not None:
+        findings.extend(ctx.places.check(values.get("district"), values.get("village")))
     low = any(x.code is Code.SOCIAL_ASSISTANCE_LOW_PRIORITY for x in findings)
     return Validated(values, findings, nik_info, priority="low" if low else "normal")

@@ -47,6 +47,8 @@ MESSAGES: dict[str, str] = {
     "finding.EMAIL_INVALID": "not a valid email address. Check the spelling, e.g. name@example.id, or leave it empty.",
     "finding.CHOICE_INVALID": "unknown choice. Pick one of: {allowed}.",
     "finding.REQUIRED_MISSING": "required.",
+    "finding.DISTRICT_UNKNOWN": 'kecamatan "{name}" is not in the region list of {regency}. Closest name: {suggestion}. Check the spelling; if it is right, leave it.',
+    "finding.VILLAGE_UNKNOWN": 'desa/kelurahan "{name}" is not in Kecamatan {district} by the region list. Closest name: {suggestion}. Check the spelling; if it is right, leave it.',
     "severity.error": "REJECTED",
     "severity.warning": "WARNING",
     "severity.info": "NOTE",

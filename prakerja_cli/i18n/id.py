@@ -54,6 +54,8 @@ MESSAGES: dict[str, str] = {
     "finding.EMAIL_INVALID": "alamat email tidak sah. Periksa ejaan, mis. nama@contoh.id, atau kosongkan.",
     "finding.CHOICE_INVALID": "pilihan tidak dikenal. Pilih salah satu: {allowed}.",
     "finding.REQUIRED_MISSING": "wajib diisi.",
+    "finding.DISTRICT_UNKNOWN": 'kecamatan "{name}" tidak ada di daftar wilayah {regency}. Nama terdekat: {suggestion}. Periksa ejaannya; jika benar, biarkan.',
+    "finding.VILLAGE_UNKNOWN": 'desa/kelurahan "{name}" tidak ada di Kecamatan {district} menurut daftar wilayah. Nama terdekat: {suggestion}. Periksa ejaannya; jika benar, biarkan.',
     # Severities and statuses
     "severity.error": "DITOLAK",
     "severity.warning": "PERHATIAN",

@@ -31,7 +31,7 @@ from prakerja_cli.roster.read import RosterError, Sheet, Workbook, open_roster
 from prakerja_cli.store import applicants as store
 from prakerja_cli.store import audit
 from prakerja_cli.store.db import write
-from prakerja_cli.store.regions import region_names
+from prakerja_cli.store.regions import office_places, region_names
 from prakerja_cli.sync import outbox
 
 if TYPE_CHECKING:
@@ -247,6 +247,7 @@ def import_roster(
         rules=load_rule_set(ws.config.rules),
         today=today or date.today(),
         regions=regions.get,
+        places=office_places(ws.db, ws.office.office_code, ws.office.regency),
         # Stored live NIKs are compared below (same content: unchanged); a purged one is refused.
         find_live_nik=purged.find,
         kk_members=lambda kk: store_kk[kk] + file_kk[kk],

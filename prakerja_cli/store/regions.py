@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from prakerja_cli.core.places import Places
 from prakerja_cli.errors import UsageError
 from prakerja_cli.store.db import write
 
@@ -107,6 +108,16 @@ def region_names(db: Database, max_level: int = 3) -> dict[str, str]:
     """Code → name for provinces, regencies and kecamatan: the lookup validation uses."""
     rows = db.execute("SELECT code, name FROM regions WHERE level <= ?", [max_level]).fetchall()
     return {code: name for code, name in rows}
+
+
+def office_places(db: Database, regency_code: str, regency: str) -> Places | None:
+    """The kecamatan and desa/kelurahan of the office's regency (None when the list has none)."""
+    rows = db.execute(
+        "SELECT code, level, name FROM regions WHERE code LIKE ? AND level IN (3, 4)",
+        [regency_code + "%"],
+    ).fetchall()
+    places = Places.of(regency, rows)
+    return places if places.districts else None
 
 
 def region_name(db: Database, code: str) -> str | None:
