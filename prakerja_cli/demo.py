@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from prakerja_cli.i18n import current_language, t
+
 
 def synthetic_nik(district: str, born: date, gender: str, serial: int) -> str:
     """A structurally valid NIK for samples and tests; the serial keeps it away from real people."""
@@ -21,7 +23,8 @@ def synthetic_nik(district: str, born: date, gender: str, serial: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    title: str
+    #: What the step shows, as the key of its heading in the catalogues ("demo.step.<key>").
+    key: str
     args: list[str]
     expect: int = 0
     central: bool = False  # runs while the reference central server is up
@@ -44,7 +47,7 @@ def demo_steps(home: Path) -> list[Step]:
     kk = "3273010101109901"
     return [
         Step(
-            "Set up a demo office (Kota Bandung, desk D01)",
+            "init",
             [
                 "init",
                 "--office-code",
@@ -61,34 +64,33 @@ def demo_steps(home: Path) -> list[Step]:
             ],
         ),
         Step(
-            "Check NIKs before registering (the second has a typo: day 00)",
+            "nik",
             ["nik", siti, siti[:6] + "00" + siti[8:]],
             expect=3,
         ),
         Step(
-            "Register an applicant",
+            "register",
             _applicant(siti, kk, "Siti Aminah", "1990-08-17", "P", "0812-3456-7801"),
         ),
         Step(
-            "Register one whose form date differs from the NIK (stored, flagged)",
+            "flagged",
             _applicant(budi, kk, "Budi Santoso", "1985-03-12", "L", "+62 813 4567 8902"),
         ),
         Step(
-            "Try a 16-year-old (refused, nothing stored)",
+            "underage",
             _applicant(teen, kk, "Andi Pratama", "2010-01-05", "L", "81345678903"),
             expect=3,
         ),
         Step(
-            "Try the first applicant again (duplicate NIK refused)",
+            "duplicate",
             _applicant(siti, kk, "Siti Aminah", "1990-08-17", "P", "081234567801"),
             expect=3,
         ),
-        Step("List the registrations", ["applicants", "list"]),
-        Step("Show one", ["applicants", "show", "3273-D01-000002"]),
-        Step("The same as JSON for scripts", ["applicants", "show", "3273-D01-000002", "--json"]),
+        Step("list", ["applicants", "list"]),
+        Step("show", ["applicants", "show", "3273-D01-000002"]),
+        Step("json", ["applicants", "show", "3273-D01-000002", "--json"]),
         Step(
-            "Import a village's roster with typical damage (see samples/README.md); "
-            "rejected rows go to an error report to fix",
+            "roster",
             [
                 "roster",
                 "import",
@@ -99,25 +101,23 @@ def demo_steps(home: Path) -> list[Step]:
             expect=3,
         ),
         Step(
-            "Importing the same file again stores nothing twice",
+            "reimport",
             ["roster", "import", str(home / "roster-gegerkalong.xlsx")],
             expect=3,
         ),
+        Step("template", ["roster", "template", str(home / "templat.xlsx")]),
         Step(
-            "Write the office's roster template", ["roster", "template", str(home / "templat.xlsx")]
-        ),
-        Step(
-            "Export the recap (rekap) for the ministry, NIK masked",
+            "export",
             ["export", str(home / "rekap.xlsx")],
         ),
         Step(
-            "Deliver everything to the reference central server on loopback (the nightly job)",
+            "sync",
             ["sync"],
             central=True,
         ),
-        Step("Where things stand centrally", ["sync", "status"], central=True),
+        Step("status", ["sync", "status"], central=True),
         Step(
-            "What the clerk tells the applicant",
+            "tell",
             ["applicants", "show", "3273-D01-000002"],
             central=True,
         ),
@@ -127,8 +127,14 @@ def demo_steps(home: Path) -> list[Step]:
 def run_demo(say: Callable[[str], None], home: Path | None = None) -> int:
     """Run every step as a real `prakerja` process; return the number of steps that went wrong."""
     home = home or Path(tempfile.mkdtemp(prefix="prakerja-demo-"))
-    env = {**os.environ, "PRAKERJA_HOME": str(home), "PRAKERJA_OPERATOR": "Demo"}
-    say(f"Demo office in {home}\n")
+    lang = current_language()
+    env = {
+        **os.environ,
+        "PRAKERJA_HOME": str(home),
+        "PRAKERJA_OPERATOR": "Demo",
+        "PRAKERJA_LANG": lang,
+    }
+    say(t("demo.home", home=home) + "\n")
     from prakerja_cli.samples import problem_rows, write_roster
 
     home.mkdir(parents=True, exist_ok=True)
@@ -140,7 +146,7 @@ def run_demo(say: Callable[[str], None], home: Path | None = None) -> int:
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError:
-        say('\n(The central server steps need: pip install ".[central]")')
+        say("\n" + t("demo.needs_central"))
         return failures + len(central_steps)
     import secrets
 
@@ -148,10 +154,10 @@ def run_demo(say: Callable[[str], None], home: Path | None = None) -> int:
 
     token = secrets.token_urlsafe(16)
     with running_server(home / "central", token) as url:
-        say(f"\n== The reference central server listens on {url}")
+        say("\n== " + t("demo.central_up", url=url))
         env = {**env, "PRAKERJA_API_URL": url, "PRAKERJA_API_TOKEN": token}
         failures += _run_steps(central_steps, env, say, start=len(steps) - len(central_steps) + 1)
-    say(f"\nDone. Explore it: PRAKERJA_HOME={home} prakerja applicants list")
+    say("\n" + t("demo.done", home=home))
     return failures
 
 
@@ -160,11 +166,11 @@ def _run_steps(
 ) -> int:
     failures = 0
     for number, step in enumerate(steps, start=start):
-        say(f"\n== {number}. {step.title}\n$ prakerja {shlex.join(step.args)}")
+        say(f"\n== {number}. {t('demo.step.' + step.key)}\n$ prakerja {shlex.join(step.args)}")
         done = subprocess.run(  # noqa: S603 - our own interpreter and arguments
             [sys.executable, "-m", "prakerja_cli", *step.args], env=env, check=False
         )
         if done.returncode != step.expect:
             failures += 1
-            say(f"!! expected exit code {step.expect}, got {done.returncode}")
+            say("!! " + t("demo.unexpected", expected=step.expect, got=done.returncode))
     return failures

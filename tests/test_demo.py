@@ -24,3 +24,15 @@ def test_demo_runs_every_step_as_expected(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "demo" / "prakerja.db") as conn:
         states = {s for (s,) in conn.execute("SELECT central_status FROM applicants")}
     assert states == {"verified"}
+
+
+def test_every_demo_step_has_a_heading_in_both_languages(tmp_path: Path) -> None:
+    from prakerja_cli.demo import demo_steps
+    from prakerja_cli.i18n.en import MESSAGES as EN
+    from prakerja_cli.i18n.id import MESSAGES as ID
+
+    keys = [f"demo.step.{step.key}" for step in demo_steps(tmp_path)]
+    assert len(set(keys)) == len(keys)
+    assert [k for k in keys if k not in ID or k not in EN] == []
+    # Clerks read the demo in Bahasa Indonesia unless they ask otherwise.
+    assert ID["demo.step.register"] != EN["demo.step.register"]
