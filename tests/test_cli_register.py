@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from prakerja_cli.demo import synthetic_nik
+from prakerja_cli.i18n import t
 from tests.conftest import applicant_args, invoke
 
 NIK = synthetic_nik("327301", date(1990, 8, 17), "P", 9001)
@@ -220,3 +221,14 @@ def test_form_speaks_english_on_request(office: Path) -> None:
     assert run.exit_code == 0
     assert "Offline Kartu Prakerja registration" in run.stderr
     assert "Registration number: 3273-D01-000001" in run.stdout
+
+
+def test_interactive_form_names_a_misspelt_kecamatan_at_once(office: Path) -> None:
+    answers = form_answers()
+    answers[12] = "Sukasri"  # Kecamatan Sukasari, misspelt: a warning, the answer is kept
+    run = invoke(["register"], input="\n".join([*answers, "y"]) + "\n")
+    assert run.exit_code == 0, run.stderr
+    shown = run.stderr.index("DISTRICT_UNKNOWN")
+    assert shown < run.stderr.index(t("form.summary")), "named when typed, not only at the end"
+    assert "Nama terdekat: Sukasari" in " ".join(run.stderr.split())
+    assert count_rows(office) == 1

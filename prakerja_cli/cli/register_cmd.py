@@ -210,6 +210,14 @@ class DeskForm:
                 found = found + [
                     x for x in check_duplicates("", value, self.ctx) if x.field == "kk"
                 ]
+            if name in ("village", "district") and self.ctx.places is not None:
+                # A misspelt kecamatan or desa is named while the applicant is still here.
+                where = {**self.form, name: raw}
+                found = found + [
+                    x
+                    for x in self.ctx.places.check(where.get("district"), where.get("village"))
+                    if name == "district" or x.field == name
+                ]
             render_findings(found)
             if not any(x.blocking for x in found):
                 self.form[name] = raw
