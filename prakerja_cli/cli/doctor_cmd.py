@@ -20,7 +20,14 @@ def doctor(json_output: JsonOpt = False) -> None:
 
     checks = health_checks(open_workspace())
     if json_output:
-        emit_json([{"check": c.name, "ok": c.ok, "detail": c.detail, "fix": c.fix} for c in checks])
+        emit_json(
+            [
+                # The fix as the clerk reads it, only for a check that needs one.
+                {"check": c.name, "ok": c.ok, "detail": c.detail,
+                 "fix": t(c.fix) if c.fix and not c.ok else None}
+                for c in checks
+            ]
+        )  # fmt: skip
     else:
         for c in checks:
             mark = "[green]OK[/]" if c.ok else "[bold red]!![/]"
