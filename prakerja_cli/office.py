@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from prakerja_cli.config import (
@@ -123,3 +124,32 @@ def init_office(
     save_config(config, path)
     office_key()  # the audit chain's key, made now so backups of a fresh office include it
     return InitResult(config, str(path), str(db_path()), regency, loaded)
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreResult:
+    set_aside: Path
+    counts: dict[str, int]
+    key: str  # restored (the backup's key is now this office's), same, or missing (an old backup)
+    key_set_aside: Path | None  # the different key that was here before
+    key_mismatch: bool  # a backup without the key whose audit trail this key does not verify
+
+
+def restore_office(file: Path) -> RestoreResult:
+    """Put a backup of this office in place of the store and its key in place of office.key, then
+    audit it. For a backup without the key, entries this key cannot verify are marked as such."""
+    from prakerja_cli.store import audit
+    from prakerja_cli.store.backup import restore
+    from prakerja_cli.store.db import write
+
+    done = restore(file, db_path(), load_config().office_code)
+    ws = open_workspace()  # applies any newer migrations to the restored copy
+    key = "missing" if done.key is None else "restored" if done.key_changed else "same"
+    with write(ws.db):
+        mismatch = done.key is None and audit.verify(ws.db).problem == "edited"
+        if mismatch:
+            audit.mark_key_change(ws.db)
+        audit.record(ws.db, ws.office, "restore", None, {
+            "file": file.name, "set_aside": done.set_aside.name, "key": key,
+        })  # fmt: skip
+    return RestoreResult(done.set_aside, done.counts, key, done.key_set_aside, mismatch)

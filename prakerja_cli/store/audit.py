@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
 
 GENESIS = "0" * 64
+#: meta: the first entry signed with this office's key after a backup without the key was restored
+#: (entries before it were signed with a key this PC does not hold).
+KEY_FROM = "audit_key_from"
 SECRET_FIELDS = ("nik", "kk", "phone")
 
 
@@ -70,12 +73,24 @@ def changes(before: dict[str, Any], after: dict[str, Any], fields: list[str]) ->
 class VerifyResult:
     entries: int
     broken_at: int | None  # the first entry that does not hold, or None when the chain is intact
-    problem: str | None  # edited, inserted or deleted, or head (entries removed from the end)
+    problem: str | None  # edited, inserted, deleted, or key (signed with a key not held here)
+
+
+def mark_key_change(db: Database) -> None:
+    """Record that the entries so far were signed with a key this PC does not hold (a backup without
+    the office key was restored), so verify names that instead of calling them edited."""
+    last = db.execute("SELECT max(seq) FROM audit").fetchone()[0] or 0
+    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [KEY_FROM, str(last + 1)])
 
 
 def verify(db: Database) -> VerifyResult:
-    """Walk the chain: recompute each hash and check each link and the sequence."""
+    """Walk the chain: recompute each hash and check each link and the sequence. Entries before a
+    restored key-less backup's boundary cannot be checked with this key: reported as `key` when
+    nothing worse is found."""
+    key_from = db.execute("SELECT value FROM meta WHERE key = ?", [KEY_FROM]).fetchone()
+    first_key = int(key_from[0]) if key_from else 1
     prev, expected, count = GENESIS, 1, 0
+    unverifiable: int | None = None
     rows = db.execute(
         "SELECT seq, at, operator, desk, action, applicant_id, details, prev_hash, hash FROM audit ORDER BY seq"
     )
@@ -87,12 +102,14 @@ def verify(db: Database) -> VerifyResult:
         if prev_hash != prev:
             return VerifyResult(count, seq, "inserted" if prev_hash == GENESIS else "deleted")
         if _digest(prev_hash, seq, at, operator, desk, action, applicant_id, details) != digest:
-            return VerifyResult(count, seq, "edited")
+            if seq >= first_key:
+                return VerifyResult(count, seq, "edited")
+            unverifiable = unverifiable or seq
         prev, expected = digest, seq + 1
     head = db.execute("SELECT value FROM meta WHERE key = 'audit_head'").fetchone()
     if head is not None and head[0] != f"{expected - 1}:{prev}":
         return VerifyResult(count, expected, "deleted")
-    return VerifyResult(count, None, None)
+    return VerifyResult(count, unverifiable, "key" if unverifiable else None)
 
 
 def entries(
