@@ -152,3 +152,44 @@ def test_missing_database_points_to_init_force(office: Path) -> None:
     run = invoke(["applicants", "list"])
     assert run.exit_code == 1
     assert "init --force" in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("http://central.example.go.id", "tanpa enkripsi"),
+        ("central.example.go.id", "tidak sah"),
+        ("ftp://central.example.go.id", "tidak sah"),
+        ("https://", "tidak sah"),
+        ("https://central.example.go.id:99999", "tidak sah"),
+        ("http://[::1", "tidak sah"),
+        ("https://central example.go.id", "tidak sah"),
+    ],
+)
+def test_config_set_api_url_is_checked_as_sync_checks_it(office: Path, url: str, said: str) -> None:
+    before = (office / "config.toml").read_bytes()
+    run = invoke(["config", "set", "api_url", url])
+    assert run.exit_code == 2
+    lines = run.stderr.strip().splitlines()
+    assert (
+        len(lines) == 2 and lines[0].startswith("galat: api_url tidak diubah") and said in lines[0]
+    )
+    assert "https://" in lines[1]
+    assert (office / "config.toml").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://central.example.go.id/api", "http://127.0.0.1:8000", "http://localhost:8000", ""],
+)
+def test_config_set_api_url_takes_https_loopback_http_and_clearing(office: Path, url: str) -> None:
+    run = invoke(["config", "set", "api_url", f" {url} "])
+    assert run.exit_code == 0, run.stderr
+    assert invoke(["config", "show", "--json"]).json()["api_url"] == url
+
+
+def test_config_set_api_url_in_english(office: Path) -> None:
+    run = invoke(["--lang", "en", "config", "set", "api_url", "http://10.0.0.5"])
+    assert run.exit_code == 2
+    assert run.stderr.startswith("error: api_url was not changed: ")
+    assert "plain http only to this computer" in run.stderr

@@ -231,6 +231,8 @@ MESSAGES: dict[str, str] = {
     "error.config_key": "{key} cannot be changed here.",
     "hint.config_key": "Choose one of: {keys}; office code and rules change with `prakerja init --force`.",
     "msg.config_set": "{key} = {value}",
+    "error.config_value": "{key} was not changed: {reason}",
+    "hint.config_api_url": "Give the https:// address of the central API (plain http only to this computer: 127.0.0.1 or localhost), e.g. `prakerja config set api_url https://central.example.go.id`.",
     "config.api_url": "Central API address",
     "config.api_token": "API token",
     "error.api_url_missing": "The central API address is not set.",

@@ -230,6 +230,8 @@ MESSAGES: dict[str, str] = {
     "error.config_key": "{key} tidak dapat diubah di sini.",
     "hint.config_key": "Pilih salah satu: {keys}; kode kantor dan aturan diubah dengan `prakerja init --force`.",
     "msg.config_set": "{key} = {value}",
+    "error.config_value": "{key} tidak diubah: {reason}",
+    "hint.config_api_url": "Berikan alamat https:// API pusat (http biasa hanya untuk komputer ini: 127.0.0.1 atau localhost), mis. `prakerja config set api_url https://central.example.go.id`.",
     "config.api_url": "Alamat API pusat",
     "config.api_token": "Token API",
     "error.api_url_missing": "Alamat API pusat belum diatur.",
