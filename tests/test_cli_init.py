@@ -193,3 +193,68 @@ def test_config_set_api_url_in_english(office: Path) -> None:
     assert run.exit_code == 2
     assert run.stderr.startswith("error: api_url was not changed: ")
     assert "plain http only to this computer" in run.stderr
+
+
+def test_interactive_init_re_asks_a_refused_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    from prakerja_cli.cli import init_cmd
+
+    monkeypatch.setattr(init_cmd, "_interactive", lambda: True)
+    answers = [
+        "32731", "3299", "3273",  # 5 digits, unknown, right
+        "", "Disnaker Kota Bandung",  # empty name
+        "meja satu!", "d02",  # bad desk id, then a good one (upper-cased)
+        " ", "Rina",  # empty operator
+        "perpres-1999", "normal-2023",  # unknown rule set
+    ]  # fmt: skip
+    run = invoke(["init"], input="\n".join(answers) + "\n")
+    assert run.exit_code == 0, run.stderr
+    errors = [line for line in run.stderr.splitlines() if "galat:" in line]
+    assert len(errors) == 6
+    for said in ("4 angka", "3299", "Nama kantor wajib", "meja satu!", "Nama petugas wajib", "perpres-1999"):  # fmt: skip
+        assert any(said in line for line in errors), said
+    shown = invoke(["config", "show", "--json"]).json()
+    assert (shown["office_code"], shown["desk"], shown["rules"]) == ("3273", "D02", "normal-2023")
+
+
+def test_piped_answers_are_not_re_asked() -> None:
+    run = invoke(["init"], input="3299\nDisnaker\nD01\nRina\nnormal-2023\n")
+    assert run.exit_code == 2 and "3299" in run.stderr
+    assert not Path(os.environ["PRAKERJA_HOME"]).exists()
+
+
+def test_init_on_a_set_up_desk_says_so_before_asking(office: Path) -> None:
+    run = invoke(["init"], input="3273\n")
+    assert run.exit_code == 2 and "--force" in run.stderr
+    assert "Kode kabupaten/kota kantor" not in run.stderr  # nothing was asked
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, OSError(28, "No space left on device")])
+def test_an_interrupted_or_failed_init_leaves_no_files(
+    monkeypatch: pytest.MonkeyPatch, failure: BaseException
+) -> None:
+    import prakerja_cli.office
+
+    def save_fails(*args: object, **kwargs: object) -> None:
+        raise failure
+
+    monkeypatch.setattr(prakerja_cli.office, "save_config", save_fails)
+    run = invoke(INIT_ARGS)
+    assert run.exit_code == (130 if failure is KeyboardInterrupt else 1)
+    assert "Traceback" not in run.stderr
+    assert not Path(os.environ["PRAKERJA_HOME"]).exists()
+
+
+def test_a_failed_init_force_keeps_the_office(
+    office: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import prakerja_cli.office
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    before = sorted(p.name for p in office.iterdir())
+    with monkeypatch.context() as patched:
+        patched.setattr(prakerja_cli.office, "save_config", interrupted)
+        assert invoke([*INIT_ARGS, "--force"]).exit_code == 130
+    assert sorted(p.name for p in office.iterdir()) == before
+    assert invoke(["audit", "verify"]).exit_code == 0

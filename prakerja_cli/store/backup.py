@@ -13,6 +13,7 @@ from pathlib import Path
 
 from prakerja_cli.config import KEY_SIZE, install_key
 from prakerja_cli.errors import StoreError, UsageError
+from prakerja_cli.store.db import journals
 
 COUNTED = ("applicants", "audit", "regions", "outbox_batches")
 PREFIX = "prakerja-"
@@ -33,7 +34,7 @@ def _counts(conn: sqlite3.Connection) -> dict[str, int]:
 
 def _remove(partial: Path) -> None:
     """Remove a half-written copy and its journal files."""
-    for leftover in (partial, *(Path(f"{partial}{s}") for s in ("-journal", "-wal", "-shm"))):
+    for leftover in (partial, *journals(partial)):
         with contextlib.suppress(OSError):
             leftover.unlink()
 
@@ -168,9 +169,8 @@ def restore(backup_file: Path, target: Path, office_code: str) -> Restored:
         finally:
             current.close()
         target.replace(aside)
-        for suffix in ("-wal", "-shm"):
-            with contextlib.suppress(FileNotFoundError):
-                Path(str(target) + suffix).unlink()
+        for journal in journals(target):
+            journal.unlink(missing_ok=True)
     incoming.replace(target)
     changed, key_aside = install_key(info.key, stamp) if info.key is not None else (False, None)
     return Restored(aside, info.counts, info.key, changed, key_aside)
