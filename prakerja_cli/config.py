@@ -73,24 +73,24 @@ def office_key() -> bytes:
         key = path.read_bytes()
     except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_key(path, secrets.token_bytes(KEY_SIZE), overwrite=False)
+        write_private(path, secrets.token_bytes(KEY_SIZE), overwrite=False)
         key = path.read_bytes()  # ours, or the one another process made first
     if len(key) != KEY_SIZE:
         raise ConfigError("error.office_key_broken", hint="hint.office_key_broken", path=str(path))
     return key
 
 
-def write_key(path: Path, key: bytes, *, overwrite: bool = True) -> bool:
-    """Write a key file atomically in binary: a flushed owner-only temp file beside it, then moved
-    into place, so a crash never leaves a short key. Without `overwrite` an existing file is kept
-    (another process made it first) and False is returned."""
+def write_private(path: Path, data: bytes, *, overwrite: bool = True) -> bool:
+    """Write a key or config file atomically in binary: a flushed owner-only temp file beside it,
+    then moved into place, so a crash never leaves a short file. Without `overwrite` an existing
+    file is kept (another process made it first) and False is returned."""
     import secrets
 
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
         with tmp.open("xb") as handle:
             tmp.chmod(0o600)  # on Windows only the read-only flag; the profile ACL protects it
-            handle.write(key)
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         if not overwrite:
@@ -118,9 +118,9 @@ def install_key(key: bytes, stamp: str) -> tuple[bool, Path | None]:
     aside = None
     if old is not None:
         aside = path.with_name(f"{path.stem}.before-restore-{stamp}{path.suffix}")
-        write_key(aside, old)  # copied, not moved: there is never a moment without a key
+        write_private(aside, old)  # copied, not moved: there is never a moment without a key
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_key(path, key)
+    write_private(path, key)
     return True, aside
 
 
@@ -135,10 +135,7 @@ def save_config(config: Config, path: Path | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     body = "# prakerja-cli office configuration; edit with `prakerja init --force`\n"
     body += "".join(f"{k} = {_toml_value(str(v))}\n" for k, v in asdict(config).items())
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(body, encoding="utf-8")
-    tmp.chmod(0o600)
-    tmp.replace(path)
+    write_private(path, body.encode("utf-8"))
     return path
 
 

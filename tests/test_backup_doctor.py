@@ -259,3 +259,14 @@ def test_backup_to_a_db_file_writes_exactly_that_file_once(office: Path, tmp_pat
     assert target.read_bytes() == before
     assert invoke(["restore", str(target), "--yes"]).exit_code == 0
     assert not (office / "backups").exists()  # a folder backup was not made on the side
+
+
+def test_an_existing_folder_named_like_a_db_file_is_still_a_folder(
+    office: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "arsip.db"
+    folder.mkdir()
+    run = invoke(["backup", str(folder), "--json"])
+    assert run.exit_code == 0, run.stderr
+    assert Path(run.json()["file"]).parent == folder
+    assert len(list(folder.glob("prakerja-*.db"))) == 1

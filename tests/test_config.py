@@ -1,4 +1,5 @@
-"""The office key file: written in binary, atomically, never half-written or silently replaced."""
+"""The office key and config files: written in binary, atomically, never half-written or silently
+replaced."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from prakerja_cli.config import install_key, key_path, office_key, write_key
+from prakerja_cli.config import install_key, key_path, office_key, write_private
 from prakerja_cli.errors import ConfigError
 
 
@@ -21,17 +22,17 @@ def test_office_key_is_made_once_owner_only_and_kept() -> None:
     assert [p.name for p in key_path().parent.iterdir()] == ["office.key"]  # no temp file left
 
 
-def test_write_key_without_overwrite_keeps_the_key_another_process_made(tmp_path: Path) -> None:
+def test_write_private_without_overwrite_keeps_the_key_another_process_made(tmp_path: Path) -> None:
     path = tmp_path / "office.key"
-    assert write_key(path, b"a" * 32, overwrite=False) is True
-    assert write_key(path, b"b" * 32, overwrite=False) is False
+    assert write_private(path, b"a" * 32, overwrite=False) is True
+    assert write_private(path, b"b" * 32, overwrite=False) is False
     assert path.read_bytes() == b"a" * 32
-    assert write_key(path, b"c" * 32) is True
+    assert write_private(path, b"c" * 32) is True
     assert path.read_bytes() == b"c" * 32
     assert [p.name for p in tmp_path.iterdir()] == ["office.key"]
 
 
-def test_write_key_without_hard_links_still_refuses_to_overwrite(
+def test_write_private_without_hard_links_still_refuses_to_overwrite(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def no_links(src: object, dst: object) -> None:
@@ -39,8 +40,8 @@ def test_write_key_without_hard_links_still_refuses_to_overwrite(
 
     monkeypatch.setattr(os, "link", no_links)
     path = tmp_path / "office.key"
-    assert write_key(path, b"a" * 32, overwrite=False) is True
-    assert write_key(path, b"b" * 32, overwrite=False) is False
+    assert write_private(path, b"a" * 32, overwrite=False) is True
+    assert write_private(path, b"b" * 32, overwrite=False) is False
     assert path.read_bytes() == b"a" * 32
 
 
@@ -48,14 +49,14 @@ def test_a_failed_write_leaves_the_old_key_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "office.key"
-    write_key(path, b"a" * 32)
+    write_private(path, b"a" * 32)
 
     def disk_full(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", disk_full)
     with pytest.raises(OSError):
-        write_key(path, b"b" * 32)
+        write_private(path, b"b" * 32)
     assert path.read_bytes() == b"a" * 32
     assert [p.name for p in tmp_path.iterdir()] == ["office.key"]
 
