@@ -124,7 +124,7 @@ def init_office(
     Ctrl-C part way removes every file this call created: the desk is set up whole or not at all."""
     check_can_init(force)
     desk_id = check_desk(desk)
-    check_rules(rules)
+    rules = check_rules(rules)
     name = check_required(office_name, "--office-name")
     operator_name = check_required(operator, "--operator")
     path, store = config_path(), db_path()

@@ -142,7 +142,7 @@ def restore(backup_file: Path, target: Path, office_code: str) -> Restored:
     """Put a verified backup in place of the store and its office key in place of the key file; the
     current database (and a different current key) are kept beside them."""
     info = check_backup(backup_file, office_code)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")  # two restores never share an aside name
     aside = target.with_name(f"{target.stem}.before-restore-{stamp}.db")
     incoming = target.with_name(f".{target.stem}.restoring")
     src = sqlite3.connect(f"file:{backup_file}?mode=ro", uri=True)
