@@ -80,6 +80,12 @@ def office_key() -> bytes:
     return key
 
 
+def earlier_keys() -> list[bytes]:
+    """Keys this office held before: set aside by a restore, or an old PC's key copied in as
+    office.<name>.key. They verify audit entries made before a key-less backup was restored."""
+    return [p.read_bytes() for p in sorted(app_dir().glob("office.*.key"))]
+
+
 def write_private(path: Path, data: bytes, *, overwrite: bool = True) -> bool:
     """Write a key or config file atomically in binary: a flushed owner-only temp file beside it,
     then moved into place, so a crash never leaves a short file. Without `overwrite` an existing

@@ -271,7 +271,7 @@ MESSAGES: dict[str, str] = {
     "audit.deleted": "an entry was deleted",
     "audit.key": "signed with an office key this PC does not hold",
     "msg.audit_key": "The audit trail cannot be verified with this office's key up to the restore of a backup without the key (from entry #{seq}); it is not necessarily altered.",
-    "fix.audit_key": "Copy office.key from the old PC (or from a backup made by a newer prakerja) into the data folder and run `prakerja audit verify` again; entries after the restore are still checked.",
+    "fix.audit_key": "Copy office.key from the old PC into the data folder as office.old.key (keep this office.key) and run `prakerja audit verify` again; entries after the restore are checked with this key.",
     "msg.restore_key_aside": "The office key from the backup is now in use; the previous key is kept as {aside}.",
     "msg.restore_no_key": "This backup holds no office key: its audit trail cannot be verified with the current key (`prakerja audit verify` reports 'key').",
     "error.backup_exists": "{path} already exists; a backup never overwrites a file.",

@@ -270,7 +270,7 @@ MESSAGES: dict[str, str] = {
     "audit.deleted": "ada catatan yang dihapus",
     "audit.key": "ditandatangani dengan kunci kantor yang tidak ada di PC ini",
     "msg.audit_key": "Jejak audit tidak dapat diverifikasi dengan kunci kantor ini sampai pemulihan cadangan tanpa kunci (mulai catatan #{seq}); belum tentu diubah.",
-    "fix.audit_key": "Salin office.key dari PC lama (atau dari cadangan buatan prakerja versi baru) ke folder data lalu jalankan `prakerja audit verify` lagi; catatan setelah pemulihan tetap diperiksa.",
+    "fix.audit_key": "Salin office.key dari PC lama ke folder data dengan nama office.old.key (office.key yang ada tetap) lalu jalankan `prakerja audit verify` lagi; catatan setelah pemulihan diperiksa dengan kunci ini.",
     "msg.restore_key_aside": "Kunci kantor dari cadangan kini dipakai; kunci sebelumnya disimpan sebagai {aside}.",
     "msg.restore_no_key": "Cadangan ini tidak memuat kunci kantor: jejak auditnya tidak dapat diverifikasi dengan kunci sekarang (`prakerja audit verify` melaporkan 'key').",
     "error.backup_exists": "{path} sudah ada; cadangan tidak pernah menimpa berkas.",

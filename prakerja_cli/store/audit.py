@@ -24,13 +24,13 @@ SECRET_FIELDS = ("nik", "kk", "phone")
 
 
 def _digest(prev: str, seq: int, at: str, operator: str, desk: str, action: str,
-            applicant_id: str | None, details: str) -> str:  # fmt: skip
-    """HMAC-SHA256 under the office key over the entry and the previous entry's hash."""
+            applicant_id: str | None, details: str, key: bytes | None = None) -> str:  # fmt: skip
+    """HMAC-SHA256 under the office key (or `key`) over the entry and the previous entry's hash."""
     from prakerja_cli.config import office_key
 
     payload = json.dumps([prev, seq, at, operator, desk, action, applicant_id, details],
                          ensure_ascii=False, separators=(",", ":"))  # fmt: skip
-    return hmac.new(office_key(), payload.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key or office_key(), payload.encode(), hashlib.sha256).hexdigest()
 
 
 def masked(values: dict[str, Any]) -> dict[str, Any]:
@@ -85,10 +85,13 @@ def mark_key_change(db: Database) -> None:
 
 def verify(db: Database) -> VerifyResult:
     """Walk the chain: recompute each hash and check each link and the sequence. Entries before a
-    restored key-less backup's boundary cannot be checked with this key: reported as `key` when
-    nothing worse is found."""
+    restored key-less backup's boundary are checked with the office's earlier keys; those none of
+    them verifies are reported as `key` when nothing worse is found."""
+    from prakerja_cli.config import earlier_keys
+
     key_from = db.execute("SELECT value FROM meta WHERE key = ?", [KEY_FROM]).fetchone()
     first_key = int(key_from[0]) if key_from else 1
+    old_keys = earlier_keys() if first_key > 1 else []
     prev, expected, count = GENESIS, 1, 0
     unverifiable: int | None = None
     rows = db.execute(
@@ -104,7 +107,9 @@ def verify(db: Database) -> VerifyResult:
         if _digest(prev_hash, seq, at, operator, desk, action, applicant_id, details) != digest:
             if seq >= first_key:
                 return VerifyResult(count, seq, "edited")
-            unverifiable = unverifiable or seq
+            entry = (prev_hash, seq, at, operator, desk, action, applicant_id, details)
+            if all(_digest(*entry, key=old) != digest for old in old_keys):
+                unverifiable = unverifiable or seq
         prev, expected = digest, seq + 1
     head = db.execute("SELECT value FROM meta WHERE key = 'audit_head'").fetchone()
     if head is not None and head[0] != f"{expected - 1}:{prev}":
