@@ -55,25 +55,79 @@ class Config:
         return url, token
 
 
+KEY_NAME = "office.key"
+KEY_SIZE = 32
+
+
+def key_path() -> Path:
+    return app_dir() / KEY_NAME
+
+
 def office_key() -> bytes:
     """This office's secret (32 random bytes, owner-only): keys the audit chain so an entry cannot
     be forged by someone holding only the database. Created on first use."""
     import secrets
 
-    path = app_dir() / "office.key"
+    path = key_path()
     try:
-        return path.read_bytes()
+        key = path.read_bytes()
     except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(32)
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError:  # another process made it first
-        return path.read_bytes()
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_private(path, secrets.token_bytes(KEY_SIZE), overwrite=False)
+        key = path.read_bytes()  # ours, or the one another process made first
+    if len(key) != KEY_SIZE:
+        raise ConfigError("error.office_key_broken", hint="hint.office_key_broken", path=str(path))
     return key
+
+
+def earlier_keys() -> list[bytes]:
+    """Keys this office held before: set aside by a restore, or an old PC's key copied in as
+    office.<name>.key. They verify audit entries made before a key-less backup was restored."""
+    return [p.read_bytes() for p in sorted(app_dir().glob("office.*.key"))]
+
+
+def write_private(path: Path, data: bytes, *, overwrite: bool = True) -> bool:
+    """Write a key or config file atomically in binary: a flushed owner-only temp file beside it,
+    then moved into place, so a crash never leaves a short file. Without `overwrite` an existing
+    file is kept (another process made it first) and False is returned."""
+    import secrets
+
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        with tmp.open("xb") as handle:
+            tmp.chmod(0o600)  # on Windows only the read-only flag; the profile ACL protects it
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if not overwrite:
+            try:
+                os.link(tmp, path)  # unlike replace, fails when the file exists (POSIX and NTFS)
+                return True
+            except FileExistsError:
+                return False
+            except OSError:  # a file system without hard links (FAT): check, then replace
+                if path.exists():
+                    return False
+        tmp.replace(path)
+        return True
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def install_key(key: bytes, stamp: str) -> tuple[bool, Path | None]:
+    """Make `key` this office's key (at a restore): (whether the key file changed, where a different
+    key already here was kept: office.before-restore-STAMP.key, never deleted)."""
+    path = key_path()
+    old = path.read_bytes() if path.exists() else None
+    if old == key:
+        return False, None
+    aside = None
+    if old is not None:
+        aside = path.with_name(f"{path.stem}.before-restore-{stamp}{path.suffix}")
+        write_private(aside, old)  # copied, not moved: there is never a moment without a key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_private(path, key)
+    return True, aside
 
 
 def _toml_value(value: str) -> str:
@@ -87,10 +141,7 @@ def save_config(config: Config, path: Path | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     body = "# prakerja-cli office configuration; edit with `prakerja init --force`\n"
     body += "".join(f"{k} = {_toml_value(str(v))}\n" for k, v in asdict(config).items())
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(body, encoding="utf-8")
-    tmp.chmod(0o600)
-    tmp.replace(path)
+    write_private(path, body.encode("utf-8"))
     return path
 
 

@@ -238,5 +238,5 @@ def health_checks(ws: Workspace, *, wal_limit: int = 64 << 20) -> list[Check]:
     chain = audit.verify(db)
     checks.append(Check("audit", chain.broken_at is None,
                         f"{chain.entries}" if chain.broken_at is None else f"#{chain.broken_at} {chain.problem}",
-                        "fix.audit"))  # fmt: skip
+                        "fix.audit_key" if chain.problem == "key" else "fix.audit"))  # fmt: skip
     return checks

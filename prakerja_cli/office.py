@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from prakerja_cli.config import (
     Config,
+    app_dir,
     config_path,
     db_path,
+    key_path,
     load_config,
     office_key,
     save_config,
 )
+from prakerja_cli.core.nik import RegionLookup
 from prakerja_cli.core.rules import rule_set_names
 from prakerja_cli.errors import ConfigError, UsageError
 from prakerja_cli.store.applicants import Office
-from prakerja_cli.store.db import open_db
+from prakerja_cli.store.db import journals, open_db
 from prakerja_cli.store.regions import load_packaged_regions, region_name
 
 if TYPE_CHECKING:
@@ -66,10 +71,18 @@ class InitResult:
     regions_loaded: int
 
 
-def check_office_code(code: str) -> str:
+def check_office_code(code: str, regions: RegionLookup | None = None) -> str:
+    """A 4-digit regency/city code (dots allowed) that the region list knows; the packaged
+    Kemendagri list unless `regions` is given."""
     digits = code.strip().replace(".", "")
     if not re.fullmatch(r"\d{4}", digits):
         raise UsageError("error.office_code_format", hint="hint.office_code", code=code)
+    if regions is None:
+        from prakerja_cli.desk import region_lookup
+
+        regions = region_lookup(None)
+    if digits[2:] == "00" or regions(digits) is None:
+        raise UsageError("error.office_code_unknown", hint="hint.office_code", code=digits)
     return digits
 
 
@@ -81,6 +94,7 @@ def check_desk(desk: str) -> str:
 
 
 def check_rules(rules: str) -> str:
+    rules = rules.strip()
     if rules not in rule_set_names():
         raise UsageError(
             "error.rules_unknown", hint="hint.rules", rules=rules, known=", ".join(rule_set_names())
@@ -88,38 +102,93 @@ def check_rules(rules: str) -> str:
     return rules
 
 
-def init_office(
-    *, office_code: str, office_name: str, desk: str, operator: str, rules: str, force: bool = False
-) -> InitResult:
-    """Create the store (with the region list) and write the office configuration."""
+def check_required(value: str, what: str, hint: str | None = "hint.init_options") -> str:
+    """The value with its spaces tidied; refused when empty (`what` names the option or field)."""
+    tidy = " ".join(value.split())
+    if not tidy:
+        raise UsageError("error.required_option", hint=hint, option=what)
+    return tidy
+
+
+def check_can_init(force: bool) -> None:
+    """Refuse to set up a desk that already is, before anything is asked or written."""
     path = config_path()
     if path.exists() and not force:
         raise ConfigError("error.already_initialised", hint="hint.init_force", path=str(path))
-    code = check_office_code(office_code)
+
+
+def init_office(
+    *, office_code: str, office_name: str, desk: str, operator: str, rules: str, force: bool = False
+) -> InitResult:
+    """Create the store (with the region list) and write the office configuration. A failure or
+    Ctrl-C part way removes every file this call created: the desk is set up whole or not at all."""
+    check_can_init(force)
     desk_id = check_desk(desk)
-    check_rules(rules)
-    name = " ".join(office_name.split())
-    operator_name = " ".join(operator.split())
-    if not name:
-        raise UsageError("error.required_option", hint="hint.init_options", option="--office-name")
-    if not operator_name:
-        raise UsageError("error.required_option", hint="hint.init_options", option="--operator")
-    db = open_db(db_path(), create=True)
-    loaded = 0
-    if db.execute("SELECT count(*) FROM regions").fetchone()[0] == 0:
-        loaded = load_packaged_regions(db).added
-    regency = region_name(db, code)
-    if regency is None or code[2:] == "00":
-        raise UsageError("error.office_code_unknown", hint="hint.office_code", code=code)
-    existing = db.execute("SELECT value FROM meta WHERE key = 'office_code'").fetchone()
-    if existing and existing[0] != code:
-        raise ConfigError(
-            "error.office_code_changed", hint="hint.office_code_changed", old=existing[0], new=code
+    rules = check_rules(rules)
+    name = check_required(office_name, "--office-name")
+    operator_name = check_required(operator, "--operator")
+    path, store = config_path(), db_path()
+    created = [p for p in (path, store, *journals(store), key_path()) if not p.exists()]
+    home_created = not app_dir().exists()
+    db = None
+    try:
+        db = open_db(store, create=True)
+        loaded = 0
+        if db.execute("SELECT count(*) FROM regions").fetchone()[0] == 0:
+            loaded = load_packaged_regions(db).added
+        code = check_office_code(office_code, lambda c: region_name(db, c))
+        regency = region_name(db, code) or code
+        existing = db.execute("SELECT value FROM meta WHERE key = 'office_code'").fetchone()
+        if existing and existing[0] != code:
+            raise ConfigError(
+                "error.office_code_changed",
+                hint="hint.office_code_changed",
+                old=existing[0],
+                new=code,
+            )
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('office_code', ?)", [code])
+        office_key()  # the audit chain's key, made now so backups of a fresh office include it
+        config = Config(
+            office_code=code, office_name=name, desk=desk_id, operator=operator_name, rules=rules
         )
-    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('office_code', ?)", [code])
-    config = Config(
-        office_code=code, office_name=name, desk=desk_id, operator=operator_name, rules=rules
-    )
-    save_config(config, path)
-    office_key()  # the audit chain's key, made now so backups of a fresh office include it
-    return InitResult(config, str(path), str(db_path()), regency, loaded)
+        save_config(config, path)  # last: a config file means the desk is set up
+    except BaseException:
+        if db is not None:
+            db.close()  # Windows cannot remove an open file
+        for leftover in created:
+            leftover.unlink(missing_ok=True)
+        if home_created:
+            with contextlib.suppress(OSError):
+                app_dir().rmdir()
+        raise
+    db.close()
+    return InitResult(config, str(path), str(store), regency, loaded)
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreResult:
+    set_aside: Path
+    counts: dict[str, int]
+    key: str  # restored (the backup's key is now this office's), same, or missing (an old backup)
+    key_set_aside: Path | None  # the different key that was here before
+    key_mismatch: bool  # a backup without the key whose audit trail this key does not verify
+
+
+def restore_office(file: Path) -> RestoreResult:
+    """Put a backup of this office in place of the store and its key in place of office.key, then
+    audit it. For a backup without the key, entries this key cannot verify are marked as such."""
+    from prakerja_cli.store import audit
+    from prakerja_cli.store.backup import restore
+    from prakerja_cli.store.db import write
+
+    done = restore(file, db_path(), load_config().office_code)
+    ws = open_workspace()  # applies any newer migrations to the restored copy
+    key = "missing" if done.key is None else "restored" if done.key_changed else "same"
+    with write(ws.db):
+        mismatch = done.key is None and audit.verify(ws.db).problem == "edited"
+        if mismatch:
+            audit.mark_key_change(ws.db)
+        audit.record(ws.db, ws.office, "restore", None, {
+            "file": file.name, "set_aside": done.set_aside.name, "key": key,
+        })  # fmt: skip
+    return RestoreResult(done.set_aside, done.counts, key, done.key_set_aside, mismatch)

@@ -149,3 +149,128 @@ def test_disk_filling_up_gives_a_clean_error_and_nothing_half_written(
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     if what == "backup":
         assert [p.name for p in (tmp_path / "b").iterdir()] == []
+
+
+def _backup_and_lose_the_pc(office: Path, tmp_path: Path) -> tuple[Path, bytes]:
+    """A backup of an office with one registration, then a new PC: same office, another key."""
+    import secrets
+
+    register(1)
+    made = Path(invoke(["backup", str(tmp_path / "b"), "--json"]).json()["file"])
+    old_key = (office / "office.key").read_bytes()
+    (office / "office.key").write_bytes(secrets.token_bytes(32))
+    return made, old_key
+
+
+def test_backup_carries_the_office_key_and_a_restore_on_a_new_pc_verifies(
+    office: Path, tmp_path: Path
+) -> None:
+    made, old_key = _backup_and_lose_the_pc(office, tmp_path)
+    new_key = (office / "office.key").read_bytes()
+    with sqlite3.connect(made) as conn:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'office_key'").fetchone()
+    assert bytes.fromhex(row[0]) == old_key
+    with sqlite3.connect(office / "prakerja.db") as conn:  # the live store never holds the key
+        assert conn.execute("SELECT 1 FROM meta WHERE key = 'office_key'").fetchone() is None
+    run = invoke(["restore", str(made), "--yes"])
+    assert run.exit_code == 0, run.stderr
+    assert (office / "office.key").read_bytes() == old_key
+    aside = list(office.glob("office.before-restore-*.key"))
+    assert [p.read_bytes() for p in aside] == [new_key]
+    assert aside[0].name in run.stdout  # the clerk is told where the other key went
+    with sqlite3.connect(office / "prakerja.db") as conn:
+        assert conn.execute("SELECT 1 FROM meta WHERE key = 'office_key'").fetchone() is None
+    assert invoke(["audit", "verify"]).exit_code == 0
+    assert invoke(["doctor", "--json"]).json()[-1] == {
+        "check": "audit", "ok": True, "detail": "2", "fix": "fix.audit"
+    }  # fmt: skip
+    again = invoke(["restore", str(made), "--yes", "--json"]).json()
+    assert again["key"] == "same" and again["key_set_aside"] is None
+
+
+def test_a_backup_without_the_key_restored_on_a_new_pc_reports_key(
+    office: Path, tmp_path: Path
+) -> None:
+    made, old_key = _backup_and_lose_the_pc(office, tmp_path)
+    with sqlite3.connect(made) as conn:  # as made before backups carried the key
+        conn.execute("DELETE FROM meta WHERE key = 'office_key'")
+    key_here = (office / "office.key").read_bytes()
+    run = invoke(["restore", str(made), "--yes"])
+    assert run.exit_code == 0, run.stderr
+    assert "tidak memuat kunci kantor" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert (office / "office.key").read_bytes() == key_here
+    verify = invoke(["audit", "verify"])
+    assert verify.exit_code == 1
+    assert "RUSAK" not in verify.stderr and "kunci kantor" in verify.stderr
+    assert "office.old.key" in verify.stderr  # the fix
+    assert invoke(["audit", "verify", "--json"]).json() == {
+        "entries": 2, "intact": False, "broken_at": 1, "problem": "key"
+    }  # fmt: skip
+    checks = {c["check"]: c for c in invoke(["doctor", "--json"]).json()}
+    assert checks["audit"] == {
+        "check": "audit", "ok": False, "detail": "#1 key", "fix": "fix.audit_key"
+    }  # fmt: skip
+    english = invoke(["--lang", "en", "audit", "verify"])
+    assert "cannot be verified with this office's key" in english.stderr
+    # The old PC's key, copied in beside this one, verifies the entries made before the restore.
+    (office / "office.old.key").write_bytes(old_key)
+    assert invoke(["audit", "verify"]).exit_code == 0
+    # Entries made after the restore are still checked with this key.
+    with sqlite3.connect(office / "prakerja.db") as conn:
+        conn.execute("UPDATE audit SET operator = 'X' WHERE action = 'restore'")
+    assert invoke(["audit", "verify", "--json"]).json()["problem"] == "edited"
+
+
+def test_a_backup_without_the_key_restored_on_the_same_pc_just_restores(
+    office: Path, tmp_path: Path
+) -> None:
+    register(1)
+    made = Path(invoke(["backup", str(tmp_path / "b"), "--json"]).json()["file"])
+    with sqlite3.connect(made) as conn:
+        conn.execute("DELETE FROM meta WHERE key = 'office_key'")
+    run = invoke(["--lang", "en", "restore", str(made), "--yes", "--json"])
+    assert run.exit_code == 0, run.stderr
+    assert run.json()["key"] == "missing" and run.json()["audit_key_mismatch"] is False
+    assert invoke(["audit", "verify"]).exit_code == 0
+
+
+def test_restore_of_a_keyless_backup_says_so_in_english(office: Path, tmp_path: Path) -> None:
+    made, _ = _backup_and_lose_the_pc(office, tmp_path)
+    with sqlite3.connect(made) as conn:
+        conn.execute("DELETE FROM meta WHERE key = 'office_key'")
+    run = invoke(["--lang", "en", "restore", str(made), "--yes"])
+    assert run.exit_code == 0
+    assert run.stderr.strip() == (
+        "This backup holds no office key: its audit trail cannot be verified with the current key"
+        " (`prakerja audit verify` reports 'key')."
+    )
+
+
+def test_backup_to_a_db_file_writes_exactly_that_file_once(office: Path, tmp_path: Path) -> None:
+    register(1)
+    target = tmp_path / "usb" / "kantor-senin.db"
+    run = invoke(["backup", str(target), "--json"])
+    assert run.exit_code == 0, run.stderr
+    assert run.json()["file"] == str(target) and run.json()["removed"] == []
+    assert [p.name for p in target.parent.iterdir()] == ["kantor-senin.db"]
+    before = target.read_bytes()
+    again = invoke(["backup", str(target)])
+    assert again.exit_code == 2
+    lines = again.stderr.strip().splitlines()
+    assert lines[0].startswith("galat:") and str(target) in lines[0]
+    assert "nama berkas baru" in lines[1]
+    assert target.read_bytes() == before
+    assert invoke(["restore", str(target), "--yes"]).exit_code == 0
+    assert not (office / "backups").exists()  # a folder backup was not made on the side
+
+
+def test_an_existing_folder_named_like_a_db_file_is_still_a_folder(
+    office: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "arsip.db"
+    folder.mkdir()
+    run = invoke(["backup", str(folder), "--json"])
+    assert run.exit_code == 0, run.stderr
+    assert Path(run.json()["file"]).parent == folder
+    assert len(list(folder.glob("prakerja-*.db"))) == 1

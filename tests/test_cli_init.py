@@ -152,3 +152,109 @@ def test_missing_database_points_to_init_force(office: Path) -> None:
     run = invoke(["applicants", "list"])
     assert run.exit_code == 1
     assert "init --force" in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("http://central.example.go.id", "tanpa enkripsi"),
+        ("central.example.go.id", "tidak sah"),
+        ("ftp://central.example.go.id", "tidak sah"),
+        ("https://", "tidak sah"),
+        ("https://central.example.go.id:99999", "tidak sah"),
+        ("http://[::1", "tidak sah"),
+        ("https://central example.go.id", "tidak sah"),
+    ],
+)
+def test_config_set_api_url_is_checked_as_sync_checks_it(office: Path, url: str, said: str) -> None:
+    before = (office / "config.toml").read_bytes()
+    run = invoke(["config", "set", "api_url", url])
+    assert run.exit_code == 2
+    lines = run.stderr.strip().splitlines()
+    assert (
+        len(lines) == 2 and lines[0].startswith("galat: api_url tidak diubah") and said in lines[0]
+    )
+    assert "https://" in lines[1]
+    assert (office / "config.toml").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://central.example.go.id/api", "http://127.0.0.1:8000", "http://localhost:8000", ""],
+)
+def test_config_set_api_url_takes_https_loopback_http_and_clearing(office: Path, url: str) -> None:
+    run = invoke(["config", "set", "api_url", f" {url} "])
+    assert run.exit_code == 0, run.stderr
+    assert invoke(["config", "show", "--json"]).json()["api_url"] == url
+
+
+def test_config_set_api_url_in_english(office: Path) -> None:
+    run = invoke(["--lang", "en", "config", "set", "api_url", "http://10.0.0.5"])
+    assert run.exit_code == 2
+    assert run.stderr.startswith("error: api_url was not changed: ")
+    assert "plain http only to this computer" in run.stderr
+
+
+def test_interactive_init_re_asks_a_refused_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    from prakerja_cli.cli import init_cmd
+
+    monkeypatch.setattr(init_cmd, "_interactive", lambda: True)
+    answers = [
+        "32731", "3299", "3273",  # 5 digits, unknown, right
+        "", "Disnaker Kota Bandung",  # empty name
+        "meja satu!", "d02",  # bad desk id, then a good one (upper-cased)
+        " ", "Rina",  # empty operator
+        "perpres-1999", "normal-2023",  # unknown rule set
+    ]  # fmt: skip
+    run = invoke(["init"], input="\n".join(answers) + "\n")
+    assert run.exit_code == 0, run.stderr
+    errors = [line for line in run.stderr.splitlines() if "galat:" in line]
+    assert len(errors) == 6
+    for said in ("4 angka", "3299", "Nama kantor wajib", "meja satu!", "Nama petugas wajib", "perpres-1999"):  # fmt: skip
+        assert any(said in line for line in errors), said
+    shown = invoke(["config", "show", "--json"]).json()
+    assert (shown["office_code"], shown["desk"], shown["rules"]) == ("3273", "D02", "normal-2023")
+
+
+def test_piped_answers_are_not_re_asked() -> None:
+    run = invoke(["init"], input="3299\nDisnaker\nD01\nRina\nnormal-2023\n")
+    assert run.exit_code == 2 and "3299" in run.stderr
+    assert not Path(os.environ["PRAKERJA_HOME"]).exists()
+
+
+def test_init_on_a_set_up_desk_says_so_before_asking(office: Path) -> None:
+    run = invoke(["init"], input="3273\n")
+    assert run.exit_code == 2 and "--force" in run.stderr
+    assert "Kode kabupaten/kota kantor" not in run.stderr  # nothing was asked
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, OSError(28, "No space left on device")])
+def test_an_interrupted_or_failed_init_leaves_no_files(
+    monkeypatch: pytest.MonkeyPatch, failure: BaseException
+) -> None:
+    import prakerja_cli.office
+
+    def save_fails(*args: object, **kwargs: object) -> None:
+        raise failure
+
+    monkeypatch.setattr(prakerja_cli.office, "save_config", save_fails)
+    run = invoke(INIT_ARGS)
+    assert run.exit_code == (130 if failure is KeyboardInterrupt else 1)
+    assert "Traceback" not in run.stderr
+    assert not Path(os.environ["PRAKERJA_HOME"]).exists()
+
+
+def test_a_failed_init_force_keeps_the_office(
+    office: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import prakerja_cli.office
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    before = sorted(p.name for p in office.iterdir())
+    with monkeypatch.context() as patched:
+        patched.setattr(prakerja_cli.office, "save_config", interrupted)
+        assert invoke([*INIT_ARGS, "--force"]).exit_code == 130
+    assert sorted(p.name for p in office.iterdir()) == before
+    assert invoke(["audit", "verify"]).exit_code == 0

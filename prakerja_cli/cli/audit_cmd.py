@@ -28,6 +28,9 @@ def verify(json_output: JsonOpt = False) -> None:
                    "broken_at": result.broken_at, "problem": result.problem})  # fmt: skip
     elif result.broken_at is None:
         out.print(t("msg.audit_ok", count=result.entries))
+    elif result.problem == "key":
+        err.print(t("msg.audit_key", seq=result.broken_at))
+        err.print(f"{t('label.hint')}: {t('fix.audit_key')}")
     else:
         err.print(t("msg.audit_broken", seq=result.broken_at, problem=t(f"audit.{result.problem}")))
     if result.broken_at is not None:

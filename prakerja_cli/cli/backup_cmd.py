@@ -13,22 +13,25 @@ from prakerja_cli.cli.common import JsonOpt, emit_json, out
 def backup(
     dest: Annotated[
         Path | None,
-        typer.Argument(help="Folder for backups (default: backups/ in the data folder)."),
+        typer.Argument(
+            help="Folder for backups (default: backups/ in the data folder), or one new FILE.db."
+        ),
     ] = None,
     keep: Annotated[int, typer.Option(help="How many backups to keep in that folder.")] = 7,
     json_output: JsonOpt = False,
 ) -> None:
-    """Copy the database while desks keep working, verify the copy, keep the last N.
+    """Copy the database and the office key while desks keep working, verify the copy; in a folder
+    keep the last N, or write exactly one new FILE.db.
 
     Example: prakerja backup D:\\cadangan --keep 14
     """
-    from prakerja_cli.config import app_dir, db_path, load_config
+    from prakerja_cli.config import app_dir, db_path, load_config, office_key
     from prakerja_cli.i18n import t
     from prakerja_cli.store.backup import backup as make_backup
 
     load_config()
-    folder = dest or app_dir() / "backups"
-    result = make_backup(db_path(), folder, keep=max(1, keep))
+    target = dest or app_dir() / "backups"
+    result = make_backup(db_path(), target, key=office_key(), keep=max(1, keep))
     if json_output:
         emit_json({"file": str(result.path), "counts": result.counts,
                    "removed": [str(p) for p in result.removed]})  # fmt: skip
@@ -44,35 +47,34 @@ def restore(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask to confirm.")] = False,
     json_output: JsonOpt = False,
 ) -> None:
-    """Replace the database with a verified backup of this office; the current one is kept aside.
+    """Replace the database and office key with a verified backup of this office; the current
+    ones are kept aside.
 
     Example: prakerja restore D:\\cadangan\\prakerja-20261123-013000-000000.db
     """
     from rich.prompt import Confirm
 
     from prakerja_cli.cli.common import err
-    from prakerja_cli.config import db_path, load_config
+    from prakerja_cli.config import load_config
     from prakerja_cli.errors import CancelledError
     from prakerja_cli.i18n import t
-    from prakerja_cli.office import open_workspace
-    from prakerja_cli.store import audit
+    from prakerja_cli.office import restore_office
     from prakerja_cli.store.backup import check_backup
-    from prakerja_cli.store.backup import restore as restore_backup
-    from prakerja_cli.store.db import write
 
-    config = load_config()
-    counts = check_backup(file, config.office_code)
+    info = check_backup(file, load_config().office_code)
     if not yes and not Confirm.ask(
-        t("prompt.confirm_restore", applicants=counts["applicants"]), console=err
+        t("prompt.confirm_restore", applicants=info.counts["applicants"]), console=err
     ):
         raise CancelledError("msg.cancelled")
-    aside, counts = restore_backup(file, db_path(), config.office_code)
-    ws = open_workspace()  # applies any newer migrations to the restored copy
-    with write(ws.db):
-        audit.record(
-            ws.db, ws.office, "restore", None, {"file": file.name, "set_aside": aside.name}
-        )
+    result = restore_office(file)
+    key_aside = str(result.key_set_aside) if result.key_set_aside else None
     if json_output:
-        emit_json({"restored": str(file), "set_aside": str(aside), "counts": counts})
+        emit_json({"restored": str(file), "set_aside": str(result.set_aside),
+                   "counts": result.counts, "key": result.key, "key_set_aside": key_aside,
+                   "audit_key_mismatch": result.key_mismatch})  # fmt: skip
         return
-    out.print(t("msg.restored", file=file.name, aside=str(aside)), markup=False)
+    out.print(t("msg.restored", file=file.name, aside=str(result.set_aside)), markup=False)
+    if key_aside:
+        out.print(t("msg.restore_key_aside", aside=key_aside), markup=False)
+    if result.key_mismatch:
+        err.print(t("msg.restore_no_key"), markup=False)

@@ -72,11 +72,16 @@ def debug_enabled() -> bool:
     return os.environ.get("PRAKERJA_DEBUG", "") not in ("", "0", "false")
 
 
-def fail(exc: PrakerjaError) -> typer.Exit:
-    """Print an expected failure as `error:`/`hint:` lines on stderr; return the Exit to raise."""
+def report(exc: PrakerjaError) -> None:
+    """Print an expected failure as `error:`/`hint:` lines on stderr."""
     err.print(f"[bold red]{escape(t('label.error'))}:[/] {escape(t(exc.key, **exc.params))}")
     if exc.hint:
         err.print(f"[bold]{escape(t('label.hint'))}:[/] {escape(t(exc.hint, **exc.params))}")
+
+
+def fail(exc: PrakerjaError) -> typer.Exit:
+    """Report an expected failure; return the Exit to raise."""
+    report(exc)
     return typer.Exit(int(exc.exit_code))
 
 

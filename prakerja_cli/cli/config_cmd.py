@@ -72,7 +72,8 @@ def set_(
     key: Annotated[str, typer.Argument(help="One of: " + ", ".join(SETTABLE) + ".")],
     value: Annotated[str, typer.Argument(help="The new value ('' to clear the API settings).")],
 ) -> None:
-    """Change one setting in the office configuration (the file stays owner-only).
+    """Change one setting in the office configuration (the file stays owner-only). An api_url is
+    checked as sync checks it: https, or plain http only to this computer.
 
     Example: prakerja config set api_url https://central.example.go.id
     """
@@ -86,10 +87,19 @@ def set_(
         raise UsageError(
             "error.config_key", hint="hint.config_key", key=key, keys=", ".join(SETTABLE)
         )
+    value = value.strip()
     if key == "desk":
         from prakerja_cli.office import check_desk
 
         value = check_desk(value)
-    save_config(replace(load_config(), **{key: value.strip()}))
+    if key == "api_url" and value:
+        from prakerja_cli.sync.http import check_api_url
+
+        try:
+            check_api_url(value)  # the check sync makes, so a bad address fails now, not at night
+        except UsageError as exc:
+            raise UsageError("error.config_value", hint="hint.config_api_url", key=key,
+                             reason=t(exc.key, **exc.params)) from None  # fmt: skip
+    save_config(replace(load_config(), **{key: value}))
     shown = "********" if key == "api_token" and value else value
     out.print(t("msg.config_set", key=key, value=shown))

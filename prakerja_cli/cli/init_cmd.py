@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -11,21 +13,40 @@ from prakerja_cli.cli.common import JsonOpt, emit_json, err, out
 DEFAULT_RULES = "normal-2023"
 
 
+def _interactive() -> bool:
+    """Re-ask a refused answer only when someone is typing; piped answers fail at once."""
+    return sys.stdin.isatty()
+
+
 def _ask(
-    label_key: str, value: str | None, no_input: bool, option: str, default: str | None = None
+    label_key: str,
+    value: str | None,
+    no_input: bool,
+    option: str,
+    check: Callable[[str], str],
+    default: str | None = None,
 ) -> str:
+    """The option's value, or the answer to a prompt; checked at once, re-asked while refused."""
     from rich.prompt import Prompt
 
+    from prakerja_cli.cli.common import report
     from prakerja_cli.errors import UsageError
     from prakerja_cli.i18n import t
 
     if value is not None:
-        return value
+        return check(value)
     if no_input:
         if default is not None:
-            return default
+            return check(default)
         raise UsageError("error.required_option", hint="hint.init_options", option=option)
-    return Prompt.ask(t(label_key), default=default, console=err) or ""
+    while True:
+        answer = Prompt.ask(t(label_key), default=default, console=err) or ""
+        try:
+            return check(answer)
+        except UsageError as exc:
+            if not _interactive():
+                raise
+            report(exc)
 
 
 def init(
@@ -58,16 +79,26 @@ def init(
     --operator "Rina" --rules normal-2023 --no-input
     """
     from prakerja_cli.i18n import t
-    from prakerja_cli.office import check_desk, check_office_code, check_rules, init_office
+    from prakerja_cli.office import (
+        check_can_init,
+        check_desk,
+        check_office_code,
+        check_required,
+        check_rules,
+        init_office,
+    )
 
-    code = _ask("prompt.office_code", office_code, no_input, "--office-code")
-    check_office_code(code)
-    name = _ask("prompt.office_name", office_name, no_input, "--office-name")
-    desk_id = _ask("prompt.desk", desk, no_input, "--desk", default="D01")
-    check_desk(desk_id)
-    who = _ask("prompt.operator", operator, no_input, "--operator")
-    rule_set = _ask("prompt.rules", rules, no_input, "--rules", default=DEFAULT_RULES)
-    check_rules(rule_set)
+    check_can_init(force)  # before asking anything
+
+    def required(label_key: str) -> Callable[[str], str]:
+        return lambda text: check_required(text, t(label_key), hint=None)
+
+    code = _ask("prompt.office_code", office_code, no_input, "--office-code", check_office_code)
+    name = _ask("prompt.office_name", office_name, no_input, "--office-name",
+                required("prompt.office_name"))  # fmt: skip
+    desk_id = _ask("prompt.desk", desk, no_input, "--desk", check_desk, default="D01")
+    who = _ask("prompt.operator", operator, no_input, "--operator", required("prompt.operator"))
+    rule_set = _ask("prompt.rules", rules, no_input, "--rules", check_rules, default=DEFAULT_RULES)
     err.print(t("msg.init_working"))
     result = init_office(
         office_code=code, office_name=name, desk=desk_id, operator=who, rules=rule_set, force=force

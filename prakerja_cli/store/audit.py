@@ -17,17 +17,20 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
 
 GENESIS = "0" * 64
+#: meta: the first entry signed with this office's key after a backup without the key was restored
+#: (entries before it were signed with a key this PC does not hold).
+KEY_FROM = "audit_key_from"
 SECRET_FIELDS = ("nik", "kk", "phone")
 
 
 def _digest(prev: str, seq: int, at: str, operator: str, desk: str, action: str,
-            applicant_id: str | None, details: str) -> str:  # fmt: skip
-    """HMAC-SHA256 under the office key over the entry and the previous entry's hash."""
+            applicant_id: str | None, details: str, key: bytes | None = None) -> str:  # fmt: skip
+    """HMAC-SHA256 under the office key (or `key`) over the entry and the previous entry's hash."""
     from prakerja_cli.config import office_key
 
     payload = json.dumps([prev, seq, at, operator, desk, action, applicant_id, details],
                          ensure_ascii=False, separators=(",", ":"))  # fmt: skip
-    return hmac.new(office_key(), payload.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key or office_key(), payload.encode(), hashlib.sha256).hexdigest()
 
 
 def masked(values: dict[str, Any]) -> dict[str, Any]:
@@ -70,12 +73,27 @@ def changes(before: dict[str, Any], after: dict[str, Any], fields: list[str]) ->
 class VerifyResult:
     entries: int
     broken_at: int | None  # the first entry that does not hold, or None when the chain is intact
-    problem: str | None  # edited, inserted or deleted, or head (entries removed from the end)
+    problem: str | None  # edited, inserted, deleted, or key (signed with a key not held here)
+
+
+def mark_key_change(db: Database) -> None:
+    """Record that the entries so far were signed with a key this PC does not hold (a backup without
+    the office key was restored), so verify names that instead of calling them edited."""
+    last = db.execute("SELECT max(seq) FROM audit").fetchone()[0] or 0
+    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [KEY_FROM, str(last + 1)])
 
 
 def verify(db: Database) -> VerifyResult:
-    """Walk the chain: recompute each hash and check each link and the sequence."""
+    """Walk the chain: recompute each hash and check each link and the sequence. Entries before a
+    restored key-less backup's boundary are checked with the office's earlier keys; those none of
+    them verifies are reported as `key` when nothing worse is found."""
+    from prakerja_cli.config import earlier_keys
+
+    key_from = db.execute("SELECT value FROM meta WHERE key = ?", [KEY_FROM]).fetchone()
+    first_key = int(key_from[0]) if key_from else 1
+    old_keys = earlier_keys() if first_key > 1 else []
     prev, expected, count = GENESIS, 1, 0
+    unverifiable: int | None = None
     rows = db.execute(
         "SELECT seq, at, operator, desk, action, applicant_id, details, prev_hash, hash FROM audit ORDER BY seq"
     )
@@ -87,12 +105,16 @@ def verify(db: Database) -> VerifyResult:
         if prev_hash != prev:
             return VerifyResult(count, seq, "inserted" if prev_hash == GENESIS else "deleted")
         if _digest(prev_hash, seq, at, operator, desk, action, applicant_id, details) != digest:
-            return VerifyResult(count, seq, "edited")
+            if seq >= first_key:
+                return VerifyResult(count, seq, "edited")
+            entry = (prev_hash, seq, at, operator, desk, action, applicant_id, details)
+            if all(_digest(*entry, key=old) != digest for old in old_keys):
+                unverifiable = unverifiable or seq
         prev, expected = digest, seq + 1
     head = db.execute("SELECT value FROM meta WHERE key = 'audit_head'").fetchone()
     if head is not None and head[0] != f"{expected - 1}:{prev}":
         return VerifyResult(count, expected, "deleted")
-    return VerifyResult(count, None, None)
+    return VerifyResult(count, unverifiable, "key" if unverifiable else None)
 
 
 def entries(

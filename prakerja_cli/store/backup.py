@@ -1,5 +1,6 @@
-"""Backups with SQLite's online backup API (consistent while desks keep working), verified, and
-restores that refuse a damaged or foreign file and set the current database aside first."""
+"""Backups with SQLite's online backup API (consistent while desks keep working), verified, carrying
+the office key; restores that refuse a damaged or foreign file and set the current database aside
+first."""
 
 from __future__ import annotations
 
@@ -10,10 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from prakerja_cli.config import KEY_SIZE, install_key
 from prakerja_cli.errors import StoreError, UsageError
+from prakerja_cli.store.db import journals
 
 COUNTED = ("applicants", "audit", "regions", "outbox_batches")
 PREFIX = "prakerja-"
+#: The meta row of a backup file that holds the office key (hex); never kept in the live store.
+KEY_META = "office_key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,15 +32,28 @@ def _counts(conn: sqlite3.Connection) -> dict[str, int]:
     return {t: int(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in COUNTED}
 
 
+def _remove(partial: Path) -> None:
+    """Remove a half-written copy and its journal files."""
+    for leftover in (partial, *journals(partial)):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+
+
 def _check(conn: sqlite3.Connection) -> bool:
     return bool(conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
 
 
-def backup(source: Path, folder: Path, *, keep: int = 7) -> BackupResult:
-    """Copy the store into `folder` as prakerja-YYYYmmdd-HHMMSS.db, verify it, keep the last `keep`."""
+def backup(source: Path, dest: Path, *, key: bytes, keep: int = 7) -> BackupResult:
+    """Copy the store and the office key to `dest` and verify the copy. A `dest` ending in .db is
+    that one file (refused when it exists); otherwise a folder that gets prakerja-YYYYmmdd-HHMMSS-ffffff.db
+    and keeps the last `keep`."""
+    single = dest.suffix.lower() == ".db" and not dest.is_dir()
+    if single and dest.exists():
+        raise UsageError("error.backup_exists", hint="hint.backup_exists", path=str(dest))
+    folder = dest.parent if single else dest
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    final = folder / f"{PREFIX}{stamp}.db"
+    final = dest if single else folder / f"{PREFIX}{stamp}.db"
     partial = folder / f".{PREFIX}{stamp}.partial"
     src = sqlite3.connect(str(source), timeout=60, isolation_level=None)
     try:
@@ -47,16 +65,19 @@ def backup(source: Path, folder: Path, *, keep: int = 7) -> BackupResult:
             counts = _counts(src)
             src.backup(dst)
             src.execute("COMMIT")
+            dst.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [KEY_META, key.hex()]
+            )
             if not _check(dst) or _counts(dst) != counts:
                 raise StoreError("error.backup_verify", hint="hint.db_corrupt", path=str(final))
             dst.execute("PRAGMA journal_mode = DELETE")
         finally:
             dst.close()
+        if single and final.exists():  # made by someone else while we copied
+            raise UsageError("error.backup_exists", hint="hint.backup_exists", path=str(final))
         partial.replace(final)
     except BaseException as exc:
-        for leftover in (partial, *(Path(f"{partial}{s}") for s in ("-journal", "-wal", "-shm"))):
-            with contextlib.suppress(OSError):
-                leftover.unlink()
+        _remove(partial)
         if isinstance(exc, sqlite3.Error | OSError) and not isinstance(exc, StoreError):
             raise StoreError(
                 "error.backup_failed", hint="hint.disk_full", path=str(final), reason=str(exc)
@@ -64,55 +85,78 @@ def backup(source: Path, folder: Path, *, keep: int = 7) -> BackupResult:
         raise
     finally:
         src.close()
-    backups = sorted(folder.glob(f"{PREFIX}*.db"))
-    removed = backups[: max(0, len(backups) - keep)]
-    for old in removed:
-        old.unlink()
+    removed: list[Path] = []
+    if not single:
+        backups = sorted(folder.glob(f"{PREFIX}*.db"))
+        removed = backups[: max(0, len(backups) - keep)]
+        for old in removed:
+            old.unlink()
     return BackupResult(final, counts, removed)
 
 
-def check_backup(path: Path, office_code: str) -> dict[str, int]:
+@dataclass(frozen=True, slots=True)
+class BackupInfo:
+    counts: dict[str, int]
+    key: bytes | None  # None in a backup made before backups carried the office key
+
+
+def check_backup(path: Path, office_code: str) -> BackupInfo:
     """Refuse a file that is damaged, not a prakerja store, or another office's."""
     if not path.is_file():
         raise UsageError("error.file_missing", hint="hint.check_path", file=str(path))
+    corrupt = UsageError("error.restore_corrupt", hint="hint.restore_other", file=path.name)
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             if not _check(conn):
-                raise UsageError("error.restore_corrupt", hint="hint.restore_other", file=path.name)
-            row = conn.execute("SELECT value FROM meta WHERE key = 'office_code'").fetchone()
+                raise corrupt
+            meta = dict(
+                conn.execute(
+                    "SELECT key, value FROM meta WHERE key IN ('office_code', ?)", [KEY_META]
+                )
+            )
             counts = _counts(conn)
         finally:
             conn.close()
-    except sqlite3.Error:
-        raise UsageError(
-            "error.restore_corrupt", hint="hint.restore_other", file=path.name
-        ) from None
-    if row is None or row[0] != office_code:
+        key = bytes.fromhex(meta[KEY_META]) if KEY_META in meta else None
+    except (sqlite3.Error, ValueError):
+        raise corrupt from None
+    if key is not None and len(key) != KEY_SIZE:
+        raise corrupt
+    if meta.get("office_code") != office_code:
         raise UsageError("error.restore_foreign", hint="hint.restore_other", file=path.name,
-                         office=row[0] if row else "?")  # fmt: skip
-    return counts
+                         office=meta.get("office_code", "?"))  # fmt: skip
+    return BackupInfo(counts, key)
 
 
-def restore(backup_file: Path, target: Path, office_code: str) -> tuple[Path, dict[str, int]]:
-    """Put a verified backup in place of the store; the current one is kept beside it."""
-    counts = check_backup(backup_file, office_code)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+@dataclass(frozen=True, slots=True)
+class Restored:
+    set_aside: Path
+    counts: dict[str, int]
+    key: bytes | None  # the office key the backup carried
+    key_changed: bool  # office.key now holds the backup's key, which differs from the one here
+    key_set_aside: Path | None  # where a different key already here was kept
+
+
+def restore(backup_file: Path, target: Path, office_code: str) -> Restored:
+    """Put a verified backup in place of the store and its office key in place of the key file; the
+    current database (and a different current key) are kept beside them."""
+    info = check_backup(backup_file, office_code)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")  # two restores never share an aside name
     aside = target.with_name(f"{target.stem}.before-restore-{stamp}.db")
     incoming = target.with_name(f".{target.stem}.restoring")
     src = sqlite3.connect(f"file:{backup_file}?mode=ro", uri=True)
     try:
         fd = os.open(incoming, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
         os.close(fd)
-        dst = sqlite3.connect(str(incoming))
+        dst = sqlite3.connect(str(incoming), isolation_level=None)
         try:
             src.backup(dst)
+            dst.execute("DELETE FROM meta WHERE key = ?", [KEY_META])  # the key lives in its file
         finally:
             dst.close()
     except (sqlite3.Error, OSError) as exc:
-        for leftover in (incoming, *(Path(f"{incoming}{s}") for s in ("-journal", "-wal", "-shm"))):
-            with contextlib.suppress(OSError):
-                leftover.unlink()
+        _remove(incoming)
         raise StoreError(
             "error.backup_failed", hint="hint.disk_full", path=str(target), reason=str(exc)
         ) from None
@@ -125,8 +169,8 @@ def restore(backup_file: Path, target: Path, office_code: str) -> tuple[Path, di
         finally:
             current.close()
         target.replace(aside)
-        for suffix in ("-wal", "-shm"):
-            with contextlib.suppress(FileNotFoundError):
-                Path(str(target) + suffix).unlink()
+        for journal in journals(target):
+            journal.unlink(missing_ok=True)
     incoming.replace(target)
-    return aside, counts
+    changed, key_aside = install_key(info.key, stamp) if info.key is not None else (False, None)
+    return Restored(aside, info.counts, info.key, changed, key_aside)

@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 BUSY_TIMEOUT_MS = 60_000
 
 
+def journals(path: Path) -> list[Path]:
+    """The files SQLite keeps beside a database while it is open or after a crash."""
+    return [Path(f"{path}{suffix}") for suffix in ("-journal", "-wal", "-shm")]
+
+
 def store_error(exc: sqlite3.Error, path: Path) -> StoreError:
     text = str(exc).lower()
     if "locked" in text or "busy" in text:

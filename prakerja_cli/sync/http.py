@@ -55,15 +55,21 @@ def check_settings(settings: ApiSettings) -> None:
         raise UsageError("error.api_url_missing", hint="hint.api_settings")
     if not settings.token:
         raise UsageError("error.api_token_missing", hint="hint.api_settings")
-    parts = urlsplit(settings.url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError("error.api_url_invalid", hint="hint.api_settings", url=settings.url)
-    if (
-        parts.scheme == "http"
-        and not _loopback(parts.hostname)
-        and not settings.allow_insecure_http
-    ):
-        raise UsageError("error.api_insecure", hint="hint.api_insecure", url=settings.url)
+    check_api_url(settings.url, allow_insecure_http=settings.allow_insecure_http)
+
+
+def check_api_url(url: str, *, allow_insecure_http: bool = False) -> None:
+    """An http(s) address with a host; plain http only to loopback unless allowed. Used by sync and
+    by `config set api_url`."""
+    try:
+        parts = urlsplit(url)
+        host, _ = parts.hostname, parts.port  # a bad port or IPv6 bracket raises here
+    except ValueError:
+        host = None
+    if not host or parts.scheme not in ("http", "https") or not url.isprintable() or " " in url:
+        raise UsageError("error.api_url_invalid", hint="hint.api_settings", url=url)
+    if parts.scheme == "http" and not _loopback(host) and not allow_insecure_http:
+        raise UsageError("error.api_insecure", hint="hint.api_insecure", url=url)
 
 
 def make_session(settings: ApiSettings) -> requests.Session:
