@@ -182,7 +182,7 @@ def test_backup_carries_the_office_key_and_a_restore_on_a_new_pc_verifies(
         assert conn.execute("SELECT 1 FROM meta WHERE key = 'office_key'").fetchone() is None
     assert invoke(["audit", "verify"]).exit_code == 0
     assert invoke(["doctor", "--json"]).json()[-1] == {
-        "check": "audit", "ok": True, "detail": "2", "fix": "fix.audit"
+        "check": "audit", "ok": True, "detail": "2", "fix": None
     }  # fmt: skip
     again = invoke(["restore", str(made), "--yes", "--json"]).json()
     assert again["key"] == "same" and again["key_set_aside"] is None
@@ -208,9 +208,8 @@ def test_a_backup_without_the_key_restored_on_a_new_pc_reports_key(
         "entries": 2, "intact": False, "broken_at": 1, "problem": "key"
     }  # fmt: skip
     checks = {c["check"]: c for c in invoke(["doctor", "--json"]).json()}
-    assert checks["audit"] == {
-        "check": "audit", "ok": False, "detail": "#1 key", "fix": "fix.audit_key"
-    }  # fmt: skip
+    assert checks["audit"]["ok"] is False and checks["audit"]["detail"] == "#1 key"
+    assert "office.old.key" in checks["audit"]["fix"]
     english = invoke(["--lang", "en", "audit", "verify"])
     assert "cannot be verified with this office's key" in english.stderr
     # The old PC's key, copied in beside this one, verifies the entries made before the restore.
