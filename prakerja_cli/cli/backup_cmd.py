@@ -48,9 +48,7 @@ def restore(
 
     Example: prakerja restore D:\\cadangan\\prakerja-20261123-013000-000000.db
     """
-    from rich.prompt import Confirm
-
-    from prakerja_cli.cli.common import err
+    from prakerja_cli.cli.common import confirm
     from prakerja_cli.config import db_path, load_config
     from prakerja_cli.errors import CancelledError
     from prakerja_cli.i18n import t
@@ -62,9 +60,7 @@ def restore(
 
     config = load_config()
     counts = check_backup(file, config.office_code)
-    if not yes and not Confirm.ask(
-        t("prompt.confirm_restore", applicants=counts["applicants"]), console=err
-    ):
+    if not yes and not confirm(t("prompt.confirm_restore", applicants=counts["applicants"])):
         raise CancelledError("msg.cancelled")
     aside, counts = restore_backup(file, db_path(), config.office_code)
     ws = open_workspace()  # applies any newer migrations to the restored copy

@@ -14,8 +14,7 @@ DEFAULT_RULES = "normal-2023"
 def _ask(
     label_key: str, value: str | None, no_input: bool, option: str, default: str | None = None
 ) -> str:
-    from rich.prompt import Prompt
-
+    from prakerja_cli.cli.common import ask, escape
     from prakerja_cli.errors import UsageError
     from prakerja_cli.i18n import t
 
@@ -25,7 +24,7 @@ def _ask(
         if default is not None:
             return default
         raise UsageError("error.required_option", hint="hint.init_options", option=option)
-    return Prompt.ask(t(label_key), default=default, console=err) or ""
+    return ask(escape(t(label_key)), default=default, option=option)
 
 
 def init(

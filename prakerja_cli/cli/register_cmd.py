@@ -6,7 +6,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from prakerja_cli.cli.common import JsonOpt, emit_json, err, findings_json, out, render_findings
+from prakerja_cli.cli.common import (
+    JsonOpt,
+    emit_json,
+    err,
+    escape,
+    findings_json,
+    out,
+    render_findings,
+)
 
 if TYPE_CHECKING:
     from prakerja_cli.core.validate import ValidationContext
@@ -86,20 +94,20 @@ def register(
 
 
 def _confirm_options(ws: Workspace, form: dict[str, Any]) -> None:
-    from rich.prompt import Confirm
-
+    from prakerja_cli.cli.common import confirm, require_terminal
     from prakerja_cli.cli.render import record_table
     from prakerja_cli.core.validate import validate_applicant
     from prakerja_cli.desk import validation_context
     from prakerja_cli.errors import CancelledError
     from prakerja_cli.i18n import t
 
+    require_terminal("--yes")  # before the summary: one line under Task Scheduler
     validated = validate_applicant(form, validation_context(ws))
     err.print(record_table(validated.values, reveal=True))
     render_findings(validated.findings)
     if validated.rejected:
         return  # _store reports the refusal
-    if not Confirm.ask(t("prompt.confirm_save"), console=err, default=True):
+    if not confirm(t("prompt.confirm_save")):
         raise CancelledError("msg.cancelled")
 
 
@@ -143,15 +151,15 @@ class DeskForm:
         self.nik_gender: str | None = None
 
     def run(self) -> dict[str, Any]:
-        from rich.prompt import Confirm
-
+        from prakerja_cli.cli.common import confirm, require_terminal
         from prakerja_cli.cli.render import record_table
         from prakerja_cli.core.validate import FIELDS, validate_applicant
         from prakerja_cli.errors import CancelledError
         from prakerja_cli.i18n import t
 
-        err.print(f"[bold]{t('form.title', office=self.ws.config.office_name)}[/]")
-        err.print(t("form.cancel_hint"))
+        require_terminal("--nik ... --yes")
+        err.print(f"[bold]{escape(t('form.title', office=self.ws.config.office_name))}[/]")
+        err.print(t("form.cancel_hint"), markup=False)
         for name in FIELDS:
             self.ask(name)
         while True:
@@ -159,9 +167,7 @@ class DeskForm:
             err.rule(t("form.summary"))
             err.print(record_table(validated.values, reveal=True))
             render_findings(validated.findings)
-            if not validated.rejected and Confirm.ask(
-                t("prompt.confirm_save"), console=err, default=True
-            ):
+            if not validated.rejected and confirm(t("prompt.confirm_save")):
                 return self.form
             field_name = self.pick_field([x.field for x in validated.findings if x.blocking])
             if field_name is None:
@@ -188,7 +194,6 @@ class DeskForm:
         return None if choice == "0" else names[int(choice) - 1]
 
     def ask(self, name: str) -> None:
-        from rich.markup import escape
         from rich.prompt import Prompt
 
         from prakerja_cli.core.nik import NikInfo
@@ -230,8 +235,6 @@ class DeskForm:
         return None
 
     def _show_nik(self, info: Any) -> None:
-        from rich.markup import escape
-
         from prakerja_cli.core.validate import ExistingRecord
         from prakerja_cli.i18n import t
 
