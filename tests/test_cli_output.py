@@ -160,3 +160,32 @@ def test_an_unknown_language_is_one_localised_line(office: Path) -> None:
         "galat: Bahasa jv tidak dikenal.",
         "saran: Pakai --lang dengan salah satu: id, en.",
     ]
+
+
+#: Text a clerk or a roster may hold that rich would read as markup (or fail on: "[/]").
+ADDRESS = "Jl. [bold]Merdeka[/] 1 [PNS]"
+REASON = "[red]salah input[/red] [/]"
+
+
+def test_data_prints_literally_never_as_markup(office: Path, tmp_path: Path) -> None:
+    from rosters import HEADERS, person, write_csv
+
+    assert invoke(["config", "set", "office_name", "Disnaker [bold]Kota[/] Bandung"]).exit_code == 0
+    shown = invoke(["config", "show"])
+    assert "Disnaker [bold]Kota[/] Bandung" in shown.stdout
+    stored = invoke(applicant_args(extra=["--address", ADDRESS]))
+    assert stored.exit_code == 0, stored.stderr
+    assert "Disnaker [bold]Kota[/] Bandung" in stored.stdout  # the receipt's title
+    assert ADDRESS.upper() in invoke(["applicants", "show", "3273-D01-000001"]).stdout
+    withdrawn = invoke(["applicants", "withdraw", "3273-D01-000001", "--reason", REASON])
+    assert withdrawn.exit_code == 0, withdrawn.stderr
+    assert REASON in invoke(["applicants", "show", "3273-D01-000001"]).stdout
+    assert "salah input" in invoke(["audit", "log"]).stdout
+    # A roster's header and sheet names are the sender's text too.
+    roster = write_csv(
+        tmp_path / "[bold]desa [red].csv", [person(1)], headers=[*HEADERS, "[Catatan]"]
+    )
+    imported = invoke(["roster", "import", str(roster)])
+    assert imported.exit_code == 0, imported.stderr
+    assert "[bold]desa [red]" in imported.stdout
+    assert "[Catatan]" in imported.stdout

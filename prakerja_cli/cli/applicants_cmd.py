@@ -9,8 +9,10 @@ import typer
 from prakerja_cli.cli.common import (
     JsonOpt,
     RevealOpt,
+    data_row,
     emit_json,
     err,
+    escape,
     out,
     parse_day,
     print_wide,
@@ -47,9 +49,9 @@ def _print_rows(rows: list[dict[str, Any]], reveal: bool, json_output: bool) -> 
         wraps = header == t("label.name")
         table.add_column(header, no_wrap=not wraps, min_width=12 if wraps else None)
     for r in rows:
-        table.add_row(
-            r["registration_number"], display_value("nik", r["nik"], reveal=reveal), list_name(r),
-            r["district"], t(f"status.{r['status']}"), r["created_at"][:10],
+        data_row(
+            table, r["registration_number"], display_value("nik", r["nik"], reveal=reveal),
+            list_name(r), r["district"], t(f"status.{r['status']}"), r["created_at"][:10],
         )  # fmt: skip
     print_wide(table)
     err.print(t("msg.count", count=len(rows)))
@@ -173,18 +175,13 @@ def edit(
             }
         )
     elif result.row is not None:
-        out.print(
-            t(
-                "msg.edited",
-                number=result.row["registration_number"],
-                status=t(f"status.{result.row['status']}"),
-            )
-        )
+        number, status = result.row["registration_number"], t(f"status.{result.row['status']}")
+        out.print(t("msg.edited", number=number, status=status), markup=False)
         if notice is not None:
-            out.print(f"[bold yellow]{notice}[/]")
+            out.print(f"[bold yellow]{escape(notice)}[/]")
         render_findings(result.validated.findings, out)
     else:
-        err.print(f"[bold red]{t('msg.not_stored')}[/]")
+        err.print(f"[bold red]{escape(t('msg.not_stored'))}[/]")
         render_findings(result.validated.findings)
     if not result.stored:
         raise typer.Exit(int(ExitCode.REJECTED))
@@ -209,4 +206,4 @@ def withdraw(
         emit_json({"id": row["id"], "registration_number": row["registration_number"], "status": row["status"],
                    "withdrawn_reason": row["withdrawn_reason"]})  # fmt: skip
         return
-    out.print(t("msg.withdrawn", number=row["registration_number"]))
+    out.print(t("msg.withdrawn", number=row["registration_number"]), markup=False)

@@ -52,6 +52,12 @@ RevealOpt = Annotated[
 ]
 
 
+def data_row(table: Any, *cells: object) -> None:
+    """Add a table row of data (names, addresses, file and header names): nothing in it is read
+    as rich markup, so "Budi [PNS]" or "[bold]" prints as typed."""
+    table.add_row(*(escape(str(cell)) for cell in cells))
+
+
 def print_wide(renderable: Any) -> None:
     """Print to stdout; piped to a file there is no terminal width to respect, so never cut
     a registration number or NIK short."""

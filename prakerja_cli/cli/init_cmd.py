@@ -67,7 +67,7 @@ def init(
     who = _ask("prompt.operator", operator, no_input, "--operator")
     rule_set = _ask("prompt.rules", rules, no_input, "--rules", default=DEFAULT_RULES)
     check_rules(rule_set)
-    err.print(t("msg.init_working"))
+    err.print(t("msg.init_working"), markup=False)
     result = init_office(
         office_code=code, office_name=name, desk=desk_id, operator=who, rules=rule_set, force=force
     )
@@ -93,6 +93,7 @@ def init(
             regency=result.regency,
             desk=result.config.desk,
             rules=result.config.rules,
-        )
+        ),
+        markup=False,
     )
-    out.print(t("msg.init_paths", config=result.config_path, db=result.db_path))
+    out.print(t("msg.init_paths", config=result.config_path, db=result.db_path), markup=False)

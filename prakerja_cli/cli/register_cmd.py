@@ -134,7 +134,7 @@ def _store(ws: Workspace, form: dict[str, Any], json_output: bool) -> None:
         out.print(receipt(result.row, ws.config.office_name))
         render_findings(findings, out)
     else:
-        err.print(f"[bold red]{t('msg.not_stored')}[/]")
+        err.print(f"[bold red]{escape(t('msg.not_stored'))}[/]")
         render_findings(findings)
     if not result.stored:
         raise typer.Exit(int(ExitCode.REJECTED))
@@ -184,8 +184,8 @@ class DeskForm:
         names = list(FIELDS)
         for number, name in enumerate(names, start=1):
             mark = " *" if name in suggested else ""
-            err.print(f"  {number:>2}. {field_label(name)}{mark}")
-        err.print(f"   0. {t('form.give_up')}")
+            err.print(f"  {number:>2}. {field_label(name)}{mark}", markup=False)
+        err.print(f"   0. {t('form.give_up')}", markup=False)
         default = str(names.index(suggested[0]) + 1) if suggested else "0"
         choice = Prompt.ask(
             t("prompt.fix_which"), console=err, choices=[str(i) for i in range(len(names) + 1)],

@@ -332,4 +332,7 @@ MESSAGES: dict[str, str] = {
     "error.central_unknown": "Unknown central state {state}.",
     "hint.central": "Choose one of: {known}.",
     "central.parked": "Parked centrally",
+    # `prakerja central` is an IT tool: its set-up failures are given in English
+    "error.central_setup": "{message}",
+    "hint.central_setup": "{advice}",
 }

@@ -331,4 +331,7 @@ MESSAGES: dict[str, str] = {
     "error.central_unknown": "Status pusat {state} tidak dikenal.",
     "hint.central": "Pilih salah satu: {known}.",
     "central.parked": "Tertahan di pusat",
+    # `prakerja central` is an IT tool: its set-up failures are given in English
+    "error.central_setup": "{message}",
+    "hint.central_setup": "{advice}",
 }
