@@ -219,6 +219,27 @@ def parse_day(value: str | None, option: str) -> date | None:
         ) from None
 
 
+def parse_choice(value: str, codes: tuple[str, ...], labels: str, option: str) -> str:
+    """The code a clerk means by `value`: the code itself or its label in either language, in
+    any case and spacing ("FLAGGED", "sah, dengan catatan", "Dibatalkan"). `labels` is the
+    catalogue prefix of the labels (status, central)."""
+    from prakerja_cli.errors import UsageError
+    from prakerja_cli.i18n import LANGUAGES
+
+    wanted = " ".join(value.split()).casefold()
+    for code in codes:
+        names = {code, *(t(f"{labels}.{code}", lang=lang) for lang in LANGUAGES)}
+        if wanted in {" ".join(name.split()).casefold() for name in names}:
+            return code
+    raise UsageError(
+        "error.choice_unknown",
+        hint="hint.choice",
+        option=option,
+        value=value,
+        known=", ".join(codes),
+    )
+
+
 def findings_json(findings: list[Any]) -> list[dict[str, Any]]:
     return [f.to_dict() for f in findings]
 

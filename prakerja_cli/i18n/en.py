@@ -121,8 +121,6 @@ MESSAGES: dict[str, str] = {
     "hint.register_again": "Register again with `prakerja register` if needed.",
     "error.unknown_field": "Unknown field {field}.",
     "hint.fields": "Use --set FIELD=VALUE with FIELD one of: nik, kk, name, birth_place, birth_date, gender, phone, email, address, rt, rw, village, district, education, employment, occupation, in_school, social_assistance, training.",
-    "error.status_unknown": "Unknown status {status}.",
-    "hint.status": "Choose valid, flagged or withdrawn.",
     "error.set_format": "{item} is not FIELD=VALUE.",
     "error.reason_required": "A reason for the withdrawal is required.",
     "hint.withdraw_reason": 'Add --reason "...".',
@@ -329,10 +327,10 @@ MESSAGES: dict[str, str] = {
     "error.all_and_limit": "--all and --limit cannot be used together.",
     "hint.all_and_limit": "Choose one: --all for everything, --limit N for the newest N.",
     "msg.list_more": "Showing the newest {shown} of {total}; {more} more not shown: add --all to see them all (or --limit N).",
-    "error.central_unknown": "Unknown central state {state}.",
-    "hint.central": "Choose one of: {known}.",
     "central.parked": "Parked centrally",
     # `prakerja central` is an IT tool: its set-up failures are given in English
     "error.central_setup": "{message}",
     "hint.central_setup": "{advice}",
+    "error.choice_unknown": "{option} {value} is not known.",
+    "hint.choice": "Choose one of: {known} (any case; their labels work too, e.g. Valid, Withdrawn).",
 }

@@ -113,8 +113,6 @@ MESSAGES: dict[str, str] = {
     "hint.register_again": "Daftarkan ulang dengan `prakerja register` bila perlu.",
     "error.unknown_field": "Isian {field} tidak dikenal.",
     "hint.fields": "Pakai --set ISIAN=NILAI dengan ISIAN: nik, kk, name, birth_place, birth_date, gender, phone, email, address, rt, rw, village, district, education, employment, occupation, in_school, social_assistance, training.",
-    "error.status_unknown": "Status {status} tidak dikenal.",
-    "hint.status": "Pilih valid, flagged atau withdrawn.",
     "error.set_format": "{item} bukan ISIAN=NILAI.",
     "error.reason_required": "Alasan pembatalan wajib diisi.",
     "hint.withdraw_reason": 'Tambahkan --reason "...".',
@@ -328,10 +326,10 @@ MESSAGES: dict[str, str] = {
     "error.all_and_limit": "--all dan --limit tidak dapat dipakai bersama.",
     "hint.all_and_limit": "Pilih salah satu: --all untuk semuanya, --limit N untuk N terbaru.",
     "msg.list_more": "Menampilkan {shown} terbaru dari {total}; {more} lainnya tidak ditampilkan: tambahkan --all untuk melihat semuanya (atau --limit N).",
-    "error.central_unknown": "Status pusat {state} tidak dikenal.",
-    "hint.central": "Pilih salah satu: {known}.",
     "central.parked": "Tertahan di pusat",
     # `prakerja central` is an IT tool: its set-up failures are given in English
     "error.central_setup": "{message}",
     "hint.central_setup": "{advice}",
+    "error.choice_unknown": "{option} {value} tidak dikenal.",
+    "hint.choice": "Pilih salah satu: {known} (huruf besar/kecil bebas; labelnya juga diterima, mis. Sah, Dibatalkan).",
 }
