@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from prakerja_cli.errors import CancelledError, ExitCode, PrakerjaError, from_os_error
+from prakerja_cli.errors import (
+    CancelledError,
+    ExitCode,
+    PrakerjaError,
+    UsageError,
+    from_os_error,
+)
 from prakerja_cli.i18n import t
 
 if TYPE_CHECKING:
@@ -172,8 +178,6 @@ def require_terminal(option: str) -> None:
     """Never wait for an answer nobody can give (Task Scheduler, cron, a pipe): name the option
     that makes the question unnecessary instead."""
     if not stdin_is_terminal():
-        from prakerja_cli.errors import UsageError
-
         raise UsageError("error.no_terminal", option=option)
 
 
@@ -212,8 +216,6 @@ def parse_day(value: str | None, option: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        from prakerja_cli.errors import UsageError
-
         raise UsageError(
             "error.date_option", hint="hint.date_option", option=option, value=value
         ) from None
@@ -223,7 +225,6 @@ def parse_choice(value: str, codes: tuple[str, ...], labels: str, option: str) -
     """The code a clerk means by `value`: the code itself or its label in either language, in
     any case and spacing ("FLAGGED", "sah, dengan catatan", "Dibatalkan"). `labels` is the
     catalogue prefix of the labels (status, central)."""
-    from prakerja_cli.errors import UsageError
     from prakerja_cli.i18n import LANGUAGES
 
     wanted = " ".join(value.split()).casefold()
