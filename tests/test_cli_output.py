@@ -189,3 +189,15 @@ def test_data_prints_literally_never_as_markup(office: Path, tmp_path: Path) -> 
     assert imported.exit_code == 0, imported.stderr
     assert "[bold]desa [red]" in imported.stdout
     assert "[Catatan]" in imported.stdout
+
+
+def test_a_wrong_choice_is_asked_again_in_the_clerks_language(office: Path) -> None:
+    from tests.test_cli_register import form_answers
+
+    answers = form_answers()
+    answers[5] = "L"  # a warning; the clerk says "no" at the summary to correct it
+    run = invoke(["register"], input="\n".join([*answers, "tidak", "99", "6", "P", "ya"]) + "\n")
+    assert run.exit_code == 0, run.stderr
+    assert "Pilih salah satu: 0/1/2/" in run.stderr
+    assert "Please select" not in run.stderr
+    assert invoke(["applicants", "list", "--json"]).json()[0]["gender"] == "P"

@@ -200,6 +200,17 @@ def confirm(question: str, *, default: bool = True, option: str = "--yes") -> bo
         err.print(t("prompt.yes_no_again"), markup=False)
 
 
+def choose(question: str, choices: list[str], *, default: str, option: str) -> str:
+    """Ask for one of `choices` (not listed in the question); a wrong answer is asked again in the
+    clerk's language. Without a terminal it fails naming `option`."""
+    from rich.prompt import Prompt
+
+    require_terminal(option)
+    prompt = Prompt(escape(question), console=err, choices=choices, show_choices=False)
+    prompt.illegal_choice_message = escape(t("prompt.choice_again", choices="/".join(choices)))
+    return prompt(default=default)
+
+
 def ask(question: str, *, default: str | None = None, option: str) -> str:
     """Ask for a value on stderr (`question` is rich markup); without a terminal it fails naming
     `option`."""

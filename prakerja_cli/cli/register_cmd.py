@@ -176,8 +176,7 @@ class DeskForm:
 
     def pick_field(self, suggested: list[str]) -> str | None:
         """Ask which field to correct; None means give up (nothing is stored)."""
-        from rich.prompt import Prompt
-
+        from prakerja_cli.cli.common import choose
         from prakerja_cli.core.validate import FIELDS
         from prakerja_cli.i18n import field_label, t
 
@@ -187,10 +186,8 @@ class DeskForm:
             err.print(f"  {number:>2}. {field_label(name)}{mark}", markup=False)
         err.print(f"   0. {t('form.give_up')}", markup=False)
         default = str(names.index(suggested[0]) + 1) if suggested else "0"
-        choice = Prompt.ask(
-            t("prompt.fix_which"), console=err, choices=[str(i) for i in range(len(names) + 1)],
-            default=default, show_choices=False,
-        )  # fmt: skip
+        numbers = [str(i) for i in range(len(names) + 1)]
+        choice = choose(t("prompt.fix_which"), numbers, default=default, option="--yes")
         return None if choice == "0" else names[int(choice) - 1]
 
     def ask(self, name: str) -> None:

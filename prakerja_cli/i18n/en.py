@@ -333,4 +333,5 @@ MESSAGES: dict[str, str] = {
     "hint.central_setup": "{advice}",
     "error.choice_unknown": "{option} {value} is not known.",
     "hint.choice": "Choose one of: {known} (any case; their labels work too, e.g. Valid, Withdrawn).",
+    "prompt.choice_again": "Choose one of: {choices}.",
 }

@@ -332,4 +332,5 @@ MESSAGES: dict[str, str] = {
     "hint.central_setup": "{advice}",
     "error.choice_unknown": "{option} {value} tidak dikenal.",
     "hint.choice": "Pilih salah satu: {known} (huruf besar/kecil bebas; labelnya juga diterima, mis. Sah, Dibatalkan).",
+    "prompt.choice_again": "Pilih salah satu: {choices}.",
 }
