@@ -97,10 +97,13 @@ def _reason_key(exc: OSError) -> str | None:
     return _WINERROR_REASONS.get(winerror) or _ERRNO_REASONS.get(exc.errno or 0)
 
 
-def os_reason(exc: OSError) -> str:
-    """Why an OS call failed, in the clerk's language (the system's own words when unknown)."""
+def os_reason(exc: BaseException) -> str:
+    """Why an OS call failed, in the clerk's language (the system's own words when unknown, and
+    the error's text for anything but an OSError)."""
     from prakerja_cli.i18n import t
 
+    if not isinstance(exc, OSError):
+        return str(exc) or type(exc).__name__
     key = _reason_key(exc)
     return t(f"oserror.{key}") if key else (exc.strerror or type(exc).__name__)
 

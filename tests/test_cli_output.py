@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import applicant_args, invoke
+from tests.conftest import INIT_ARGS, applicant_args, invoke
 
 #: Ñ is in cp1252; ḥ and ā are not (Javanese and Arabic-derived names carry such letters).
 NAME = "Ma'ruf Ñuḥāmmad"
@@ -170,7 +170,11 @@ REASON = "[red]salah input[/red] [/]"
 def test_data_prints_literally_never_as_markup(office: Path, tmp_path: Path) -> None:
     from rosters import HEADERS, person, write_csv
 
-    assert invoke(["config", "set", "office_name", "Disnaker [bold]Kota[/] Bandung"]).exit_code == 0
+    init = [*INIT_ARGS, "--force"]
+    init[init.index("Disnaker Kota Bandung")] = "Disnaker [bold]Kota[/] Bandung"
+    set_up = invoke(init)
+    assert set_up.exit_code == 0, set_up.stderr
+    assert "Kantor Disnaker [bold]Kota[/] Bandung (Kota Bandung) siap." in set_up.stdout
     shown = invoke(["config", "show"])
     assert "Disnaker [bold]Kota[/] Bandung" in shown.stdout
     stored = invoke(applicant_args(extra=["--address", ADDRESS]))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from prakerja_cli.errors import StoreError, UsageError
+from prakerja_cli.errors import StoreError, UsageError, os_reason
 
 COUNTED = ("applicants", "audit", "regions", "outbox_batches")
 PREFIX = "prakerja-"
@@ -59,7 +59,7 @@ def backup(source: Path, folder: Path, *, keep: int = 7) -> BackupResult:
                 leftover.unlink()
         if isinstance(exc, sqlite3.Error | OSError) and not isinstance(exc, StoreError):
             raise StoreError(
-                "error.backup_failed", hint="hint.disk_full", path=str(final), reason=str(exc)
+                "error.backup_failed", hint="hint.disk_full", path=str(final), reason=os_reason(exc)
             ) from None
         raise
     finally:
@@ -114,7 +114,7 @@ def restore(backup_file: Path, target: Path, office_code: str) -> tuple[Path, di
             with contextlib.suppress(OSError):
                 leftover.unlink()
         raise StoreError(
-            "error.backup_failed", hint="hint.disk_full", path=str(target), reason=str(exc)
+            "error.backup_failed", hint="hint.disk_full", path=str(target), reason=os_reason(exc)
         ) from None
     finally:
         src.close()
