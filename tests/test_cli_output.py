@@ -175,11 +175,13 @@ def test_data_prints_literally_never_as_markup(office: Path, tmp_path: Path) -> 
     set_up = invoke(init)
     assert set_up.exit_code == 0, set_up.stderr
     assert "Kantor Disnaker [bold]Kota[/] Bandung (Kota Bandung) siap." in set_up.stdout
+    assert invoke(["config", "set", "operator", "[red]Rina"]).stdout == "operator = [red]Rina\n"
     shown = invoke(["config", "show"])
     assert "Disnaker [bold]Kota[/] Bandung" in shown.stdout
     stored = invoke(applicant_args(extra=["--address", ADDRESS]))
     assert stored.exit_code == 0, stored.stderr
     assert "Disnaker [bold]Kota[/] Bandung" in stored.stdout  # the receipt's title
+    assert "Petugas: [red]Rina" in stored.stdout
     assert ADDRESS.upper() in invoke(["applicants", "show", "3273-D01-000001"]).stdout
     withdrawn = invoke(["applicants", "withdraw", "3273-D01-000001", "--reason", REASON])
     assert withdrawn.exit_code == 0, withdrawn.stderr
