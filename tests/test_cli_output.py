@@ -207,3 +207,12 @@ def test_a_wrong_choice_is_asked_again_in_the_clerks_language(office: Path) -> N
     assert "Pilih salah satu: 0/1/2/" in run.stderr
     assert "Please select" not in run.stderr
     assert invoke(["applicants", "list", "--json"]).json()[0]["gender"] == "P"
+
+
+def test_cancel_is_130_even_with_the_debug_switch(
+    office: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PRAKERJA_DEBUG", "1")
+    args = [a for a in applicant_args() if a != "--yes"]
+    assert invoke(args, input="tidak\n").exit_code == 130  # "no" at the confirmation
+    assert invoke(args, input="").exit_code == 130  # end of input at the prompt
