@@ -220,8 +220,7 @@ def health_checks(ws: Workspace, *, wal_limit: int = 64 << 20) -> list[Check]:
         ).total_seconds() / 86400
     checks.append(Check("unsent", age_days < 2, f"{unsent[0]} ({age_days:.1f} d)", "fix.sync"))
     parked = db.execute(
-        "SELECT count(*) FROM applicants WHERE central_status IN ('rejected', 'duplicate', 'conflict', "
-        "'registry_rejected') AND status != 'withdrawn'"
+        f"SELECT count(*) FROM applicants WHERE {store.IS_PARKED} AND status != 'withdrawn'"
     ).fetchone()[0]
     checks.append(Check("parked", True, str(parked)))
     wal = db_path().with_name(db_path().name + "-wal")

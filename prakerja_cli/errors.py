@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from enum import IntEnum
 from typing import Any
 
@@ -38,6 +39,11 @@ class PrakerjaError(Exception):
 
         return t(self.key, lang="en", **self.params)
 
+    @property
+    def code(self) -> str:
+        """A stable name for scripts (the `error` of the --json document): the key's last part."""
+        return self.key.rpartition(".")[2]
+
 
 class UsageError(PrakerjaError):
     """Bad options or arguments."""
@@ -73,3 +79,44 @@ class CancelledError(PrakerjaError):
     """The user stopped an interactive form; nothing was stored."""
 
     exit_code = ExitCode.CANCELLED
+
+
+#: OS failures a clerk meets, by errno, as the reason the catalogue gives (`oserror.*`).
+_ERRNO_REASONS = {
+    errno.EACCES: "permission", errno.EPERM: "permission", errno.EROFS: "read_only",
+    errno.ENOSPC: "disk_full", errno.EDQUOT: "disk_full", errno.ENOENT: "missing",
+    errno.EISDIR: "is_folder", errno.ENOTDIR: "not_folder", errno.EBUSY: "in_use",
+}  # fmt: skip
+#: Windows error numbers that come without a telling errno: 32/33 are a file another program
+#: (Excel) holds open; 39/112 a full disk.
+_WINERROR_REASONS = {5: "permission", 32: "in_use", 33: "in_use", 39: "disk_full", 112: "disk_full"}
+
+
+def _reason_key(exc: OSError) -> str | None:
+    winerror = getattr(exc, "winerror", None) or 0
+    return _WINERROR_REASONS.get(winerror) or _ERRNO_REASONS.get(exc.errno or 0)
+
+
+def os_reason(exc: BaseException) -> str:
+    """Why an OS call failed, in the clerk's language (the system's own words when unknown, and
+    the error's text for anything but an OSError)."""
+    from prakerja_cli.i18n import t
+
+    if not isinstance(exc, OSError):
+        return str(exc) or type(exc).__name__
+    key = _reason_key(exc)
+    return t(f"oserror.{key}") if key else (exc.strerror or type(exc).__name__)
+
+
+def from_os_error(exc: OSError) -> PrakerjaError | None:
+    """A file-system failure as an expected error naming the file; None for other OS errors
+    (a network or programming failure is not the clerk's to fix)."""
+    reason = _reason_key(exc)
+    if reason is None:
+        return None
+    path = str(exc.filename) if exc.filename is not None else "-"
+    if reason == "disk_full":
+        return StoreError("error.disk_full", hint="hint.disk_full", path=path)
+    if reason == "in_use":
+        return StoreError("error.file_in_use", hint="hint.file_in_use", path=path)
+    return StoreError("error.os", hint="hint.os", path=path, reason=os_reason(exc))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from typer.testing import CliRunner
@@ -36,8 +37,12 @@ class Run:
         return json.loads(self.stdout)
 
 
-def invoke(args: list[str], input: str | None = None) -> Run:
-    result = CliRunner().invoke(app, args, input=input)
+def invoke(args: list[str], input: str | None = None, *, terminal: bool | None = None) -> Run:
+    """Run the CLI in-process. Given `input`, stdin stands for a clerk at a terminal (prompts are
+    asked) unless `terminal=False`; without it, for a scheduled job (prompts are refused)."""
+    at_terminal = input is not None if terminal is None else terminal
+    with patch("prakerja_cli.cli.common.stdin_is_terminal", return_value=at_terminal):
+        result = CliRunner().invoke(app, args, input=input)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return Run(result.exit_code, result.stdout, result.stderr)

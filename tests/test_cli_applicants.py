@@ -136,7 +136,83 @@ def test_withdraw_keeps_the_record_and_frees_the_nik(two: Path) -> None:
 
 def test_unknown_status_filter_is_a_usage_error(two: Path) -> None:
     run = invoke(["applicants", "list", "--status", "bogus"])
-    assert run.exit_code == 2 and "bogus" in run.stderr
+    assert run.exit_code == 2
+    assert run.stderr.splitlines() == [
+        "galat: --status bogus tidak dikenal.",
+        "saran: Pilih salah satu: valid, flagged, withdrawn (huruf besar/kecil bebas; labelnya "
+        "juga diterima, mis. Sah, Dibatalkan).",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("given", "name"),
+    [("FLAGGED", "BUDI SANTOSO"), ("sah, dengan  catatan", "BUDI SANTOSO"), ("Sah", "SITI AMINAH"),
+     ("Valid, with warnings", "BUDI SANTOSO")],
+)  # fmt: skip
+def test_status_takes_any_case_and_the_labels(two: Path, given: str, name: str) -> None:
+    rows = invoke(["applicants", "list", "--json", "--status", given]).json()
+    assert [r["name"] for r in rows] == [name]
+
+
+def _import(tmp_path: Path, count: int) -> None:
+    from rosters import person, write_csv
+
+    roster = write_csv(tmp_path / "desa.csv", [person(i) for i in range(1, count + 1)])
+    assert invoke(["roster", "import", str(roster)]).exit_code == 0
+
+
+def test_list_shows_the_newest_50_and_says_how_to_see_more(office: Path, tmp_path: Path) -> None:
+    _import(tmp_path, 53)
+    run = invoke(["applicants", "list", "--json"])
+    rows = run.json()
+    assert len(rows) == 50
+    assert rows[0]["registration_number"] == "3273-D01-000053"  # newest first
+    assert run.stderr.splitlines()[-1] == (
+        "Menampilkan 50 terbaru dari 53; 3 lainnya tidak ditampilkan: tambahkan --all untuk "
+        "melihat semuanya (atau --limit N)."
+    )
+    everything = invoke(["applicants", "list", "--all", "--json"])
+    assert len(everything.json()) == 53 and "--all" not in everything.stderr
+    assert len(invoke(["applicants", "list", "--limit", "53", "--json"]).json()) == 53
+    human = invoke(["applicants", "list", "--limit", "5"])
+    assert "5 pendaftar." in human.stderr and "48 lainnya" in human.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--limit", "0"], "galat: --limit 0 tidak sah: paling sedikit 1."),
+        (["--limit", "-3"], "galat: --limit -3 tidak sah: paling sedikit 1."),
+        (["--all", "--limit", "5"], "galat: --all dan --limit tidak dapat dipakai bersama."),
+        (["--central", "lost"], "galat: --central lost tidak dikenal."),
+    ],
+)
+def test_bad_list_options_are_one_line(two: Path, args: list[str], says: str) -> None:
+    run = invoke(["applicants", "list", *args])
+    assert run.exit_code == 2
+    assert run.stderr.splitlines()[0] == says
+    assert run.stdout == ""
+
+
+def test_central_filter_including_parked(two: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(two / "prakerja.db") as conn:
+        conn.execute(
+            "UPDATE applicants SET central_status = 'duplicate' WHERE name = 'BUDI SANTOSO'"
+        )
+
+    def names(state: str) -> set[str]:
+        return {
+            r["name"] for r in invoke(["applicants", "list", "--json", "--central", state]).json()
+        }
+
+    assert names("parked") == {"BUDI SANTOSO"}
+    assert names("DUPLICATE") == {"BUDI SANTOSO"}
+    assert names("Duplikat di pusat") == {"BUDI SANTOSO"}
+    assert names("pending") == {"SITI AMINAH"}
+    assert names("belum terkirim") == {"SITI AMINAH"}
+    assert names("verified") == set()
 
 
 def test_gender_mismatch_message_uses_words(office: Path) -> None:

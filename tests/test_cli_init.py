@@ -195,10 +195,7 @@ def test_config_set_api_url_in_english(office: Path) -> None:
     assert "plain http only to this computer" in run.stderr
 
 
-def test_interactive_init_re_asks_a_refused_answer(monkeypatch: pytest.MonkeyPatch) -> None:
-    from prakerja_cli.cli import init_cmd
-
-    monkeypatch.setattr(init_cmd, "_interactive", lambda: True)
+def test_interactive_init_re_asks_a_refused_answer() -> None:
     answers = [
         "32731", "3299", "3273",  # 5 digits, unknown, right
         "", "Disnaker Kota Bandung",  # empty name
@@ -216,9 +213,9 @@ def test_interactive_init_re_asks_a_refused_answer(monkeypatch: pytest.MonkeyPat
     assert (shown["office_code"], shown["desk"], shown["rules"]) == ("3273", "D02", "normal-2023")
 
 
-def test_piped_answers_are_not_re_asked() -> None:
-    run = invoke(["init"], input="3299\nDisnaker\nD01\nRina\nnormal-2023\n")
-    assert run.exit_code == 2 and "3299" in run.stderr
+def test_piped_answers_are_not_read() -> None:
+    run = invoke(["init"], input="3273\nDisnaker\nD01\nRina\nnormal-2023\n", terminal=False)
+    assert run.exit_code == 2 and "--office-code" in run.stderr
     assert not Path(os.environ["PRAKERJA_HOME"]).exists()
 
 

@@ -20,3 +20,44 @@ def test_every_exit_code_is_documented() -> None:
 
     text = (DOCS / "exit-codes.md").read_text(encoding="utf-8")
     assert [c for c in ExitCode if f"| {int(c)} " not in text and f"## {int(c)}" not in text] == []
+
+
+def _error_classes() -> list[type]:
+    """Every PrakerjaError subclass the CLI can raise (their modules imported first)."""
+    import prakerja_cli.roster.read
+    import prakerja_cli.sync.run  # noqa: F401 - defines SyncBusyError, ProtocolError
+    from prakerja_cli.errors import PrakerjaError
+
+    found: list[type] = []
+    todo: list[type] = [PrakerjaError]
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo += cls.__subclasses__()
+    return [cls for cls in found if cls is not PrakerjaError]
+
+
+def test_exit_code_table_matches_the_error_hierarchy() -> None:
+    from prakerja_cli.errors import ExitCode
+
+    text = (DOCS / "exit-codes.md").read_text(encoding="utf-8")
+    rows = [line.split("|")[1:-1] for line in text.splitlines() if line.startswith("| ")]
+    table = {int(code): (name.strip(" `"), raised) for code, name, raised, _ in rows[1:]}
+    assert {code: name for code, (name, _) in table.items()} == {c.value: c.name for c in ExitCode}
+    documented = {
+        cls: code
+        for code, (_, raised) in table.items()
+        for cls in raised.replace("`", "").split(",")
+    }
+    actual = {cls.__name__: int(cls.exit_code) for cls in _error_classes()}
+    assert {name.strip(): code for name, code in documented.items() if name.strip()} == actual
+
+
+def test_readme_lists_the_same_exit_codes() -> None:
+    from prakerja_cli.errors import ExitCode
+
+    text = (DOCS.parent / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Exit codes") : text.index("## The nightly sync")]
+    cells = [line.split("|") for line in section.splitlines() if line.startswith("| ")]
+    codes = {int(c[1]) for c in cells if c[1].strip().isdigit()}
+    assert codes == {int(c) for c in ExitCode}

@@ -1088,8 +1088,12 @@ def judge(
         galat = [line for line in run.stderr.splitlines() if line.startswith("galat:")]
         if len(galat) != 1:
             problems.append(f"{len(galat)} 'galat:' lines on stderr: {run.stderr[:300]!r}")
-        if run.stdout.strip():
-            problems.append(f"stdout not empty: {run.stdout[:200]!r}")
+        try:  # under --json the refusal is one document on stdout
+            refusal = json.loads(run.stdout)
+        except ValueError:
+            refusal = None
+        if not isinstance(refusal, dict) or refusal.get("exit_code") != run.exit_code:
+            problems.append(f"stdout is not the error document: {run.stdout[:200]!r}")
         if after[0] != before[0]:
             problems.append("store changed although the file was refused")
         if case.expect == IMPORT:

@@ -134,7 +134,7 @@ def test_server_down_then_up(office: Path, tmp_path: Path) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     code, doc = sync(office, f"http://127.0.0.1:{port}", "--batch-size", "5")
-    assert code == 4 and doc == {}
+    assert code == 4 and doc["error"] == "api_refused" and doc["exit_code"] == 4
     assert invoke(["sync", "status", "--json"]).json()["open_batches"] >= 1
     data = tmp_path / "central"
     with central(data, port=port) as url:

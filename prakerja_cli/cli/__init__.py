@@ -12,14 +12,21 @@ import typer
 from typer.core import TyperGroup
 
 from prakerja_cli import __version__
-from prakerja_cli.cli.common import run_guarded
+from prakerja_cli.cli.common import harden_streams, run_guarded
 
 
 class GuardedGroup(TyperGroup):
     """Runs every subcommand under one error handler (see common.run_guarded)."""
 
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        # Noted before the subcommand parses its options, so even a failure there honours --json.
+        ctx.meta["prakerja.json"] = "--json" in args
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: Any) -> Any:
-        return run_guarded(lambda: super(GuardedGroup, self).invoke(ctx))
+        harden_streams()
+        json_output = bool(ctx.meta.get("prakerja.json"))
+        return run_guarded(lambda: super(GuardedGroup, self).invoke(ctx), json_output=json_output)
 
 
 app = typer.Typer(
@@ -54,9 +61,13 @@ def root(
     """Offline Kartu Prakerja registration for Disnakertrans desks."""
     from prakerja_cli.i18n import LANGUAGES, set_language
 
-    if lang and lang.lower() not in LANGUAGES:
-        raise typer.BadParameter(f"use one of: {', '.join(LANGUAGES)}", param_hint="--lang")
-    set_language(lang.lower() if lang else None)
+    if lang and lang.strip().lower() not in LANGUAGES:
+        from prakerja_cli.errors import UsageError
+
+        raise UsageError(
+            "error.lang_unknown", hint="hint.lang", value=lang, known=", ".join(LANGUAGES)
+        )
+    set_language(lang.strip().lower() if lang else None)
 
 
 def _wire() -> None:

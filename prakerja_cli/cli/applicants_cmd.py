@@ -9,8 +9,10 @@ import typer
 from prakerja_cli.cli.common import (
     JsonOpt,
     RevealOpt,
+    data_row,
     emit_json,
     err,
+    escape,
     out,
     parse_day,
     print_wide,
@@ -47,42 +49,77 @@ def _print_rows(rows: list[dict[str, Any]], reveal: bool, json_output: bool) -> 
         wraps = header == t("label.name")
         table.add_column(header, no_wrap=not wraps, min_width=12 if wraps else None)
     for r in rows:
-        table.add_row(
-            r["registration_number"], display_value("nik", r["nik"], reveal=reveal), list_name(r),
-            r["district"], t(f"status.{r['status']}"), r["created_at"][:10],
+        data_row(
+            table, r["registration_number"], display_value("nik", r["nik"], reveal=reveal),
+            list_name(r), r["district"], t(f"status.{r['status']}"), r["created_at"][:10],
         )  # fmt: skip
     print_wide(table)
     err.print(t("msg.count", count=len(rows)))
 
 
+#: What `applicants list` shows without --all or --limit: a screenful, newest first.
+DEFAULT_LIMIT = 50
+
+
 @app.command("list")
 def list_(
-    status: Annotated[str | None, typer.Option(help="valid, flagged or withdrawn.")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="valid, flagged or withdrawn (any case; Sah, Dibatalkan...).")
+    ] = None,
+    central: Annotated[
+        str | None,
+        typer.Option(
+            help="Central state: pending, accepted, verified, rejected, duplicate, conflict, "
+            "registry_rejected, or parked (all those refused centrally)."
+        ),
+    ] = None,
     since: Annotated[str | None, typer.Option(help="Registered on or after YYYY-MM-DD.")] = None,
     until: Annotated[str | None, typer.Option(help="Registered on or before YYYY-MM-DD.")] = None,
     desk: Annotated[str | None, typer.Option(help="Only this desk.")] = None,
     district: Annotated[str | None, typer.Option(help="Kecamatan (part of the name).")] = None,
-    limit: Annotated[int | None, typer.Option(help="At most this many, newest first.")] = None,
+    limit: Annotated[
+        int | None, typer.Option(help=f"At most this many, newest first (default {DEFAULT_LIMIT}).")
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every match, however many.")] = False,
     reveal: RevealOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
-    """List registrations, newest first.
+    """List registrations, newest first: the newest 50 unless --all or --limit.
 
     Example: prakerja applicants list --status flagged --since 2026-11-01
     """
+    from prakerja_cli.cli.common import parse_choice
     from prakerja_cli.errors import UsageError
+    from prakerja_cli.i18n import t
     from prakerja_cli.office import open_workspace
-    from prakerja_cli.store.applicants import STATUSES, list_applicants
+    from prakerja_cli.store.applicants import (
+        CENTRAL_STATES,
+        STATUSES,
+        count_applicants,
+        list_applicants,
+    )
 
-    if status and status not in STATUSES:
-        raise UsageError("error.status_unknown", hint="hint.status", status=status)
+    if all_ and limit is not None:
+        raise UsageError("error.all_and_limit", hint="hint.all_and_limit")
+    if limit is not None and limit < 1:
+        raise UsageError("error.limit_min", hint="hint.limit_min", value=limit)
+    filters: dict[str, Any] = {
+        "status": parse_choice(status, STATUSES, "status", "--status") if status else None,
+        "central": parse_choice(central, CENTRAL_STATES, "central", "--central") if central else None,
+        "since": parse_day(since, "--since"), "until": parse_day(until, "--until"),
+        "desk": desk, "district": district,
+    }  # fmt: skip
+    shown = None if all_ else (limit or DEFAULT_LIMIT)
     ws = open_workspace()
-    rows = list_applicants(
-        ws.db, status=status, since=parse_day(since, "--since"), until=parse_day(until, "--until"),
-        desk=desk, district=district, limit=limit,
-    )  # fmt: skip
+    rows = list_applicants(ws.db, limit=shown, **filters)
     _audit_reveal(ws, rows, reveal, "applicants list")
     _print_rows(rows, reveal, json_output)
+    if shown is not None and len(rows) == shown:
+        total = count_applicants(ws.db, **filters)
+        if total > shown:
+            err.print(
+                t("msg.list_more", shown=shown, total=total, more=total - shown), markup=False
+            )
 
 
 @app.command("search")
@@ -173,18 +210,13 @@ def edit(
             }
         )
     elif result.row is not None:
-        out.print(
-            t(
-                "msg.edited",
-                number=result.row["registration_number"],
-                status=t(f"status.{result.row['status']}"),
-            )
-        )
+        number, status = result.row["registration_number"], t(f"status.{result.row['status']}")
+        out.print(t("msg.edited", number=number, status=status), markup=False)
         if notice is not None:
-            out.print(f"[bold yellow]{notice}[/]")
+            out.print(f"[bold yellow]{escape(notice)}[/]")
         render_findings(result.validated.findings, out)
     else:
-        err.print(f"[bold red]{t('msg.not_stored')}[/]")
+        err.print(f"[bold red]{escape(t('msg.not_stored'))}[/]")
         render_findings(result.validated.findings)
     if not result.stored:
         raise typer.Exit(int(ExitCode.REJECTED))
@@ -209,4 +241,4 @@ def withdraw(
         emit_json({"id": row["id"], "registration_number": row["registration_number"], "status": row["status"],
                    "withdrawn_reason": row["withdrawn_reason"]})  # fmt: skip
         return
-    out.print(t("msg.withdrawn", number=row["registration_number"]))
+    out.print(t("msg.withdrawn", number=row["registration_number"]), markup=False)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from prakerja_cli.cli.common import JsonOpt, emit_json, err, out, print_wide
+from prakerja_cli.cli.common import JsonOpt, data_row, emit_json, err, out, print_wide
 
 app = typer.Typer(no_args_is_help=True, help="The audit trail: who did what, hash-chained.")
 
@@ -27,12 +27,13 @@ def verify(json_output: JsonOpt = False) -> None:
         emit_json({"entries": result.entries, "intact": result.broken_at is None,
                    "broken_at": result.broken_at, "problem": result.problem})  # fmt: skip
     elif result.broken_at is None:
-        out.print(t("msg.audit_ok", count=result.entries))
+        out.print(t("msg.audit_ok", count=result.entries), markup=False)
     elif result.problem == "key":
-        err.print(t("msg.audit_key", seq=result.broken_at))
-        err.print(f"{t('label.hint')}: {t('fix.audit_key')}")
+        err.print(t("msg.audit_key", seq=result.broken_at), markup=False)
+        err.print(f"{t('label.hint')}: {t('fix.audit_key')}", markup=False)
     else:
-        err.print(t("msg.audit_broken", seq=result.broken_at, problem=t(f"audit.{result.problem}")))
+        problem = t(f"audit.{result.problem}")
+        err.print(t("msg.audit_broken", seq=result.broken_at, problem=problem), markup=False)
     if result.broken_at is not None:
         raise typer.Exit(int(ExitCode.ERROR))
 
@@ -80,6 +81,6 @@ def log(
         table.add_column(header)
     for row in rows:
         details = json.dumps(row["details"], ensure_ascii=False)
-        table.add_row(str(row["seq"]), row["at"][:19].replace("T", " "),
-                      f"{row['desk']} / {row['operator']}", row["action"], details)  # fmt: skip
+        data_row(table, row["seq"], row["at"][:19].replace("T", " "),
+                 f"{row['desk']} / {row['operator']}", row["action"], details)  # fmt: skip
     print_wide(table)

@@ -52,9 +52,7 @@ def restore(
 
     Example: prakerja restore D:\\cadangan\\prakerja-20261123-013000-000000.db
     """
-    from rich.prompt import Confirm
-
-    from prakerja_cli.cli.common import err
+    from prakerja_cli.cli.common import confirm, err
     from prakerja_cli.config import load_config
     from prakerja_cli.errors import CancelledError
     from prakerja_cli.i18n import t
@@ -62,9 +60,7 @@ def restore(
     from prakerja_cli.store.backup import check_backup
 
     info = check_backup(file, load_config().office_code)
-    if not yes and not Confirm.ask(
-        t("prompt.confirm_restore", applicants=info.counts["applicants"]), console=err
-    ):
+    if not yes and not confirm(t("prompt.confirm_restore", applicants=info.counts["applicants"])):
         raise CancelledError("msg.cancelled")
     result = restore_office(file)
     key_aside = str(result.key_set_aside) if result.key_set_aside else None

@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from prakerja_cli.central.limits import MAX_BODY_BYTES
-from prakerja_cli.cli.common import JsonOpt, emit_json, err, escape, out
-from prakerja_cli.errors import ExitCode
+from prakerja_cli.cli.common import JsonOpt, emit_json, err, fail, out
 
 if TYPE_CHECKING:
     from prakerja_cli.central.app import Faults, Settings
@@ -33,13 +32,13 @@ _EXTRA_HINT = 'pip install "prakerja-cli[central]"'
 
 
 def _usage(message: str, hint: str | None = None) -> NoReturn:
-    """One `error:` line (and a hint) on stderr, exit code 2. English: this is an IT tool."""
-    from prakerja_cli.i18n import t
+    """An expected failure of the server's set-up (exit 2), reported like every other one (also
+    when `central_cmd.app` runs on its own). English text: this is an IT tool."""
+    from prakerja_cli.errors import UsageError
 
-    err.print(f"[bold red]{escape(t('label.error'))}:[/] {escape(message)}")
-    if hint:
-        err.print(f"[bold]{escape(t('label.hint'))}:[/] {escape(hint)}")
-    raise typer.Exit(int(ExitCode.USAGE))
+    failure = UsageError("error.central_setup", hint="hint.central_setup" if hint else None,
+                         message=message, advice=hint)  # fmt: skip
+    raise fail(failure)
 
 
 def _data_dir(value: Path | None) -> Path:
@@ -198,11 +197,11 @@ def serve(
         if settings.registry
         else "none (every well-formed record is verified)"
     )
-    err.print(f"prakerja central: listening on http://{shown}:{bound_port}", highlight=False)
+    err.print(f"prakerja central: listening on http://{shown}:{bound_port}", markup=False)
     err.print(
         f"  data {folder}; {settings.tokens.describe()}; registry {registry_text}; "
         f"regions {asgi.state.central.region_list.source}; faults {faults.describe()}",
-        highlight=False,
+        markup=False,
     )
     try:
         build_server(asgi, log_level=log_level).run(sockets=[sock])
@@ -211,7 +210,7 @@ def serve(
         pass
     finally:
         asgi.state.central.store.close()
-    err.print("prakerja central: stopped", highlight=False)
+    err.print("prakerja central: stopped", markup=False)
 
 
 @app.command("stats")
@@ -244,9 +243,10 @@ def stats(data_dir: DataDirOpt = None, json_output: JsonOpt = False) -> None:
 def _render(counts: dict[str, Any]) -> None:
     out.print(
         f"registrations {counts['registrations']} (distinct NIK {counts['distinct_nik']}), "
-        f"batches {counts['batches']}"
+        f"batches {counts['batches']}",
+        markup=False,
     )
     for title in ("offices", "outcomes", "reasons", "events", "registry_reasons"):
         values = counts[title]
         if values:
-            out.print(f"{title}: " + ", ".join(f"{k} {v}" for k, v in values.items()))
+            out.print(f"{title}: " + ", ".join(f"{k} {v}" for k, v in values.items()), markup=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -12,7 +13,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from prakerja_cli.errors import CancelledError, ExitCode, PrakerjaError, StoreError
+from prakerja_cli.errors import (
+    CancelledError,
+    ExitCode,
+    PrakerjaError,
+    UsageError,
+    from_os_error,
+)
 from prakerja_cli.i18n import t
 
 if TYPE_CHECKING:
@@ -51,6 +58,12 @@ RevealOpt = Annotated[
 ]
 
 
+def data_row(table: Any, *cells: object) -> None:
+    """Add a table row of data (names, addresses, file and header names): nothing in it is read
+    as rich markup, so "Budi [PNS]" or "[bold]" prints as typed."""
+    table.add_row(*(escape(str(cell)) for cell in cells))
+
+
 def print_wide(renderable: Any) -> None:
     """Print to stdout; piped to a file there is no terminal width to respect, so never cut
     a registration number or NIK short."""
@@ -62,25 +75,64 @@ def print_wide(renderable: Any) -> None:
         Console(highlight=False, soft_wrap=True, width=200).print(renderable)
 
 
+class _Invocation:
+    """What the running command asked for: failures follow it (set by run_guarded)."""
+
+    json_output = False  # --json: an expected failure is a JSON document on stdout too
+    json_emitted = False  # the one JSON document is out; nothing more goes to stdout
+
+
 def emit_json(document: Any) -> None:
-    """Write exactly one JSON document to stdout."""
-    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
+    """Write exactly one JSON document to stdout, as UTF-8 whatever the console's code page."""
+    text = json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n"
     sys.stdout.flush()
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        buffer.write(text.encode("utf-8"))
+        buffer.flush()
+    _Invocation.json_emitted = True
+
+
+def harden_streams() -> None:
+    """Windows consoles use a legacy code page (cp1252, cp850): a name the code page cannot show
+    is printed with '?' instead of ending the command with UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):  # a detached or closed stream
+                reconfigure(errors="replace")
 
 
 def debug_enabled() -> bool:
     return os.environ.get("PRAKERJA_DEBUG", "") not in ("", "0", "false")
 
 
+def error_document(code: str, message: str, hint: str | None, exit_code: int) -> dict[str, Any]:
+    """The JSON document of a failure under --json (docs/exit-codes.md)."""
+    return {"error": code, "message": message, "hint": hint, "exit_code": exit_code}
+
+
 def report(exc: PrakerjaError) -> None:
-    """Print an expected failure as `error:`/`hint:` lines on stderr."""
-    err.print(f"[bold red]{escape(t('label.error'))}:[/] {escape(t(exc.key, **exc.params))}")
+    """Print an expected failure on stderr: `error:`/`hint:` lines (a cancel: one line)."""
+    message = t(exc.key, **exc.params)
+    if isinstance(exc, CancelledError):
+        err.print(message, markup=False)
+    else:
+        err.print(f"[bold red]{escape(t('label.error'))}:[/] {escape(message)}")
     if exc.hint:
         err.print(f"[bold]{escape(t('label.hint'))}:[/] {escape(t(exc.hint, **exc.params))}")
 
 
 def fail(exc: PrakerjaError) -> typer.Exit:
-    """Report an expected failure; return the Exit to raise."""
+    """Report an expected failure on stderr, and under --json also as one JSON document on
+    stdout; return the Exit to raise."""
+    if _Invocation.json_output and not _Invocation.json_emitted:
+        message = t(exc.key, **exc.params)
+        hint = t(exc.hint, **exc.params) if exc.hint else None
+        emit_json(error_document(exc.code, message, hint, int(exc.exit_code)))
     report(exc)
     return typer.Exit(int(exc.exit_code))
 
@@ -92,32 +144,87 @@ def translate_unexpected(exc: BaseException) -> PrakerjaError | None:
         from prakerja_cli.store.db import store_error
 
         return store_error(exc, db_path())
-    if isinstance(exc, PermissionError | IsADirectoryError | NotADirectoryError):
-        return StoreError("error.os", hint="hint.os", path=str(exc.filename), reason=exc.strerror)
-    if isinstance(exc, OSError) and exc.errno == 28:  # ENOSPC
-        return StoreError("error.disk_full", hint="hint.disk_full", path=str(exc.filename))
+    if isinstance(exc, OSError):
+        return from_os_error(exc)
     return None
 
 
-def run_guarded(invoke: Callable[[], Any]) -> Any:
-    """Run a command; expected failures become one line and an exit code, never a traceback."""
+def run_guarded(invoke: Callable[[], Any], *, json_output: bool = False) -> Any:
+    """Run a command; expected failures become one line and an exit code, never a traceback
+    (and one JSON document on stdout under --json)."""
+    _Invocation.json_output, _Invocation.json_emitted = json_output, False
     try:
         return invoke()
-    except CancelledError:
-        err.print(t("msg.cancelled"))
-        raise typer.Exit(int(ExitCode.CANCELLED)) from None
+    except CancelledError as exc:
+        raise fail(exc) from None
     except PrakerjaError as exc:
         if debug_enabled():
             raise
         raise fail(exc) from None
     except (KeyboardInterrupt, EOFError):
-        err.print(t("msg.cancelled"))
-        raise typer.Exit(int(ExitCode.CANCELLED)) from None
+        raise fail(CancelledError("msg.cancelled")) from None
     except (sqlite3.Error, OSError) as exc:
         mapped = translate_unexpected(exc)
         if mapped is None or debug_enabled():
             raise
         raise fail(mapped) from None
+    except typer.exceptions.TyperException as exc:
+        # A parser error (typer's own click): it prints its Usage lines; scripts get the document.
+        usage = int(ExitCode.USAGE)
+        if _Invocation.json_output and not _Invocation.json_emitted and exc.exit_code == usage:
+            emit_json(error_document("usage", exc.format_message(), None, usage))
+        raise
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def require_terminal(option: str) -> None:
+    """Never wait for an answer nobody can give (Task Scheduler, cron, a pipe): name the option
+    that makes the question unnecessary instead."""
+    if not stdin_is_terminal():
+        raise UsageError("error.no_terminal", option=option)
+
+
+def confirm(question: str, *, default: bool = True, option: str = "--yes") -> bool:
+    """Ask a yes/no question on stderr; answers in Indonesian or English (ya/tidak, y/t, yes/no).
+    Without a terminal it fails naming `option`."""
+    from rich.prompt import Prompt
+
+    from prakerja_cli.core.fields import NO, YES
+
+    require_terminal(option)
+    label = f"{escape(question)} [dim]({escape(t('prompt.yes_no'))})[/]"
+    shown = t("yes") if default else t("no")
+    while True:
+        answer = Prompt.ask(label, console=err, default=shown).strip().lower()
+        if answer in YES:
+            return True
+        if answer in NO:
+            return False
+        err.print(t("prompt.yes_no_again"), markup=False)
+
+
+def choose(question: str, choices: list[str], *, default: str, option: str) -> str:
+    """Ask for one of `choices` (not listed in the question); a wrong answer is asked again in the
+    clerk's language. Without a terminal it fails naming `option`."""
+    from rich.prompt import Prompt
+
+    require_terminal(option)
+    prompt = Prompt(escape(question), console=err, choices=choices, show_choices=False)
+    prompt.illegal_choice_message = escape(t("prompt.choice_again", choices="/".join(choices)))
+    return prompt(default=default)
+
+
+def ask(question: str, *, default: str | None = None, option: str) -> str:
+    """Ask for a value on stderr (`question` is rich markup); without a terminal it fails naming
+    `option`."""
+    from rich.prompt import Prompt
+
+    require_terminal(option)
+    answer = Prompt.ask(question, console=err, default=default, show_default=default is not None)
+    return answer or ""
 
 
 def parse_day(value: str | None, option: str) -> date | None:
@@ -126,11 +233,29 @@ def parse_day(value: str | None, option: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        from prakerja_cli.errors import UsageError
-
         raise UsageError(
             "error.date_option", hint="hint.date_option", option=option, value=value
         ) from None
+
+
+def parse_choice(value: str, codes: tuple[str, ...], labels: str, option: str) -> str:
+    """The code a clerk means by `value`: the code itself or its label in either language, in
+    any case and spacing ("FLAGGED", "sah, dengan catatan", "Dibatalkan"). `labels` is the
+    catalogue prefix of the labels (status, central)."""
+    from prakerja_cli.i18n import LANGUAGES
+
+    wanted = " ".join(value.split()).casefold()
+    for code in codes:
+        names = {code, *(t(f"{labels}.{code}", lang=lang) for lang in LANGUAGES)}
+        if wanted in {" ".join(name.split()).casefold() for name in names}:
+            return code
+    raise UsageError(
+        "error.choice_unknown",
+        hint="hint.choice",
+        option=option,
+        value=value,
+        known=", ".join(codes),
+    )
 
 
 def findings_json(findings: list[Any]) -> list[dict[str, Any]]:

@@ -40,7 +40,7 @@ def show(json_output: JsonOpt = False) -> None:
         emit_json({**data, **paths})
         return
     for key, value in {**data, **paths}.items():
-        out.print(f"{t('config.' + key)}: {value}")
+        out.print(f"{t('config.' + key)}: {value}", markup=False)
 
 
 @app.command("path")
@@ -60,7 +60,7 @@ def path(json_output: JsonOpt = False) -> None:
         emit_json(paths)
         return
     for value in paths.values():
-        out.print(value)
+        out.print(value, markup=False)
 
 
 #: Settings `config set` may change; office code and rules are set by `prakerja init --force`.
@@ -102,4 +102,4 @@ def set_(
                              reason=t(exc.key, **exc.params)) from None  # fmt: skip
     save_config(replace(load_config(), **{key: value}))
     shown = "********" if key == "api_token" and value else value
-    out.print(t("msg.config_set", key=key, value=shown))
+    out.print(t("msg.config_set", key=key, value=shown), markup=False)

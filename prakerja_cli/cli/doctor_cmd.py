@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from prakerja_cli.cli.common import JsonOpt, emit_json, out
+from prakerja_cli.cli.common import JsonOpt, emit_json, escape, out
 
 
 def doctor(json_output: JsonOpt = False) -> None:
@@ -31,8 +31,8 @@ def doctor(json_output: JsonOpt = False) -> None:
     else:
         for c in checks:
             mark = "[green]OK[/]" if c.ok else "[bold red]!![/]"
-            out.print(f"{mark} {t('doctor.' + c.name)}: {c.detail}")
+            out.print(f"{mark} {escape(t('doctor.' + c.name))}: {escape(c.detail)}")
             if not c.ok and c.fix:
-                out.print(f"   {t('label.hint')}: {t(c.fix)}")
+                out.print(f"   {t('label.hint')}: {t(c.fix)}", markup=False)
     if not all(c.ok for c in checks):
         raise typer.Exit(int(ExitCode.ERROR))

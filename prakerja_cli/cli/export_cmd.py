@@ -43,18 +43,15 @@ def export(
 
     Example: prakerja export rekap-november.xlsx --since 2026-11-01 --until 2026-11-30 --reveal
     """
-    from prakerja_cli.cli.common import parse_day
+    from prakerja_cli.cli.common import parse_choice, parse_day
     from prakerja_cli.desk import note_access
-    from prakerja_cli.errors import UsageError
     from prakerja_cli.i18n import t
     from prakerja_cli.office import open_workspace
     from prakerja_cli.roster.export import export_applicants
     from prakerja_cli.store.applicants import STATUSES, list_applicants
 
-    wanted = tuple(dict.fromkeys(s.strip().lower() for s in status or DEFAULT_STATUSES))
-    for name in wanted:
-        if name not in STATUSES:
-            raise UsageError("error.status_unknown", hint="hint.status", status=name)
+    chosen = [parse_choice(s, STATUSES, "status", "--status") for s in status or DEFAULT_STATUSES]
+    wanted = tuple(dict.fromkeys(chosen))
     first, last = parse_day(since, "--since"), parse_day(until, "--until")
     ws = open_workspace()
     rows = [r for r in list_applicants(ws.db, since=first, until=last) if r["status"] in wanted]

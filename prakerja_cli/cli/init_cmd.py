@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import Annotated
 
@@ -13,11 +12,6 @@ from prakerja_cli.cli.common import JsonOpt, emit_json, err, out
 DEFAULT_RULES = "normal-2023"
 
 
-def _interactive() -> bool:
-    """Re-ask a refused answer only when someone is typing; piped answers fail at once."""
-    return sys.stdin.isatty()
-
-
 def _ask(
     label_key: str,
     value: str | None,
@@ -26,10 +20,9 @@ def _ask(
     check: Callable[[str], str],
     default: str | None = None,
 ) -> str:
-    """The option's value, or the answer to a prompt; checked at once, re-asked while refused."""
-    from rich.prompt import Prompt
-
-    from prakerja_cli.cli.common import report
+    """The option's value, or the answer to a prompt; checked at once, re-asked while refused.
+    Without a terminal a missing option fails naming it (common.ask)."""
+    from prakerja_cli.cli.common import ask, escape, report
     from prakerja_cli.errors import UsageError
     from prakerja_cli.i18n import t
 
@@ -40,12 +33,10 @@ def _ask(
             return check(default)
         raise UsageError("error.required_option", hint="hint.init_options", option=option)
     while True:
-        answer = Prompt.ask(t(label_key), default=default, console=err) or ""
+        answer = ask(escape(t(label_key)), default=default, option=option)
         try:
             return check(answer)
         except UsageError as exc:
-            if not _interactive():
-                raise
             report(exc)
 
 
@@ -99,7 +90,7 @@ def init(
     desk_id = _ask("prompt.desk", desk, no_input, "--desk", check_desk, default="D01")
     who = _ask("prompt.operator", operator, no_input, "--operator", required("prompt.operator"))
     rule_set = _ask("prompt.rules", rules, no_input, "--rules", check_rules, default=DEFAULT_RULES)
-    err.print(t("msg.init_working"))
+    err.print(t("msg.init_working"), markup=False)
     result = init_office(
         office_code=code, office_name=name, desk=desk_id, operator=who, rules=rule_set, force=force
     )
@@ -125,6 +116,7 @@ def init(
             regency=result.regency,
             desk=result.config.desk,
             rules=result.config.rules,
-        )
+        ),
+        markup=False,
     )
-    out.print(t("msg.init_paths", config=result.config_path, db=result.db_path))
+    out.print(t("msg.init_paths", config=result.config_path, db=result.db_path), markup=False)

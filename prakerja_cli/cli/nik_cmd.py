@@ -19,8 +19,7 @@ def nik(
 
     Exit code 3 when any NIK is invalid. Example: prakerja nik 3273015708900001
     """
-    from rich.markup import escape
-
+    from prakerja_cli.cli.common import escape
     from prakerja_cli.config import db_path
     from prakerja_cli.desk import check_niks, region_lookup
     from prakerja_cli.errors import ExitCode
@@ -57,10 +56,11 @@ def nik(
             out.print(f"[bold]{escape(r.info.nik or r.raw)}[/]  [{style}]{escape(verdict)}[/]")
             if r.info.birth_date:
                 out.print("  " + t("nik.summary", gender=t(f"gender.{r.info.gender}"),
-                                  birth=r.info.birth_date.strftime("%d-%m-%Y"), age=r.age))  # fmt: skip
+                                  birth=r.info.birth_date.strftime("%d-%m-%Y"), age=r.age),
+                          markup=False)  # fmt: skip
             if r.province:
                 out.print("  " + t("nik.region", district=r.district or "?", regency=r.regency or "?",
-                                  province=r.province))  # fmt: skip
+                                  province=r.province), markup=False)  # fmt: skip
             render_findings(r.info.findings, out)
     if not all(r.info.valid for r in results):
         raise typer.Exit(int(ExitCode.REJECTED))

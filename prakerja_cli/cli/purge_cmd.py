@@ -33,9 +33,7 @@ def purge(
     """
     from datetime import date, timedelta
 
-    from rich.prompt import Confirm
-
-    from prakerja_cli.cli.common import parse_day
+    from prakerja_cli.cli.common import confirm, parse_day
     from prakerja_cli.errors import CancelledError, UsageError
     from prakerja_cli.i18n import t
     from prakerja_cli.office import open_workspace
@@ -50,9 +48,8 @@ def purge(
     ws = open_workspace()
     if not dry_run and not yes:
         preview = purge_records(ws.db, ws.office, day, dry_run=True)
-        if preview.records and not Confirm.ask(
-            t("prompt.confirm_purge", count=preview.records, date=day.isoformat()), console=err
-        ):
+        question = t("prompt.confirm_purge", count=preview.records, date=day.isoformat())
+        if preview.records and not confirm(question):
             raise CancelledError("msg.cancelled")
     result = purge_records(ws.db, ws.office, day, dry_run=dry_run)
     if json_output:

@@ -33,4 +33,6 @@ def load(
     if json_output:
         emit_json({"file": str(file), "read": result.read, "added": result.added})
         return
-    out.print(t("msg.refdata_loaded", read=result.read, added=result.added, file=file.name))
+    out.print(
+        t("msg.refdata_loaded", read=result.read, added=result.added, file=file.name), markup=False
+    )

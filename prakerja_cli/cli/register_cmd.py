@@ -6,7 +6,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from prakerja_cli.cli.common import JsonOpt, emit_json, err, findings_json, out, render_findings
+from prakerja_cli.cli.common import (
+    JsonOpt,
+    emit_json,
+    err,
+    escape,
+    findings_json,
+    out,
+    render_findings,
+)
 
 if TYPE_CHECKING:
     from prakerja_cli.core.validate import ValidationContext
@@ -86,20 +94,20 @@ def register(
 
 
 def _confirm_options(ws: Workspace, form: dict[str, Any]) -> None:
-    from rich.prompt import Confirm
-
+    from prakerja_cli.cli.common import confirm, require_terminal
     from prakerja_cli.cli.render import record_table
     from prakerja_cli.core.validate import validate_applicant
     from prakerja_cli.desk import validation_context
     from prakerja_cli.errors import CancelledError
     from prakerja_cli.i18n import t
 
+    require_terminal("--yes")  # before the summary: one line under Task Scheduler
     validated = validate_applicant(form, validation_context(ws))
     err.print(record_table(validated.values, reveal=True))
     render_findings(validated.findings)
     if validated.rejected:
         return  # _store reports the refusal
-    if not Confirm.ask(t("prompt.confirm_save"), console=err, default=True):
+    if not confirm(t("prompt.confirm_save")):
         raise CancelledError("msg.cancelled")
 
 
@@ -126,7 +134,7 @@ def _store(ws: Workspace, form: dict[str, Any], json_output: bool) -> None:
         out.print(receipt(result.row, ws.config.office_name))
         render_findings(findings, out)
     else:
-        err.print(f"[bold red]{t('msg.not_stored')}[/]")
+        err.print(f"[bold red]{escape(t('msg.not_stored'))}[/]")
         render_findings(findings)
     if not result.stored:
         raise typer.Exit(int(ExitCode.REJECTED))
@@ -143,15 +151,15 @@ class DeskForm:
         self.nik_gender: str | None = None
 
     def run(self) -> dict[str, Any]:
-        from rich.prompt import Confirm
-
+        from prakerja_cli.cli.common import confirm, require_terminal
         from prakerja_cli.cli.render import record_table
         from prakerja_cli.core.validate import FIELDS, validate_applicant
         from prakerja_cli.errors import CancelledError
         from prakerja_cli.i18n import t
 
-        err.print(f"[bold]{t('form.title', office=self.ws.config.office_name)}[/]")
-        err.print(t("form.cancel_hint"))
+        require_terminal("--nik ... --yes")
+        err.print(f"[bold]{escape(t('form.title', office=self.ws.config.office_name))}[/]")
+        err.print(t("form.cancel_hint"), markup=False)
         for name in FIELDS:
             self.ask(name)
         while True:
@@ -159,9 +167,7 @@ class DeskForm:
             err.rule(t("form.summary"))
             err.print(record_table(validated.values, reveal=True))
             render_findings(validated.findings)
-            if not validated.rejected and Confirm.ask(
-                t("prompt.confirm_save"), console=err, default=True
-            ):
+            if not validated.rejected and confirm(t("prompt.confirm_save")):
                 return self.form
             field_name = self.pick_field([x.field for x in validated.findings if x.blocking])
             if field_name is None:
@@ -170,25 +176,21 @@ class DeskForm:
 
     def pick_field(self, suggested: list[str]) -> str | None:
         """Ask which field to correct; None means give up (nothing is stored)."""
-        from rich.prompt import Prompt
-
+        from prakerja_cli.cli.common import choose
         from prakerja_cli.core.validate import FIELDS
         from prakerja_cli.i18n import field_label, t
 
         names = list(FIELDS)
         for number, name in enumerate(names, start=1):
             mark = " *" if name in suggested else ""
-            err.print(f"  {number:>2}. {field_label(name)}{mark}")
-        err.print(f"   0. {t('form.give_up')}")
+            err.print(f"  {number:>2}. {field_label(name)}{mark}", markup=False)
+        err.print(f"   0. {t('form.give_up')}", markup=False)
         default = str(names.index(suggested[0]) + 1) if suggested else "0"
-        choice = Prompt.ask(
-            t("prompt.fix_which"), console=err, choices=[str(i) for i in range(len(names) + 1)],
-            default=default, show_choices=False,
-        )  # fmt: skip
+        numbers = [str(i) for i in range(len(names) + 1)]
+        choice = choose(t("prompt.fix_which"), numbers, default=default, option="--yes")
         return None if choice == "0" else names[int(choice) - 1]
 
     def ask(self, name: str) -> None:
-        from rich.markup import escape
         from rich.prompt import Prompt
 
         from prakerja_cli.core.nik import NikInfo
@@ -238,8 +240,6 @@ class DeskForm:
         return None
 
     def _show_nik(self, info: Any) -> None:
-        from rich.markup import escape
-
         from prakerja_cli.core.validate import ExistingRecord
         from prakerja_cli.i18n import t
 

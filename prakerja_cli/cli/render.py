@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from prakerja_cli.cli.common import data_row, escape
 from prakerja_cli.core import fields as f
 from prakerja_cli.core.findings import Finding
 from prakerja_cli.core.nik import mask
@@ -52,9 +53,9 @@ def record_table(
     table.add_column(style="bold")
     table.add_column()
     for name, value in (extra or {}).items():
-        table.add_row(t(f"label.{name}"), str(value))
+        data_row(table, t(f"label.{name}"), value)
     for name in FIELDS:
-        table.add_row(field_label(name), display_value(name, values.get(name), reveal=reveal))
+        data_row(table, field_label(name), display_value(name, values.get(name), reveal=reveal))
     return table
 
 
@@ -67,7 +68,8 @@ def receipt(row: dict[str, Any], office_name: str) -> Panel:
         t("receipt.when", when=row["created_at"][:10], desk=row["desk"], operator=row["operator"]),
         t(f"status.{row['status']}"),
     ]
-    return Panel("\n".join(lines), title=t("receipt.title", office=office_name), expand=False)
+    title = escape(t("receipt.title", office=office_name))
+    return Panel(escape("\n".join(lines)), title=title, expand=False)
 
 
 def applicant_json(row: dict[str, Any], *, reveal: bool = False) -> dict[str, Any]:

@@ -100,21 +100,23 @@ def _summary(result: ImportResult, errors: Path | None, report_rows: int | None)
 
 
 def _render(result: ImportResult, errors: Path | None, report_rows: int | None) -> None:
-    from rich.markup import escape
     from rich.table import Table
 
-    from prakerja_cli.cli.common import SEVERITY_STYLE
+    from prakerja_cli.cli.common import SEVERITY_STYLE, escape
     from prakerja_cli.i18n import t
 
     key = "roster.summary_dry" if result.dry_run else "roster.summary"
     out.print(
         t(key, file=result.file, sheet=result.sheet, rows=len(result.rows), stored=result.stored,
-          warned=result.warned, rejected=result.rejected, skipped=result.skipped)
+          warned=result.warned, rejected=result.rejected, skipped=result.skipped),
+        markup=False,
     )  # fmt: skip
     for code, count in result.rejected_by_code().items():
-        out.print(f"  {code}: {count}")
+        out.print(f"  {code}: {count}", markup=False)
     if result.header.unknown:
-        out.print(t("roster.unknown_columns", columns=", ".join(result.header.unknown)))
+        out.print(
+            t("roster.unknown_columns", columns=", ".join(result.header.unknown)), markup=False
+        )
     table = Table(show_header=True)
     for header in (t("label.row_title"), t("label.field"), t("label.finding")):
         table.add_column(header)
@@ -125,17 +127,17 @@ def _render(result: ImportResult, errors: Path | None, report_rows: int | None) 
                 continue
             if shown < 50:
                 style = SEVERITY_STYLE[str(f.severity)]
-                table.add_row(str(r.row), str(f.code), f"[{style}]{escape(f.message())}[/]")
+                table.add_row(str(r.row), escape(str(f.code)), f"[{style}]{escape(f.message())}[/]")
             shown += 1
     if shown:
         print_wide(table)
         if shown > 50:
-            out.print(t("roster.more_findings", count=shown - 50))
+            out.print(t("roster.more_findings", count=shown - 50), markup=False)
     if result.count("rejected") and any(
         f.code == "NIK_DUPLICATE" and f.params.get("differs")
         for r in result.rows
         for f in r.findings
     ):
-        err.print(t("roster.hint_update"))
+        err.print(t("roster.hint_update"), markup=False)
     if errors is not None:
-        out.print(t("roster.errors_written", file=str(errors), count=report_rows))
+        out.print(t("roster.errors_written", file=str(errors), count=report_rows), markup=False)

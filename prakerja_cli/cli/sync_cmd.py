@@ -55,7 +55,7 @@ def sync(
         emit_json(result.to_json())
     else:
         key = "msg.sync_dry" if dry_run else "msg.sync_done"
-        out.print(t(key, **result.to_json()))
+        out.print(t(key, **result.to_json()), markup=False)
     if result.refused:
         raise typer.Exit(int(ExitCode.REJECTED))
 
@@ -83,7 +83,7 @@ def status(json_output: JsonOpt = False) -> None:
         emit_json(data)
         return
     for state, count in sorted(data["states"].items()):
-        out.print(f"{t('central.' + state)}: {count}")
-    out.print(t("msg.sync_last", when=data["last_sync"] or "-"))
+        out.print(f"{t('central.' + state)}: {count}", markup=False)
+    out.print(t("msg.sync_last", when=data["last_sync"] or "-"), markup=False)
     if age_hours is not None:
-        out.print(t("msg.sync_oldest", hours=age_hours))
+        out.print(t("msg.sync_oldest", hours=age_hours), markup=False)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prakerja_cli.errors import UsageError
+from prakerja_cli.errors import UsageError, os_reason
 from prakerja_cli.roster.bounds import (
     MAX_CELLS,
     MAX_COLUMNS,
@@ -82,7 +82,7 @@ def open_roster(path: Path) -> Workbook:
             "error.roster_unreadable",
             hint="hint.roster_resave",
             file=path.name,
-            reason=exc.strerror,
+            reason=os_reason(exc),
         ) from None
     if suffix in CSV_SUFFIXES:
         return Workbook(path, sha, [path.stem], "csv")

@@ -22,6 +22,11 @@ LIVE = "status != 'withdrawn'"
 _NIK = re.compile(r"[0-9]{16}")
 #: Lifecycle states of a stored record (the sync adds its own later).
 STATUSES = ("valid", "flagged", "withdrawn")
+#: Central states a record can be parked in: answered, and not going again until corrected.
+PARKED = ("rejected", "duplicate", "conflict", "registry_rejected")
+IS_PARKED = f"central_status IN ({', '.join(repr(state) for state in PARKED)})"
+#: Where a record stands centrally (`pending`: not delivered yet); `parked` names all of PARKED.
+CENTRAL_STATES = ("pending", "accepted", "verified", *PARKED, "parked")
 
 
 def now_iso() -> str:
@@ -266,22 +271,47 @@ def get_applicant(db: Database, ref: str) -> dict[str, Any]:
 
 
 def list_applicants(
+    db: Database, *, limit: int | None = None, **filters: Any
+) -> list[dict[str, Any]]:
+    """Applicants, newest first, filtered (see `_where`)."""
+    where, params = _where(db, **filters)
+    sql = f"SELECT * FROM applicants{where} ORDER BY created_at DESC, registration_number DESC"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return _rows(db, sql, params)
+
+
+def count_applicants(db: Database, **filters: Any) -> int:
+    """How many applicants `list_applicants` would give without a limit."""
+    where, params = _where(db, **filters)
+    return int(db.execute(f"SELECT count(*) FROM applicants{where}", params).fetchone()[0])
+
+
+def _where(
     db: Database,
     *,
     status: str | None = None,
+    central: str | None = None,
     since: date | None = None,
     until: date | None = None,
     desk: str | None = None,
     district: str | None = None,
     query: str | None = None,
-    limit: int | None = None,
-) -> list[dict[str, Any]]:
-    """Applicants, newest first, filtered; `query` is a name fragment or (part of) a NIK."""
+) -> tuple[str, list[Any]]:
+    """The WHERE clause of a listing; `query` is a name fragment or (part of) a NIK, `central` one
+    of CENTRAL_STATES."""
     where: list[str] = []
     params: list[Any] = []
     if status:
         where.append("status = ?")
         params.append(status)
+    if central == "pending":
+        where.append("central_status IS NULL")
+    elif central == "parked":
+        where.append(IS_PARKED)
+    elif central:
+        where.append("central_status = ?")
+        params.append(central)
     if since:
         where.append("created_at >= ?")
         params.append(since.isoformat())
@@ -304,13 +334,7 @@ def list_applicants(
         else:
             where.append("name LIKE ?")
             params.append(f"%{' '.join(text.upper().split())}%")
-    sql = "SELECT * FROM applicants"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY created_at DESC, registration_number DESC"
-    if limit:
-        sql += f" LIMIT {int(limit)}"
-    return _rows(db, sql, params)
+    return (" WHERE " + " AND ".join(where) if where else ""), params
 
 
 def update_applicant(db: Database, applicant_id: str, changes: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from prakerja_cli.config import KEY_SIZE, install_key
-from prakerja_cli.errors import StoreError, UsageError
+from prakerja_cli.errors import StoreError, UsageError, os_reason
 from prakerja_cli.store.db import journals
 
 COUNTED = ("applicants", "audit", "regions", "outbox_batches")
@@ -80,7 +80,7 @@ def backup(source: Path, dest: Path, *, key: bytes, keep: int = 7) -> BackupResu
         _remove(partial)
         if isinstance(exc, sqlite3.Error | OSError) and not isinstance(exc, StoreError):
             raise StoreError(
-                "error.backup_failed", hint="hint.disk_full", path=str(final), reason=str(exc)
+                "error.backup_failed", hint="hint.disk_full", path=str(final), reason=os_reason(exc)
             ) from None
         raise
     finally:
@@ -158,7 +158,7 @@ def restore(backup_file: Path, target: Path, office_code: str) -> Restored:
     except (sqlite3.Error, OSError) as exc:
         _remove(incoming)
         raise StoreError(
-            "error.backup_failed", hint="hint.disk_full", path=str(target), reason=str(exc)
+            "error.backup_failed", hint="hint.disk_full", path=str(target), reason=os_reason(exc)
         ) from None
     finally:
         src.close()

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from prakerja_cli.errors import StoreError
+from prakerja_cli.errors import StoreError, os_reason
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -69,7 +69,7 @@ def open_db(path: Path, *, create: bool = False) -> Database:
         raise store_error(exc, path) from None
     except OSError as exc:
         raise StoreError(
-            "error.db_open", hint="hint.db_open", path=str(path), reason=exc.strerror
+            "error.db_open", hint="hint.db_open", path=str(path), reason=os_reason(exc)
         ) from None
     return db
 

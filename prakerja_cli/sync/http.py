@@ -115,12 +115,8 @@ def api_call(session: requests.Session, method: str, url: str, **kwargs: Any) ->
     kwargs.setdefault("timeout", (CONNECT_TIMEOUT, READ_TIMEOUT))
     try:
         response = session.request(method, url, **kwargs)
-    except requests.exceptions.SSLError as exc:
-        raise UnreachableError("error.api_tls", hint="hint.api_tls", reason=_short(exc)) from None
     except requests.exceptions.RequestException as exc:
-        raise UnreachableError(
-            "error.api_unreachable", hint="hint.api_later", reason=_short(exc)
-        ) from None
+        raise network_error(exc, url) from None
     if response.status_code in (401, 403):
         raise AuthError("error.api_auth", hint="hint.api_settings", status=response.status_code)
     if response.status_code == 429 or response.status_code >= 500:
@@ -128,6 +124,49 @@ def api_call(session: requests.Session, method: str, url: str, **kwargs: Any) ->
             "error.api_unavailable", hint="hint.api_later", status=response.status_code
         )
     return response
+
+
+def network_error(exc: BaseException, url: str) -> UnreachableError:
+    """How the network failed, as one localised line with its fix: TLS, DNS, timeout, refused,
+    or (anything else) unreachable."""
+    import socket
+    import ssl
+
+    import requests
+
+    causes = list(_causes(exc))
+
+    def caused_by(*kinds: type[BaseException]) -> bool:
+        return any(isinstance(cause, kinds) for cause in causes)
+
+    parts = urlsplit(url)
+    if caused_by(requests.exceptions.SSLError, ssl.SSLError):
+        return UnreachableError("error.api_tls", hint="hint.api_tls", reason=_short(exc))
+    if caused_by(socket.gaierror):
+        return UnreachableError("error.api_dns", hint="hint.api_dns", host=parts.hostname)
+    if caused_by(requests.exceptions.Timeout, TimeoutError):
+        return UnreachableError("error.api_timeout", hint="hint.api_later")
+    if caused_by(ConnectionRefusedError):
+        port = f":{parts.port}" if parts.port else ""
+        where = f"{parts.scheme}://{parts.hostname}{port}"
+        return UnreachableError("error.api_refused", hint="hint.api_refused", url=where)
+    return UnreachableError("error.api_unreachable", hint="hint.api_later", reason=_short(exc))
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and everything it wraps: requests keeps urllib3's error in args, urllib3
+    its own in `reason`, and the socket's error is the cause of that."""
+    found: list[BaseException] = []
+    todo = [exc]
+    while todo and len(found) < 50:
+        current = todo.pop()
+        if any(current is seen for seen in found):
+            continue
+        found.append(current)
+        wrapped = [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        wrapped += list(current.args)
+        todo += [x for x in wrapped if isinstance(x, BaseException)]
+    return found
 
 
 def _short(exc: BaseException) -> str:

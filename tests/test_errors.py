@@ -1,0 +1,72 @@
+"""OS failures become one expected error with the reason in the clerk's language."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+import pytest
+
+from prakerja_cli.errors import ExitCode, StoreError, from_os_error, os_reason
+from prakerja_cli.i18n import set_language, t
+from tests.conftest import applicant_args, invoke
+
+
+def _locked(path: str) -> PermissionError:
+    """What Windows raises for a file Excel holds open: EACCES, winerror 32."""
+    exc = PermissionError(errno.EACCES, "The process cannot access the file", path)
+    exc.winerror = 32  # type: ignore[attr-defined]
+    return exc
+
+
+@pytest.mark.parametrize(
+    ("exc", "key", "reason"),
+    [
+        (
+            PermissionError(errno.EACCES, "Permission denied", "D:/rekap"),
+            "error.os",
+            "akses ditolak",
+        ),
+        (OSError(errno.EROFS, "Read-only file system", "/mnt/x"), "error.os", "hanya dapat dibaca"),
+        (OSError(errno.ENOSPC, "No space left on device", "D:/r.xlsx"), "error.disk_full", None),
+        (_locked("D:/rekap.xlsx"), "error.file_in_use", None),
+    ],
+)
+def test_os_errors_are_named_in_the_clerks_language(
+    exc: OSError, key: str, reason: str | None
+) -> None:
+    mapped = from_os_error(exc)
+    assert isinstance(mapped, StoreError) and mapped.exit_code == ExitCode.ERROR
+    assert mapped.key == key
+    assert mapped.params["path"] == exc.filename
+    if reason is not None:
+        assert mapped.params["reason"] == reason
+
+
+def test_other_os_errors_are_not_guessed() -> None:
+    assert from_os_error(ConnectionResetError(errno.ECONNRESET, "reset")) is None
+    assert os_reason(OSError(errno.EPIPE, "Broken pipe")) == "Broken pipe"
+
+
+def test_the_reason_follows_the_language() -> None:
+    set_language("en")
+    assert os_reason(_locked("x")) == "in use by another program"
+    assert t("error.file_in_use", path="rekap.xlsx").endswith("(open in Excel?).")
+
+
+def test_a_file_in_use_is_one_line_at_the_desk(
+    office: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import prakerja_cli.roster.export as export
+
+    def locked(*args: object, **kwargs: object) -> int:
+        raise _locked("rekap.xlsx")
+
+    monkeypatch.setattr(export, "export_applicants", locked)
+    assert invoke(applicant_args()).exit_code == 0
+    run = invoke(["export", "rekap.xlsx"])
+    assert run.exit_code == 1
+    assert run.stderr.splitlines() == [
+        "galat: Berkas rekap.xlsx sedang dipakai program lain (mungkin terbuka di Excel).",
+        "saran: Tutup berkas itu di Excel atau program lain, lalu ulangi.",
+    ]
