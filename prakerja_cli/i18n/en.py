@@ -228,6 +228,7 @@ MESSAGES: dict[str, str] = {
     "config.app_dir": "Data folder",
     "config.config_path": "Configuration file",
     "config.database_path": "Database",
+    "config.empty": "(empty)",
     "error.config_key": "{key} cannot be changed here.",
     "hint.config_key": "Choose one of: {keys}; office code and rules change with `prakerja init --force`.",
     "msg.config_set": "{key} = {value}",

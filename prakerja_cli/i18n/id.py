@@ -227,6 +227,7 @@ MESSAGES: dict[str, str] = {
     "config.app_dir": "Folder data",
     "config.config_path": "Berkas konfigurasi",
     "config.database_path": "Basis data",
+    "config.empty": "(kosong)",
     "error.config_key": "{key} tidak dapat diubah di sini.",
     "hint.config_key": "Pilih salah satu: {keys}; kode kantor dan aturan diubah dengan `prakerja init --force`.",
     "msg.config_set": "{key} = {value}",
