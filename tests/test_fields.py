@@ -602,6 +602,56 @@ def test_education_roman_numerals(raw: str, code: str) -> None:
     assert normalise_choice(raw, EDUCATION, "education") == (code, [])
 
 
+@pytest.mark.parametrize(
+    ("raw", "suggestion"),
+    [
+        ("siti@gmial.com", "gmail.com"),
+        ("siti@gmail.co", "gmail.com"),
+        ("siti@Gamil.com", "gmail.com"),
+        ("siti@yaho.com", "yahoo.com"),
+        ("siti@yahoo.co.od", "yahoo.co.id"),
+        ("siti@hotmial.com", "hotmail.com"),
+        ("siti@ymail.con", "ymail.com"),
+    ],
+)
+def test_a_near_miss_of_a_common_provider_is_a_warning(raw: str, suggestion: str) -> None:
+    value, findings = normalise_email(raw)
+    assert value == raw.lower()  # kept as typed (domain lower-cased): it may be real
+    assert codes(findings) == [Code.EMAIL_DOMAIN_SUSPECT]
+    assert findings[0].severity is Severity.WARNING and findings[0].field == "email"
+    assert findings[0].params == {"domain": raw.split("@")[1].lower(), "suggestion": suggestion}
+    assert f'"{suggestion}"' in findings[0].message("id")
+    assert f'typo of "{suggestion}"' in findings[0].message("en")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["siti@gmail.com", "siti@yahoo.co.id", "siti@ymail.com", "siti@mail.com", "siti@kemnaker.go.id",
+     "siti@ugm.ac.id", "siti@telkom.net", "siti@yahoo.com.sg"],
+)  # fmt: skip
+def test_common_and_unrelated_domains_raise_nothing(raw: str) -> None:
+    assert normalise_email(raw) == (raw, [])
+
+
+def test_the_domain_check_runs_once_per_domain_not_per_row() -> None:
+    import difflib
+    from unittest import mock
+
+    from prakerja_cli.core import fields
+
+    fields._EMAIL_DOMAINS.clear()
+    fields.suspect_email_domain.cache_clear()
+    with mock.patch.object(
+        fields.difflib, "get_close_matches", wraps=difflib.get_close_matches
+    ) as matcher:
+        results = [normalise_email(f"orang{i}@gmial.com") for i in range(200)]
+        results += [normalise_email(f"orang{i}@contoh.id") for i in range(200)]
+    assert matcher.call_count == 2  # one per distinct domain
+    assert all(codes(found) == [Code.EMAIL_DOMAIN_SUSPECT] for _, found in results[:200])
+    assert all(found == [] for _, found in results[200:])
+    assert results[7][0] == "orang7@gmial.com"
+
+
 def test_nan_is_not_a_yes() -> None:
     value, findings = parse_yes_no(float("nan"), "in_school")
     assert value is None and [f.code for f in findings] == [Code.CHOICE_INVALID]

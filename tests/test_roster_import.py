@@ -403,3 +403,21 @@ def test_a_roster_with_english_headers_maps_without_help(office: Path, tmp_path:
     code, doc = run_import(path)
     assert code == 0, doc
     assert doc["stored"] == 2 and doc["unknown_columns"] == []
+
+
+def test_an_email_domain_typo_is_stored_with_a_warning(office: Path, tmp_path: Path) -> None:
+    people = [
+        person(1, Email="siti@gmial.com"),
+        person(2, Email="budi@gmail.com"),
+        person(3, Email="dewi@gmial.com"),
+    ]
+    path = write_xlsx(tmp_path / "desa.xlsx", people, headers=[*HEADERS, "Email"])
+    code, doc = run_import(path)
+    assert code == 0
+    assert (doc["stored"], doc["warned"], doc["rejected"]) == (3, 2, 0)
+    assert codes_by_row(doc) == {5: ["EMAIL_DOMAIN_SUSPECT"], 7: ["EMAIL_DOMAIN_SUSPECT"]}
+    assert '"gmail.com"' in doc["findings"][0]["message"]
+    rows = stored(office)
+    assert rows[people[0]["NIK"]]["email"] == "siti@gmial.com"  # kept: it may be real
+    assert rows[people[0]["NIK"]]["status"] == "flagged"
+    assert rows[people[1]["NIK"]]["status"] == "valid"

@@ -364,6 +364,7 @@ TRIGGERS: dict[Code, tuple[dict[str, Any], dict[str, Any], frozenset[str]]] = {
     Code.GENDER_INVALID: ({"gender": "X"}, {}, frozenset()),
     Code.PHONE_INVALID: ({"phone": "022-2501234"}, {}, frozenset()),
     Code.EMAIL_INVALID: ({"email": "siti@"}, {}, frozenset()),
+    Code.EMAIL_DOMAIN_SUSPECT: ({"email": "siti@gmial.com"}, {}, frozenset()),
     Code.CHOICE_INVALID: ({"education": "Kursus"}, {}, frozenset()),
     Code.REQUIRED_MISSING: ({"name": ""}, {}, frozenset()),
     Code.DISTRICT_UNKNOWN: ({"district": "Sukasri"}, {"places": PLACES}, frozenset()),
@@ -378,6 +379,7 @@ SEVERITY = {
     Code.OCCUPATION_STUDENT: Severity.WARNING,
     Code.DISTRICT_UNKNOWN: Severity.WARNING,
     Code.VILLAGE_UNKNOWN: Severity.WARNING,
+    Code.EMAIL_DOMAIN_SUSPECT: Severity.WARNING,
     Code.SOCIAL_ASSISTANCE_LOW_PRIORITY: Severity.INFO,
 }
 

@@ -6,13 +6,14 @@ types; `validate.validate_applicant` calls the same ones for a whole record.
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from prakerja_cli.core.findings import Code, Finding, error
+from prakerja_cli.core.findings import Code, Finding, error, warning
 
 # Letter runs joined by separators; the separator is required so there is one way to match and no
 # exponential backtracking on a long name followed by a stray character.
@@ -205,14 +206,43 @@ def _id_is_mobile(national: str) -> bool:
     )
 
 
-#: Domains email-validator has accepted, as it normalised them (bounded: a hostile file of
-#: distinct domains only costs the library's own speed).
-_EMAIL_DOMAINS: dict[str, str] = {}
+#: Mail providers applicants use (yahoo.co.id the Indonesian one). A domain that is not one of
+#: them but nearly spells one (gmial.com, yahoo.co.od) is most likely a typo of it.
+COMMON_EMAIL_DOMAINS = (
+    "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.id", "ymail.com", "rocketmail.com",
+    "hotmail.com", "outlook.com", "outlook.co.id", "live.com", "icloud.com", "mail.com",
+    "email.com", "aol.com", "protonmail.com", "yandex.com",
+)  # fmt: skip
+#: How alike (difflib's ratio) a domain must be to a common one to be taken for its typo: every
+#: one-letter slip in these domains scores 0.88 or more; yahoo.com.sg, a real one, 0.857.
+_DOMAIN_TYPO_CUTOFF = 0.86
+
+
+@lru_cache(maxsize=1024)
+def suspect_email_domain(domain: str) -> str | None:
+    """The common provider a normalised e-mail domain is a near-miss of, or None."""
+    if domain in COMMON_EMAIL_DOMAINS:
+        return None
+    close = difflib.get_close_matches(domain, COMMON_EMAIL_DOMAINS, n=1, cutoff=_DOMAIN_TYPO_CUTOFF)
+    return close[0] if close else None
+
+
+#: Domains email-validator has accepted -> (the domain as it normalised it, the common provider
+#: it is a near-miss of): both decided once per domain, not once per row. Bounded: a hostile file
+#: of distinct domains only costs the library's own speed.
+_EMAIL_DOMAINS: dict[str, tuple[str, str | None]] = {}
 _EMAIL_DOMAINS_MAX = 10_000
 
 
+def _email_findings(domain: str, suggestion: str | None, field_name: str) -> list[Finding]:
+    if suggestion is None:
+        return []
+    return [warning(Code.EMAIL_DOMAIN_SUSPECT, field_name, domain=domain, suggestion=suggestion)]
+
+
 def normalise_email(raw: str, field_name: str = "email") -> tuple[str | None, list[Finding]]:
-    """E-mail syntax only: offices are offline, so deliverability is not checked.
+    """E-mail syntax only: offices are offline, so deliverability is not checked. A domain that
+    nearly spells a common provider's is a warning (EMAIL_DOMAIN_SUSPECT), never a refusal.
 
     email-validator decides; an address whose domain it has already accepted and whose local part
     is a plain ASCII dot-atom (its own pattern) is not sent through it again.
@@ -232,14 +262,15 @@ def normalise_email(raw: str, field_name: str = "email") -> tuple[str | None, li
         and rfc.DOT_ATOM_TEXT.match(local)
         and local.lower() not in rfc.CASE_INSENSITIVE_MAILBOX_NAMES
     ):
-        return f"{local}@{known}", []
+        return f"{local}@{known[0]}", _email_findings(known[0], known[1], field_name)
     try:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError:
         return None, [error(Code.EMAIL_INVALID, field_name)]
+    suggestion = suspect_email_domain(result.domain)
     if domain.isascii() and len(_EMAIL_DOMAINS) < _EMAIL_DOMAINS_MAX:
-        _EMAIL_DOMAINS[domain] = result.domain
-    return str(result.normalized), []
+        _EMAIL_DOMAINS[domain] = (result.domain, suggestion)
+    return str(result.normalized), _email_findings(result.domain, suggestion, field_name)
 
 
 def parse_date(value: Any) -> date | None:

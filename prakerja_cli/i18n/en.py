@@ -45,6 +45,7 @@ MESSAGES: dict[str, str] = {
     "finding.GENDER_INVALID": "enter L (male) or P (female).",
     "finding.PHONE_INVALID": "not a valid Indonesian mobile number. Write e.g. 0812-3456-7890.",
     "finding.EMAIL_INVALID": "not a valid email address. Check the spelling, e.g. name@example.id, or leave it empty.",
+    "finding.EMAIL_DOMAIN_SUSPECT": 'the domain "{domain}" looks like a typo of "{suggestion}". Ask the applicant and correct it; if it is right, leave it.',
     "finding.CHOICE_INVALID": "unknown choice. Pick one of: {allowed}.",
     "finding.REQUIRED_MISSING": "required.",
     "finding.DISTRICT_UNKNOWN": 'kecamatan "{name}" is not in the region list of {regency}. Closest name: {suggestion}. Check the spelling; if it is right, leave it.',

@@ -52,6 +52,7 @@ MESSAGES: dict[str, str] = {
     "finding.GENDER_INVALID": "isi L (laki-laki) atau P (perempuan).",
     "finding.PHONE_INVALID": "bukan nomor HP Indonesia yang sah. Tulis mis. 0812-3456-7890.",
     "finding.EMAIL_INVALID": "alamat email tidak sah. Periksa ejaan, mis. nama@contoh.id, atau kosongkan.",
+    "finding.EMAIL_DOMAIN_SUSPECT": 'domain "{domain}" mirip salah ketik dari "{suggestion}". Tanyakan pemohon dan perbaiki; bila memang benar, biarkan.',
     "finding.CHOICE_INVALID": "pilihan tidak dikenal. Pilih salah satu: {allowed}.",
     "finding.REQUIRED_MISSING": "wajib diisi.",
     "finding.DISTRICT_UNKNOWN": 'kecamatan "{name}" tidak ada di daftar wilayah {regency}. Nama terdekat: {suggestion}. Periksa ejaannya; jika benar, biarkan.',
