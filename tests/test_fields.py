@@ -383,6 +383,44 @@ def test_bad_or_future_birth_date_is_birthdate_invalid(value: Any) -> None:
     assert findings[0].severity is Severity.ERROR
 
 
+@pytest.mark.parametrize(
+    ("value", "read"),
+    [
+        ("bukan tanggal", "bukan tanggal"),
+        ("31-04-1990", "31-04-1990"),
+        ("17-08-2090", "17-08-2090"),
+        (date(1899, 12, 31), "31-12-1899"),
+        (" 17/08/90 ", "17/08/90"),
+    ],
+)
+def test_an_unreadable_birth_date_names_what_was_read(value: Any, read: str) -> None:
+    finding = normalise_birth_date(value, REFERENCE)[1][0]
+    assert finding.params == {"text": read}
+    assert f'tertulis "{read}": bukan tanggal yang sah' in finding.message("id")
+    assert f'read "{read}": not a real date' in finding.message("en")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("12/25/1990", "25/12/1990"), ("8/31/1985", "31/08/1985"), ("02-29-1988", "29-02-1988")],
+)
+def test_a_month_first_birth_date_says_so_and_shows_it_day_first(value: str, expected: str) -> None:
+    born, findings = normalise_birth_date(value, REFERENCE)
+    assert born is None and codes(findings) == [Code.BIRTHDATE_INVALID]
+    assert findings[0].params == {"text": value, "expected": expected, "variant": "us_order"}
+    assert findings[0].message("id") == (
+        f'Tanggal lahir: tertulis "{value}": tampaknya urutan bulan/hari/tahun (gaya Amerika). '
+        f"Tulis hari lebih dahulu (HH/BB/TTTT): {expected}."
+    )
+    assert "month/day/year (US order)" in findings[0].message("en")
+    assert expected in findings[0].message("en")
+
+
+@pytest.mark.parametrize("value", ["13/25/1990", "02/30/1990", "31-04-1990"])
+def test_a_date_that_is_no_date_either_way_is_not_called_us_order(value: str) -> None:
+    assert "variant" not in normalise_birth_date(value, REFERENCE)[1][0].params
+
+
 @pytest.mark.parametrize("value", [None, "", "  "])
 def test_missing_birth_date_is_required_missing(value: Any) -> None:
     assert codes(normalise_birth_date(value, REFERENCE)[1]) == [Code.REQUIRED_MISSING]

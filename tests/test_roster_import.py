@@ -421,3 +421,15 @@ def test_an_email_domain_typo_is_stored_with_a_warning(office: Path, tmp_path: P
     assert rows[people[0]["NIK"]]["email"] == "siti@gmial.com"  # kept: it may be real
     assert rows[people[0]["NIK"]]["status"] == "flagged"
     assert rows[people[1]["NIK"]]["status"] == "valid"
+
+
+def test_a_month_first_date_is_refused_with_the_day_first_date(
+    office: Path, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "desa.csv", [person(1, **{"Tgl Lahir": "12/25/1990"})])
+    code, doc = run_import(path)
+    assert code == 3 and doc["rejected"] == 1
+    [finding] = doc["findings"]
+    assert finding["code"] == "BIRTHDATE_INVALID"
+    assert '"12/25/1990"' in finding["message"] and "25/12/1990" in finding["message"]
+    assert "bulan/hari/tahun" in finding["message"]

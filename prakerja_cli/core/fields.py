@@ -310,8 +310,37 @@ def normalise_birth_date(
         return None, [error(Code.REQUIRED_MISSING, field_name)]
     born = parse_date(value)
     if born is None or born > today or born.year < 1900:
-        return None, [error(Code.BIRTHDATE_INVALID, field_name)]
+        text = _as_read(value)
+        us_order = _day_after_month(text) if born is None else None
+        if us_order is not None:
+            return None, [error(Code.BIRTHDATE_INVALID, field_name, text=text,
+                                expected=us_order, variant="us_order")]  # fmt: skip
+        return None, [error(Code.BIRTHDATE_INVALID, field_name, text=text)]
     return born, []
+
+
+def _as_read(value: Any) -> str:
+    """A cell or typed value as the clerk would recognise it in a message (kept short)."""
+    if isinstance(value, date):
+        return value.strftime("%d-%m-%Y")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = collapse_spaces(str(value))
+    return text if len(text) <= 40 else text[:39] + "\u2026"
+
+
+def _day_after_month(text: str) -> str | None:
+    """For a date written month first, as US Excel writes it (12/25/1990), the same date day
+    first (25/12/1990); None when the text is no such date."""
+    m = _DMY.fullmatch(text)
+    if m is None or int(m[1]) > 12:
+        return None
+    try:
+        date(int(m[3]), int(m[1]), int(m[2]))
+    except ValueError:
+        return None
+    separator = text[len(m[1])]
+    return separator.join((m[2].zfill(2), m[1].zfill(2), m[3]))
 
 
 # Choices: canonical code -> (Indonesian label, synonyms). Synonyms are compared after `_key`.

@@ -62,4 +62,7 @@ def finding_message(finding: Finding, lang: str | None = None) -> str:
     }
     label = field_label(finding.field, lang)
     params.setdefault("field", label)
-    return f"{label}: {t(f'finding.{finding.code}', lang, **params)}"
+    # A code may have a more telling wording for a particular case (params["variant"]).
+    variant = finding.params.get("variant")
+    key = f"finding.{finding.code}" + (f".{variant}" if variant else "")
+    return f"{label}: {t(key, lang, **params)}"
