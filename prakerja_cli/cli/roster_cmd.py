@@ -132,7 +132,7 @@ def _render(result: ImportResult, errors: Path | None, report_rows: int | None) 
         if shown > 50:
             out.print(t("roster.more_findings", count=shown - 50))
     if result.count("rejected") and any(
-        f.code == "NIK_DUPLICATE" and f.params.get("differs")
+        f.code == "NIK_DUPLICATE" and f.params.get("fields")
         for r in result.rows
         for f in r.findings
     ):

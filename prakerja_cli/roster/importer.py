@@ -23,6 +23,8 @@ from prakerja_cli.core.validate import (
     ExistingRecord,
     Validated,
     ValidationContext,
+    differing_fields,
+    duplicate_finding,
     validate_applicant,
 )
 from prakerja_cli.office import Workspace
@@ -196,11 +198,6 @@ def _live_records(ws: Workspace) -> tuple[dict[str, _Stored], Counter[str]]:
     return by_nik, kk
 
 
-def _differences(stored: dict[str, Any], validated: Validated) -> list[str]:
-    new = store.record_values(validated)
-    return [f for f in FIELDS if (stored.get(f) or None) != (new.get(f) or None)]
-
-
 @contextmanager
 def paused_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector (also as a decorator). An import's rows make no cycles
@@ -297,13 +294,13 @@ def import_roster(
                 seen[nik] = number
                 known = live.get(nik)
                 if known is not None and outcome != "rejected":
-                    differs = _differences(known.values, validated)
+                    differs = differing_fields(known.values, validated.values)
                     if not differs:
                         outcome = "unchanged"
                     elif update:
                         outcome = "updated"
                     else:
-                        findings.append(_duplicate(known.existing, differs))
+                        findings.append(duplicate_finding(known.existing, differs))
                         outcome = "rejected"
         if outcome == "pending":
             outcome = "warned" if validated.status == "flagged" else "stored"
@@ -315,18 +312,6 @@ def import_roster(
     if not dry_run:
         _store(ws, result, live, purged)
     return result
-
-
-def _duplicate(existing: ExistingRecord, differs: list[str]) -> Finding:
-    from prakerja_cli.i18n import field_label
-
-    detail = ""
-    if differs:
-        detail = ": " + ", ".join(field_label(f) for f in differs)
-    return error(
-        Code.NIK_DUPLICATE, "nik", registration_number=existing.registration_number,
-        registered_on=existing.created_at[:10], differs=detail,
-    )  # fmt: skip
 
 
 def _store(
@@ -344,14 +329,14 @@ def _store(
             if r.validated and r.validated.values["nik"] in taken:
                 existing = store.find_live_nik(ws.db, r.validated.values["nik"])
                 if existing is not None:
-                    r.findings.append(_duplicate(existing, []))
+                    r.findings.append(duplicate_finding(existing))
                 r.outcome = "rejected"
         if purged.stale():  # a purge ran since the file was checked
             purged = store.PurgedNiks(ws.db)
             for r in [*new, *updates]:
                 existing = purged.find(r.validated.values["nik"]) if r.validated else None
                 if existing is not None and r.outcome != "rejected":
-                    r.findings.append(_duplicate(existing, []))
+                    r.findings.append(duplicate_finding(existing))
                     r.outcome = "rejected"
         new = [r for r in new if r.outcome != "rejected"]
         updates = [r for r in updates if r.outcome != "rejected"]

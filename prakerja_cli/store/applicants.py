@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from prakerja_cli.core.findings import Finding
-from prakerja_cli.core.validate import ExistingRecord, Validated
+from prakerja_cli.core.validate import FIELDS, ExistingRecord, Validated
 from prakerja_cli.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -146,12 +146,13 @@ def insert_applicant(
 def find_live_nik(db: Database, nik: str, exclude_id: str | None = None) -> ExistingRecord | None:
     """The live record holding a NIK: a stored one, or one whose personal fields were purged."""
     row = db.execute(
-        f"SELECT id, registration_number, name, created_at FROM applicants "
+        f"SELECT id, registration_number, name, created_at, {', '.join(FIELDS)} FROM applicants "
         f"WHERE nik = ? AND {LIVE} AND id IS NOT ?",
         [nik, exclude_id],
     ).fetchone()
     if row is not None:
-        return ExistingRecord(*row)
+        values = dict(zip(FIELDS, row[4:], strict=True))
+        return ExistingRecord(row[0], row[1], row[2], row[3], values=values)
     return find_purged_nik(db, nik)
 
 
