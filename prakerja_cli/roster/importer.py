@@ -61,6 +61,9 @@ class RowResult:
     outcome: str  # stored, warned, rejected, unchanged, updated, skipped
     findings: list[Finding] = field(default_factory=list)
     validated: Validated | None = None
+    #: For an updated row: the stored registration and the fields (names only) the row changes.
+    registration_number: str | None = None
+    changed: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -93,6 +96,11 @@ class ImportResult:
     def skipped(self) -> int:
         """Total rows, and rows already stored with the same content by an earlier import."""
         return self.count("skipped", "unchanged")
+
+    @property
+    def updated(self) -> int:
+        """Rows whose stored registration this run changed (--update); part of `stored`."""
+        return self.count("updated")
 
     def rejected_by_code(self) -> dict[str, int]:
         counts: Counter[str] = Counter()
@@ -286,6 +294,8 @@ def import_roster(
         findings = validated.findings
         nik = validated.values.get("nik")
         outcome = "rejected" if validated.rejected else "pending"
+        differs: list[str] = []
+        updates: str | None = None  # the registration number an updated row changes
         if nik:
             if nik in seen:
                 findings.append(error(Code.NIK_DUPLICATE_IN_FILE, "nik", first_row=seen[nik]))
@@ -299,13 +309,15 @@ def import_roster(
                         outcome = "unchanged"
                     elif update:
                         outcome = "updated"
+                        updates = known.existing.registration_number
                     else:
                         findings.append(duplicate_finding(known.existing, differs))
                         outcome = "rejected"
         if outcome == "pending":
             outcome = "warned" if validated.status == "flagged" else "stored"
             file_kk[validated.values["kk"]] += 1
-        results.append(RowResult(number, cells, outcome, findings, validated))
+        changed = differs if updates else []
+        results.append(RowResult(number, cells, outcome, findings, validated, updates, changed))
     if progress is not None:
         progress(total, total)
     result = ImportResult(path.name, chosen.name, book.sha256, header, first_data, results, dry_run)
