@@ -53,6 +53,16 @@ def collapse_spaces(text: str) -> str:
     return " ".join("".join(ch for ch in text if ch.isprintable() or ch == " ").split())
 
 
+def fold(text: str) -> str:
+    """Text as a search compares it: accents dropped (JOSÉ ~ jose), case folded, spaces collapsed,
+    curly apostrophes plain."""
+    text = " ".join(text.translate(_APOSTROPHES).split())
+    if text.isascii():
+        return text.lower()  # nearly every name: nothing to decompose
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
 def blank(value: Any) -> bool:
     """None, or text with nothing left once collapse_spaces has cleaned it."""
     if value is None:

@@ -296,15 +296,9 @@ def list_applicants(
         where.append("district LIKE ?")
         params.append(f"%{district.strip().upper()}%")
     if query:
-        text = query.strip()
-        digits = "".join(ch for ch in text if ch.isdigit())
-        if digits and len(digits) == len(text.replace(" ", "").replace(".", "")):
-            purged = find_purged_nik(db, digits) if len(digits) == 16 else None
-            where.append("(nik LIKE ? OR registration_number IS ?)")
-            params += [f"{digits}%", purged.registration_number if purged else None]
-        else:
-            where.append("name LIKE ?")
-            params.append(f"%{' '.join(text.upper().split())}%")
+        condition, values = _search(db, query)
+        where.append(condition)
+        params += values
     sql = "SELECT * FROM applicants"
     if where:
         sql += " WHERE " + " AND ".join(where)
@@ -312,6 +306,34 @@ def list_applicants(
     if limit:
         sql += f" LIMIT {int(limit)}"
     return _rows(db, sql, params)
+
+
+_NUMBER_QUERY = re.compile(r"\+?[0-9][0-9 .\-()/]*")
+
+
+def _search(db: Database, query: str) -> tuple[str, list[Any]]:
+    """The WHERE condition for `applicants search`: a number is (the start of) a NIK or KK, or a
+    phone number in any form the form accepts; anything else is part of a name, compared without
+    accents or case."""
+    from prakerja_cli.core.fields import fold, normalise_phone
+
+    text = query.strip()
+    if _NUMBER_QUERY.fullmatch(text):
+        digits = "".join(ch for ch in text if ch.isdigit())
+        purged = find_purged_nik(db, digits) if len(digits) == 16 else None
+        phone, _ = normalise_phone(text)
+        # phone = NULL is never true: a text that is no phone number matches no phone.
+        return "(nik LIKE ? OR kk LIKE ? OR phone = ? OR registration_number IS ?)", [
+            f"{digits}%", f"{digits}%", phone, purged.registration_number if purged else None,
+        ]  # fmt: skip
+    db.conn.create_function("prakerja_fold", 1, _fold_or_empty, deterministic=True)
+    return "instr(prakerja_fold(name), ?) > 0", [fold(text)]
+
+
+def _fold_or_empty(name: str | None) -> str:
+    from prakerja_cli.core.fields import fold
+
+    return fold(name) if name else ""
 
 
 def update_applicant(db: Database, applicant_id: str, changes: dict[str, Any]) -> None:
