@@ -73,6 +73,43 @@ def test_search_by_name_fragment_or_nik(two: Path) -> None:
     assert empty.exit_code == 0 and "Tidak ada" in empty.stderr
 
 
+def test_search_by_kk_and_phone_as_the_form_normalises_them(two: Path) -> None:
+    def names(query: str) -> list[str]:
+        return [r["name"] for r in invoke(["applicants", "search", query, "--json"]).json()]
+
+    assert names("3273020202100003") == ["BUDI SANTOSO"]  # Budi's KK
+    assert names("3273.0202.0210.0003") == ["BUDI SANTOSO"]
+    assert names("32730202") == ["BUDI SANTOSO"]  # the start of a KK
+    args = applicant_args(nik=synthetic_nik("327301", date(1991, 1, 2), "L", 9003),
+                          name="Agus Salim", gender="L", birth_date="1991-01-02")  # fmt: skip
+    args[args.index("0812-3456-7890")] = "0813 1111 2222"
+    assert invoke(args).exit_code == 0
+    for typed in ("081311112222", "+62 813-1111-2222", "62813 1111 2222", "813.1111.2222"):
+        assert names(typed) == ["AGUS SALIM"], typed
+    assert names("0899-0000-0000") == []
+    human = invoke(["applicants", "search", "3273020202100003"])
+    assert "BUDI SANTOSO" in human.stdout
+    assert "3273020202100003" not in human.stdout + human.stderr and BUDI not in human.stdout
+    masked = invoke(["applicants", "search", "3273020202100003", "--json"]).json()[0]
+    assert masked["kk"] != "3273020202100003" and "*" in masked["kk"] and "*" in masked["nik"]
+
+
+def test_name_search_ignores_case_and_accents(office: Path) -> None:
+    accented = applicant_args(
+        nik=synthetic_nik("327301", date(1990, 8, 17), "P", 9004), name="Renée Müller-Hoëlle"
+    )
+    assert invoke(accented).exit_code == 0
+    assert invoke(applicant_args(nik=SITI)).exit_code == 0
+
+    def names(query: str) -> list[str]:
+        return [r["name"] for r in invoke(["applicants", "search", query, "--json"]).json()]
+
+    for query in ("renee", "RENEE", "Renée", "muller-hoelle", "MÜLLER", "renée"):
+        assert names(query) == ["RENÉE MÜLLER-HOËLLE"], query
+    assert names("siti  AMINAH") == ["SITI AMINAH"]
+    assert names("amínah") == ["SITI AMINAH"]
+
+
 def test_show_by_number_id_or_nik(two: Path) -> None:
     by_number = invoke(["applicants", "show", "3273-D01-000002", "--json"]).json()
     assert by_number["name"] == "BUDI SANTOSO"

@@ -42,6 +42,13 @@ def test_every_command_has_help_with_an_example(path: tuple[str, ...]) -> None:
     assert "Example:" in run.stdout
 
 
+def test_sync_help_shows_its_exit_codes_and_an_example() -> None:
+    # `sync` is a group (it has `status`) that also runs on its own: its help is its own text.
+    run = invoke(["sync", "--help"])
+    assert run.exit_code == 0
+    assert "Exit codes" in run.stdout and "Example: prakerja sync --json" in run.stdout
+
+
 def test_version_and_module_entry_point() -> None:
     assert "prakerja-cli" in invoke(["--version"]).stdout
     done = subprocess.run(

@@ -103,6 +103,17 @@ def test_config_show_and_path(office: Path) -> None:
     assert invoke(["config", "path", "--json"]).json()["app_dir"] == str(office)
 
 
+def test_config_show_names_empty_settings(office: Path) -> None:
+    # A fresh office has no API address or token yet: shown as "(kosong)", not a blank.
+    lines = invoke(["config", "show"]).stdout.splitlines()
+    assert "Alamat API pusat: (kosong)" in lines
+    assert "Token API: (kosong)" in lines
+    assert "Nama kantor: Disnaker Kota Bandung" in lines
+    english = invoke(["--lang", "en", "config", "show"]).stdout.splitlines()
+    assert any(line.endswith(": (empty)") for line in english)
+    assert invoke(["config", "show", "--json"]).json()["api_url"] in ("", None)
+
+
 def test_operator_can_be_overridden_per_clerk(
     office: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

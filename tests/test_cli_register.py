@@ -88,6 +88,18 @@ def test_duplicate_nik_is_refused(office: Path) -> None:
     assert count_rows(office) == 1
 
 
+def test_a_duplicate_with_other_content_names_the_fields_not_their_values(office: Path) -> None:
+    assert invoke(applicant_args(nik=NIK)).exit_code == 0
+    run = invoke([*applicant_args(nik=NIK, name="Siti Aminah Putri"), "--email", "s@contoh.id"])
+    assert run.exit_code == 3
+    said = " ".join(run.stderr.split())
+    assert "dengan isi yang berbeda pada: Nama lengkap (sesuai KTP), Email." in said
+    assert "s@contoh.id" not in run.stderr and NIK not in run.stderr
+    same = invoke([*applicant_args(nik=NIK), "--json"]).json()["findings"][0]["message"]
+    assert "sudah terdaftar" in same and "berbeda" not in same  # identical: nothing to name
+    assert count_rows(office) == 1
+
+
 def test_third_member_of_a_kk_is_warned(office: Path) -> None:
     for serial in (1, 2):
         nik = synthetic_nik("327301", date(1990, 8, 17), "P", serial)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from prakerja_cli.core.findings import Code
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -61,3 +63,34 @@ def test_readme_lists_the_same_exit_codes() -> None:
     cells = [line.split("|") for line in section.splitlines() if line.startswith("| ")]
     codes = {int(c[1]) for c in cells if c[1].strip().isdigit()}
     assert codes == {int(c) for c in ExitCode}
+
+
+def _section(text: str, title: str) -> str:
+    start = text.index(f"\n## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else None]
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["roster import", "roster template", "export", "sync", "sync status", "backup", "restore"],
+)
+def test_commands_md_describes_each_option_and_the_exit_codes(command: str) -> None:
+    import typer
+
+    from prakerja_cli.cli import app
+
+    text = (DOCS / "commands.md").read_text(encoding="utf-8")
+    section = _section(text, f"prakerja {command}")
+    assert f"(#prakerja-{command.replace(' ', '-')})" in text  # listed in the table at the top
+    cli = typer.main.get_command(app)
+    for name in command.split():
+        cli = cli.commands[name]  # type: ignore[attr-defined]
+    options = [o for p in cli.params if p.param_type_name == "option" for o in p.opts]
+    assert options, command
+    # Each option has a row of the section's option table: | `--keep N` | what it does |
+    described = " ".join(
+        line.split("|")[1] for line in section.splitlines() if line.startswith("| `")
+    )
+    assert [o for o in options if f"`{o}" not in described] == []
+    assert "Exit code" in section and "```text" in section  # exit codes and an example

@@ -383,6 +383,44 @@ def test_bad_or_future_birth_date_is_birthdate_invalid(value: Any) -> None:
     assert findings[0].severity is Severity.ERROR
 
 
+@pytest.mark.parametrize(
+    ("value", "read"),
+    [
+        ("bukan tanggal", "bukan tanggal"),
+        ("31-04-1990", "31-04-1990"),
+        ("17-08-2090", "17-08-2090"),
+        (date(1899, 12, 31), "31-12-1899"),
+        (" 17/08/90 ", "17/08/90"),
+    ],
+)
+def test_an_unreadable_birth_date_names_what_was_read(value: Any, read: str) -> None:
+    finding = normalise_birth_date(value, REFERENCE)[1][0]
+    assert finding.params == {"text": read}
+    assert f'tertulis "{read}": bukan tanggal yang sah' in finding.message("id")
+    assert f'read "{read}": not a real date' in finding.message("en")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("12/25/1990", "25/12/1990"), ("8/31/1985", "31/08/1985"), ("02-29-1988", "29-02-1988")],
+)
+def test_a_month_first_birth_date_says_so_and_shows_it_day_first(value: str, expected: str) -> None:
+    born, findings = normalise_birth_date(value, REFERENCE)
+    assert born is None and codes(findings) == [Code.BIRTHDATE_INVALID]
+    assert findings[0].params == {"text": value, "expected": expected, "variant": "us_order"}
+    assert findings[0].message("id") == (
+        f'Tanggal lahir: tertulis "{value}": tampaknya urutan bulan/hari/tahun (gaya Amerika). '
+        f"Tulis hari lebih dahulu (HH/BB/TTTT): {expected}."
+    )
+    assert "month/day/year (US order)" in findings[0].message("en")
+    assert expected in findings[0].message("en")
+
+
+@pytest.mark.parametrize("value", ["13/25/1990", "02/30/1990", "31-04-1990"])
+def test_a_date_that_is_no_date_either_way_is_not_called_us_order(value: str) -> None:
+    assert "variant" not in normalise_birth_date(value, REFERENCE)[1][0].params
+
+
 @pytest.mark.parametrize("value", [None, "", "  "])
 def test_missing_birth_date_is_required_missing(value: Any) -> None:
     assert codes(normalise_birth_date(value, REFERENCE)[1]) == [Code.REQUIRED_MISSING]
@@ -600,6 +638,56 @@ def test_curly_apostrophes_become_plain_ones() -> None:
 @pytest.mark.parametrize(("raw", "code"), [("D-III", "D3"), ("D III", "D3"), ("S-1", "S1")])
 def test_education_roman_numerals(raw: str, code: str) -> None:
     assert normalise_choice(raw, EDUCATION, "education") == (code, [])
+
+
+@pytest.mark.parametrize(
+    ("raw", "suggestion"),
+    [
+        ("siti@gmial.com", "gmail.com"),
+        ("siti@gmail.co", "gmail.com"),
+        ("siti@Gamil.com", "gmail.com"),
+        ("siti@yaho.com", "yahoo.com"),
+        ("siti@yahoo.co.od", "yahoo.co.id"),
+        ("siti@hotmial.com", "hotmail.com"),
+        ("siti@ymail.con", "ymail.com"),
+    ],
+)
+def test_a_near_miss_of_a_common_provider_is_a_warning(raw: str, suggestion: str) -> None:
+    value, findings = normalise_email(raw)
+    assert value == raw.lower()  # kept as typed (domain lower-cased): it may be real
+    assert codes(findings) == [Code.EMAIL_DOMAIN_SUSPECT]
+    assert findings[0].severity is Severity.WARNING and findings[0].field == "email"
+    assert findings[0].params == {"domain": raw.split("@")[1].lower(), "suggestion": suggestion}
+    assert f'"{suggestion}"' in findings[0].message("id")
+    assert f'typo of "{suggestion}"' in findings[0].message("en")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["siti@gmail.com", "siti@yahoo.co.id", "siti@ymail.com", "siti@mail.com", "siti@kemnaker.go.id",
+     "siti@ugm.ac.id", "siti@telkom.net", "siti@yahoo.com.sg"],
+)  # fmt: skip
+def test_common_and_unrelated_domains_raise_nothing(raw: str) -> None:
+    assert normalise_email(raw) == (raw, [])
+
+
+def test_the_domain_check_runs_once_per_domain_not_per_row() -> None:
+    import difflib
+    from unittest import mock
+
+    from prakerja_cli.core import fields
+
+    fields._EMAIL_DOMAINS.clear()
+    fields.suspect_email_domain.cache_clear()
+    with mock.patch.object(
+        fields.difflib, "get_close_matches", wraps=difflib.get_close_matches
+    ) as matcher:
+        results = [normalise_email(f"orang{i}@gmial.com") for i in range(200)]
+        results += [normalise_email(f"orang{i}@contoh.id") for i in range(200)]
+    assert matcher.call_count == 2  # one per distinct domain
+    assert all(codes(found) == [Code.EMAIL_DOMAIN_SUSPECT] for _, found in results[:200])
+    assert all(found == [] for _, found in results[200:])
+    assert results[7][0] == "orang7@gmial.com"
 
 
 def test_nan_is_not_a_yes() -> None:

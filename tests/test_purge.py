@@ -323,3 +323,16 @@ def test_purge_asks_first_and_no_changes_nothing(verified: Path) -> None:
 def test_nothing_to_purge_is_fine(verified: Path) -> None:
     run = invoke(["purge", "--verified-before", "2025-01-01"])
     assert run.exit_code == 0 and "Tidak ada pendaftar" in run.stdout
+
+
+def test_purge_stars_out_the_email_domain_a_warning_quotes() -> None:
+    import json
+
+    from prakerja_cli.core.fields import normalise_email
+    from prakerja_cli.store.purge import _redacted
+
+    _, findings = normalise_email("siti@gmial.com")
+    stored = json.dumps([f.to_stored() for f in findings])
+    [kept] = json.loads(_redacted(stored))
+    assert kept["code"] == "EMAIL_DOMAIN_SUSPECT" and kept["severity"] == "warning"
+    assert kept["params"] == {"domain": "***", "suggestion": "gmail.com"}

@@ -187,6 +187,8 @@ def test_reimport_stores_nothing_twice_and_reports_conflicts(office: Path, tmp_p
     assert stored(office)[people[1]["NIK"]]["phone"] == "+6281200000002"
     code, doc = run_import(changed, "--update")
     assert code == 0 and doc["updated"] == 1 and doc["stored"] == 1
+    number = before[people[1]["NIK"]]["registration_number"]
+    assert doc["updated_rows"] == [{"row": 6, "registration_number": number, "fields": ["phone"]}]
     after = stored(office)[people[1]["NIK"]]
     assert after["phone"] == "+6281311112222"
     assert after["registration_number"] == before[people[1]["NIK"]]["registration_number"]
@@ -403,3 +405,63 @@ def test_a_roster_with_english_headers_maps_without_help(office: Path, tmp_path:
     code, doc = run_import(path)
     assert code == 0, doc
     assert doc["stored"] == 2 and doc["unknown_columns"] == []
+
+
+def test_an_email_domain_typo_is_stored_with_a_warning(office: Path, tmp_path: Path) -> None:
+    people = [
+        person(1, Email="siti@gmial.com"),
+        person(2, Email="budi@gmail.com"),
+        person(3, Email="dewi@gmial.com"),
+    ]
+    path = write_xlsx(tmp_path / "desa.xlsx", people, headers=[*HEADERS, "Email"])
+    code, doc = run_import(path)
+    assert code == 0
+    assert (doc["stored"], doc["warned"], doc["rejected"]) == (3, 2, 0)
+    assert codes_by_row(doc) == {5: ["EMAIL_DOMAIN_SUSPECT"], 7: ["EMAIL_DOMAIN_SUSPECT"]}
+    assert '"gmail.com"' in doc["findings"][0]["message"]
+    rows = stored(office)
+    assert rows[people[0]["NIK"]]["email"] == "siti@gmial.com"  # kept: it may be real
+    assert rows[people[0]["NIK"]]["status"] == "flagged"
+    assert rows[people[1]["NIK"]]["status"] == "valid"
+
+
+def test_a_month_first_date_is_refused_with_the_day_first_date(
+    office: Path, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "desa.csv", [person(1, **{"Tgl Lahir": "12/25/1990"})])
+    code, doc = run_import(path)
+    assert code == 3 and doc["rejected"] == 1
+    [finding] = doc["findings"]
+    assert finding["code"] == "BIRTHDATE_INVALID"
+    assert '"12/25/1990"' in finding["message"] and "25/12/1990" in finding["message"]
+    assert "bulan/hari/tahun" in finding["message"]
+
+
+def test_update_summary_says_how_many_were_updated_and_which_fields(
+    office: Path, tmp_path: Path
+) -> None:
+    people = [person(i) for i in range(1, 4)]
+    assert run_import(write_xlsx(tmp_path / "desa.xlsx", people))[0] == 0
+    people[0].update({"No HP": "0813-1111-2222", "No. KK": "3273010101109999"})
+    people[2]["Alamat"] = "Jl. Sukajadi 9"
+    changed = write_xlsx(tmp_path / "desa-v2.xlsx", [*people, person(4)])
+
+    run = invoke(["roster", "import", str(changed), "--update", "--dry-run", "--json"])
+    assert run.exit_code == 0 and run.json()["updated"] == 2
+    human = invoke(["roster", "import", str(changed), "--update"])
+    assert human.exit_code == 0
+    said = " ".join(human.stdout.split())
+    assert (
+        "4 baris dibaca, 3 disimpan (2 diperbarui, 0 dengan catatan), 0 ditolak, 1 dilewati" in said
+    )
+    again = invoke(["--lang", "en", "roster", "import", str(changed), "--update", "--json"])
+    doc = again.json()
+    assert (doc["updated"], doc["unchanged"], doc["updated_rows"]) == (0, 4, [])
+
+    rows = stored(office)
+    assert rows[people[0]["NIK"]]["kk"] == "3273010101109999"
+    dry = run.json()["updated_rows"]
+    assert [(u["row"], u["fields"]) for u in dry] == [(5, ["kk", "phone"]), (7, ["address"])]
+    text = run.stdout
+    for secret in (people[0]["NIK"], "3273010101109999", "081311112222", "+6281311112222"):
+        assert secret not in text  # values of NIK/KK/phone never listed

@@ -185,10 +185,36 @@ def test_nik_already_registered_is_an_error() -> None:
     assert finding.params == {
         "registration_number": "3273-D01-000001",
         "registered_on": "2025-06-01",
-        "differs": "",
     }
     assert result.status == "rejected"
     assert asked == [NIK]  # looked up by the cleaned NIK
+
+
+def test_a_duplicate_with_other_content_names_the_fields_that_differ() -> None:
+    import dataclasses
+
+    from prakerja_cli.store.applicants import record_values
+
+    first = validate(valid_form())
+    stored = record_values(first)  # as the store holds it: ISO date, 0/1 for yes/no
+    same = dataclasses.replace(RECORD, values=stored)
+    again = validate(valid_form(), find_live_nik=lambda nik: same)
+    assert again.findings[0].params == {
+        "registration_number": "3273-D01-000001",
+        "registered_on": "2025-06-01",
+    }  # identical content: nothing to name
+    other = validate(
+        valid_form(phone="0813-1111-2222", email="lain@contoh.id"), find_live_nik=lambda nik: same
+    )
+    finding = other.findings[0]
+    assert finding.code is Code.NIK_DUPLICATE
+    assert finding.params["fields"] == ["phone", "email"]
+    assert finding.message("id") == (
+        "NIK: NIK ini sudah terdaftar (3273-D01-000001, 2025-06-01) dengan isi yang berbeda pada: "
+        "Nomor HP, Email. Periksa pendaftaran itu; jangan daftarkan dua kali."
+    )
+    assert "with different content in: Mobile number, Email." in finding.message("en")
+    assert NIK not in finding.message("id") and "0813" not in finding.message("id")
 
 
 def test_a_nik_not_yet_registered_passes() -> None:
@@ -364,6 +390,7 @@ TRIGGERS: dict[Code, tuple[dict[str, Any], dict[str, Any], frozenset[str]]] = {
     Code.GENDER_INVALID: ({"gender": "X"}, {}, frozenset()),
     Code.PHONE_INVALID: ({"phone": "022-2501234"}, {}, frozenset()),
     Code.EMAIL_INVALID: ({"email": "siti@"}, {}, frozenset()),
+    Code.EMAIL_DOMAIN_SUSPECT: ({"email": "siti@gmial.com"}, {}, frozenset()),
     Code.CHOICE_INVALID: ({"education": "Kursus"}, {}, frozenset()),
     Code.REQUIRED_MISSING: ({"name": ""}, {}, frozenset()),
     Code.DISTRICT_UNKNOWN: ({"district": "Sukasri"}, {"places": PLACES}, frozenset()),
@@ -378,6 +405,7 @@ SEVERITY = {
     Code.OCCUPATION_STUDENT: Severity.WARNING,
     Code.DISTRICT_UNKNOWN: Severity.WARNING,
     Code.VILLAGE_UNKNOWN: Severity.WARNING,
+    Code.EMAIL_DOMAIN_SUSPECT: Severity.WARNING,
     Code.SOCIAL_ASSISTANCE_LOW_PRIORITY: Severity.INFO,
 }
 

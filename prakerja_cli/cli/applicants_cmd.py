@@ -124,14 +124,21 @@ def list_(
 
 @app.command("search")
 def search(
-    query: Annotated[str, typer.Argument(help="Part of a name, or a NIK (or its first digits).")],
+    query: Annotated[
+        str,
+        typer.Argument(
+            help="Part of a name (any case, accents ignored), a NIK or KK number (or its first "
+            "digits), or a phone number in any form (0812..., +62 812..., 812...)."
+        ),
+    ],
     limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
     reveal: RevealOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
-    """Find registrations by name fragment or NIK.
+    """Find registrations by name fragment, NIK, KK number or phone number.
 
-    Example: prakerja applicants search "siti"
+    NIK and KK are masked in the answer unless --reveal.
+    Example: prakerja applicants search "siti"; prakerja applicants search 0812-3456-7890
     """
     from prakerja_cli.office import open_workspace
     from prakerja_cli.store.applicants import list_applicants

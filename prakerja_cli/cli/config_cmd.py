@@ -40,7 +40,8 @@ def show(json_output: JsonOpt = False) -> None:
         emit_json({**data, **paths})
         return
     for key, value in {**data, **paths}.items():
-        out.print(f"{t('config.' + key)}: {value}", markup=False)
+        shown = value if value not in (None, "") else t("config.empty")
+        out.print(f"{t('config.' + key)}: {shown}", markup=False)
 
 
 @app.command("path")

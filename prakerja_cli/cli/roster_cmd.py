@@ -85,11 +85,17 @@ def _summary(result: ImportResult, errors: Path | None, report_rows: int | None)
         "rejected": result.rejected,
         "skipped": result.skipped,
         "unchanged": result.count("unchanged"),
-        "updated": result.count("updated"),
+        "updated": result.updated,
         "rejected_by_code": result.rejected_by_code(),
         "unknown_columns": result.header.unknown,
         "errors_file": str(errors) if errors else None,
         "errors_rows": report_rows,
+        # Field names only: an update's values (NIK, KK, phone...) are in the store, not here.
+        "updated_rows": [
+            {"row": r.row, "registration_number": r.registration_number, "fields": r.changed}
+            for r in result.rows
+            if r.outcome == "updated"
+        ],
         "findings": [
             {"row": r.row, **f.to_dict()}
             for r in result.rows
@@ -108,7 +114,8 @@ def _render(result: ImportResult, errors: Path | None, report_rows: int | None) 
     key = "roster.summary_dry" if result.dry_run else "roster.summary"
     out.print(
         t(key, file=result.file, sheet=result.sheet, rows=len(result.rows), stored=result.stored,
-          warned=result.warned, rejected=result.rejected, skipped=result.skipped),
+          warned=result.warned, updated=result.updated, rejected=result.rejected,
+          skipped=result.skipped),
         markup=False,
     )  # fmt: skip
     for code, count in result.rejected_by_code().items():
@@ -134,7 +141,7 @@ def _render(result: ImportResult, errors: Path | None, report_rows: int | None) 
         if shown > 50:
             out.print(t("roster.more_findings", count=shown - 50), markup=False)
     if result.count("rejected") and any(
-        f.code == "NIK_DUPLICATE" and f.params.get("differs")
+        f.code == "NIK_DUPLICATE" and f.params.get("fields")
         for r in result.rows
         for f in r.findings
     ):

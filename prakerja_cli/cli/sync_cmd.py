@@ -9,10 +9,8 @@ import typer
 
 from prakerja_cli.cli.common import JsonOpt, emit_json, out, progress_bar
 
-app = typer.Typer(
-    invoke_without_command=True,
-    help="Deliver registrations to the central system (unattended-safe).",
-)
+# The help is the callback's docstring, so `prakerja sync --help` shows the exit codes and example.
+app = typer.Typer(invoke_without_command=True)
 
 
 @app.callback()

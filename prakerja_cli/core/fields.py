@@ -6,13 +6,14 @@ types; `validate.validate_applicant` calls the same ones for a whole record.
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from prakerja_cli.core.findings import Code, Finding, error
+from prakerja_cli.core.findings import Code, Finding, error, warning
 
 # Letter runs joined by separators; the separator is required so there is one way to match and no
 # exponential backtracking on a long name followed by a stray character.
@@ -50,6 +51,16 @@ def collapse_spaces(text: str) -> str:
     if text.isprintable():  # after the join, only ' ' is left of the spaces: the common case
         return text
     return " ".join("".join(ch for ch in text if ch.isprintable() or ch == " ").split())
+
+
+def fold(text: str) -> str:
+    """Text as a search compares it: accents dropped (JOSÉ ~ jose), case folded, spaces collapsed,
+    curly apostrophes plain."""
+    text = " ".join(text.translate(_APOSTROPHES).split())
+    if text.isascii():
+        return text.lower()  # nearly every name: nothing to decompose
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
 def blank(value: Any) -> bool:
@@ -205,14 +216,43 @@ def _id_is_mobile(national: str) -> bool:
     )
 
 
-#: Domains email-validator has accepted, as it normalised them (bounded: a hostile file of
-#: distinct domains only costs the library's own speed).
-_EMAIL_DOMAINS: dict[str, str] = {}
+#: Mail providers applicants use (yahoo.co.id the Indonesian one). A domain that is not one of
+#: them but nearly spells one (gmial.com, yahoo.co.od) is most likely a typo of it.
+COMMON_EMAIL_DOMAINS = (
+    "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.id", "ymail.com", "rocketmail.com",
+    "hotmail.com", "outlook.com", "outlook.co.id", "live.com", "icloud.com", "mail.com",
+    "email.com", "aol.com", "protonmail.com", "yandex.com",
+)  # fmt: skip
+#: How alike (difflib's ratio) a domain must be to a common one to be taken for its typo: every
+#: one-letter slip in these domains scores 0.88 or more; yahoo.com.sg, a real one, 0.857.
+_DOMAIN_TYPO_CUTOFF = 0.86
+
+
+@lru_cache(maxsize=1024)
+def suspect_email_domain(domain: str) -> str | None:
+    """The common provider a normalised e-mail domain is a near-miss of, or None."""
+    if domain in COMMON_EMAIL_DOMAINS:
+        return None
+    close = difflib.get_close_matches(domain, COMMON_EMAIL_DOMAINS, n=1, cutoff=_DOMAIN_TYPO_CUTOFF)
+    return close[0] if close else None
+
+
+#: Domains email-validator has accepted -> (the domain as it normalised it, the common provider
+#: it is a near-miss of): both decided once per domain, not once per row. Bounded: a hostile file
+#: of distinct domains only costs the library's own speed.
+_EMAIL_DOMAINS: dict[str, tuple[str, str | None]] = {}
 _EMAIL_DOMAINS_MAX = 10_000
 
 
+def _email_findings(domain: str, suggestion: str | None, field_name: str) -> list[Finding]:
+    if suggestion is None:
+        return []
+    return [warning(Code.EMAIL_DOMAIN_SUSPECT, field_name, domain=domain, suggestion=suggestion)]
+
+
 def normalise_email(raw: str, field_name: str = "email") -> tuple[str | None, list[Finding]]:
-    """E-mail syntax only: offices are offline, so deliverability is not checked.
+    """E-mail syntax only: offices are offline, so deliverability is not checked. A domain that
+    nearly spells a common provider's is a warning (EMAIL_DOMAIN_SUSPECT), never a refusal.
 
     email-validator decides; an address whose domain it has already accepted and whose local part
     is a plain ASCII dot-atom (its own pattern) is not sent through it again.
@@ -232,14 +272,15 @@ def normalise_email(raw: str, field_name: str = "email") -> tuple[str | None, li
         and rfc.DOT_ATOM_TEXT.match(local)
         and local.lower() not in rfc.CASE_INSENSITIVE_MAILBOX_NAMES
     ):
-        return f"{local}@{known}", []
+        return f"{local}@{known[0]}", _email_findings(known[0], known[1], field_name)
     try:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError:
         return None, [error(Code.EMAIL_INVALID, field_name)]
+    suggestion = suspect_email_domain(result.domain)
     if domain.isascii() and len(_EMAIL_DOMAINS) < _EMAIL_DOMAINS_MAX:
-        _EMAIL_DOMAINS[domain] = result.domain
-    return str(result.normalized), []
+        _EMAIL_DOMAINS[domain] = (result.domain, suggestion)
+    return str(result.normalized), _email_findings(result.domain, suggestion, field_name)
 
 
 def parse_date(value: Any) -> date | None:
@@ -279,8 +320,37 @@ def normalise_birth_date(
         return None, [error(Code.REQUIRED_MISSING, field_name)]
     born = parse_date(value)
     if born is None or born > today or born.year < 1900:
-        return None, [error(Code.BIRTHDATE_INVALID, field_name)]
+        text = _as_read(value)
+        us_order = _day_after_month(text) if born is None else None
+        if us_order is not None:
+            return None, [error(Code.BIRTHDATE_INVALID, field_name, text=text,
+                                expected=us_order, variant="us_order")]  # fmt: skip
+        return None, [error(Code.BIRTHDATE_INVALID, field_name, text=text)]
     return born, []
+
+
+def _as_read(value: Any) -> str:
+    """A cell or typed value as the clerk would recognise it in a message (kept short)."""
+    if isinstance(value, date):
+        return value.strftime("%d-%m-%Y")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = collapse_spaces(str(value))
+    return text if len(text) <= 40 else text[:39] + "\u2026"
+
+
+def _day_after_month(text: str) -> str | None:
+    """For a date written month first, as US Excel writes it (12/25/1990), the same date day
+    first (25/12/1990); None when the text is no such date."""
+    m = _DMY.fullmatch(text)
+    if m is None or int(m[1]) > 12:
+        return None
+    try:
+        date(int(m[3]), int(m[1]), int(m[2]))
+    except ValueError:
+        return None
+    separator = text[len(m[1])]
+    return separator.join((m[2].zfill(2), m[1].zfill(2), m[3]))
 
 
 # Choices: canonical code -> (Indonesian label, synonyms). Synonyms are compared after `_key`.

@@ -28,6 +28,9 @@ class ExistingRecord:
     created_at: str
     #: Set when `prakerja purge` removed the record's personal fields (name is then empty).
     purged_at: str | None = None
+    #: Its stored form values (FIELDS), to name the fields a new form differs in; None for a
+    #: purged record, which has none left.
+    values: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True)
@@ -152,20 +155,43 @@ def check_field(
     return _CHECKS.get(name, _text)(text, ctx, numeric_cell)
 
 
-def check_duplicates(nik: str, kk: str | None, ctx: ValidationContext) -> list[Finding]:
-    """NIK already registered (error) and too many members of one KK (warning)."""
+def _comparable(value: Any) -> Any:
+    """A form value as stored (dates ISO, yes/no 0/1), with every kind of empty the same."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        value = int(value)
+    return value or None
+
+
+def differing_fields(stored: dict[str, Any], values: dict[str, Any]) -> list[str]:
+    """The form fields (names only) in which a validated form differs from a stored record."""
+    return [n for n in FIELDS if _comparable(stored.get(n)) != _comparable(values.get(n))]
+
+
+def duplicate_finding(existing: ExistingRecord, differs: list[str] | None = None) -> Finding:
+    """NIK_DUPLICATE naming the registration, and the fields the new form differs in, if any."""
+    params: dict[str, Any] = {
+        "registration_number": existing.registration_number,
+        "registered_on": existing.created_at[:10],
+    }
+    if differs:
+        params.update(fields=list(differs), variant="differs")
+    return error(Code.NIK_DUPLICATE, "nik", **params)
+
+
+def check_duplicates(
+    nik: str, kk: str | None, ctx: ValidationContext, values: dict[str, Any] | None = None
+) -> list[Finding]:
+    """NIK already registered (error; with the form's `values`, naming the fields that differ)
+    and too many members of one KK (warning)."""
     findings: list[Finding] = []
     existing = ctx.find_live_nik(nik)
     if existing is not None:
-        findings.append(
-            error(
-                Code.NIK_DUPLICATE,
-                "nik",
-                registration_number=existing.registration_number,
-                registered_on=existing.created_at[:10],
-                differs="",
-            )
-        )
+        differs = None
+        if values is not None and existing.values is not None:
+            differs = differing_fields(existing.values, values)
+        findings.append(duplicate_finding(existing, differs))
     limit = ctx.rules.max_per_kk
     if kk and limit is not None:
         members = ctx.kk_members(kk)
@@ -243,7 +269,7 @@ def validate_applicant(
         values[name] = value
     if nik_info is not None and nik_info.nik is not None:
         findings.extend(check_nik_against_form(nik_info, values))
-        findings.extend(check_duplicates(nik_info.nik, values.get("kk"), ctx))
+        findings.extend(check_duplicates(nik_info.nik, values.get("kk"), ctx, values))
     findings.extend(check_eligibility(values, ctx))
     if ctx.places is not None:
         findings.extend(ctx.places.check(values.get("district"), values.get("village")))

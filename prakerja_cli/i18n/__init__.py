@@ -57,9 +57,15 @@ def field_label(name: str, lang: str | None = None) -> str:
 
 def finding_message(finding: Finding, lang: str | None = None) -> str:
     """'<Field>: <what is wrong and what to do>' for one finding."""
-    params = {
-        k: t(f"gender.{v}", lang) if k.endswith("_gender") else v for k, v in finding.params.items()
-    }
+    params = dict(finding.params)
+    for k, v in finding.params.items():
+        if k.endswith("_gender"):
+            params[k] = t(f"gender.{v}", lang)
+        elif k == "fields":  # field names, as the clerk's language labels them
+            params[k] = ", ".join(field_label(name, lang) for name in v)
     label = field_label(finding.field, lang)
     params.setdefault("field", label)
-    return f"{label}: {t(f'finding.{finding.code}', lang, **params)}"
+    # A code may have a more telling wording for a particular case (params["variant"]).
+    variant = finding.params.get("variant")
+    key = f"finding.{finding.code}" + (f".{variant}" if variant else "")
+    return f"{label}: {t(key, lang, **params)}"

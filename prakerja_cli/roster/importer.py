@@ -23,6 +23,8 @@ from prakerja_cli.core.validate import (
     ExistingRecord,
     Validated,
     ValidationContext,
+    differing_fields,
+    duplicate_finding,
     validate_applicant,
 )
 from prakerja_cli.office import Workspace
@@ -59,6 +61,9 @@ class RowResult:
     outcome: str  # stored, warned, rejected, unchanged, updated, skipped
     findings: list[Finding] = field(default_factory=list)
     validated: Validated | None = None
+    #: For an updated row: the stored registration and the fields (names only) the row changes.
+    registration_number: str | None = None
+    changed: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -91,6 +96,11 @@ class ImportResult:
     def skipped(self) -> int:
         """Total rows, and rows already stored with the same content by an earlier import."""
         return self.count("skipped", "unchanged")
+
+    @property
+    def updated(self) -> int:
+        """Rows whose stored registration this run changed (--update); part of `stored`."""
+        return self.count("updated")
 
     def rejected_by_code(self) -> dict[str, int]:
         counts: Counter[str] = Counter()
@@ -196,11 +206,6 @@ def _live_records(ws: Workspace) -> tuple[dict[str, _Stored], Counter[str]]:
     return by_nik, kk
 
 
-def _differences(stored: dict[str, Any], validated: Validated) -> list[str]:
-    new = store.record_values(validated)
-    return [f for f in FIELDS if (stored.get(f) or None) != (new.get(f) or None)]
-
-
 @contextmanager
 def paused_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector (also as a decorator). An import's rows make no cycles
@@ -289,6 +294,8 @@ def import_roster(
         findings = validated.findings
         nik = validated.values.get("nik")
         outcome = "rejected" if validated.rejected else "pending"
+        differs: list[str] = []
+        updates: str | None = None  # the registration number an updated row changes
         if nik:
             if nik in seen:
                 findings.append(error(Code.NIK_DUPLICATE_IN_FILE, "nik", first_row=seen[nik]))
@@ -297,36 +304,26 @@ def import_roster(
                 seen[nik] = number
                 known = live.get(nik)
                 if known is not None and outcome != "rejected":
-                    differs = _differences(known.values, validated)
+                    differs = differing_fields(known.values, validated.values)
                     if not differs:
                         outcome = "unchanged"
                     elif update:
                         outcome = "updated"
+                        updates = known.existing.registration_number
                     else:
-                        findings.append(_duplicate(known.existing, differs))
+                        findings.append(duplicate_finding(known.existing, differs))
                         outcome = "rejected"
         if outcome == "pending":
             outcome = "warned" if validated.status == "flagged" else "stored"
             file_kk[validated.values["kk"]] += 1
-        results.append(RowResult(number, cells, outcome, findings, validated))
+        changed = differs if updates else []
+        results.append(RowResult(number, cells, outcome, findings, validated, updates, changed))
     if progress is not None:
         progress(total, total)
     result = ImportResult(path.name, chosen.name, book.sha256, header, first_data, results, dry_run)
     if not dry_run:
         _store(ws, result, live, purged)
     return result
-
-
-def _duplicate(existing: ExistingRecord, differs: list[str]) -> Finding:
-    from prakerja_cli.i18n import field_label
-
-    detail = ""
-    if differs:
-        detail = ": " + ", ".join(field_label(f) for f in differs)
-    return error(
-        Code.NIK_DUPLICATE, "nik", registration_number=existing.registration_number,
-        registered_on=existing.created_at[:10], differs=detail,
-    )  # fmt: skip
 
 
 def _store(
@@ -344,14 +341,14 @@ def _store(
             if r.validated and r.validated.values["nik"] in taken:
                 existing = store.find_live_nik(ws.db, r.validated.values["nik"])
                 if existing is not None:
-                    r.findings.append(_duplicate(existing, []))
+                    r.findings.append(duplicate_finding(existing))
                 r.outcome = "rejected"
         if purged.stale():  # a purge ran since the file was checked
             purged = store.PurgedNiks(ws.db)
             for r in [*new, *updates]:
                 existing = purged.find(r.validated.values["nik"]) if r.validated else None
                 if existing is not None and r.outcome != "rejected":
-                    r.findings.append(_duplicate(existing, []))
+                    r.findings.append(duplicate_finding(existing))
                     r.outcome = "rejected"
         new = [r for r in new if r.outcome != "rejected"]
         updates = [r for r in updates if r.outcome != "rejected"]

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from prakerja_cli.core.findings import Finding
-from prakerja_cli.core.validate import ExistingRecord, Validated
+from prakerja_cli.core.validate import FIELDS, ExistingRecord, Validated
 from prakerja_cli.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -151,12 +151,13 @@ def insert_applicant(
 def find_live_nik(db: Database, nik: str, exclude_id: str | None = None) -> ExistingRecord | None:
     """The live record holding a NIK: a stored one, or one whose personal fields were purged."""
     row = db.execute(
-        f"SELECT id, registration_number, name, created_at FROM applicants "
+        f"SELECT id, registration_number, name, created_at, {', '.join(FIELDS)} FROM applicants "
         f"WHERE nik = ? AND {LIVE} AND id IS NOT ?",
         [nik, exclude_id],
     ).fetchone()
     if row is not None:
-        return ExistingRecord(*row)
+        values = dict(zip(FIELDS, row[4:], strict=True))
+        return ExistingRecord(row[0], row[1], row[2], row[3], values=values)
     return find_purged_nik(db, nik)
 
 
@@ -298,7 +299,7 @@ def _where(
     district: str | None = None,
     query: str | None = None,
 ) -> tuple[str, list[Any]]:
-    """The WHERE clause of a listing; `query` is a name fragment or (part of) a NIK, `central` one
+    """The WHERE clause of a listing; `query` as `_search` reads it, `central` one
     of CENTRAL_STATES."""
     where: list[str] = []
     params: list[Any] = []
@@ -325,16 +326,38 @@ def _where(
         where.append("district LIKE ?")
         params.append(f"%{district.strip().upper()}%")
     if query:
-        text = query.strip()
-        digits = "".join(ch for ch in text if ch.isdigit())
-        if digits and len(digits) == len(text.replace(" ", "").replace(".", "")):
-            purged = find_purged_nik(db, digits) if len(digits) == 16 else None
-            where.append("(nik LIKE ? OR registration_number IS ?)")
-            params += [f"{digits}%", purged.registration_number if purged else None]
-        else:
-            where.append("name LIKE ?")
-            params.append(f"%{' '.join(text.upper().split())}%")
+        condition, values = _search(db, query)
+        where.append(condition)
+        params += values
     return (" WHERE " + " AND ".join(where) if where else ""), params
+
+
+_NUMBER_QUERY = re.compile(r"\+?[0-9][0-9 .\-()/]*")
+
+
+def _search(db: Database, query: str) -> tuple[str, list[Any]]:
+    """The WHERE condition for `applicants search`: a number is (the start of) a NIK or KK, or a
+    phone number in any form the form accepts; anything else is part of a name, compared without
+    accents or case."""
+    from prakerja_cli.core.fields import fold, normalise_phone
+
+    text = query.strip()
+    if _NUMBER_QUERY.fullmatch(text):
+        digits = "".join(ch for ch in text if ch.isdigit())
+        purged = find_purged_nik(db, digits) if len(digits) == 16 else None
+        phone, _ = normalise_phone(text)
+        # phone = NULL is never true: a text that is no phone number matches no phone.
+        return "(nik LIKE ? OR kk LIKE ? OR phone = ? OR registration_number IS ?)", [
+            f"{digits}%", f"{digits}%", phone, purged.registration_number if purged else None,
+        ]  # fmt: skip
+    db.conn.create_function("prakerja_fold", 1, _fold_or_empty, deterministic=True)
+    return "instr(prakerja_fold(name), ?) > 0", [fold(text)]
+
+
+def _fold_or_empty(name: str | None) -> str:
+    from prakerja_cli.core.fields import fold
+
+    return fold(name) if name else ""
 
 
 def update_applicant(db: Database, applicant_id: str, changes: dict[str, Any]) -> None:

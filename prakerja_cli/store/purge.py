@@ -21,9 +21,10 @@ from prakerja_cli.store.migrations import PERSONAL_COLUMNS
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-#: Finding parameters that quote personal data: the two birth dates of NIK_BIRTHDATE_MISMATCH
-#: (the code, field and severity stay, so the office still knows the record was flagged and why).
-PERSONAL_PARAMS = frozenset({"form_date", "nik_date", "digits"})
+#: Finding parameters that quote personal data: the two birth dates of NIK_BIRTHDATE_MISMATCH,
+#: the e-mail domain of EMAIL_DOMAIN_SUSPECT (the code, field and severity stay, so the office
+#: still knows the record was flagged and why).
+PERSONAL_PARAMS = frozenset({"form_date", "nik_date", "digits", "domain"})
 REDACTED = "***"
 _SECURE_DELETE = {0: "OFF", 1: "ON", 2: "FAST"}
 #: Verified centrally before the day given, not purged yet, and in no batch still to be sent.
