@@ -28,6 +28,13 @@ def fill(office: Path, tmp_path: Path, count: int) -> None:
 
 
 def sync(office: Path, url: str, *args: str, token: str = TOKEN) -> tuple[int, dict[str, Any]]:
+    done = run_sync(office, url, *args, token=token)
+    return done.returncode, json.loads(done.stdout) if done.stdout.strip() else {}
+
+
+def run_sync(
+    office: Path, url: str, *args: str, token: str = TOKEN
+) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "PRAKERJA_HOME": str(office),
@@ -40,7 +47,7 @@ def sync(office: Path, url: str, *args: str, token: str = TOKEN) -> tuple[int, d
     )  # fmt: skip
     assert "Traceback" not in done.stderr, done.stderr
     assert TOKEN not in done.stdout + done.stderr
-    return done.returncode, json.loads(done.stdout) if done.stdout.strip() else {}
+    return done
 
 
 def local(office: Path) -> dict[str, tuple[str | None, str | None]]:
@@ -133,8 +140,12 @@ def test_server_down_then_up(office: Path, tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    code, doc = sync(office, f"http://127.0.0.1:{port}", "--batch-size", "5")
-    assert code == 4 and doc["error"] == "api_refused" and doc["exit_code"] == 4
+    down = run_sync(office, f"http://127.0.0.1:{port}", "--batch-size", "5")
+    doc = json.loads(down.stdout)
+    assert down.returncode == 4 and doc["error"] == "api_refused" and doc["exit_code"] == 4
+    # The clerk sees each retry while the backoff runs, not 15 silent seconds.
+    retries = [line for line in down.stderr.splitlines() if "mencoba lagi" in line]
+    assert retries == [f"Server pusat belum menjawab; mencoba lagi ({n}/5)..." for n in range(1, 6)]
     assert invoke(["sync", "status", "--json"]).json()["open_batches"] >= 1
     data = tmp_path / "central"
     with central(data, port=port) as url:

@@ -47,6 +47,17 @@ def test_connection_refused_names_the_address_and_the_fix() -> None:
     assert error.hint == "hint.api_refused"
 
 
+def test_each_retry_is_reported_before_its_wait() -> None:
+    heard: list[tuple[int, int]] = []
+    url = f"http://127.0.0.1:{_free_port()}"
+    session = make_session(
+        ApiSettings(url, "token", retries=2, backoff=0), lambda n, of: heard.append((n, of))
+    )
+    with pytest.raises(UnreachableError):
+        api_call(session, "GET", url + "/v1/ping")
+    assert heard == [(1, 2), (2, 2)]
+
+
 def test_a_server_that_never_answers_is_a_timeout(silent_port: int) -> None:
     error = _call(f"http://127.0.0.1:{silent_port}", timeout=(2.0, 0.3))
     assert error.key == "error.api_timeout"

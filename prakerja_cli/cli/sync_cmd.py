@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from prakerja_cli.cli.common import JsonOpt, emit_json, out, progress_bar
+from prakerja_cli.cli.common import JsonOpt, emit_json, err, out, progress_bar
 
 # The help is the callback's docstring, so `prakerja sync --help` shows the exit codes and example.
 app = typer.Typer(invoke_without_command=True)
@@ -47,8 +47,13 @@ def sync(
     settings = ApiSettings(
         url, token, str(ca_bundle) if ca_bundle else None, allow_insecure_http=allow_insecure_http
     )
+
+    def retrying(failed: int, allowed: int) -> None:
+        err.print(t("msg.sync_retrying", attempt=failed, retries=allowed), markup=False)
+
     with progress_bar("sync") as progress:
-        result = run_sync(ws, settings, batch_size=batch_size, dry_run=dry_run, progress=progress)
+        result = run_sync(ws, settings, batch_size=batch_size, dry_run=dry_run,
+                          progress=progress, on_retry=retrying)  # fmt: skip
     if json_output:
         emit_json(result.to_json())
     else:

@@ -252,6 +252,7 @@ MESSAGES: dict[str, str] = {
     "error.api_protocol": "The central server answered outside the contract (HTTP {status}).",
     "error.sync_busy": "Another sync is running on this database.",
     "hint.sync_busy": "Wait for it to finish; the lock frees itself if that process dies.",
+    "msg.sync_retrying": "The central server has not answered; trying again ({attempt}/{retries})...",
     "msg.sync_done": "Sent {sent}: accepted {accepted}, duplicate {duplicate}, rejected {rejected}, conflict {conflict}; not yet sent {pending}; verified {verified}, rejected by Dukcapil {registry_rejected}.",
     "msg.sync_dry": "Dry run: {pending} registrations would be sent.",
     "msg.sync_last": "Last successful sync: {when}",

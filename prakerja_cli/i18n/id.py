@@ -251,6 +251,7 @@ MESSAGES: dict[str, str] = {
     "error.api_protocol": "Jawaban server pusat tidak sesuai kontrak (HTTP {status}).",
     "error.sync_busy": "Sinkronisasi lain sedang berjalan untuk basis data ini.",
     "hint.sync_busy": "Tunggu sampai selesai; kunci dilepas sendiri bila prosesnya mati.",
+    "msg.sync_retrying": "Server pusat belum menjawab; mencoba lagi ({attempt}/{retries})...",
     "msg.sync_done": "Terkirim {sent}: diterima {accepted}, duplikat {duplicate}, ditolak {rejected}, konflik {conflict}; belum terkirim {pending}; terverifikasi {verified}, ditolak Dukcapil {registry_rejected}.",
     "msg.sync_dry": "Uji coba: {pending} pendaftaran akan dikirim.",
     "msg.sync_last": "Sinkronisasi terakhir yang berhasil: {when}",

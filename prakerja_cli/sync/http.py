@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -40,6 +41,10 @@ class ApiSettings:
     backoff: float = 0.5
 
 
+#: Told before each wait between attempts: (attempts failed so far, retries allowed).
+RetryReport = Callable[[int, int], None]
+
+
 def _loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -72,18 +77,28 @@ def check_api_url(url: str, *, allow_insecure_http: bool = False) -> None:
         raise UsageError("error.api_insecure", hint="hint.api_insecure", url=url)
 
 
-def make_session(settings: ApiSettings) -> requests.Session:
+def make_session(settings: ApiSettings, on_retry: RetryReport | None = None) -> requests.Session:
     """A requests session for the central API: bearer token, User-Agent, TLS always verified
     (with a government CA bundle if given), and urllib3 retries with exponential backoff and
     jitter that honour Retry-After. POST is retried too: every batch carries an Idempotency-Key,
-    so a resend is harmless by contract.
+    so a resend is harmless by contract. `on_retry` hears of each wait, so that a clerk is not
+    left looking at a silent screen while the backoff runs (about 15 s with the defaults).
     """
     import requests
     from requests.adapters import HTTPAdapter
+    from urllib3.response import BaseHTTPResponse
     from urllib3.util.retry import Retry
 
+    class ReportingRetry(Retry):
+        # urllib3 rebuilds the Retry after every attempt through new(), from its own fields
+        # only, so the report lives on this per-session class rather than on the instance.
+        def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+            if on_retry is not None:
+                on_retry(len(self.history), settings.retries)
+            super().sleep(response)
+
     check_settings(settings)
-    retry = Retry(
+    retry = ReportingRetry(
         total=settings.retries,
         connect=settings.retries,
         read=settings.retries,

@@ -13,7 +13,7 @@ from typing import Any
 from prakerja_cli.errors import PrakerjaError
 from prakerja_cli.office import Workspace
 from prakerja_cli.sync import outbox
-from prakerja_cli.sync.http import ApiSettings, api_call, make_session
+from prakerja_cli.sync.http import ApiSettings, RetryReport, api_call, make_session
 
 Progress = Callable[[int, int], None]
 MAX_BATCH = 1000
@@ -68,6 +68,7 @@ def run_sync(
     batch_size: int = 500,
     dry_run: bool = False,
     progress: Progress | None = None,
+    on_retry: RetryReport | None = None,
 ) -> SyncResult:
     from filelock import Timeout
 
@@ -82,7 +83,7 @@ def run_sync(
     except Timeout:
         raise SyncBusyError("error.sync_busy", hint="hint.sync_busy") from None
     try:
-        session = make_session(settings)
+        session = make_session(settings, on_retry)
         base = settings.url.rstrip("/")
         queue = outbox.open_batches(ws.db) + outbox.make_batches(ws.db, ws.office.office_code, size)
         total = sum(b.records for b in queue)
