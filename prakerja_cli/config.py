@@ -63,15 +63,21 @@ def key_path() -> Path:
     return app_dir() / KEY_NAME
 
 
-def office_key() -> bytes:
+def office_key(*, create: bool = False) -> bytes:
     """This office's secret (32 random bytes, owner-only): keys the audit chain so an entry cannot
-    be forged by someone holding only the database. Created on first use."""
+    be forged by someone holding only the database. Made only when asked (`init`, a restore, a
+    store with no audit entries yet): a lost key replaced silently would make every earlier audit
+    entry look edited."""
     import secrets
 
     path = key_path()
     try:
         key = path.read_bytes()
     except FileNotFoundError:
+        if not create:
+            raise ConfigError(
+                "error.office_key_missing", hint="hint.office_key_missing", path=str(path)
+            ) from None
         path.parent.mkdir(parents=True, exist_ok=True)
         write_private(path, secrets.token_bytes(KEY_SIZE), overwrite=False)
         key = path.read_bytes()  # ours, or the one another process made first

@@ -49,6 +49,10 @@ def open_workspace() -> Workspace:
             reason=f"rules = {config.rules!r}",
         )
     db = open_db(db_path())
+    if not key_path().exists():
+        # A store nobody has signed anything in yet may get its key now; one with audit
+        # entries needs its own key back (office_key names the fix).
+        office_key(create=db.execute("SELECT 1 FROM audit LIMIT 1").fetchone() is None)
     regency = region_name(db, config.office_code) or config.office_code
     province = region_name(db, config.office_code[:2]) or config.office_code[:2]
     office = Office(
@@ -122,6 +126,8 @@ def init_office(
 ) -> InitResult:
     """Create the store (with the region list) and write the office configuration. A failure or
     Ctrl-C part way removes every file this call created: the desk is set up whole or not at all."""
+    from prakerja_cli.store import audit
+
     check_can_init(force)
     desk_id = check_desk(desk)
     rules = check_rules(rules)
@@ -147,7 +153,12 @@ def init_office(
                 new=code,
             )
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('office_code', ?)", [code])
-        office_key()  # the audit chain's key, made now so backups of a fresh office include it
+        # The audit chain's key, made now so backups of a fresh office include it. `init --force`
+        # over a store whose key was lost starts a new key: entries signed before are marked as
+        # made with a key this PC does not hold (audit verify: problem 'key', not 'edited').
+        if not key_path().exists() and db.execute("SELECT 1 FROM audit LIMIT 1").fetchone():
+            audit.mark_key_change(db)
+        office_key(create=True)
         config = Config(
             office_code=code, office_name=name, desk=desk_id, operator=operator_name, rules=rules
         )
@@ -182,6 +193,7 @@ def restore_office(file: Path) -> RestoreResult:
     from prakerja_cli.store.db import write
 
     done = restore(file, db_path(), load_config().office_code)
+    office_key(create=True)  # a key-less backup on a PC whose key was lost: a new key, marked below
     ws = open_workspace()  # applies any newer migrations to the restored copy
     key = "missing" if done.key is None else "restored" if done.key_changed else "same"
     with write(ws.db):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from prakerja_cli.demo import synthetic_nik
-from tests.conftest import applicant_args, invoke
+from tests.conftest import INIT_ARGS, applicant_args, invoke
 
 
 def register(serial: int) -> None:
@@ -273,3 +273,38 @@ def test_an_existing_folder_named_like_a_db_file_is_still_a_folder(
     assert run.exit_code == 0, run.stderr
     assert Path(run.json()["file"]).parent == folder
     assert len(list(folder.glob("prakerja-*.db"))) == 1
+
+
+def test_a_lost_office_key_is_not_replaced_silently(office: Path, tmp_path: Path) -> None:
+    register(1)
+    made = Path(invoke(["backup", str(tmp_path / "b"), "--json"]).json()["file"])
+    key = (office / "office.key").read_bytes()
+    (office / "office.key").unlink()
+    for args in (["applicants", "list"], ["audit", "verify"], ["backup", str(tmp_path / "c")]):
+        run = invoke(args)
+        assert run.exit_code == 2, args
+        assert "office.key" in run.stderr and "tidak dibuat diam-diam" in run.stderr
+        assert "Traceback" not in run.stderr
+        assert not (office / "office.key").exists(), args  # no new key behind the clerk's back
+    # The backup carries the key: restoring it puts the key back and the trail verifies.
+    assert invoke(["restore", str(made), "--yes"]).exit_code == 0
+    assert (office / "office.key").read_bytes() == key
+    assert invoke(["audit", "verify"]).exit_code == 0
+
+
+def test_init_force_after_a_lost_key_marks_the_earlier_entries_key(office: Path) -> None:
+    register(1)
+    (office / "office.key").unlink()
+    assert invoke([*INIT_ARGS, "--force"]).exit_code == 0
+    assert len((office / "office.key").read_bytes()) == 32
+    verify = invoke(["audit", "verify", "--json"]).json()
+    assert verify["intact"] is False and verify["problem"] == "key"  # not 'edited'
+    register(2)  # new entries are signed with the new key and the chain goes on
+    assert invoke(["applicants", "list", "--json"]).exit_code == 0
+    assert invoke(["audit", "verify", "--json"]).json()["problem"] == "key"
+
+
+def test_a_store_with_no_audit_entries_gets_its_key_when_it_has_none(office: Path) -> None:
+    (office / "office.key").unlink()
+    assert invoke(["applicants", "list"]).exit_code == 0
+    assert len((office / "office.key").read_bytes()) == 32

@@ -14,9 +14,12 @@ from prakerja_cli.errors import ConfigError
 
 
 def test_office_key_is_made_once_owner_only_and_kept() -> None:
-    key = office_key()
+    with pytest.raises(ConfigError) as caught:
+        office_key()  # never made unless asked
+    assert caught.value.key == "error.office_key_missing" and not key_path().exists()
+    key = office_key(create=True)
     assert len(key) == 32 and key_path().read_bytes() == key
-    assert office_key() == key
+    assert office_key() == key and office_key(create=True) == key
     if sys.platform != "win32":
         assert key_path().stat().st_mode & 0o077 == 0
     assert [p.name for p in key_path().parent.iterdir()] == ["office.key"]  # no temp file left
@@ -71,7 +74,7 @@ def test_a_short_key_file_is_refused_not_used() -> None:
 
 
 def test_install_key_sets_a_different_key_aside() -> None:
-    old = office_key()
+    old = office_key(create=True)
     assert install_key(old, "20261130-010203") == (False, None)
     changed, aside = install_key(b"n" * 32, "20261130-010203")
     assert changed and aside is not None

@@ -279,6 +279,8 @@ MESSAGES: dict[str, str] = {
     "msg.restore_no_key": "This backup holds no office key: its audit trail cannot be verified with the current key (`prakerja audit verify` reports 'key').",
     "error.backup_exists": "{path} already exists; a backup never overwrites a file.",
     "hint.backup_exists": "Give a new file name, or a folder to keep numbered backups in.",
+    "error.office_key_missing": "The office key {path} is missing (lost or deleted); without it the audit trail cannot be verified, so no new key is made silently.",
+    "hint.office_key_missing": "Copy office.key from the old PC or IT's copy there, or `prakerja restore` a backup (backups carry the key). If no copy exists at all: `prakerja init --force` makes a new key, and the earlier audit entries are reported as 'key'.",
     "error.office_key_broken": "The office key {path} is damaged (it must be 32 bytes).",
     "hint.office_key_broken": "Put back office.key from the old PC or restore a backup (`prakerja restore FILE`); do not delete it.",
     "label.action": "Action",

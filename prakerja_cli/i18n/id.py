@@ -278,6 +278,8 @@ MESSAGES: dict[str, str] = {
     "msg.restore_no_key": "Cadangan ini tidak memuat kunci kantor: jejak auditnya tidak dapat diverifikasi dengan kunci sekarang (`prakerja audit verify` melaporkan 'key').",
     "error.backup_exists": "{path} sudah ada; cadangan tidak pernah menimpa berkas.",
     "hint.backup_exists": "Beri nama berkas baru, atau folder untuk menyimpan cadangan bernomor.",
+    "error.office_key_missing": "Kunci kantor {path} tidak ada (hilang atau terhapus); tanpa kunci itu jejak audit tidak dapat diperiksa, jadi kunci baru tidak dibuat diam-diam.",
+    "hint.office_key_missing": "Salin office.key dari PC lama atau salinan TI ke tempat itu, atau `prakerja restore` cadangan (cadangan memuat kuncinya). Bila tidak ada salinan sama sekali: `prakerja init --force` membuat kunci baru, dan catatan audit lama dilaporkan sebagai 'key'.",
     "error.office_key_broken": "Kunci kantor {path} rusak (harus 32 byte).",
     "hint.office_key_broken": "Kembalikan office.key dari PC lama atau pulihkan cadangan (`prakerja restore BERKAS`); jangan dihapus.",
     "label.action": "Tindakan",
