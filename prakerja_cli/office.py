@@ -167,7 +167,10 @@ def init_office(
         if db is not None:
             db.close()  # Windows cannot remove an open file
         for leftover in created:
-            leftover.unlink(missing_ok=True)
+            # A file another program holds open (an antivirus scan, on Windows) stays; the
+            # failure the clerk must see is the one that stopped `init`.
+            with contextlib.suppress(OSError):
+                leftover.unlink(missing_ok=True)
         if home_created:
             with contextlib.suppress(OSError):
                 app_dir().rmdir()

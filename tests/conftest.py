@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from prakerja_cli.cli import app
 from prakerja_cli.demo import synthetic_nik
 from prakerja_cli.i18n import set_language
+from tests.windows import WindowsFiles
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 REGIONS_CSV = SHARED_DATA / "kemendagri_regions_2015_2025.csv"
@@ -95,3 +96,10 @@ def applicant_args(
         "--village", "Gegerkalong", "--district", "Sukasari", "--education", "SMA",
         "--employment", "KORBAN_PHK", "--not-in-school", "--yes", *(extra or []),
     ]  # fmt: skip
+
+
+@pytest.fixture
+def windows_files() -> WindowsFiles:
+    """Windows' file rules (an open file cannot be moved or deleted) inside
+    `with windows_files.active():`; see tests/windows.py."""
+    return WindowsFiles()

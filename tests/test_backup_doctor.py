@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+from contextlib import closing
 from datetime import date
 from pathlib import Path
 
@@ -170,7 +171,8 @@ def test_backup_carries_the_office_key_and_a_restore_on_a_new_pc_verifies(
     with sqlite3.connect(made) as conn:
         row = conn.execute("SELECT value FROM meta WHERE key = 'office_key'").fetchone()
     assert bytes.fromhex(row[0]) == old_key
-    with sqlite3.connect(office / "prakerja.db") as conn:  # the live store never holds the key
+    # closing(): `with connect()` only commits, and an open connection would make restore refuse.
+    with closing(sqlite3.connect(office / "prakerja.db")) as conn:  # the store never holds the key
         assert conn.execute("SELECT 1 FROM meta WHERE key = 'office_key'").fetchone() is None
     run = invoke(["restore", str(made), "--yes"])
     assert run.exit_code == 0, run.stderr
@@ -178,7 +180,7 @@ def test_backup_carries_the_office_key_and_a_restore_on_a_new_pc_verifies(
     aside = list(office.glob("office.before-restore-*.key"))
     assert [p.read_bytes() for p in aside] == [new_key]
     assert aside[0].name in run.stdout  # the clerk is told where the other key went
-    with sqlite3.connect(office / "prakerja.db") as conn:
+    with closing(sqlite3.connect(office / "prakerja.db")) as conn:
         assert conn.execute("SELECT 1 FROM meta WHERE key = 'office_key'").fetchone() is None
     assert invoke(["audit", "verify"]).exit_code == 0
     assert invoke(["doctor", "--json"]).json()[-1] == {

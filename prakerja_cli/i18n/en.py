@@ -290,6 +290,8 @@ MESSAGES: dict[str, str] = {
     "error.backup_failed": "Could not write {path}: {reason}. No half-written file is left.",
     "error.restore_corrupt": "The file {file} is damaged or not a prakerja backup.",
     "error.restore_foreign": "The file {file} is a backup of office {office}, not this office.",
+    "error.restore_in_use": "The database {path} is open in another prakerja process; nothing was restored.",
+    "hint.restore_in_use": "Close the other prakerja windows (a registration form, an import), wait for a running sync to end, then try again.",
     "hint.restore_other": "Choose another backup from the backup folder (made by `prakerja backup`).",
     "prompt.confirm_restore": "Replace the database with this backup ({applicants} applicants)? The current database is kept beside it.",
     "msg.restored": "Restored from {file}; the previous database is kept as {aside}.",

@@ -289,6 +289,8 @@ MESSAGES: dict[str, str] = {
     "error.backup_failed": "Gagal menulis {path}: {reason}. Tidak ada berkas setengah jadi.",
     "error.restore_corrupt": "Berkas {file} rusak atau bukan cadangan prakerja.",
     "error.restore_foreign": "Berkas {file} adalah cadangan kantor {office}, bukan kantor ini.",
+    "error.restore_in_use": "Basis data {path} sedang dibuka oleh proses prakerja lain; tidak ada yang dipulihkan.",
+    "hint.restore_in_use": "Tutup jendela prakerja lain (formulir pendaftaran, impor), tunggu sinkronisasi selesai, lalu ulangi.",
     "hint.restore_other": "Pilih cadangan lain dari folder cadangan (`prakerja backup` membuatnya).",
     "prompt.confirm_restore": "Ganti basis data dengan cadangan ini ({applicants} pendaftar)? Basis data sekarang disimpan di sampingnya.",
     "msg.restored": "Dipulihkan dari {file}; basis data sebelumnya disimpan sebagai {aside}.",

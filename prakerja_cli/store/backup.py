@@ -5,11 +5,13 @@ first."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
+import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from prakerja_cli.config import KEY_SIZE, install_key
 from prakerja_cli.errors import StoreError, UsageError, os_reason
@@ -17,6 +19,9 @@ from prakerja_cli.store.db import journals
 
 COUNTED = ("applicants", "audit", "regions", "outbox_batches")
 PREFIX = "prakerja-"
+#: The names `backup` gives in a folder; only these are rotated away. A glob would also take a
+#: clerk's own prakerja-before-move.db, and on Windows PRAKERJA-NOTES.DB (globs ignore case there).
+ROTATED = re.compile(r"prakerja-\d{8}-\d{6}-\d{6}\.db")
 #: The meta row of a backup file that holds the office key (hex); never kept in the live store.
 KEY_META = "office_key"
 
@@ -37,6 +42,14 @@ def _remove(partial: Path) -> None:
     for leftover in (partial, *journals(partial)):
         with contextlib.suppress(OSError):
             leftover.unlink()
+
+
+def read_only_uri(path: PurePath) -> str:
+    """An SQLite URI that opens `path` read-only. '%', '?' and '#' are legal in Windows and POSIX
+    folder names ("D:\\Cadangan #2") but would end or change the URI's path, so they are escaped;
+    backslashes and drive letters pass through as SQLite reads them."""
+    text = str(path).replace("%", "%25").replace("?", "%3f").replace("#", "%23")
+    return f"file:{text}?mode=ro"
 
 
 def _check(conn: sqlite3.Connection) -> bool:
@@ -87,7 +100,7 @@ def backup(source: Path, dest: Path, *, key: bytes, keep: int = 7) -> BackupResu
         src.close()
     removed: list[Path] = []
     if not single:
-        backups = sorted(folder.glob(f"{PREFIX}*.db"))
+        backups = sorted(p for p in folder.iterdir() if ROTATED.fullmatch(p.name))
         removed = backups[: max(0, len(backups) - keep)]
         for old in removed:
             old.unlink()
@@ -106,7 +119,7 @@ def check_backup(path: Path, office_code: str) -> BackupInfo:
         raise UsageError("error.file_missing", hint="hint.check_path", file=str(path))
     corrupt = UsageError("error.restore_corrupt", hint="hint.restore_other", file=path.name)
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn = sqlite3.connect(read_only_uri(path), uri=True)
         try:
             if not _check(conn):
                 raise corrupt
@@ -145,7 +158,7 @@ def restore(backup_file: Path, target: Path, office_code: str) -> Restored:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")  # two restores never share an aside name
     aside = target.with_name(f"{target.stem}.before-restore-{stamp}.db")
     incoming = target.with_name(f".{target.stem}.restoring")
-    src = sqlite3.connect(f"file:{backup_file}?mode=ro", uri=True)
+    src = sqlite3.connect(read_only_uri(backup_file), uri=True)
     try:
         fd = os.open(incoming, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
         os.close(fd)
@@ -163,14 +176,44 @@ def restore(backup_file: Path, target: Path, office_code: str) -> Restored:
     finally:
         src.close()
     if target.exists():
-        current = sqlite3.connect(str(target), timeout=60)
         try:
-            current.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            current.close()
-        target.replace(aside)
-        for journal in journals(target):
-            journal.unlink(missing_ok=True)
-    incoming.replace(target)
+            _set_aside(target, aside)
+        except BaseException:
+            _remove(incoming)
+            raise
+    try:
+        incoming.replace(target)
+    except OSError:
+        if aside.exists() and not target.exists():
+            aside.replace(target)  # never leave the office without its store
+        _remove(incoming)
+        raise
     changed, key_aside = install_key(info.key, stamp) if info.key is not None else (False, None)
     return Restored(aside, info.counts, info.key, changed, key_aside)
+
+
+def _set_aside(target: Path, aside: Path) -> None:
+    """Move the current store to `aside`, refusing while another process has it open.
+
+    Leaving WAL mode needs the only connection to the file, so it doubles as the check: on POSIX a
+    desk that kept the file open would go on writing into the set-aside copy, and on Windows the
+    move itself fails (a file another process holds open cannot be renamed). It also folds the WAL
+    into the file, so one file moves and no -wal or -shm is left behind.
+    """
+    in_use = StoreError("error.restore_in_use", hint="hint.restore_in_use", path=str(target))
+    gc.collect()  # a connection this process let go of holds the file until it is collected
+    current = sqlite3.connect(str(target), timeout=5, isolation_level=None)
+    try:
+        current.execute("PRAGMA journal_mode = DELETE")
+    except sqlite3.DatabaseError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise in_use from None
+        # Any other failure is a damaged store, which is what a restore is for: set it aside.
+    finally:
+        current.close()
+    try:
+        target.replace(aside)
+    except PermissionError:
+        raise in_use from None
+    for journal in journals(target):
+        journal.unlink(missing_ok=True)

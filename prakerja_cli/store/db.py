@@ -46,6 +46,7 @@ def open_db(path: Path, *, create: bool = False) -> Database:
     is_new = not path.exists()
     if is_new and not create:
         raise StoreError("error.no_database", hint="hint.run_init_force", path=str(path))
+    conn: sqlite3.Connection | None = None
     try:
         if is_new:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -65,12 +66,18 @@ def open_db(path: Path, *, create: bool = False) -> Database:
             # others wait for it and then find nothing pending.
             with write(db):
                 MIGRATIONS.apply(db)
-    except sqlite3.Error as exc:
-        raise store_error(exc, path) from None
-    except OSError as exc:
-        raise StoreError(
-            "error.db_open", hint="hint.db_open", path=str(path), reason=os_reason(exc)
-        ) from None
+    except BaseException as exc:
+        # Closed at once, not when the exception lets go of it: Windows cannot delete or move a
+        # file that is open, and `init` removes the files of a failed set-up.
+        if conn is not None:
+            conn.close()
+        if isinstance(exc, sqlite3.Error):
+            raise store_error(exc, path) from None
+        if isinstance(exc, OSError):
+            raise StoreError(
+                "error.db_open", hint="hint.db_open", path=str(path), reason=os_reason(exc)
+            ) from None
+        raise
     return db
 
 

@@ -1,0 +1,154 @@
+"""What differs on Windows: open files cannot be moved or deleted, names ignore case, folder names
+hold characters a URI reserves. Run on Linux with Windows' file rules emulated (tests/windows.py)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from datetime import date
+from pathlib import Path, PureWindowsPath
+
+import pytest
+
+from prakerja_cli.demo import synthetic_nik
+from prakerja_cli.store.backup import read_only_uri
+from tests.conftest import INIT_ARGS, applicant_args, invoke
+from tests.windows import WindowsFiles
+
+# -- init ---------------------------------------------------------------------------------------
+
+
+def test_a_failed_migration_closes_the_store_so_init_can_remove_it(
+    monkeypatch: pytest.MonkeyPatch, windows_files: WindowsFiles
+) -> None:
+    from prakerja_cli.store.migrations import MIGRATIONS
+
+    def fails(*args: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(type(MIGRATIONS), "apply", fails)
+    with windows_files.active():
+        run = invoke(INIT_ARGS)
+    assert run.exit_code == 1 and "disk I/O error" in run.stderr
+    assert windows_files.refused == []  # the connection was closed before the files went
+    assert not Path(os.environ["PRAKERJA_HOME"]).exists()
+
+
+def test_a_file_init_cannot_remove_does_not_hide_why_init_failed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An antivirus scanning the new database holds it open; the clerk still reads the cause."""
+    import prakerja_cli.office
+
+    def save_fails(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device", "config.toml")
+
+    real_unlink = os.unlink
+
+    def scanned(path: object, *args: object, **kwargs: object) -> None:
+        if str(path).endswith("prakerja.db"):
+            raise PermissionError(13, "in use", str(path))
+        real_unlink(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(prakerja_cli.office, "save_config", save_fails)
+    monkeypatch.setattr(os, "unlink", scanned)
+    run = invoke(INIT_ARGS)
+    assert run.exit_code == 1 and "Traceback" not in run.stderr
+    assert "Disk penuh saat menulis config.toml" in run.stderr  # not the failed clean-up
+
+
+# -- backup and restore -------------------------------------------------------------------------
+
+
+def _register(serial: int) -> None:
+    nik = synthetic_nik("327301", date(1990, 8, 17), "P", serial)
+    assert invoke(applicant_args(nik=nik, kk=f"32730101011{serial:05d}")).exit_code == 0
+
+
+def test_backup_and_restore_close_every_file_before_moving_it(
+    office: Path, tmp_path: Path, windows_files: WindowsFiles
+) -> None:
+    _register(1)
+    with windows_files.active():
+        made = invoke(["backup", str(tmp_path / "b"), "--json"])
+        assert made.exit_code == 0, made.stderr
+        _register(2)
+        run = invoke(["restore", made.json()["file"], "--yes", "--json"])
+    assert run.exit_code == 0, run.stderr
+    assert windows_files.refused == []
+    assert len(invoke(["applicants", "list", "--json"]).json()) == 1
+    assert not any(p.name.endswith((".restoring", "-wal", "-shm")) for p in office.iterdir() if
+                   p.name.startswith(".") or "before-restore" in p.name)  # fmt: skip
+    assert invoke(["audit", "verify"]).exit_code == 0
+
+
+def test_restore_refuses_while_another_process_has_the_store_open(
+    office: Path, tmp_path: Path, windows_files: WindowsFiles
+) -> None:
+    """On Windows the move would fail half-way; on POSIX the other desk would go on writing into
+    the set-aside copy. Either way: refuse, change nothing, say what to close."""
+    _register(1)
+    made = invoke(["backup", str(tmp_path / "b"), "--json"]).json()["file"]
+    _register(2)
+    other = sqlite3.connect(office / "prakerja.db")  # a clerk's register form, still open
+    try:
+        other.execute("SELECT count(*) FROM applicants").fetchone()
+        with windows_files.active():
+            run = invoke(["restore", made, "--yes"])
+    finally:
+        other.close()
+    assert run.exit_code == 1 and "Traceback" not in run.stderr
+    assert "sedang dibuka oleh proses prakerja lain" in run.stderr
+    assert "Tutup jendela prakerja lain" in run.stderr
+    assert len(invoke(["applicants", "list", "--json"]).json()) == 2  # nothing changed
+    assert sorted(p.name for p in office.iterdir() if "restor" in p.name) == []
+    assert invoke(["restore", made, "--yes"]).exit_code == 0  # once it is closed
+
+
+def test_restore_replaces_a_damaged_store(office: Path, tmp_path: Path) -> None:
+    _register(1)
+    made = invoke(["backup", str(tmp_path / "b"), "--json"]).json()["file"]
+    store = office / "prakerja.db"
+    store.write_bytes(b"not a database at all" * 200)
+    run = invoke(["restore", made, "--yes", "--json"])
+    assert run.exit_code == 0, run.stderr
+    assert Path(run.json()["set_aside"]).read_bytes().startswith(b"not a database")
+    assert len(invoke(["applicants", "list", "--json"]).json()) == 1
+
+
+def test_rotation_removes_only_the_backups_it_made(office: Path, tmp_path: Path) -> None:
+    """Windows globs ignore case, and a clerk keeps a hand-named copy in the same folder."""
+    folder = tmp_path / "cadangan"
+    folder.mkdir()
+    mine = [folder / "prakerja-sebelum-pindah.db", folder / "PRAKERJA-CATATAN.DB"]
+    for path in mine:
+        path.write_bytes(b"kept")
+    assert invoke(["backup", str(folder / "prakerja-akhir-tahun.db")]).exit_code == 0
+    for _ in range(3):
+        assert invoke(["backup", str(folder), "--keep", "1"]).exit_code == 0
+    names = sorted(p.name for p in folder.iterdir())
+    assert [n for n in names if n.startswith("prakerja-2")] != []
+    assert len([n for n in names if n.startswith("prakerja-2")]) == 1
+    assert {"prakerja-sebelum-pindah.db", "PRAKERJA-CATATAN.DB", "prakerja-akhir-tahun.db"} <= set(
+        names
+    )
+
+
+@pytest.mark.parametrize("folder", ["Cadangan #2", "cadangan 100%20", "a?b"])
+def test_backups_in_folders_with_uri_characters_restore(
+    office: Path, tmp_path: Path, folder: str
+) -> None:
+    _register(1)
+    made = invoke(["backup", str(tmp_path / folder), "--json"])
+    assert made.exit_code == 0, made.stderr
+    run = invoke(["restore", made.json()["file"], "--yes"])
+    assert run.exit_code == 0, run.stderr
+
+
+def test_a_windows_backup_path_is_a_read_only_uri_sqlite_reads() -> None:
+    path = PureWindowsPath(r"D:\Cadangan #2\100%\prakerja-20261123-013000-000000.db")
+    assert read_only_uri(path) == (
+        r"file:D:\Cadangan %232\100%25\prakerja-20261123-013000-000000.db?mode=ro"
+    )
+    unc = PureWindowsPath(r"\\nas\cadangan\prakerja.db")
+    assert read_only_uri(unc) == r"file:\\nas\cadangan\prakerja.db?mode=ro"  # no URI authority
