@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -20,7 +21,13 @@ def app_dir() -> Path:
         return Path(home).expanduser()
     from platformdirs import user_data_path
 
-    return user_data_path("prakerja", appauthor=False)
+    path = user_data_path("prakerja", appauthor=False)
+    if sys.platform == "win32" and path.is_dir():
+        # Python from the Microsoft Store keeps what it writes in %LOCALAPPDATA% in a private copy
+        # (...\Packages\PythonSoftwareFoundation.Python.3.x_...\LocalCache\Local). Resolved, the
+        # folder is named where Explorer, a backup script or a Task Scheduler log line finds it.
+        path = path.resolve()
+    return path
 
 
 def config_path() -> Path:

@@ -161,12 +161,20 @@ def run_demo(say: Callable[[str], None], home: Path | None = None) -> int:
     return failures
 
 
+def shown_command(args: list[str]) -> str:
+    """Arguments as the clerk would type them: cmd.exe's quoting on Windows ("Siti Aminah"; a
+    POSIX 'Siti Aminah' is two arguments there), the POSIX shell's elsewhere."""
+    if sys.platform == "win32":
+        return subprocess.list2cmdline(args)
+    return shlex.join(args)
+
+
 def _run_steps(
     steps: list[Step], env: dict[str, str], say: Callable[[str], None], start: int
 ) -> int:
     failures = 0
     for number, step in enumerate(steps, start=start):
-        say(f"\n== {number}. {t('demo.step.' + step.key)}\n$ prakerja {shlex.join(step.args)}")
+        say(f"\n== {number}. {t('demo.step.' + step.key)}\n$ prakerja {shown_command(step.args)}")
         done = subprocess.run(  # noqa: S603 - our own interpreter and arguments
             [sys.executable, "-m", "prakerja_cli", *step.args], env=env, check=False
         )

@@ -152,3 +152,76 @@ def test_a_windows_backup_path_is_a_read_only_uri_sqlite_reads() -> None:
     )
     unc = PureWindowsPath(r"\\nas\cadangan\prakerja.db")
     assert read_only_uri(unc) == r"file:\\nas\cadangan\prakerja.db?mode=ro"  # no URI authority
+
+
+# -- roster import ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spelling", ["link", "dotdot"])
+def test_an_error_report_named_like_the_roster_does_not_replace_it(
+    office: Path, tmp_path: Path, spelling: str
+) -> None:
+    """On Windows `--errors DAFTAR.xlsx` names the roster daftar.xlsx itself; here a symlink
+    stands for the other spelling of the same file."""
+    from rosters import person, write_xlsx
+
+    roster = write_xlsx(tmp_path / "daftar.xlsx", [person(1), person(2)])
+    before = roster.read_bytes()
+    if spelling == "link":
+        other = tmp_path / "DAFTAR.xlsx"
+        other.symlink_to(roster)
+    else:
+        (tmp_path / "sub").mkdir()
+        other = tmp_path / "sub" / ".." / "daftar.xlsx"
+    run = invoke(["roster", "import", str(roster), "--errors", str(other)])
+    assert run.exit_code == 2 and "akan menimpa berkas daftar" in run.stderr
+    assert roster.read_bytes() == before
+    assert invoke(["applicants", "list", "--json"]).json() == []
+    done = invoke(["roster", "import", str(roster), "--errors", str(tmp_path / "perbaikan.xlsx")])
+    assert done.exit_code == 0 and roster.read_bytes() == before
+
+
+# -- demo ---------------------------------------------------------------------------------------
+
+
+def test_the_demo_shows_commands_as_cmd_exe_takes_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from prakerja_cli.demo import shown_command
+
+    args = ["register", "--name", "Siti Aminah", "--errors", r"C:\Users\rina\Temp\perbaikan.xlsx"]
+    assert shown_command(args) == (
+        r"register --name 'Siti Aminah' --errors 'C:\Users\rina\Temp\perbaikan.xlsx'"
+    )
+    monkeypatch.setattr(sys, "platform", "win32")
+    assert shown_command(args) == (
+        r'register --name "Siti Aminah" --errors C:\Users\rina\Temp\perbaikan.xlsx'
+    )
+
+
+# -- where data lives ---------------------------------------------------------------------------
+
+
+def test_the_app_directory_is_named_where_windows_really_keeps_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Microsoft Store Python redirects %LOCALAPPDATA%\\prakerja to a private folder; a link
+    stands for that redirection here."""
+    import sys
+
+    import platformdirs
+
+    from prakerja_cli.config import app_dir
+
+    real = tmp_path / "Packages" / "PythonSoftwareFoundation.Python.3.12" / "prakerja"
+    shown = tmp_path / "Local" / "prakerja"
+    monkeypatch.delenv("PRAKERJA_HOME")
+    monkeypatch.setattr(platformdirs, "user_data_path", lambda *a, **k: shown)
+    monkeypatch.setattr(sys, "platform", "win32")
+    assert app_dir() == shown  # not made yet: nothing to resolve
+    real.mkdir(parents=True)
+    shown.parent.mkdir()
+    shown.symlink_to(real, target_is_directory=True)
+    assert app_dir() == real
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert app_dir() == shown  # elsewhere a link the user made is the user's business

@@ -53,7 +53,7 @@ def import_(
     if errors is not None:
         from prakerja_cli.roster.report import check_report_path
 
-        check_report_path(errors)  # before anything is stored
+        check_report_path(errors, file)  # before anything is stored
     with paused_gc():
         with progress_bar("roster") as progress:
             result = import_roster(ws, file, sheet=sheet, mapping=map_, dry_run=dry_run,

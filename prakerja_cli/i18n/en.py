@@ -176,6 +176,8 @@ MESSAGES: dict[str, str] = {
     "error.output_folder_missing": "Folder {folder} does not exist.",
     "error.output_is_folder": "{file} is a folder, not a file.",
     "hint.report_suffix": "End the report's file name with .xlsx, for example fixes.xlsx.",
+    "error.report_is_roster": "The error report {file} would replace the roster being imported; nothing was imported.",
+    "hint.report_is_roster": "Give --errors another name, for example fixes.xlsx.",
     "error.output_exists": "File {file} already exists.",
     "hint.output_force": "Choose another name, or add --force to overwrite it.",
     "error.output_locked": "File {file} cannot be replaced; it may be open in Excel.",

@@ -171,6 +171,8 @@ MESSAGES: dict[str, str] = {
     "error.output_folder_missing": "Folder {folder} tidak ada.",
     "error.output_is_folder": "{file} adalah folder, bukan berkas.",
     "hint.report_suffix": "Akhiri nama berkas laporan dengan .xlsx, misalnya perbaikan.xlsx.",
+    "error.report_is_roster": "Laporan galat {file} akan menimpa berkas daftar yang sedang diimpor; tidak ada yang diimpor.",
+    "hint.report_is_roster": "Beri --errors nama lain, misalnya perbaikan.xlsx.",
     "error.output_exists": "Berkas {file} sudah ada.",
     "hint.output_force": "Pilih nama lain, atau tambahkan --force untuk menimpanya.",
     "error.output_locked": "Berkas {file} tidak dapat ditimpa; mungkin sedang dibuka di Excel.",

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from prakerja_cli.core.findings import Code, Severity
+from prakerja_cli.errors import UsageError
 from prakerja_cli.roster.columns import BY_FIELD, REPORT_COLUMNS
 from prakerja_cli.roster.importer import ImportResult, severity_of
 from prakerja_cli.roster.output import check_output, replacing
@@ -94,6 +95,18 @@ def write_error_report(result: ImportResult, path: Path, lang: str | None = None
     return written
 
 
-def check_report_path(path: Path) -> None:
-    """Refuse a report path that cannot be written, before an import stores anything."""
+def check_report_path(path: Path, roster: Path | None = None) -> None:
+    """Refuse a report path that cannot be written, or that is the roster being imported (the
+    report would replace it: on Windows `--errors DAFTAR.xlsx` is the file daftar.xlsx), before an
+    import stores anything."""
+    if roster is not None and _same_file(path, roster):
+        raise UsageError("error.report_is_roster", hint="hint.report_is_roster", file=str(path))
     check_output(path, (".xlsx",), hint="hint.report_suffix")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two names are one file: the OS decides (case, 8.3 short names, '..', links)."""
+    try:
+        return a.samefile(b)
+    except OSError:  # one of them does not exist (yet): not the same file
+        return False
