@@ -16,7 +16,8 @@ DB_NAME = "prakerja.db"
 
 def app_dir() -> Path:
     """Where everything lives: $PRAKERJA_HOME, else the platform's user data directory."""
-    home = os.environ.get("PRAKERJA_HOME")
+    # cmd.exe keeps the quotes of `set PRAKERJA_HOME="D:\\prakerja"` in the value.
+    home = os.environ.get("PRAKERJA_HOME", "").strip().strip('"').strip()
     if home:
         return Path(home).expanduser()
     from platformdirs import user_data_path

@@ -88,8 +88,13 @@ _ERRNO_REASONS = {
     errno.EISDIR: "is_folder", errno.ENOTDIR: "not_folder", errno.EBUSY: "in_use",
 }  # fmt: skip
 #: Windows error numbers that come without a telling errno: 32/33 are a file another program
-#: (Excel) holds open; 39/112 a full disk.
-_WINERROR_REASONS = {5: "permission", 32: "in_use", 33: "in_use", 39: "disk_full", 112: "disk_full"}
+#: (Excel) holds open; 39/112 a full disk; 19 a write-protected and 21 an absent disk (a USB stick
+#: not plugged in; errno says EACCES); 123 a name with \ / : * ? " < > | (errno EINVAL, which
+#: would otherwise end in a traceback); 206 a path too long (errno says ENOENT).
+_WINERROR_REASONS = {
+    5: "permission", 19: "read_only", 21: "not_ready", 32: "in_use", 33: "in_use",
+    39: "disk_full", 112: "disk_full", 123: "invalid_name", 206: "too_long",
+}  # fmt: skip
 
 
 def _reason_key(exc: OSError) -> str | None:

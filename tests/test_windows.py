@@ -225,3 +225,71 @@ def test_the_app_directory_is_named_where_windows_really_keeps_it(
     assert app_dir() == real
     monkeypatch.setattr(sys, "platform", "linux")
     assert app_dir() == shown  # elsewhere a link the user made is the user's business
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_excel_unicode_text_is_refused_with_the_way_out(
+    office: Path, tmp_path: Path, encoding: str
+) -> None:
+    """Excel's "Unicode Text (*.txt)" is UTF-16 with tabs: name it and how to save instead,
+    rather than "not a spreadsheet kind... use .txt" for a .txt."""
+    from rosters import person, write_csv
+
+    path = tmp_path / "daftar.txt"
+    write_csv(path, [person(1)], delimiter="\t", encoding=encoding)
+    if encoding == "utf-16-be":  # the codec writes no BOM of its own; Excel does
+        path.write_bytes(b"\xfe\xff" + path.read_bytes())
+    run = invoke(["roster", "import", str(path)])
+    assert run.exit_code == 2 and "Traceback" not in run.stderr
+    assert "Teks Unicode (UTF-16)" in run.stderr and "CSV UTF-8" in run.stderr
+
+
+# -- errors Windows names only by number --------------------------------------------------------
+
+
+def _winerror(code: int, errno_: int, text: str, path: str) -> OSError:
+    exc = OSError(errno_, text, path)  # what CPython builds from a Windows error
+    exc.winerror = code  # type: ignore[attr-defined]
+    return exc
+
+
+@pytest.mark.parametrize(
+    ("code", "errno_", "reason"),
+    [
+        (123, 22, "nama tidak sah di Windows"),  # EINVAL: a traceback before
+        (21, 13, "perangkat belum siap"),  # EACCES: "access denied" before
+        (206, 2, "jalurnya terlalu panjang"),  # ENOENT: "does not exist" before
+        (19, 13, "hanya dapat dibaca"),
+    ],
+)
+def test_windows_errors_are_named_by_their_number(code: int, errno_: int, reason: str) -> None:
+    from prakerja_cli.errors import from_os_error
+
+    mapped = from_os_error(_winerror(code, errno_, "text from Windows", r"E:\cadangan"))
+    assert mapped is not None and mapped.key == "error.os"
+    assert mapped.params["reason"].startswith(reason)
+
+
+def test_an_invalid_windows_name_is_one_line_not_a_traceback(
+    office: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_mkdir = Path.mkdir
+
+    def mkdir(self: Path, *args: object, **kwargs: object) -> None:
+        if "?" in self.name:
+            raise _winerror(123, 22, "The filename syntax is incorrect", str(self))
+        real_mkdir(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    run = invoke(["backup", r"D:\cadangan?"])
+    assert run.exit_code == 1 and "Traceback" not in run.stderr
+    assert "nama tidak sah di Windows" in run.stderr
+
+
+def test_quotes_cmd_exe_keeps_in_prakerja_home_are_dropped(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from prakerja_cli.config import app_dir
+
+    monkeypatch.setenv("PRAKERJA_HOME", f'"{tmp_path / "kantor"}" ')
+    assert app_dir() == tmp_path / "kantor"

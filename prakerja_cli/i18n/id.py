@@ -124,6 +124,8 @@ MESSAGES: dict[str, str] = {
     # Roster import
     "error.roster_kind": "Berkas {file} bukan lembar kerja yang dikenal.",
     "hint.roster_kinds": "Pakai .xlsx, .xlsm, .xls, .ods, .csv atau .txt.",
+    "error.roster_utf16": "Berkas {file} disimpan sebagai Teks Unicode (UTF-16), yang tidak dibaca alat ini.",
+    "hint.roster_utf16": 'Di Excel, simpan ulang sebagai "CSV UTF-8 (Comma delimited)" atau .xlsx, lalu impor lagi.',
     "error.roster_unreadable": "Berkas {file} rusak atau tidak dapat dibaca: {reason}.",
     "hint.roster_resave": "Buka di Excel/LibreOffice lalu simpan ulang sebagai .xlsx, atau minta berkas baru.",
     "error.roster_password": "Berkas {file} dilindungi kata sandi.",
@@ -355,6 +357,9 @@ MESSAGES: dict[str, str] = {
     "oserror.is_folder": "itu folder, bukan berkas",
     "oserror.not_folder": "sebagian jalurnya bukan folder",
     "oserror.in_use": "sedang dipakai program lain",
+    "oserror.not_ready": "perangkat belum siap (USB atau disk belum terpasang?)",
+    "oserror.invalid_name": 'nama tidak sah di Windows (tanpa \\ / : * ? " < > |)',
+    "oserror.too_long": "jalurnya terlalu panjang; pakai folder yang lebih pendek",
     "error.file_in_use": "Berkas {path} sedang dipakai program lain (mungkin terbuka di Excel).",
     "hint.file_in_use": "Tutup berkas itu di Excel atau program lain, lalu ulangi.",
     "error.no_terminal": "Tidak ada yang dapat menjawab pertanyaan di sini (bukan terminal); tambahkan {option}.",

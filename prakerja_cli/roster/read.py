@@ -212,6 +212,9 @@ def _bounded_lines(stream: io.TextIOBase, path: Path) -> Iterator[str]:
 def _csv_rows(path: Path) -> Iterator[list[Any]]:
     with path.open("rb") as raw:
         sample = raw.read(_SNIFF_BYTES)
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Excel's "Unicode Text (*.txt)": UTF-16 (the BOM of UTF-32 starts the same way).
+        raise RosterError("error.roster_utf16", hint="hint.roster_utf16", file=path.name)
     if b"\x00" in sample:
         raise RosterError("error.roster_kind", hint="hint.roster_kinds", file=path.name)
     encoding = detect_encoding(sample)
