@@ -122,10 +122,27 @@ def write_private(path: Path, data: bytes, *, overwrite: bool = True) -> bool:
             except OSError:  # a file system without hard links (FAT): check, then replace
                 if path.exists():
                     return False
-        tmp.replace(path)
+        _replace(tmp, path)
         return True
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _replace(tmp: Path, path: Path) -> None:
+    """Move `tmp` onto `path`; on Windows retried for about a second. Windows refuses to replace a
+    file while anyone has it open, and someone briefly does: another prakerja reading config.toml,
+    an antivirus scanning the file just written. POSIX never refuses, so it is not retried there."""
+    import time
+
+    for delay in (0.05, 0.1, 0.2, 0.3, 0.4):
+        try:
+            tmp.replace(path)
+            return
+        except PermissionError:
+            if sys.platform != "win32":
+                raise
+            time.sleep(delay)
+    tmp.replace(path)
 
 
 def install_key(key: bytes, stamp: str) -> tuple[bool, Path | None]:

@@ -293,3 +293,38 @@ def test_quotes_cmd_exe_keeps_in_prakerja_home_are_dropped(
 
     monkeypatch.setenv("PRAKERJA_HOME", f'"{tmp_path / "kantor"}" ')
     assert app_dir() == tmp_path / "kantor"
+
+
+# -- config and key files -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("platform", ["win32", "linux"])
+def test_a_config_file_someone_has_open_for_a_moment_is_still_replaced_on_windows(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, platform: str
+) -> None:
+    """Another prakerja reading config.toml, or an antivirus scanning it, holds it open briefly."""
+    import sys
+    import time
+
+    from prakerja_cli.config import write_private
+
+    target = tmp_path / "config.toml"
+    target.write_bytes(b"old")
+    real_replace, busy = os.replace, [2]
+
+    def replace(src: object, dst: object) -> None:
+        if busy[0]:
+            busy[0] -= 1
+            raise _winerror(32, 13, "The process cannot access the file", str(dst))
+        real_replace(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(sys, "platform", platform)
+    if platform == "win32":
+        assert write_private(target, b"new") and target.read_bytes() == b"new"
+    else:  # POSIX never refuses for an open file: a PermissionError there is real
+        with pytest.raises(PermissionError):
+            write_private(target, b"new")
+        assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["config.toml"]  # no temporary file left
