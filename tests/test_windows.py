@@ -328,3 +328,29 @@ def test_a_config_file_someone_has_open_for_a_moment_is_still_replaced_on_window
             write_private(target, b"new")
         assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["config.toml"]  # no temporary file left
+
+
+def test_the_daily_commands_never_move_or_delete_a_file_they_hold_open(
+    office: Path, tmp_path: Path, windows_files: WindowsFiles
+) -> None:
+    """The clerk's and office IT's day under Windows' file rules."""
+    from rosters import person, write_xlsx
+
+    roster = write_xlsx(tmp_path / "daftar.xlsx", [person(1), person(2)])
+    with windows_files.active():
+        _register(1)
+        for _ in range(2):  # the second run replaces each file it wrote
+            assert invoke(["export", str(tmp_path / "rekap.csv")]).exit_code == 0
+            assert invoke(["export", str(tmp_path / "rekap.xlsx")]).exit_code == 0
+            template = ["roster", "template", str(tmp_path / "templat.xlsx"), "--force"]
+            assert invoke(template).exit_code == 0
+            run = invoke(["roster", "import", str(roster), "--errors", str(tmp_path / "p.xlsx")])
+            assert run.exit_code == 0, run.stderr
+            assert invoke(["backup", str(tmp_path / "b"), "--keep", "1"]).exit_code == 0
+        assert invoke(["purge", "--verified-before", "2024-01-01", "--yes"]).exit_code == 0
+        assert invoke(["config", "set", "operator", "Budi"]).exit_code == 0
+        assert invoke([*INIT_ARGS, "--force"]).exit_code == 0
+        made = invoke(["backup", str(tmp_path / "c"), "--json"]).json()["file"]
+        assert invoke(["restore", made, "--yes"]).exit_code == 0
+        assert invoke(["doctor"]).exit_code in (0, 1)
+    assert windows_files.refused == []
