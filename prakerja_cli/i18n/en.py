@@ -150,6 +150,7 @@ MESSAGES: dict[str, str] = {
     "hint.map_format": "Fields: {fields}; or - to ignore the column.",
     "roster.summary": "{file} [{sheet}]: {rows} rows read, {stored} stored ({updated} updated, {warned} with warnings), {rejected} rejected, {skipped} skipped.",
     "roster.summary_dry": "{file} [{sheet}] (dry run, nothing stored): {rows} rows read, {stored} would be stored ({updated} updated, {warned} with warnings), {rejected} rejected, {skipped} skipped.",
+    "roster.no_rows": "Sheet {sheet} holds only the column headers (row {row}) and no applicant below them. Make sure it is the right file, or choose another sheet with --sheet.",
     "roster.unknown_columns": "Unknown columns (ignored): {columns}",
     "roster.more_findings": "... and {count} more findings (see --errors or --json).",
     "roster.errors_written": "Error report: {file} ({count} rows). Fix the coloured cells and import that file again.",

@@ -143,6 +143,7 @@ MESSAGES: dict[str, str] = {
     "hint.map_format": "Isian: {fields}; atau - untuk mengabaikan kolom.",
     "roster.summary": "{file} [{sheet}]: {rows} baris dibaca, {stored} disimpan ({updated} diperbarui, {warned} dengan catatan), {rejected} ditolak, {skipped} dilewati.",
     "roster.summary_dry": "{file} [{sheet}] (uji coba, tidak ada yang disimpan): {rows} baris dibaca, {stored} akan disimpan ({updated} diperbarui, {warned} dengan catatan), {rejected} ditolak, {skipped} dilewati.",
+    "roster.no_rows": "Lembar {sheet} hanya berisi judul kolom (baris {row}), tanpa satu pun pendaftar di bawahnya. Pastikan berkasnya benar, atau pilih lembar lain dengan --sheet.",
     "roster.unknown_columns": "Kolom tidak dikenal (diabaikan): {columns}",
     "roster.more_findings": "... dan {count} temuan lain (lihat --errors atau --json).",
     "roster.errors_written": "Laporan perbaikan: {file} ({count} baris). Perbaiki sel yang berwarna lalu impor ulang berkas itu.",
