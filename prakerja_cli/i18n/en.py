@@ -363,6 +363,8 @@ MESSAGES: dict[str, str] = {
     "error.api_dns": "The central server's name {host} was not found (DNS). Nothing is lost.",
     "hint.api_dns": "Check the spelling of the API address (`prakerja config show`) and the internet connection; then run `prakerja sync` again.",
     "error.api_timeout": "The central server did not answer in time. Nothing is lost.",
+    "error.keep_min": "--keep {value} is not valid: at least 1 (the newest backup). No backup was made or deleted.",
+    "hint.keep_min": "Use --keep 1 or more, e.g. --keep 14 to keep the last 14 backups.",
     "error.limit_min": "--limit {value} is not valid: at least 1.",
     "hint.limit_min": "Use --limit 1 or more, or --all for everything.",
     "error.all_and_limit": "--all and --limit cannot be used together.",

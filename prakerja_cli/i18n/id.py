@@ -362,6 +362,8 @@ MESSAGES: dict[str, str] = {
     "error.api_dns": "Nama server pusat {host} tidak ditemukan (DNS). Tidak ada data yang hilang.",
     "hint.api_dns": "Periksa ejaan alamat API (`prakerja config show`) dan sambungan internet; lalu jalankan `prakerja sync` lagi.",
     "error.api_timeout": "Server pusat tidak menjawab tepat waktu. Tidak ada data yang hilang.",
+    "error.keep_min": "--keep {value} tidak sah: paling sedikit 1 (cadangan terbaru). Tidak ada cadangan yang dibuat atau dihapus.",
+    "hint.keep_min": "Pakai --keep 1 atau lebih, mis. --keep 14 untuk menyimpan 14 cadangan terakhir.",
     "error.limit_min": "--limit {value} tidak sah: paling sedikit 1.",
     "hint.limit_min": "Pakai --limit 1 atau lebih, atau --all untuk semuanya.",
     "error.all_and_limit": "--all dan --limit tidak dapat dipakai bersama.",

@@ -47,6 +47,8 @@ def backup(source: Path, dest: Path, *, key: bytes, keep: int = 7) -> BackupResu
     """Copy the store and the office key to `dest` and verify the copy. A `dest` ending in .db is
     that one file (refused when it exists); otherwise a folder that gets prakerja-YYYYmmdd-HHMMSS-ffffff.db
     and keeps the last `keep`."""
+    if keep < 1:  # 0 would delete every earlier copy; a clerk may have meant "keep them all"
+        raise UsageError("error.keep_min", hint="hint.keep_min", value=keep)
     single = dest.suffix.lower() == ".db" and not dest.is_dir()
     if single and dest.exists():
         raise UsageError("error.backup_exists", hint="hint.backup_exists", path=str(dest))
