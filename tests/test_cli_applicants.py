@@ -73,6 +73,17 @@ def test_search_by_name_fragment_or_nik(two: Path) -> None:
     assert empty.exit_code == 0 and "Tidak ada" in empty.stderr
 
 
+def test_a_huge_limit_means_all_and_a_limit_below_one_is_refused(two: Path) -> None:
+    huge = "99999999999999999999999"  # beyond SQLite's integers: was "database cannot be opened"
+    for command in (["list"], ["search", "a"]):
+        run = invoke(["applicants", *command, "--limit", huge, "--json"])
+        assert run.exit_code == 0 and len(run.json()) == 2, run.stderr
+    for limit in ("0", "-1"):  # search took these as "no limit"
+        run = invoke(["applicants", "search", "a", "--limit", limit])
+        assert run.exit_code == 2 and f"galat: --limit {limit} tidak sah" in run.stderr
+        assert "--all" not in run.stderr  # search has no --all
+
+
 def test_search_by_kk_and_phone_as_the_form_normalises_them(two: Path) -> None:
     def names(query: str) -> list[str]:
         return [r["name"] for r in invoke(["applicants", "search", query, "--json"]).json()]

@@ -367,6 +367,7 @@ MESSAGES: dict[str, str] = {
     "hint.keep_min": "Use --keep 1 or more, e.g. --keep 14 to keep the last 14 backups.",
     "error.limit_min": "--limit {value} is not valid: at least 1.",
     "hint.limit_min": "Use --limit 1 or more, or --all for everything.",
+    "hint.limit_min_search": "Use --limit 1 or more, e.g. --limit 200.",
     "error.all_and_limit": "--all and --limit cannot be used together.",
     "hint.all_and_limit": "Choose one: --all for everything, --limit N for the newest N.",
     "msg.list_more": "Showing the newest {shown} of {total}; {more} more not shown: add --all to see them all (or --limit N).",

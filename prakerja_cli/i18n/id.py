@@ -366,6 +366,7 @@ MESSAGES: dict[str, str] = {
     "hint.keep_min": "Pakai --keep 1 atau lebih, mis. --keep 14 untuk menyimpan 14 cadangan terakhir.",
     "error.limit_min": "--limit {value} tidak sah: paling sedikit 1.",
     "hint.limit_min": "Pakai --limit 1 atau lebih, atau --all untuk semuanya.",
+    "hint.limit_min_search": "Pakai --limit 1 atau lebih, mis. --limit 200.",
     "error.all_and_limit": "--all dan --limit tidak dapat dipakai bersama.",
     "hint.all_and_limit": "Pilih salah satu: --all untuk semuanya, --limit N untuk N terbaru.",
     "msg.list_more": "Menampilkan {shown} terbaru dari {total}; {more} lainnya tidak ditampilkan: tambahkan --all untuk melihat semuanya (atau --limit N).",
