@@ -92,3 +92,31 @@ def test_locked_database_waits_then_succeeds(office: Path) -> None:
         == "3273-D01-000001"
     )
     assert '"stored": true' in out
+
+
+@pytest.mark.parametrize(
+    ("args", "fix"),
+    [
+        (["export", "{dir}"], "mis. {dir}/rekap.xlsx"),
+        (["roster", "template", "{dir}", "--force"], "mis. {dir}/template_pendaftar.xlsx"),
+        (["roster", "import", "{roster}", "--errors", "{dir}"], "mis. {dir}/perbaikan.xlsx"),
+        (["roster", "import", "{dir}"], "termasuk nama dan akhirannya"),
+        (["restore", "{dir}"], "termasuk nama dan akhirannya"),
+        (["refdata", "load", "{dir}"], "termasuk nama dan akhirannya"),
+    ],
+)
+def test_a_folder_given_for_a_file_is_named_as_a_folder(
+    office: Path, tmp_path: Path, args: list[str], fix: str
+) -> None:
+    """Was: "suffix - is not supported", "file does not exist", "already exists", or (refdata)
+    exit 1 pointing at the data folder's permissions."""
+    folder = tmp_path / "kiriman.xlsx"  # a folder with a file's suffix, too
+    folder.mkdir()
+    roster = tmp_path / "desa.csv"
+    roster.write_text("NIK;Nama;No KK\n", encoding="utf-8")
+    filled = [a.format(dir=folder, roster=roster) for a in args]
+    run = invoke(filled)
+    assert run.exit_code == 2
+    error, hint = run.stderr.splitlines()
+    assert error == f"galat: {folder} adalah folder, bukan berkas."
+    assert hint.startswith("saran: ") and fix.format(dir=folder) in hint

@@ -96,4 +96,4 @@ def write_error_report(result: ImportResult, path: Path, lang: str | None = None
 
 def check_report_path(path: Path) -> None:
     """Refuse a report path that cannot be written, before an import stores anything."""
-    check_output(path, (".xlsx",), hint="hint.report_suffix")
+    check_output(path, (".xlsx",), hint="hint.report_suffix", example="perbaikan.xlsx")

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from prakerja_cli.config import KEY_SIZE, install_key
-from prakerja_cli.errors import StoreError, UsageError, os_reason
+from prakerja_cli.errors import StoreError, UsageError, check_input_file, os_reason
 from prakerja_cli.store.db import journals
 
 COUNTED = ("applicants", "audit", "regions", "outbox_batches")
@@ -104,8 +104,7 @@ class BackupInfo:
 
 def check_backup(path: Path, office_code: str) -> BackupInfo:
     """Refuse a file that is damaged, not a prakerja store, or another office's."""
-    if not path.is_file():
-        raise UsageError("error.file_missing", hint="hint.check_path", file=str(path))
+    check_input_file(path)
     corrupt = UsageError("error.restore_corrupt", hint="hint.restore_other", file=path.name)
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
