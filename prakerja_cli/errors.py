@@ -61,6 +61,15 @@ class UsageError(PrakerjaError):
     exit_code = ExitCode.USAGE
 
 
+class ParserError(UsageError):
+    """A command line the parser refused (an unknown option, a missing value...), in the
+    clerk's language. Its --json code stays `usage`, whatever the message."""
+
+    @property
+    def code(self) -> str:
+        return "usage"
+
+
 class ConfigError(PrakerjaError):
     """Missing or broken office configuration."""
 
