@@ -110,6 +110,7 @@ MESSAGES: dict[str, str] = {
     "hint.desk": "Example: D01.",
     "error.rules_unknown": "Unknown rule set {rules}.",
     "hint.rules": "Choose one of: {known}.",
+    "hint.config_required": "Give the value after `prakerja config set {option}`, in quotes if it has spaces; the old value stays.",
     "error.required_option": "{option} is required.",
     "hint.init_options": "Give --office-code, --office-name, --desk, --operator, or run without --no-input.",
     "error.file_missing": "The file {file} does not exist.",

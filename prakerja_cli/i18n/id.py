@@ -102,6 +102,7 @@ MESSAGES: dict[str, str] = {
     "hint.desk": "Contoh: D01.",
     "error.rules_unknown": "Aturan {rules} tidak dikenal.",
     "hint.rules": "Pilih salah satu: {known}.",
+    "hint.config_required": "Tulis nilainya sesudah `prakerja config set {option}`, dalam tanda kutip bila ada spasi; nilai lama tetap berlaku.",
     "error.required_option": "{option} wajib diisi.",
     "hint.init_options": "Berikan --office-code, --office-name, --desk, --operator, atau jalankan tanpa --no-input.",
     "error.file_missing": "Berkas {file} tidak ada.",
