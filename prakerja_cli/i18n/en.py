@@ -33,6 +33,8 @@ MESSAGES: dict[str, str] = {
     "finding.NIK_DUPLICATE.differs": "this NIK is already registered ({registration_number}, {registered_on}) with different content in: {fields}. Look at that registration; do not register twice.",
     "finding.NIK_DUPLICATE_IN_FILE": "the same NIK is already on row {first_row} of this file. Delete one of the rows, or fix the mistyped NIK.",
     "finding.ROW_NOT_APPLICANT": "row skipped: no NIK or KK number, not an applicant (a title, column numbers, a signature). If it is one, fill in the NIK and KK.",
+    "finding.NIK_FORMAT.not_digits": "digits 0-9 only, but it has {chars}. Letter O is 0, letter l or I is 1; copy it again from the e-KTP.",
+    "finding.KK_FORMAT.not_digits": "digits 0-9 only, but it has {chars}. Letter O is 0, letter l or I is 1; copy it again from the Kartu Keluarga.",
     "finding.KK_FORMAT": "must be 16 digits with a real province code. Copy it again from the Kartu Keluarga.",
     "finding.KK_LIMIT_EXCEEDED": "{count} applicants from this KK already (limit {limit}). Make sure the KK is right; the central system may refuse more.",
     "finding.AGE_BELOW_MIN": "aged {age}, below the minimum of {min}. The applicant cannot register yet.",

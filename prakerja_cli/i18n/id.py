@@ -40,6 +40,8 @@ MESSAGES: dict[str, str] = {
     "finding.NIK_DUPLICATE.differs": "NIK ini sudah terdaftar ({registration_number}, {registered_on}) dengan isi yang berbeda pada: {fields}. Periksa pendaftaran itu; jangan daftarkan dua kali.",
     "finding.NIK_DUPLICATE_IN_FILE": "NIK yang sama sudah ada di baris {first_row} berkas ini. Hapus salah satu baris, atau perbaiki NIK yang salah ketik.",
     "finding.ROW_NOT_APPLICANT": "baris dilewati: tanpa NIK dan No. KK, bukan data pendaftar (judul, nomor kolom, tanda tangan). Jika ini pendaftar, isi NIK dan No. KK-nya.",
+    "finding.NIK_FORMAT.not_digits": "hanya boleh angka 0-9, tetapi ada {chars}. Huruf O ditulis 0, huruf l atau I ditulis 1; salin ulang dari e-KTP.",
+    "finding.KK_FORMAT.not_digits": "hanya boleh angka 0-9, tetapi ada {chars}. Huruf O ditulis 0, huruf l atau I ditulis 1; salin ulang dari Kartu Keluarga.",
     "finding.KK_FORMAT": "harus 16 angka dengan kode provinsi yang sah. Salin ulang dari Kartu Keluarga.",
     "finding.KK_LIMIT_EXCEEDED": "sudah ada {count} pendaftar dari KK ini (batas {limit}). Pastikan KK benar; pusat dapat menolak pendaftar berikutnya.",
     "finding.AGE_BELOW_MIN": "usia {age} tahun, di bawah batas minimal {min} tahun. Pemohon belum dapat mendaftar.",
