@@ -167,6 +167,19 @@ def test_edit_usage_errors(two: Path) -> None:
     assert unknown.exit_code == 2 and "shoe_size" in unknown.stderr
 
 
+def test_edit_takes_the_field_as_a_roster_header_names_it(two: Path) -> None:
+    """An Indonesian clerk writes `--set nama=...`; it was refused as an unknown field."""
+    run = invoke(
+        ["applicants", "edit", "3273-D01-000002", "--set", "nama=Budi Santosa",
+         "--set", "tgl_lahir=02-03-1985", "--set", "No HP=0813 1111 2222", "--json"]
+    )  # fmt: skip
+    assert run.exit_code == 0, run.stderr
+    row = invoke(["applicants", "show", "3273-D01-000002", "--json"]).json()
+    assert (row["name"], row["birth_date"], row["phone"]) == (
+        "BUDI SANTOSA", "1985-03-02", "+6281311112222"
+    )  # fmt: skip
+
+
 def test_withdraw_keeps_the_record_and_frees_the_nik(two: Path) -> None:
     run = invoke(["applicants", "withdraw", "3273-D01-000001", "--reason", "Salah orang", "--json"])
     assert run.exit_code == 0 and run.json()["status"] == "withdrawn"

@@ -126,7 +126,7 @@ MESSAGES: dict[str, str] = {
     "error.applicant_withdrawn": "Registration {ref} is already withdrawn.",
     "hint.register_again": "Register again with `prakerja register` if needed.",
     "error.unknown_field": "Unknown field {field}.",
-    "hint.fields": "Use --set FIELD=VALUE with FIELD one of: nik, kk, name, birth_place, birth_date, gender, phone, email, address, rt, rw, village, district, education, employment, occupation, in_school, social_assistance, training.",
+    "hint.fields": "Use --set FIELD=VALUE with FIELD one of: nik, kk, name, birth_place, birth_date, gender, phone, email, address, rt, rw, village, district, education, employment, occupation, in_school, social_assistance, training; the roster's column headers work too, e.g. nama, tgl_lahir, hp, alamat, desa.",
     "error.set_format": "{item} is not FIELD=VALUE.",
     "error.reason_required": "A reason for the withdrawal is required.",
     "hint.withdraw_reason": 'Add --reason "...".',

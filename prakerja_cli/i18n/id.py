@@ -118,7 +118,7 @@ MESSAGES: dict[str, str] = {
     "error.applicant_withdrawn": "Pendaftaran {ref} sudah dibatalkan.",
     "hint.register_again": "Daftarkan ulang dengan `prakerja register` bila perlu.",
     "error.unknown_field": "Isian {field} tidak dikenal.",
-    "hint.fields": "Pakai --set ISIAN=NILAI dengan ISIAN: nik, kk, name, birth_place, birth_date, gender, phone, email, address, rt, rw, village, district, education, employment, occupation, in_school, social_assistance, training.",
+    "hint.fields": "Pakai --set ISIAN=NILAI dengan ISIAN: nik, kk, name, birth_place, birth_date, gender, phone, email, address, rt, rw, village, district, education, employment, occupation, in_school, social_assistance, training; judul kolom roster juga diterima, mis. nama, tgl_lahir, hp, alamat, desa.",
     "error.set_format": "{item} bukan ISIAN=NILAI.",
     "error.reason_required": "Alasan pembatalan wajib diisi.",
     "hint.withdraw_reason": 'Tambahkan --reason "...".',
