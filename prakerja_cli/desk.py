@@ -112,7 +112,8 @@ def edit(
             raise UsageError(
                 "error.unknown_field", hint="hint.fields", field=", ".join(sorted(unknown))
             )
-        form = {**form_of(row), **{named[name]: value for name, value in changes.items()}}
+        form = form_of(row)
+        form.update({str(named[name]): value for name, value in changes.items()})
         # Age is judged on the registration date, not the day of the edit.
         registered = date.fromisoformat(row["created_at"][:10])
         ctx = validation_context(ws, today=today or registered, exclude_id=row["id"])
