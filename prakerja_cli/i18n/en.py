@@ -377,6 +377,7 @@ MESSAGES: dict[str, str] = {
     "prompt.yes_no_again": "Answer yes (y) or no (n).",
     "error.api_refused": "The central server refused the connection at {url} (nothing listens there). Nothing is lost.",
     "hint.api_refused": "Check the API address (`prakerja config show`) and ask IT whether the central server is running; then run `prakerja sync` again.",
+    "hint.api_token": "Ask IT for the office's right token, set it with `prakerja config set api_token TOKEN` (or PRAKERJA_API_TOKEN), then run `prakerja sync` again. Nothing is lost.",
     "error.api_dns": "The central server's name {host} was not found (DNS). Nothing is lost.",
     "hint.api_dns": "Check the spelling of the API address (`prakerja config show`) and the internet connection; then run `prakerja sync` again.",
     "error.api_timeout": "The central server did not answer in time. Nothing is lost.",

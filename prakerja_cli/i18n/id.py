@@ -376,6 +376,7 @@ MESSAGES: dict[str, str] = {
     "prompt.yes_no_again": "Jawab ya (y) atau tidak (t).",
     "error.api_refused": "Server pusat menolak sambungan di {url} (tidak ada layanan di alamat itu). Tidak ada data yang hilang.",
     "hint.api_refused": "Periksa alamat API (`prakerja config show`) dan tanyakan TI apakah server pusat berjalan; lalu jalankan `prakerja sync` lagi.",
+    "hint.api_token": "Minta token kantor yang benar kepada TI, atur dengan `prakerja config set api_token TOKEN` (atau PRAKERJA_API_TOKEN), lalu jalankan `prakerja sync` lagi. Tidak ada data yang hilang.",
     "error.api_dns": "Nama server pusat {host} tidak ditemukan (DNS). Tidak ada data yang hilang.",
     "hint.api_dns": "Periksa ejaan alamat API (`prakerja config show`) dan sambungan internet; lalu jalankan `prakerja sync` lagi.",
     "error.api_timeout": "Server pusat tidak menjawab tepat waktu. Tidak ada data yang hilang.",
