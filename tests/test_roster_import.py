@@ -156,6 +156,12 @@ def test_map_overrides_and_unknown_columns(office: Path, tmp_path: Path) -> None
     assert doc["unknown_columns"] == ["Hobi"] and doc["stored"] == 1
     bad = invoke(["roster", "import", str(path), "--map", "Nomor Identitas"])
     assert bad.exit_code == 2 and "--map" in bad.stderr
+    # A field nobody knows is named as such (it was 'not "Header=field"', which it is).
+    unknown = invoke(["roster", "import", str(path), "--map", "Nomor Identitas=nomer"])
+    assert unknown.stderr.startswith('galat: --map Nomor Identitas=nomer: isian "nomer" tidak')
+    # The field as a header names it, as `applicants edit --set` takes it.
+    code, doc = run_import(path, "--map", "Nomor Identitas=No KTP", "--map", "Hobi=-", "--dry-run")
+    assert code == 0 and doc["unknown_columns"] == []
 
 
 def test_sheet_choice(office: Path, tmp_path: Path) -> None:

@@ -149,6 +149,7 @@ MESSAGES: dict[str, str] = {
     "error.roster_no_header": "File {file}: no header row (with a NIK column) was found.",
     "hint.roster_map": 'Use the template from `prakerja roster template`, or map columns with --map "Header=field".',
     "error.roster_missing_columns": "The file {file} lacks required columns: {columns}. Nothing was stored.",
+    "error.map_field": '--map {item}: there is no field "{field}".',
     "error.map_format": '--map {item} is not "Header=field".',
     "hint.map_format": "Fields: {fields}; or - to ignore the column.",
     "roster.summary": "{file} [{sheet}]: {rows} rows read, {stored} stored ({updated} updated, {warned} with warnings), {rejected} rejected, {skipped} skipped.",

@@ -142,6 +142,7 @@ MESSAGES: dict[str, str] = {
     "error.roster_no_header": "Berkas {file}: baris judul kolom (dengan kolom NIK) tidak ditemukan.",
     "hint.roster_map": 'Pakai templat `prakerja roster template`, atau petakan kolom dengan --map "Judul=isian".',
     "error.roster_missing_columns": "Berkas {file} tidak punya kolom wajib: {columns}. Tidak ada yang disimpan.",
+    "error.map_field": '--map {item}: isian "{field}" tidak dikenal.',
     "error.map_format": '--map {item} bukan "Judul=isian".',
     "hint.map_format": "Isian: {fields}; atau - untuk mengabaikan kolom.",
     "roster.summary": "{file} [{sheet}]: {rows} baris dibaca, {stored} disimpan ({updated} diperbarui, {warned} dengan catatan), {rejected} ditolak, {skipped} dilewati.",
