@@ -11,6 +11,7 @@ from prakerja_cli.core.rules import load_rule_set
 from prakerja_cli.core.validate import FIELDS, Validated, ValidationContext, validate_applicant
 from prakerja_cli.errors import UsageError
 from prakerja_cli.office import Workspace
+from prakerja_cli.roster.columns import field_for_header
 from prakerja_cli.store import applicants as store
 from prakerja_cli.store import audit
 from prakerja_cli.store.db import write
@@ -104,12 +105,15 @@ def edit(
                 ref=row["registration_number"],
                 date=row["purged_at"][:10],
             )
-        unknown = set(changes) - set(FIELDS)
+        # A field by its name or as a roster header names it ("nama", "tgl lahir", "hp").
+        named = {name: field_for_header(name) for name in changes}
+        unknown = [name for name, field_name in named.items() if field_name is None]
         if unknown:
             raise UsageError(
                 "error.unknown_field", hint="hint.fields", field=", ".join(sorted(unknown))
             )
-        form = {**form_of(row), **changes}
+        form = form_of(row)
+        form.update({str(named[name]): value for name, value in changes.items()})
         # Age is judged on the registration date, not the day of the edit.
         registered = date.fromisoformat(row["created_at"][:10])
         ctx = validation_context(ws, today=today or registered, exclude_id=row["id"])

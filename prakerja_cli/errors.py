@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import errno
 from enum import IntEnum
+from pathlib import Path
 from typing import Any
+
+
+def check_input_file(path: Path, error: type[PrakerjaError] | None = None) -> None:
+    """A file to read: a missing one and a folder are refused, each saying which it is."""
+    kind = error or UsageError
+    if path.is_dir():
+        raise kind("error.input_is_folder", hint="hint.input_is_folder", file=str(path))
+    if not path.is_file():
+        raise kind("error.file_missing", hint="hint.check_path", file=str(path))
 
 
 class ExitCode(IntEnum):
@@ -49,6 +59,15 @@ class UsageError(PrakerjaError):
     """Bad options or arguments."""
 
     exit_code = ExitCode.USAGE
+
+
+class ParserError(UsageError):
+    """A command line the parser refused (an unknown option, a missing value...), in the
+    clerk's language. Its --json code stays `usage`, whatever the message."""
+
+    @property
+    def code(self) -> str:
+        return "usage"
 
 
 class ConfigError(PrakerjaError):

@@ -114,6 +114,16 @@ def check_required(value: str, what: str, hint: str | None = "hint.init_options"
     return tidy
 
 
+def check_setting(key: str, value: str) -> str:
+    """A new value for `config set`, checked as `init` checks it: the desk id's form; an operator
+    or office name that is not empty (a receipt and the audit trail name them)."""
+    if key == "desk":
+        return check_desk(value)
+    if key in ("operator", "office_name"):
+        return check_required(value, key, hint="hint.config_required")
+    return value.strip()
+
+
 def check_can_init(force: bool) -> None:
     """Refuse to set up a desk that already is, before anything is asked or written."""
     path = config_path()

@@ -37,6 +37,18 @@ def test_backup_is_verified_and_rotated(office: Path, tmp_path: Path) -> None:
     assert list(folder.glob(".*partial")) == []
 
 
+def test_keep_below_one_is_refused_and_deletes_no_backup(office: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "cadangan"
+    assert invoke(["backup", str(folder)]).exit_code == 0
+    before = sorted(folder.glob("prakerja-*.db"))
+    for keep in ("0", "-1"):
+        run = invoke(["backup", str(folder), "--keep", keep])
+        assert run.exit_code == 2 and f"--keep {keep} tidak sah" in run.stderr
+    assert sorted(folder.glob("prakerja-*.db")) == before  # nothing made, nothing deleted
+    run = invoke(["--lang", "en", "backup", str(folder), "--keep", "0", "--json"])
+    assert run.exit_code == 2 and run.json()["error"] == "keep_min"
+
+
 def test_default_backup_folder(office: Path) -> None:
     run = invoke(["backup"])
     assert run.exit_code == 0

@@ -73,6 +73,17 @@ def test_search_by_name_fragment_or_nik(two: Path) -> None:
     assert empty.exit_code == 0 and "Tidak ada" in empty.stderr
 
 
+def test_a_huge_limit_means_all_and_a_limit_below_one_is_refused(two: Path) -> None:
+    huge = "99999999999999999999999"  # beyond SQLite's integers: was "database cannot be opened"
+    for command in (["list"], ["search", "a"]):
+        run = invoke(["applicants", *command, "--limit", huge, "--json"])
+        assert run.exit_code == 0 and len(run.json()) == 2, run.stderr
+    for limit in ("0", "-1"):  # search took these as "no limit"
+        run = invoke(["applicants", "search", "a", "--limit", limit])
+        assert run.exit_code == 2 and f"galat: --limit {limit} tidak sah" in run.stderr
+        assert "--all" not in run.stderr  # search has no --all
+
+
 def test_search_by_kk_and_phone_as_the_form_normalises_them(two: Path) -> None:
     def names(query: str) -> list[str]:
         return [r["name"] for r in invoke(["applicants", "search", query, "--json"]).json()]
@@ -154,6 +165,19 @@ def test_edit_usage_errors(two: Path) -> None:
     assert invoke(["applicants", "edit", "3273-D01-000001", "--set", "nonsense"]).exit_code == 2
     unknown = invoke(["applicants", "edit", "3273-D01-000001", "--set", "shoe_size=42"])
     assert unknown.exit_code == 2 and "shoe_size" in unknown.stderr
+
+
+def test_edit_takes_the_field_as_a_roster_header_names_it(two: Path) -> None:
+    """An Indonesian clerk writes `--set nama=...`; it was refused as an unknown field."""
+    run = invoke(
+        ["applicants", "edit", "3273-D01-000002", "--set", "nama=Budi Santosa",
+         "--set", "tgl_lahir=02-03-1985", "--set", "No HP=0813 1111 2222", "--json"]
+    )  # fmt: skip
+    assert run.exit_code == 0, run.stderr
+    row = invoke(["applicants", "show", "3273-D01-000002", "--json"]).json()
+    assert (row["name"], row["birth_date"], row["phone"]) == (
+        "BUDI SANTOSA", "1985-03-02", "+6281311112222"
+    )  # fmt: skip
 
 
 def test_withdraw_keeps_the_record_and_frees_the_nik(two: Path) -> None:

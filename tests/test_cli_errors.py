@@ -92,3 +92,74 @@ def test_locked_database_waits_then_succeeds(office: Path) -> None:
         == "3273-D01-000001"
     )
     assert '"stored": true' in out
+
+
+@pytest.mark.parametrize(
+    ("args", "fix"),
+    [
+        (["export", "{dir}"], "mis. {dir}/rekap.xlsx"),
+        (["roster", "template", "{dir}", "--force"], "mis. {dir}/template_pendaftar.xlsx"),
+        (["roster", "import", "{roster}", "--errors", "{dir}"], "mis. {dir}/perbaikan.xlsx"),
+        (["roster", "import", "{dir}"], "termasuk nama dan akhirannya"),
+        (["restore", "{dir}"], "termasuk nama dan akhirannya"),
+        (["refdata", "load", "{dir}"], "termasuk nama dan akhirannya"),
+    ],
+)
+def test_a_folder_given_for_a_file_is_named_as_a_folder(
+    office: Path, tmp_path: Path, args: list[str], fix: str
+) -> None:
+    """Was: "suffix - is not supported", "file does not exist", "already exists", or (refdata)
+    exit 1 pointing at the data folder's permissions."""
+    folder = tmp_path / "kiriman.xlsx"  # a folder with a file's suffix, too
+    folder.mkdir()
+    roster = tmp_path / "desa.csv"
+    roster.write_text("NIK;Nama;No KK\n", encoding="utf-8")
+    filled = [a.format(dir=folder, roster=roster) for a in args]
+    run = invoke(filled)
+    assert run.exit_code == 2
+    error, hint = run.stderr.splitlines()
+    assert error == f"galat: {folder} adalah folder, bukan berkas."
+    assert hint.startswith("saran: ") and fix.format(dir=folder) in hint
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "hint"),
+    [
+        (["nik", "--jsn", "3273015708900001"], "Opsi --jsn tidak dikenal.",
+         "Mungkin maksudnya --json. Lihat juga `prakerja nik --help`."),
+        (["--lnag", "en", "nik", "1"], "Opsi --lnag tidak dikenal.",
+         "Mungkin maksudnya --lang. Lihat juga `prakerja --help`."),
+        (["applicants", "edit", "3273-D01-000001"], "Opsi --set wajib diisi.",
+         "Lihat opsi dan contohnya: `prakerja applicants edit --help`."),
+        (["nik"], "NIKS belum ditulis sesudah `prakerja nik`.",
+         "Lihat opsi dan contohnya: `prakerja nik --help`."),
+        (["applicants", "list", "--limit", "lima"], "--limit harus berupa angka.",
+         "Lihat opsi dan contohnya: `prakerja applicants list --help`."),
+        (["applicants", "lst"], "Perintah lst tidak dikenal.",
+         "Mungkin maksudnya list. Lihat juga `prakerja applicants --help`."),
+        (["register", "--name", "Siti", "Aminah"], "Ada kata yang tidak dikenali: Aminah.",
+         'Isian yang memuat spasi (nama, alamat) harus diapit tanda kutip, mis. --name "Siti '
+         'Aminah". Lihat juga `prakerja register --help`.'),
+    ],
+)  # fmt: skip
+def test_a_command_line_the_parser_refuses_is_one_line_in_the_clerks_language(
+    office: Path, args: list[str], error: str, hint: str
+) -> None:
+    """Was the parser's English: "Usage: ..." and "Error: No such option: --jsn"."""
+    run = invoke(args)
+    assert run.exit_code == 2
+    assert run.stderr.splitlines() == [f"galat: {error}", f"saran: {hint}"]
+
+
+def test_a_refused_command_line_under_json_is_one_document_in_english_on_request(
+    office: Path,
+) -> None:
+    run = invoke(["--lang", "en", "applicants", "list", "--stat", "valid", "--json"])
+    assert run.exit_code == 2
+    assert run.json() == {
+        "error": "usage",
+        "message": "Unknown option --stat.",
+        "hint": "Perhaps you meant --district, --status. See also "
+        "`prakerja applicants list --help`.",
+        "exit_code": 2,
+    }

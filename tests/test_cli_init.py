@@ -206,6 +206,20 @@ def test_config_set_api_url_in_english(office: Path) -> None:
     assert "plain http only to this computer" in run.stderr
 
 
+@pytest.mark.parametrize("key", ["operator", "office_name"])
+def test_config_set_refuses_an_empty_operator_or_office_name_as_init_does(
+    office: Path, key: str
+) -> None:
+    """An empty operator was stored: receipts and the audit trail then named no one."""
+    before = invoke(["config", "show", "--json"]).json()[key]
+    run = invoke(["config", "set", key, "  "])
+    assert run.exit_code == 2
+    assert run.stderr.splitlines()[0] == f"galat: {key} wajib diisi."
+    assert invoke(["config", "show", "--json"]).json()[key] == before
+    assert invoke(["config", "set", key, " Rina   Wati "]).exit_code == 0
+    assert invoke(["config", "show", "--json"]).json()[key] == "Rina Wati"
+
+
 def test_interactive_init_re_asks_a_refused_answer() -> None:
     answers = [
         "32731", "3299", "3273",  # 5 digits, unknown, right

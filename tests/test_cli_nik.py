@@ -71,3 +71,17 @@ def test_unknown_language_is_a_usage_error() -> None:
     run = invoke(["--lang", "fr", "nik", NIK])
     assert run.exit_code == 2
     assert "--lang" in run.stderr
+
+
+def test_a_letter_in_the_nik_is_named_with_the_fix() -> None:
+    """Was "must be 16 digits (read 16)" for a NIK typed with the letter O for a zero."""
+    typo = NIK[:4] + "O" + NIK[5:]
+    run = invoke(["nik", typo])
+    assert run.exit_code == 3
+    assert (
+        "DITOLAK NIK: hanya boleh angka 0-9, tetapi ada O. Huruf O ditulis 0, huruf l atau I "
+        "ditulis 1; salin ulang dari e-KTP. (NIK_FORMAT)" in run.stdout
+    )
+    english = invoke(["--lang", "en", "nik", typo, "--json"])
+    (item,) = english.json()
+    assert item["findings"][0]["message"].startswith("NIK: digits 0-9 only, but it has O.")

@@ -143,10 +143,6 @@ def test_clean_number_keeps_only_what_it_does_not_know() -> None:
         (BASE + "1", 17),
         ("", 0),
         ("   ", 0),
-        (BASE[:-1] + "A", 16),
-        ("3273O15708909001", 16),  # letter O for zero
-        ("3273/0157/0890/9001", 19),
-        ("+3273015708909001", 17),
     ],
 )
 def test_not_16_digits_is_nik_format(raw: str, length: int) -> None:
@@ -155,6 +151,23 @@ def test_not_16_digits_is_nik_format(raw: str, length: int) -> None:
     assert info.findings[0].severity is Severity.ERROR
     assert info.findings[0].field == "nik"
     assert info.findings[0].params == {"length": length}
+    assert info.nik is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "chars"),
+    [
+        (BASE[:-1] + "A", "A"),
+        ("3273O15708909001", "O"),  # letter O for zero: "16 digits, read 16" told nothing
+        ("3273/0157/0890/9001", "/"),
+        ("+3273015708909001", "+"),
+        ("\u0663\u0662\u0667\u0663" + BASE[4:], "\u0663 \u0662 \u0667"),  # Arabic-Indic digits
+    ],
+)
+def test_a_nik_with_other_characters_names_them(raw: str, chars: str) -> None:
+    info = parse(raw)
+    assert codes(info) == [Code.NIK_FORMAT]
+    assert info.findings[0].params == {"variant": "not_digits", "chars": chars}
     assert info.nik is None
     assert not info.valid
 

@@ -156,6 +156,12 @@ def test_map_overrides_and_unknown_columns(office: Path, tmp_path: Path) -> None
     assert doc["unknown_columns"] == ["Hobi"] and doc["stored"] == 1
     bad = invoke(["roster", "import", str(path), "--map", "Nomor Identitas"])
     assert bad.exit_code == 2 and "--map" in bad.stderr
+    # A field nobody knows is named as such (it was 'not "Header=field"', which it is).
+    unknown = invoke(["roster", "import", str(path), "--map", "Nomor Identitas=nomer"])
+    assert unknown.stderr.startswith('galat: --map Nomor Identitas=nomer: isian "nomer" tidak')
+    # The field as a header names it, as `applicants edit --set` takes it.
+    code, doc = run_import(path, "--map", "Nomor Identitas=No KTP", "--map", "Hobi=-", "--dry-run")
+    assert code == 0 and doc["unknown_columns"] == []
 
 
 def test_sheet_choice(office: Path, tmp_path: Path) -> None:
@@ -166,6 +172,28 @@ def test_sheet_choice(office: Path, tmp_path: Path) -> None:
     assert missing.exit_code == 2 and "Sampul0" in missing.stderr
     code, doc = run_import(path, "--sheet", "data")
     assert doc["sheet"] == "Data" and doc["skipped"] == 1  # already stored by the first import
+
+
+def test_a_blank_header_only_sheet_does_not_stand_for_the_filled_in_one(
+    office: Path, tmp_path: Path
+) -> None:
+    from openpyxl import Workbook, load_workbook
+
+    path = write_xlsx(tmp_path / "buku.xlsx", [person(1)], sheets_before=1)
+    book = load_workbook(path)
+    book["Sampul0"].append(HEADERS)  # a blank template sheet ahead of the filled-in one
+    book.save(path)
+    code, doc = run_import(path, "--dry-run")
+    assert code == 0 and doc["sheet"] == "Data" and doc["stored"] == 1
+
+    only_header = Workbook()
+    sheet = only_header.active
+    assert sheet is not None
+    sheet.append(HEADERS)
+    only_header.save(tmp_path / "kosong.xlsx")
+    run = invoke(["roster", "import", str(tmp_path / "kosong.xlsx")])
+    assert run.exit_code == 0 and "0 baris dibaca" in run.stdout
+    assert "hanya berisi judul kolom (baris 1)" in run.stderr
 
 
 def test_reimport_stores_nothing_twice_and_reports_conflicts(office: Path, tmp_path: Path) -> None:

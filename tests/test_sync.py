@@ -201,8 +201,14 @@ def test_a_batch_too_large_is_split_until_it_fits(office: Path, tmp_path: Path) 
 def test_a_wrong_token_exits_5(office: Path, tmp_path: Path) -> None:
     fill(office, tmp_path, 2)
     with central(tmp_path / "central") as url:
-        code, _ = sync(office, url, token="salah")
+        code, document = sync(office, url, token="salah")
     assert code == 5
+    # The fix names the token, not the address too (the address answered).
+    assert document["hint"] == (
+        "Minta token kantor yang benar kepada TI, atur dengan `prakerja config set api_token "
+        "TOKEN` (atau PRAKERJA_API_TOKEN), lalu jalankan `prakerja sync` lagi. Tidak ada data "
+        "yang hilang."
+    )
 
 
 def test_plain_http_beyond_loopback_is_refused(office: Path) -> None:

@@ -20,8 +20,12 @@ class GuardedGroup(TyperGroup):
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         # Noted before the subcommand parses its options, so even a failure there honours --json.
-        ctx.meta["prakerja.json"] = "--json" in args
-        return super().parse_args(ctx, args)
+        ctx.meta["prakerja.json"] = json_output = "--json" in args
+        # The root's own options (`prakerja --lnag en ...`) are parsed here, outside invoke.
+        parsed: list[str] = run_guarded(
+            lambda: super(GuardedGroup, self).parse_args(ctx, args), json_output=json_output
+        )
+        return parsed
 
     def invoke(self, ctx: Any) -> Any:
         harden_streams()

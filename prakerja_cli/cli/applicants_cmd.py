@@ -101,8 +101,8 @@ def list_(
 
     if all_ and limit is not None:
         raise UsageError("error.all_and_limit", hint="hint.all_and_limit")
-    if limit is not None and limit < 1:
-        raise UsageError("error.limit_min", hint="hint.limit_min", value=limit)
+    if limit is not None:
+        _check_limit(limit)
     filters: dict[str, Any] = {
         "status": parse_choice(status, STATUSES, "status", "--status") if status else None,
         "central": parse_choice(central, CENTRAL_STATES, "central", "--central") if central else None,
@@ -120,6 +120,13 @@ def list_(
             err.print(
                 t("msg.list_more", shown=shown, total=total, more=total - shown), markup=False
             )
+
+
+def _check_limit(limit: int, hint: str = "hint.limit_min") -> None:
+    from prakerja_cli.errors import UsageError
+
+    if limit < 1:  # 0 or below would mean "no limit" to SQLite
+        raise UsageError("error.limit_min", hint=hint, value=limit)
 
 
 @app.command("search")
@@ -143,6 +150,7 @@ def search(
     from prakerja_cli.office import open_workspace
     from prakerja_cli.store.applicants import list_applicants
 
+    _check_limit(limit, "hint.limit_min_search")
     ws = open_workspace()
     rows = list_applicants(ws.db, query=query, limit=limit)
     _audit_reveal(ws, rows, reveal, "applicants search")

@@ -31,7 +31,7 @@ def backup(
 
     load_config()
     target = dest or app_dir() / "backups"
-    result = make_backup(db_path(), target, key=office_key(), keep=max(1, keep))
+    result = make_backup(db_path(), target, key=office_key(), keep=keep)
     if json_output:
         emit_json({"file": str(result.path), "counts": result.counts,
                    "removed": [str(p) for p in result.removed]})  # fmt: skip

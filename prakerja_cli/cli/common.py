@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -16,6 +17,7 @@ import typer
 from prakerja_cli.errors import (
     CancelledError,
     ExitCode,
+    ParserError,
     PrakerjaError,
     UsageError,
     from_os_error,
@@ -149,6 +151,49 @@ def translate_unexpected(exc: BaseException) -> PrakerjaError | None:
     return None
 
 
+_EXTRA_ARGS = re.compile(r"Got unexpected extra argument\(s\) \((.*)\)", re.DOTALL)
+_NO_COMMAND = re.compile(r"No such command '(.*?)'\.(?: Did you mean (.*)\?)?", re.DOTALL)
+_NOT_A_NUMBER = re.compile(r".* is not a valid (int|integer|float)(?: range)?\.", re.DOTALL)
+
+
+def parser_error(exc: Any) -> ParserError | None:
+    """The parser's (typer's click) refusal of a command line, which it words in English, as one
+    line in the clerk's language naming the option and the fix; None for anything else (help
+    shown for a bare command group, an exit)."""
+    kind = type(exc).__name__
+    ctx = getattr(exc, "ctx", None)
+    params: dict[str, Any] = {"command": ctx.command_path if ctx is not None else "prakerja"}
+    param = getattr(exc, "param", None)
+    if param is not None:  # an option by its flag, an argument by its name (NIKS, REF, FILE)
+        is_option = param.param_type_name == "option"
+        params["option"] = param.opts[0] if is_option else str(param.name).upper()
+    message = str(getattr(exc, "message", ""))
+    if kind == "NoSuchOption":
+        if exc.possibilities:
+            params["options"] = ", ".join(sorted(exc.possibilities))
+        hint = "hint.parser_maybe" if exc.possibilities else "hint.parser_help"
+        return ParserError(
+            "error.parser_option", hint=hint, **{**params, "option": exc.option_name}
+        )
+    if kind == "MissingParameter" and param is not None:
+        key = "error.parser_missing_option" if is_option else "error.parser_missing_argument"
+        return ParserError(key, hint="hint.parser_help", **params)
+    if kind == "BadParameter" and param is not None:
+        key = "error.parser_number" if _NOT_A_NUMBER.fullmatch(message) else "error.parser_value"
+        return ParserError(key, hint="hint.parser_help", detail=message, **params)
+    if kind == "BadOptionUsage":
+        params["option"] = exc.option_name
+        return ParserError("error.parser_needs_value", hint="hint.parser_help", **params)
+    if kind == "UsageError" and (match := _EXTRA_ARGS.fullmatch(message)):
+        return ParserError("error.parser_extra", hint="hint.parser_quote", words=match[1], **params)
+    if kind == "UsageError" and (match := _NO_COMMAND.fullmatch(message)):
+        if match[2]:  # typer's suggestion: "Did you mean 'list'?"
+            params["options"] = match[2].replace("'", "")
+        hint = "hint.parser_maybe" if match[2] else "hint.parser_help"
+        return ParserError("error.parser_command", hint=hint, name=match[1], **params)
+    return None
+
+
 def run_guarded(invoke: Callable[[], Any], *, json_output: bool = False) -> Any:
     """Run a command; expected failures become one line and an exit code, never a traceback
     (and one JSON document on stdout under --json)."""
@@ -169,7 +214,11 @@ def run_guarded(invoke: Callable[[], Any], *, json_output: bool = False) -> Any:
             raise
         raise fail(mapped) from None
     except typer.exceptions.TyperException as exc:
-        # A parser error (typer's own click): it prints its Usage lines; scripts get the document.
+        refused = parser_error(exc)
+        if refused is not None:
+            raise fail(refused) from None
+        # Another parser error (typer's own click): it prints its Usage lines; scripts get the
+        # document.
         usage = int(ExitCode.USAGE)
         if _Invocation.json_output and not _Invocation.json_emitted and exc.exit_code == usage:
             emit_json(error_document("usage", exc.format_message(), None, usage))

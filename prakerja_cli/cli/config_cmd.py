@@ -88,11 +88,9 @@ def set_(
         raise UsageError(
             "error.config_key", hint="hint.config_key", key=key, keys=", ".join(SETTABLE)
         )
-    value = value.strip()
-    if key == "desk":
-        from prakerja_cli.office import check_desk
+    from prakerja_cli.office import check_setting
 
-        value = check_desk(value)
+    value = check_setting(key, value)
     if key == "api_url" and value:
         from prakerja_cli.sync.http import check_api_url
 

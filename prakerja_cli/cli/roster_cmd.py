@@ -118,6 +118,8 @@ def _render(result: ImportResult, errors: Path | None, report_rows: int | None) 
           skipped=result.skipped),
         markup=False,
     )  # fmt: skip
+    if not result.rows:  # a header and nothing under it: the wrong file, or the wrong sheet
+        err.print(t("roster.no_rows", sheet=result.sheet, row=result.first_row - 1), markup=False)
     for code, count in result.rejected_by_code().items():
         out.print(f"  {code}: {count}", markup=False)
     if result.header.unknown:

@@ -22,14 +22,10 @@ def template(
 
     Example: prakerja roster template template_pendaftar.xlsx
     """
-    from prakerja_cli.errors import UsageError
     from prakerja_cli.i18n import t
     from prakerja_cli.roster.template import write_template
 
-    # A template already handed out may have come back filled in under the same name.
-    if out_file.exists() and not force:
-        raise UsageError("error.output_exists", hint="hint.output_force", file=str(out_file))
-    write_template(out_file)
+    write_template(out_file, overwrite=force)
     if json_output:
         emit_json({"file": str(out_file.resolve())})
         return

@@ -112,6 +112,16 @@ def _damaged(raw: str, numeric_cell: bool, field_name: str) -> Finding | None:
     return None
 
 
+def _format_error(code: Code, number: str, field_name: str) -> Finding:
+    """A NIK or KK that is not 16 digits. One with a letter in it (O for 0, l or I for 1, the
+    typos of a handwritten form) names the letters: "16 digits, read 16" would not tell which."""
+    others = [ch for ch in dict.fromkeys(number) if not "0" <= ch <= "9"]
+    if others:  # each character once, a few at most: never the number itself
+        chars = " ".join(ch if ch.isprintable() else "?" for ch in others[:5])
+        return error(code, field_name, variant="not_digits", chars=chars)
+    return error(code, field_name, length=len(number))
+
+
 def _birth_date(ddmmyy: str, today: date) -> tuple[date | None, str]:
     """Decode DDMMYY (+40 on the day for women); the century is the one giving an age of 0-100."""
     day, month, yy = int(ddmmyy[0:2]), int(ddmmyy[2:4]), int(ddmmyy[4:6])
@@ -152,7 +162,7 @@ def parse_nik(
         return NikInfo(None, findings=[damaged])
     nik = clean_number(raw)
     if not _DIGITS16.fullmatch(nik):
-        return NikInfo(None, findings=[error(Code.NIK_FORMAT, field_name, length=len(nik))])
+        return NikInfo(None, findings=[_format_error(Code.NIK_FORMAT, nik, field_name)])
     findings: list[Finding] = []
     province, regency, district = nik[0:2], nik[0:4], nik[0:6]
     if province not in PROVINCE_CODES:
@@ -189,7 +199,7 @@ def parse_kk(
         return "", [damaged]
     kk = clean_number(raw)
     if not _DIGITS16.fullmatch(kk):
-        return kk, [error(Code.KK_FORMAT, field_name, length=len(kk))]
+        return kk, [_format_error(Code.KK_FORMAT, kk, field_name)]
     if kk[0:2] not in PROVINCE_CODES:
         return kk, [error(Code.KK_FORMAT, field_name, province=kk[0:2])]
     return kk, []

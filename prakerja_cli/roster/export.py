@@ -116,7 +116,7 @@ def export_applicants(rows: Iterable[dict[str, Any]], path: Path, *, reveal: boo
     """
     from prakerja_cli.roster.output import check_output, replacing
 
-    suffix = check_output(path, SUFFIXES, hint="hint.export_suffix")
+    suffix = check_output(path, SUFFIXES, hint="hint.export_suffix", example="rekap.xlsx")
     with replacing(path) as tmp:
         if suffix == ".csv":
             return _write_csv(rows, tmp, reveal=reveal)

@@ -31,12 +31,16 @@ def parse_overrides(items: list[str]) -> dict[str, str]:
     overrides: dict[str, str] = {}
     for item in items:
         header, sep, target = item.rpartition("=")
-        target = target.strip().lower()
-        if not sep or not header.strip() or (target not in FIELDS and target != "-"):
+        if not sep or not header.strip() or not target.strip():
             raise UsageError(
                 "error.map_format", hint="hint.map_format", item=item, fields=", ".join(FIELDS)
             )
-        overrides[header_key(header)] = target
+        # The field by its name or as a header names it ("Telp Rumah=hp"), as `edit --set` takes.
+        field = "-" if target.strip() == "-" else field_for_header(target)
+        if field is None:
+            raise UsageError("error.map_field", hint="hint.map_format", item=item,
+                             field=target.strip(), fields=", ".join(FIELDS))  # fmt: skip
+        overrides[header_key(header)] = field
     return overrides
 
 

@@ -121,7 +121,10 @@ class _Stored:
 def choose_sheet(
     book: Workbook, wanted: str | None, overrides: dict[str, str]
 ) -> tuple[Sheet, HeaderMap]:
-    """The sheet asked for, or the first whose header the mapping recognises."""
+    """The sheet asked for, or the first whose header the mapping recognises and that has a row
+    under it: a blank copy of the template ahead of the filled-in sheet must not stand for the
+    roster (it would import nothing, and say so with exit 0). With no such sheet, the first
+    recognised one (the import then says it holds no applicant)."""
     names = book.sheets
     if wanted is not None:
         match = [n for n in names if n == wanted] or [
@@ -131,12 +134,18 @@ def choose_sheet(
             raise RosterError("error.roster_sheet", hint="hint.roster_sheets", file=book.path.name,
                               sheet=wanted, sheets=", ".join(names))  # fmt: skip
         names = match[:1]
+    empty: tuple[Sheet, HeaderMap] | None = None
     for name in names[:_MAX_SHEETS_TRIED]:
         sheet = book.sheet(name)
         header = find_header(sheet.rows, overrides)
         if header is not None:
-            return sheet, header
-        book.forget(name)  # one sheet in memory at a time, however many the workbook lists
+            if wanted is not None or not all(map(_blank, sheet.rows[header.row_index + 1 :])):
+                return sheet, header
+            empty = empty or (sheet, header)  # header only: kept (small), the next sheets tried
+        if empty is None or empty[0] is not sheet:
+            book.forget(name)  # one sheet in memory at a time, however many the workbook lists
+    if empty is not None:
+        return empty
     raise RosterError("error.roster_no_header", hint="hint.roster_map", file=book.path.name)
 
 

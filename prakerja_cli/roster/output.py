@@ -10,8 +10,18 @@ from pathlib import Path
 from prakerja_cli.errors import StoreError, UsageError
 
 
-def check_output(path: Path, suffixes: tuple[str, ...], *, hint: str) -> str:
-    """The file's suffix (lower case) when it is one of `suffixes` and its folder exists."""
+def check_output(
+    path: Path, suffixes: tuple[str, ...], *, hint: str, example: str, overwrite: bool = True
+) -> str:
+    """The file's suffix (lower case) when it is one of `suffixes` and its folder exists.
+
+    `example` is a file name the fix for a folder given as the file suggests ("rekap.xlsx").
+    Without `overwrite` an existing file is refused (add --force)."""
+    if path.is_dir():  # before the suffix: "/tmp has no .xlsx suffix" would miss the point
+        raise UsageError(
+            "error.output_is_folder", hint="hint.output_is_folder", file=str(path),
+            example=str(path / example),
+        )  # fmt: skip
     suffix = path.suffix.lower()
     if suffix not in suffixes:
         raise UsageError(
@@ -20,8 +30,8 @@ def check_output(path: Path, suffixes: tuple[str, ...], *, hint: str) -> str:
     folder = path.parent
     if not folder.is_dir():
         raise UsageError("error.output_folder_missing", hint="hint.check_path", folder=str(folder))
-    if path.is_dir():
-        raise UsageError("error.output_is_folder", hint="hint.check_path", file=str(path))
+    if path.exists() and not overwrite:
+        raise UsageError("error.output_exists", hint="hint.output_force", file=str(path))
     if path.exists():
         try:  # Excel on Windows holds the files it has open against writing
             with path.open("r+b"):

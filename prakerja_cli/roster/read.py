@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prakerja_cli.errors import UsageError, os_reason
+from prakerja_cli.errors import UsageError, check_input_file, os_reason
 from prakerja_cli.roster.bounds import (
     MAX_CELLS,
     MAX_COLUMNS,
@@ -72,8 +72,7 @@ def file_sha256(path: Path) -> str:
 
 def open_roster(path: Path) -> Workbook:
     """Open a roster: check it exists and is a kind we read; list its sheets."""
-    if not path.is_file():
-        raise RosterError("error.file_missing", hint="hint.check_path", file=str(path))
+    check_input_file(path, RosterError)
     suffix = path.suffix.lower()
     try:
         sha = file_sha256(path)

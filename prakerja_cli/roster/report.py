@@ -101,7 +101,7 @@ def check_report_path(path: Path, roster: Path | None = None) -> None:
     import stores anything."""
     if roster is not None and _same_file(path, roster):
         raise UsageError("error.report_is_roster", hint="hint.report_is_roster", file=str(path))
-    check_output(path, (".xlsx",), hint="hint.report_suffix")
+    check_output(path, (".xlsx",), hint="hint.report_suffix", example="perbaikan.xlsx")
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -162,13 +162,17 @@ def input_message(field: str) -> str:
     return base
 
 
-def write_template(path: Path) -> None:
-    """Write the roster template workbook to `path` (.xlsx), replacing any file there."""
+def write_template(path: Path, *, overwrite: bool = False) -> None:
+    """Write the roster template workbook to `path` (.xlsx). An existing file is replaced only
+    with `overwrite`: a template handed out may have come back filled in under the same name."""
     from openpyxl import Workbook
 
     from prakerja_cli.roster.output import check_output, replacing
 
-    check_output(path, (".xlsx",), hint="hint.template_suffix")
+    check_output(
+        path, (".xlsx",), hint="hint.template_suffix", example="template_pendaftar.xlsx",
+        overwrite=overwrite,
+    )  # fmt: skip
     book = Workbook()
     data = book.active
     assert data is not None  # a new Workbook always has one sheet

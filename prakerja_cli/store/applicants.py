@@ -271,6 +271,10 @@ def get_applicant(db: Database, ref: str) -> dict[str, Any]:
     return rows[0]
 
 
+#: The largest integer SQLite stores; `--limit 99999999999999999999` means "all of them".
+SQLITE_MAX_INT = 2**63 - 1
+
+
 def list_applicants(
     db: Database, *, limit: int | None = None, **filters: Any
 ) -> list[dict[str, Any]]:
@@ -278,7 +282,8 @@ def list_applicants(
     where, params = _where(db, **filters)
     sql = f"SELECT * FROM applicants{where} ORDER BY created_at DESC, registration_number DESC"
     if limit:
-        sql += f" LIMIT {int(limit)}"
+        # SQLite's integers stop at 2**63 - 1; a larger LIMIT is read as a real and refused.
+        sql += f" LIMIT {min(int(limit), SQLITE_MAX_INT)}"
     return _rows(db, sql, params)
 
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path, PurePath
 
 from prakerja_cli.config import KEY_SIZE, install_key
-from prakerja_cli.errors import StoreError, UsageError, os_reason
+from prakerja_cli.errors import StoreError, UsageError, check_input_file, os_reason
 from prakerja_cli.store.db import journals
 
 COUNTED = ("applicants", "audit", "regions", "outbox_batches")
@@ -60,6 +60,8 @@ def backup(source: Path, dest: Path, *, key: bytes, keep: int = 7) -> BackupResu
     """Copy the store and the office key to `dest` and verify the copy. A `dest` ending in .db is
     that one file (refused when it exists); otherwise a folder that gets prakerja-YYYYmmdd-HHMMSS-ffffff.db
     and keeps the last `keep`."""
+    if keep < 1:  # 0 would delete every earlier copy; a clerk may have meant "keep them all"
+        raise UsageError("error.keep_min", hint="hint.keep_min", value=keep)
     single = dest.suffix.lower() == ".db" and not dest.is_dir()
     if single and dest.exists():
         raise UsageError("error.backup_exists", hint="hint.backup_exists", path=str(dest))
@@ -115,8 +117,7 @@ class BackupInfo:
 
 def check_backup(path: Path, office_code: str) -> BackupInfo:
     """Refuse a file that is damaged, not a prakerja store, or another office's."""
-    if not path.is_file():
-        raise UsageError("error.file_missing", hint="hint.check_path", file=str(path))
+    check_input_file(path)
     corrupt = UsageError("error.restore_corrupt", hint="hint.restore_other", file=path.name)
     try:
         conn = sqlite3.connect(read_only_uri(path), uri=True)

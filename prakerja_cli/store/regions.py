@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from prakerja_cli.core.places import Places
-from prakerja_cli.errors import UsageError
+from prakerja_cli.errors import UsageError, check_input_file
 from prakerja_cli.store.db import write
 
 if TYPE_CHECKING:
@@ -61,6 +61,7 @@ def load_regions_csv(db: Database, path: Path) -> LoadResult:
     because NIKs issued before keep them. Any bad row stops the load before anything is written.
     """
     rows: list[tuple[str, int, str, int, str]] = []
+    check_input_file(path)
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
@@ -92,8 +93,6 @@ def load_regions_csv(db: Database, path: Path) -> LoadResult:
                 rows.append(
                     (digits, int(level), (row.get("name") or "").strip(), int(current), path.name)
                 )
-    except FileNotFoundError:
-        raise UsageError("error.file_missing", hint="hint.check_path", file=str(path)) from None
     except (UnicodeDecodeError, csv.Error) as exc:
         raise UsageError(
             "error.refdata_unreadable", hint="hint.refdata_format", file=path.name, reason=str(exc)

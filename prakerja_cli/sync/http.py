@@ -133,7 +133,7 @@ def api_call(session: requests.Session, method: str, url: str, **kwargs: Any) ->
     except requests.exceptions.RequestException as exc:
         raise network_error(exc, url) from None
     if response.status_code in (401, 403):
-        raise AuthError("error.api_auth", hint="hint.api_settings", status=response.status_code)
+        raise AuthError("error.api_auth", hint="hint.api_token", status=response.status_code)
     if response.status_code == 429 or response.status_code >= 500:
         raise UnreachableError(
             "error.api_unavailable", hint="hint.api_later", status=response.status_code
