@@ -30,18 +30,29 @@ if TYPE_CHECKING:
 
 class _LazyConsole:
     """A rich Console made on first use: importing rich.console costs ~25 ms of start-up that
-    `prakerja --help` does not need."""
+    `prakerja --help` does not need. Anything that hands a console to rich (a Prompt, a Progress)
+    passes `real()`: rich looks up dunder methods (`with console:`) on the class, where
+    attribute forwarding cannot supply them."""
 
     def __init__(self, **options: Any) -> None:
         self._options = options
         self._console: Console | None = None
 
-    def __getattr__(self, name: str) -> Any:
+    def real(self) -> Console:
         if self._console is None:
             from rich.console import Console
 
             self._console = Console(**self._options)
-        return getattr(self._console, name)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real(), name)
+
+    def __enter__(self) -> Console:
+        return self.real().__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.real().__exit__(*exc)
 
 
 def escape(text: str) -> str:
@@ -51,8 +62,16 @@ def escape(text: str) -> str:
 
 
 #: People read stdout and stderr; scripts read the one JSON document on stdout.
-out: Console = _LazyConsole(highlight=False, soft_wrap=True)  # type: ignore[assignment]
-err: Console = _LazyConsole(stderr=True, highlight=False, soft_wrap=True)  # type: ignore[assignment]
+_out = _LazyConsole(highlight=False, soft_wrap=True)
+_err = _LazyConsole(stderr=True, highlight=False, soft_wrap=True)
+out: Console = _out  # type: ignore[assignment]
+err: Console = _err  # type: ignore[assignment]
+
+
+def err_console() -> Console:
+    """The real stderr Console, for rich objects that hold a console (prompts, progress bars)."""
+    return _err.real()
+
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON document on stdout, for scripts.")]
 RevealOpt = Annotated[
@@ -247,7 +266,7 @@ def confirm(question: str, *, default: bool = True, option: str = "--yes") -> bo
     label = f"{escape(question)} [dim]({escape(t('prompt.yes_no'))})[/]"
     shown = t("yes") if default else t("no")
     while True:
-        answer = Prompt.ask(label, console=err, default=shown).strip().lower()
+        answer = Prompt.ask(label, console=err_console(), default=shown).strip().lower()
         if answer in YES:
             return True
         if answer in NO:
@@ -261,7 +280,7 @@ def choose(question: str, choices: list[str], *, default: str, option: str) -> s
     from rich.prompt import Prompt
 
     require_terminal(option)
-    prompt = Prompt(escape(question), console=err, choices=choices, show_choices=False)
+    prompt = Prompt(escape(question), console=err_console(), choices=choices, show_choices=False)
     prompt.illegal_choice_message = escape(t("prompt.choice_again", choices="/".join(choices)))
     return prompt(default=default)
 
@@ -272,7 +291,9 @@ def ask(question: str, *, default: str | None = None, option: str) -> str:
     from rich.prompt import Prompt
 
     require_terminal(option)
-    answer = Prompt.ask(question, console=err, default=default, show_default=default is not None)
+    answer = Prompt.ask(
+        question, console=err_console(), default=default, show_default=default is not None
+    )
     return answer or ""
 
 
@@ -339,7 +360,7 @@ class progress_bar:
             return None
         from rich.progress import Progress
 
-        self.bar = Progress(console=err, transient=True)
+        self.bar = Progress(console=err_console(), transient=True)
         self.bar.start()
         task = self.bar.add_task(self.label, total=None)
         return lambda done, total: self.bar.update(task, completed=done, total=total)

@@ -10,6 +10,7 @@ from prakerja_cli.cli.common import (
     JsonOpt,
     emit_json,
     err,
+    err_console,
     escape,
     findings_json,
     out,
@@ -203,7 +204,9 @@ class DeskForm:
             label = escape(field_label(name)) + ("" if FIELDS[name] else f" ({t('form.optional')})")
             if hint:
                 label += f" [dim]{escape(hint)}[/]"
-            raw = Prompt.ask(label, console=err, default=default, show_default=default is not None)
+            raw = Prompt.ask(
+                label, console=err_console(), default=default, show_default=default is not None
+            )
             value, found = check_field(name, raw or "", self.ctx)
             if name == "nik" and isinstance(value, NikInfo) and value.nik:
                 self._show_nik(value)

@@ -1,0 +1,64 @@
+"""The commands a clerk runs, run for real at a pseudo-terminal: progress bars, colours and
+prompts are on, as in a console (tests/terminal.py). Pipes and CliRunner hide these paths."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from centralserver import TOKEN, central
+from rosters import person, write_xlsx
+from terminal import Terminal, run_at_terminal
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def count(office: Path, where: str = "1") -> int:
+    with sqlite3.connect(office / "prakerja.db") as conn:
+        return int(conn.execute(f"SELECT count(*) FROM applicants WHERE {where}").fetchone()[0])
+
+
+def test_roster_import_shows_a_progress_bar_and_stores_the_rows(
+    office: Path, tmp_path: Path
+) -> None:
+    roster = write_xlsx(tmp_path / "r.xlsx", [person(i) for i in range(1, 41)])
+    code, screen = run_at_terminal(["roster", "import", str(roster)], office)
+    assert code == 0, screen
+    assert "Traceback" not in screen
+    assert "40 baris dibaca" in screen
+    assert count(office) == 40
+
+
+def test_roster_import_json_at_a_terminal_is_one_document(office: Path, tmp_path: Path) -> None:
+    roster = write_xlsx(tmp_path / "r.xlsx", [person(i) for i in range(1, 6)])
+    code, screen = run_at_terminal(["roster", "import", str(roster), "--json", "--dry-run"], office)
+    assert code == 0, screen
+    assert "Traceback" not in screen
+    # The bar is transient on stderr; the document follows it whole.
+    document = json.loads(screen[screen.index("\n{\n") :])
+    assert (document["rows"], document["stored"], document["dry_run"]) == (5, 5, True)
+    assert count(office) == 0
+
+
+def test_sync_at_a_terminal_delivers_every_record(office: Path, tmp_path: Path) -> None:
+    roster = write_xlsx(tmp_path / "r.xlsx", [person(i) for i in range(1, 31)])
+    code, screen = run_at_terminal(["roster", "import", str(roster)], office)
+    assert code == 0, screen
+    with central(tmp_path / "central") as url:
+        env = {"PRAKERJA_API_URL": url, "PRAKERJA_API_TOKEN": TOKEN}
+        code, screen = run_at_terminal(["sync", "--batch-size", "7"], office, env=env)
+        assert code == 0, screen
+        assert "Traceback" not in screen
+        assert TOKEN not in screen
+        code, screen = run_at_terminal(["sync", "--json"], office, env=env)
+        assert code == 0, screen
+        assert "Traceback" not in screen
+    assert count(office, "central_status IS NULL") == 0
+
+
+def test_the_readme_demo_runs_at_a_terminal(tmp_path: Path) -> None:
+    terminal = Terminal(["demo"], tmp_path / "unused", cwd=tmp_path, timeout=300)
+    code, screen = terminal.close()
+    assert code == 0, screen
+    assert "Traceback" not in screen
