@@ -12,6 +12,7 @@ Standard library only: this file runs before anything is installed.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -60,12 +61,12 @@ def make_venv() -> Path:
     if python.is_file() and has_pip(python):
         return python
     say(f"making a virtual environment in {VENV}")
-    try:
-        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
-    except (subprocess.CalledProcessError, OSError):
-        # Debian and Ubuntu split ensurepip off (package python3-venv). A venv without pip still
-        # works; the system's own pip, run by the venv's interpreter, installs pip into it.
-        venv.EnvBuilder(with_pip=False, clear=True).create(VENV)
+    # Debian and Ubuntu split ensurepip off (package python3-venv), and their venv then exits
+    # the process. A venv without pip still works: the system's own pip, run by the venv's
+    # interpreter, installs pip into it.
+    with_pip = importlib.util.find_spec("ensurepip") is not None
+    venv.EnvBuilder(with_pip=with_pip, clear=True).create(VENV)
+    if not with_pip:
         bootstrap_pip(python)
     return python
 
