@@ -390,6 +390,8 @@ MESSAGES: dict[str, str] = {
     "hint.api_token": "Ask IT for the office's right token, set it with `prakerja config set api_token TOKEN` (or PRAKERJA_API_TOKEN), then run `prakerja sync` again. Nothing is lost.",
     "error.api_dns": "The central server's name {host} was not found (DNS). Nothing is lost.",
     "hint.api_dns": "Check the spelling of the API address (`prakerja config show`) and the internet connection; then run `prakerja sync` again.",
+    "error.api_redirect": "The central server answered with a redirect (HTTP {status}) to {url}; sync does not follow redirects, so nothing was sent there. Nothing is lost.",
+    "hint.api_redirect": "If the central system really moved, set its new https address with `prakerja config set api_url ...`; otherwise tell IT: something between this desk and the central system is redirecting.",
     "error.api_timeout": "The central server did not answer in time. Nothing is lost.",
     "error.keep_min": "--keep {value} is not valid: at least 1 (the newest backup). No backup was made or deleted.",
     "hint.keep_min": "Use --keep 1 or more, e.g. --keep 14 to keep the last 14 backups.",

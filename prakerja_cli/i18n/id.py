@@ -389,6 +389,8 @@ MESSAGES: dict[str, str] = {
     "hint.api_token": "Minta token kantor yang benar kepada TI, atur dengan `prakerja config set api_token TOKEN` (atau PRAKERJA_API_TOKEN), lalu jalankan `prakerja sync` lagi. Tidak ada data yang hilang.",
     "error.api_dns": "Nama server pusat {host} tidak ditemukan (DNS). Tidak ada data yang hilang.",
     "hint.api_dns": "Periksa ejaan alamat API (`prakerja config show`) dan sambungan internet; lalu jalankan `prakerja sync` lagi.",
+    "error.api_redirect": "Server pusat menjawab dengan pengalihan (HTTP {status}) ke {url}; sinkronisasi tidak mengikuti pengalihan, jadi tidak ada yang dikirim ke sana. Tidak ada data yang hilang.",
+    "hint.api_redirect": "Bila sistem pusat memang pindah, atur alamat https barunya dengan `prakerja config set api_url ...`; bila tidak, beri tahu TI: ada yang mengalihkan lalu lintas antara meja ini dan sistem pusat.",
     "error.api_timeout": "Server pusat tidak menjawab tepat waktu. Tidak ada data yang hilang.",
     "error.keep_min": "--keep {value} tidak sah: paling sedikit 1 (cadangan terbaru). Tidak ada cadangan yang dibuat atau dihapus.",
     "hint.keep_min": "Pakai --keep 1 atau lebih, mis. --keep 14 untuk menyimpan 14 cadangan terakhir.",
