@@ -952,3 +952,21 @@ def test_a_body_of_many_empty_gzip_members_is_refused_at_once(central: Central) 
         central.post([], body=empty * 64 + gzip.compress(document), headers=zipped).status_code
         == 400
     )
+
+
+def test_serve_beyond_loopback_warns_that_it_is_plain_http(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        _cli(
+            "serve", "--host", "0.0.0.0", "--port", "0", "--data-dir", str(tmp_path), "--token", "t"
+        ),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        lines = [process.stderr.readline() for _ in range(3)]
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=20)
+    assert "listening on http://0.0.0.0:" in lines[0]
+    assert any("plain HTTP" in line and "TLS" in line for line in lines), lines
