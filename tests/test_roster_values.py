@@ -100,3 +100,27 @@ def test_text_without_bounds_is_refused_not_stored(
     found = {(f["code"], f["field"]) for f in run.json()["findings"]}
     assert found == {("TEXT_TOO_LONG", "address"), ("TEXT_TOO_LONG", "name")}
     assert stored(office) == {}
+
+
+def test_a_windows_1252_csv_whose_first_accent_is_past_the_first_64_kib(
+    office: Path, tmp_path: Path
+) -> None:
+    people = [person(i) for i in range(1, 1501)]
+    people[1399]["Nama Sesuai KTP"] = "José Ramírez"  # row 1,400: far past the first 64 KiB
+    path = write_csv(tmp_path / "r.csv", people, encoding="cp1252")
+    assert path.stat().st_size > 3 * 65536
+    run = invoke(["roster", "import", str(path), "--json"])
+    assert run.exit_code == 0, run.stdout + run.stderr
+    assert stored(office)[people[1399]["NIK"]]["name"] == "JOSÉ RAMÍREZ"
+
+
+def test_a_csv_mixing_utf8_and_windows_1252_is_refused_whole(office: Path, tmp_path: Path) -> None:
+    people = [person(i) for i in range(1, 4)]
+    people[0]["Nama Sesuai KTP"] = "José"
+    path = write_csv(tmp_path / "r.csv", people, encoding="utf-8")
+    path.write_bytes(path.read_bytes() + "Ramírez;".encode("cp1252"))
+    run = invoke(["roster", "import", str(path)])
+    # No single reading is right: as cp1252 the UTF-8 'é' would be stored as 'Ã©'.
+    assert run.exit_code == 2, run.stderr
+    assert "r.csv" in run.stderr
+    assert stored(office) == {}
