@@ -124,3 +124,15 @@ def test_a_csv_mixing_utf8_and_windows_1252_is_refused_whole(office: Path, tmp_p
     assert run.exit_code == 2, run.stderr
     assert "r.csv" in run.stderr
     assert stored(office) == {}
+
+
+def test_a_csv_over_512_columns_is_refused_as_the_readme_says(office: Path, tmp_path: Path) -> None:
+    people = [person(1)]
+    path = write_csv(tmp_path / "r.csv", people)
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    wide = [line + ";" * 602 for line in lines]  # 619 columns
+    path.write_text("\n".join(wide) + "\n", encoding="utf-8")
+    run = invoke(["roster", "import", str(path)])
+    assert run.exit_code == 2
+    assert "512 kolom" in run.stderr, run.stderr
+    assert stored(office) == {}

@@ -243,7 +243,7 @@ def _csv_rows(path: Path) -> Iterator[list[Any]]:
             cells = 0
             for row in reader:
                 cells += len(row)
-                if cells > MAX_CELLS or reader.line_num > MAX_ROWS:
+                if cells > MAX_CELLS or reader.line_num > MAX_ROWS or len(row) > MAX_COLUMNS:
                     raise _too_big(path)
                 if any(len(cell) > MAX_CELL for cell in row):
                     raise RosterError("error.roster_cell_too_long", hint="hint.roster_resave", file=path.name,
