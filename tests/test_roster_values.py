@@ -136,3 +136,19 @@ def test_a_csv_over_512_columns_is_refused_as_the_readme_says(office: Path, tmp_
     assert run.exit_code == 2
     assert "512 kolom" in run.stderr, run.stderr
     assert stored(office) == {}
+
+
+def test_a_zip_asking_for_a_newer_zip_version_is_one_clean_line(
+    office: Path, tmp_path: Path
+) -> None:
+    path = write_xlsx(tmp_path / "r.xlsx", [person(1)])
+    data = bytearray(path.read_bytes())
+    at = data.find(b"PK\x01\x02")
+    while at != -1:  # every central directory entry: "version needed to extract" = 6.4
+        data[at + 6 : at + 8] = (64).to_bytes(2, "little")
+        at = data.find(b"PK\x01\x02", at + 4)
+    path.write_bytes(bytes(data))
+    run = invoke(["roster", "import", str(path)])
+    assert run.exit_code == 2
+    assert run.stderr.count("galat:") == 1 and "r.xlsx" in run.stderr
+    assert stored(office) == {}
