@@ -62,8 +62,13 @@ def write_error_report(
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
-    column_of = {name: at[col] for col, name in result.header.columns.items()}
-    text_columns = {column_of[name] for name in column_of if BY_FIELD[name].text}
+
+    def column_of(field: str) -> int | None:
+        """The report's column holding a field's value (a combined column for its parts)."""
+        col = result.header.column_of(field)
+        return None if col is None else at.get(col)
+
+    text_columns = {at[col] for col, name in result.header.columns.items() if BY_FIELD[name].text}
     first = width + 1  # the report's own columns, 1-based
     code_col = first + REPORT_COLUMNS.index("Kode Temuan")
     written = 0
@@ -71,9 +76,7 @@ def write_error_report(
         if row.outcome not in ("rejected", "warned"):
             continue
         cells = [row.cells[col] if col < len(row.cells) else None for col in kept]
-        rounded = {
-            column_of.get(f.field) for f in row.findings if f.code is Code.NIK_PRECISION_LOST
-        }
+        rounded = {column_of(f.field) for f in row.findings if f.code is Code.NIK_PRECISION_LOST}
         values = [
             _cell_value(v, col in text_columns, rounded=col in rounded)
             for col, v in enumerate(cells)
@@ -86,7 +89,7 @@ def write_error_report(
         for col in text_columns:
             sheet.cell(line, col + 1).number_format = "@"
         for finding in row.findings:
-            where = column_of.get(finding.field)
+            where = column_of(finding.field)
             if where is None or finding.severity not in _FILL:
                 continue
             cell = sheet.cell(line, where + 1)
