@@ -18,10 +18,11 @@ def backup(
         ),
     ] = None,
     keep: Annotated[int, typer.Option(help="How many backups to keep in that folder.")] = 7,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE.db if it exists.")] = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Copy the database and the office key while desks keep working, verify the copy; in a folder
-    keep the last N, or write exactly one new FILE.db.
+    keep the last N, or write exactly one FILE.db (an existing one only with --force).
 
     Example: prakerja backup D:\\cadangan --keep 14
     """
@@ -31,7 +32,7 @@ def backup(
 
     load_config()
     target = dest or app_dir() / "backups"
-    result = make_backup(db_path(), target, key=office_key(), keep=keep)
+    result = make_backup(db_path(), target, key=office_key(), keep=keep, force=force)
     if json_output:
         emit_json({"file": str(result.path), "counts": result.counts,
                    "removed": [str(p) for p in result.removed]})  # fmt: skip

@@ -34,12 +34,16 @@ def export(
             "--reveal", help="Write NIK and KK whole (masked by default); the handover needs it."
         ),
     ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite the file if it exists.")
+    ] = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Export registrations, oldest first, in the roster's columns (the file imports again).
 
-    This is the electronic recap (rekap) of Permenaker 17/2020; NIK, KK and phone are text cells.
-    An existing file of that name is replaced.
+    This is the electronic recap (rekap) of Permenaker 17/2020: the .xlsx is the recap of record
+    (NIK, KK and phone are text cells); the .csv is for other systems, to be imported with its
+    columns as Text. An existing file is replaced only with --force.
 
     Example: prakerja export rekap-november.xlsx --since 2026-11-01 --until 2026-11-30 --reveal
     """
@@ -56,7 +60,7 @@ def export(
     ws = open_workspace()
     rows = [r for r in list_applicants(ws.db, since=first, until=last) if r["status"] in wanted]
     rows.reverse()  # list_applicants gives the newest first; a recap counts from the first
-    count = export_applicants(rows, out_file, reveal=reveal)
+    count = export_applicants(rows, out_file, reveal=reveal, force=force)
     note_access(ws, "export", rows, {"file": out_file.name, "revealed": reveal})
     if json_output:
         emit_json({"file": str(out_file.resolve()), "rows": count, "revealed": reveal})

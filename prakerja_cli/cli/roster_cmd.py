@@ -38,6 +38,9 @@ def import_(
         Path | None,
         typer.Option("--errors", help="Write rejected and warned rows to this .xlsx to fix."),
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite the --errors file if it exists.")
+    ] = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Import a roster: validate every row, store the valid ones, report the rest by row.
@@ -53,7 +56,7 @@ def import_(
     if errors is not None:
         from prakerja_cli.roster.report import check_report_path
 
-        check_report_path(errors, file)  # before anything is stored
+        check_report_path(errors, file, force=force)  # before anything is stored
     with paused_gc():
         with progress_bar("roster") as progress:
             result = import_roster(ws, file, sheet=sheet, mapping=map_, dry_run=dry_run,
@@ -62,7 +65,7 @@ def import_(
         if errors is not None:
             from prakerja_cli.roster.report import write_error_report
 
-            report_rows = write_error_report(result, errors)
+            report_rows = write_error_report(result, errors, force=force)
         if json_output:
             emit_json(_summary(result, errors, report_rows))
         else:

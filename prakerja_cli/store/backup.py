@@ -14,7 +14,14 @@ from datetime import datetime
 from pathlib import Path, PurePath
 
 from prakerja_cli.config import KEY_SIZE, install_key
-from prakerja_cli.errors import StoreError, UsageError, check_input_file, os_reason
+from prakerja_cli.errors import (
+    StoreError,
+    UsageError,
+    check_input_file,
+    check_new_file,
+    os_reason,
+    same_file,
+)
 from prakerja_cli.store.db import journals
 
 COUNTED = ("applicants", "audit", "regions", "outbox_batches")
@@ -56,15 +63,19 @@ def _check(conn: sqlite3.Connection) -> bool:
     return bool(conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
 
 
-def backup(source: Path, dest: Path, *, key: bytes, keep: int = 7) -> BackupResult:
+def backup(
+    source: Path, dest: Path, *, key: bytes, keep: int = 7, force: bool = False
+) -> BackupResult:
     """Copy the store and the office key to `dest` and verify the copy. A `dest` ending in .db is
-    that one file (refused when it exists); otherwise a folder that gets prakerja-YYYYmmdd-HHMMSS-ffffff.db
-    and keeps the last `keep`."""
+    that one file (an existing one is replaced only with `force`); otherwise a folder that gets
+    prakerja-YYYYmmdd-HHMMSS-ffffff.db and keeps the last `keep`."""
     if keep < 1:  # 0 would delete every earlier copy; a clerk may have meant "keep them all"
         raise UsageError("error.keep_min", hint="hint.keep_min", value=keep)
     single = dest.suffix.lower() == ".db" and not dest.is_dir()
-    if single and dest.exists():
-        raise UsageError("error.backup_exists", hint="hint.backup_exists", path=str(dest))
+    if single:
+        if same_file(dest, source):  # --force would put a copy in place of the store it copies
+            raise UsageError("error.backup_is_store", hint="hint.backup_is_store", path=str(dest))
+        check_new_file(dest, force=force)
     folder = dest.parent if single else dest
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
@@ -88,8 +99,8 @@ def backup(source: Path, dest: Path, *, key: bytes, keep: int = 7) -> BackupResu
             dst.execute("PRAGMA journal_mode = DELETE")
         finally:
             dst.close()
-        if single and final.exists():  # made by someone else while we copied
-            raise UsageError("error.backup_exists", hint="hint.backup_exists", path=str(final))
+        if single:  # made by someone else while we copied
+            check_new_file(final, force=force)
         partial.replace(final)
     except BaseException as exc:
         _remove(partial)
