@@ -66,6 +66,7 @@ def restore(
     Example: prakerja restore D:\\cadangan\\prakerja-20261123-013000-000000.db
     """
     from prakerja_cli.cli.common import confirm, err
+    from prakerja_cli.config import load_config
     from prakerja_cli.errors import CancelledError
     from prakerja_cli.i18n import t
     from prakerja_cli.office import preview_restore, restore_office
@@ -90,9 +91,10 @@ def restore(
     if result.key_mismatch:
         err.print(t("msg.restore_no_key"), markup=False)
     if result.numbering_locked:
-        office, desk, _ = result.next_number.rsplit("-", 2)
-        err.print(t("msg.restore_numbering_locked", desk=desk), markup=False)
-        err.print(t("hint.numbering_unknown", office=office, desk=desk), markup=False)
+        config = load_config()
+        err.print(t("msg.restore_numbering_locked", desk=config.desk), markup=False)
+        err.print(t("hint.numbering_unknown", office=config.office_code, desk=config.desk),
+                  markup=False)  # fmt: skip
     else:
         out.print(t("msg.restore_next_number", number=result.next_number), markup=False)
 
