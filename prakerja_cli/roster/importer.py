@@ -34,6 +34,7 @@ from prakerja_cli.roster.read import RosterError, Sheet, Workbook, open_roster
 from prakerja_cli.store import applicants as store
 from prakerja_cli.store import audit
 from prakerja_cli.store.db import write
+from prakerja_cli.store.numbering import reserve_numbers
 from prakerja_cli.store.regions import office_places, region_names
 from prakerja_cli.sync import outbox
 
@@ -384,7 +385,7 @@ def _store(
                     r.outcome = "rejected"
         new = [r for r in new if r.outcome != "rejected"]
         updates = [r for r in updates if r.outcome != "rejected"]
-        numbers = store.reserve_numbers(ws.db, ws.office, len(new)) if new else []
+        numbers = reserve_numbers(ws.db, ws.office, len(new)) if new else []
         stamp = store.now_iso()
         for start in range(0, len(new), _INSERT_CHUNK):
             chunk = slice(start, start + _INSERT_CHUNK)
