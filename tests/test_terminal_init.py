@@ -3,7 +3,6 @@ is asked again, Ctrl-C leaves nothing behind."""
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import tomllib
 from pathlib import Path
@@ -11,24 +10,17 @@ from pathlib import Path
 from terminal import Terminal
 
 
-def answer(terminal: Terminal, label: str, text: str) -> str:
-    """Wait for the question that starts with `label`, type `text`; the screen up to it."""
-    screen = terminal.expect(rf"(?m)^{re.escape(label)}[^\n]*: $")
-    terminal.line(text)
-    return screen
-
-
 def test_a_mistyped_office_code_is_asked_again_and_init_completes(tmp_path: Path) -> None:
     home = tmp_path / "home"
     terminal = Terminal(["init"], home)
-    answer(terminal, "Kode kabupaten/kota kantor", "327")  # one digit short
-    screen = answer(terminal, "Kode kabupaten/kota kantor", "3273")
+    terminal.answer("Kode kabupaten/kota kantor", "327")  # one digit short
+    screen = terminal.answer("Kode kabupaten/kota kantor", "3273")
     assert "galat:" in screen and "327" in screen  # named, then the same question again
     assert "Nama kantor" not in screen
-    answer(terminal, "Nama kantor", "Disnaker Kota Bandung")
-    answer(terminal, "Kode meja", "")  # Enter: D01
-    answer(terminal, "Nama petugas", "Rina")
-    answer(terminal, "Aturan", "")  # Enter: normal-2023
+    terminal.answer("Nama kantor", "Disnaker Kota Bandung")
+    terminal.answer("Kode meja", "")  # Enter: D01
+    terminal.answer("Nama petugas", "Rina")
+    terminal.answer("Aturan", "")  # Enter: normal-2023
     code, screen = terminal.close()
     assert code == 0, screen
     assert "Traceback" not in screen
@@ -51,8 +43,8 @@ def test_a_mistyped_office_code_is_asked_again_and_init_completes(tmp_path: Path
 def test_ctrl_c_during_init_leaves_no_files(tmp_path: Path) -> None:
     home = tmp_path / "home"
     terminal = Terminal(["init"], home)
-    answer(terminal, "Kode kabupaten/kota kantor", "3273")
-    answer(terminal, "Nama kantor", "Disnaker Kota Bandung")
+    terminal.answer("Kode kabupaten/kota kantor", "3273")
+    terminal.answer("Nama kantor", "Disnaker Kota Bandung")
     terminal.expect(r"(?m)^Kode meja[^\n]*: $")
     terminal.interrupt()
     code, screen = terminal.close()

@@ -4,7 +4,6 @@ be kept with Enter or retyped in place, and only the clerk's own "store" stores 
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from datetime import date
 from pathlib import Path
@@ -28,16 +27,9 @@ CLEAN = [
 ]  # fmt: skip
 
 
-def answer(terminal: Terminal, label: str, text: str) -> str:
-    """Wait for the question that starts with `label`, type `text`; the screen up to it."""
-    screen = terminal.expect(rf"(?m)^{re.escape(label)}[^\n]*: $")
-    terminal.line(text)
-    return screen
-
-
 def fill(terminal: Terminal, answers: list[tuple[str, str]]) -> None:
     for label, text in answers:
-        answer(terminal, label, text)
+        terminal.answer(label, text)
 
 
 def rows(office: Path) -> list[dict[str, Any]]:
@@ -49,11 +41,11 @@ def rows(office: Path) -> list[dict[str, Any]]:
 
 def test_a_mistyped_nik_is_typed_again_and_enter_at_the_summary_stores(office: Path) -> None:
     terminal = Terminal(["register"], office)
-    answer(terminal, "NIK", NIK[:15])  # one digit short
-    screen = answer(terminal, "NIK (ketik ulang", NIK)
+    terminal.answer("NIK", NIK[:15])  # one digit short
+    screen = terminal.answer("NIK (ketik ulang", NIK)
     assert "NIK_FORMAT" in screen
     fill(terminal, CLEAN[1:])
-    screen = answer(terminal, "Simpan pendaftaran ini?", "")  # Enter: store
+    screen = terminal.answer("Simpan pendaftaran ini?", "")  # Enter: store
     assert "Ringkasan" in screen and "SITI AMINAH" in screen
     code, screen = terminal.close()
     assert code == 0, screen
@@ -67,14 +59,14 @@ def test_a_mistyped_nik_is_typed_again_and_enter_at_the_summary_stores(office: P
 def test_an_under_age_nik_is_refused_right_after_the_nik_and_corrected(office: Path) -> None:
     young = synthetic_nik("327301", date(date.today().year - 14, 1, 1), "P", 9002)  # aged 14
     terminal = Terminal(["register"], office)
-    answer(terminal, "NIK", young)
+    terminal.answer("NIK", young)
     # Refused before the KK is asked: the NIK's birth digits already say the age.
-    screen = answer(terminal, "NIK (ketik ulang, atau Ctrl-C untuk berhenti tanpa menyimpan)", NIK)
+    screen = terminal.answer("NIK (ketik ulang, atau Ctrl-C untuk berhenti tanpa menyimpan)", NIK)
     assert "AGE_BELOW_MIN" in screen
     assert "usia 14 tahun, di bawah batas minimal 18 tahun" in " ".join(screen.split())
     assert "Nomor KK" not in screen
     fill(terminal, CLEAN[1:])
-    answer(terminal, "Simpan pendaftaran ini?", "ya")
+    terminal.answer("Simpan pendaftaran ini?", "ya")
     code, screen = terminal.close()
     assert code == 0, screen
     assert [(row["nik"], row["status"]) for row in rows(office)] == [(NIK, "valid")]
@@ -84,12 +76,12 @@ def test_still_in_school_is_refused_at_the_field(office: Path) -> None:
     terminal = Terminal(["register"], office)
     at = [label for label, _ in CLEAN].index("Masih sekolah/kuliah")
     fill(terminal, CLEAN[:at])
-    answer(terminal, "Masih sekolah/kuliah", "ya")
-    screen = answer(terminal, "Masih sekolah/kuliah (ya/tidak; ketik ulang", "tidak")
+    terminal.answer("Masih sekolah/kuliah", "ya")
+    screen = terminal.answer("Masih sekolah/kuliah (ya/tidak; ketik ulang", "tidak")
     assert "IN_FORMAL_EDUCATION" in screen
     assert "Penerima bansos" not in screen
     fill(terminal, CLEAN[at + 1 :])
-    answer(terminal, "Simpan pendaftaran ini?", "")
+    terminal.answer("Simpan pendaftaran ini?", "")
     code, screen = terminal.close()
     assert code == 0, screen
     assert [(row["in_school"], row["status"]) for row in rows(office)] == [(0, "valid")]
@@ -99,14 +91,14 @@ def test_a_warned_kecamatan_is_retyped_in_place(office: Path) -> None:
     terminal = Terminal(["register"], office)
     at = [label for label, _ in CLEAN].index("Kecamatan")
     fill(terminal, CLEAN[:at])
-    answer(terminal, "Kecamatan", "Sukasri")
+    terminal.answer("Kecamatan", "Sukasri")
     # The natural retype goes to the same field, not to the next question.
-    screen = answer(terminal, "Kecamatan (Enter = tetap Sukasri, atau ketik ulang)", "Sukasari")
+    screen = terminal.answer("Kecamatan (Enter = tetap Sukasri, atau ketik ulang)", "Sukasari")
     assert "DISTRICT_UNKNOWN" in screen and "Nama terdekat: Sukasari" in " ".join(screen.split())
-    screen = answer(terminal, "Pendidikan terakhir", "SMA")
+    screen = terminal.answer("Pendidikan terakhir", "SMA")
     assert "DISTRICT_UNKNOWN" not in screen and "CHOICE_INVALID" not in screen
     fill(terminal, CLEAN[at + 2 :])
-    screen = answer(terminal, "Simpan pendaftaran ini?", "")
+    screen = terminal.answer("Simpan pendaftaran ini?", "")
     assert "DISTRICT_UNKNOWN" not in screen  # the summary has nothing left to say
     code, screen = terminal.close()
     assert code == 0, screen
@@ -117,10 +109,10 @@ def test_a_warned_value_is_kept_with_enter(office: Path) -> None:
     terminal = Terminal(["register"], office)
     at = [label for label, _ in CLEAN].index("Kecamatan")
     fill(terminal, CLEAN[:at])
-    answer(terminal, "Kecamatan", "Sukasri")
-    answer(terminal, "Kecamatan (Enter = tetap Sukasri", "")
+    terminal.answer("Kecamatan", "Sukasri")
+    terminal.answer("Kecamatan (Enter = tetap Sukasri", "")
     fill(terminal, CLEAN[at + 1 :])
-    answer(terminal, "Simpan pendaftaran ini?", "")
+    terminal.answer("Simpan pendaftaran ini?", "")
     code, screen = terminal.close()
     assert code == 0, screen
     assert [(row["district"], row["status"]) for row in rows(office)] == [("SUKASRI", "flagged")]
@@ -129,15 +121,15 @@ def test_a_warned_value_is_kept_with_enter(office: Path) -> None:
 def test_leaving_without_storing_asks_once_more(office: Path) -> None:
     terminal = Terminal(["register"], office)
     fill(terminal, CLEAN)
-    answer(terminal, "Simpan pendaftaran ini?", "tidak")
-    answer(terminal, "Nomor isian yang diperbaiki", "")  # nothing suggested: Enter is asked again
-    answer(terminal, "Nomor isian yang diperbaiki", "0")
-    answer(terminal, "Yakin tidak disimpan?", "")  # Enter: no, back to the summary
-    screen = answer(terminal, "Simpan pendaftaran ini?", "tidak")
+    terminal.answer("Simpan pendaftaran ini?", "tidak")
+    terminal.answer("Nomor isian yang diperbaiki", "")  # nothing suggested: Enter is asked again
+    terminal.answer("Nomor isian yang diperbaiki", "0")
+    terminal.answer("Yakin tidak disimpan?", "")  # Enter: no, back to the summary
+    screen = terminal.answer("Simpan pendaftaran ini?", "tidak")
     assert "Ringkasan" in screen
     assert rows(office) == []
-    answer(terminal, "Nomor isian yang diperbaiki", "0")
-    answer(terminal, "Yakin tidak disimpan?", "ya")
+    terminal.answer("Nomor isian yang diperbaiki", "0")
+    terminal.answer("Yakin tidak disimpan?", "ya")
     code, screen = terminal.close()
     assert code == 130, screen
     assert "Pilih salah satu" in screen
