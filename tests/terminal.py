@@ -85,6 +85,13 @@ class Terminal:
         """Type `text` and Enter."""
         self.child.send(text + "\r")
 
+    def answer(self, label: str, text: str) -> str:
+        """Wait for the question whose line starts with `label` (a prompt ends in ": "), type
+        `text` and Enter; return the screen up to the question."""
+        screen = self.expect(rf"(?m)^{re.escape(label)}[^\n]*: $")
+        self.line(text)
+        return screen
+
     def interrupt(self) -> None:
         """Ctrl-C, as the clerk presses it."""
         self.child.sendintr()

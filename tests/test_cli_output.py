@@ -201,7 +201,7 @@ def test_a_wrong_choice_is_asked_again_in_the_clerks_language(office: Path) -> N
     from tests.test_cli_register import form_answers
 
     answers = form_answers()
-    answers[5] = "L"  # a warning; the clerk says "no" at the summary to correct it
+    answers[5:6] = ["L", ""]  # a warning, kept; the clerk says "no" at the summary to correct it
     run = invoke(["register"], input="\n".join([*answers, "tidak", "99", "6", "P", "ya"]) + "\n")
     assert run.exit_code == 0, run.stderr
     assert "Pilih salah satu: 0/1/2/" in run.stderr

@@ -189,18 +189,22 @@ def test_interactive_form_warns_on_a_third_kk_member(office: Path) -> None:
     for serial in (1, 2):
         nik = synthetic_nik("327301", date(1990, 8, 17), "P", serial)
         assert invoke(applicant_args(nik=nik, kk=KK)).exit_code == 0
-    run = invoke(["register"], input="\n".join([*form_answers(), "y"]) + "\n")
-    assert run.exit_code == 0
+    answers = form_answers()
+    answers[2:2] = [""]  # after the warning, Enter keeps the KK
+    run = invoke(["register"], input="\n".join([*answers, "y"]) + "\n")
+    assert run.exit_code == 0, run.stderr
     assert "KK_LIMIT_EXCEEDED" in run.stderr
+    assert "Nomor KK (Enter = tetap 3273010101100002, atau ketik ulang)" in run.stderr
     rows = invoke(["applicants", "list", "--json"]).json()
     assert [r["status"] for r in rows if r["registration_number"].endswith("3")] == ["flagged"]
 
 
 def test_interactive_form_lets_the_clerk_correct_a_field(office: Path) -> None:
-    # Says "no" at the summary, picks field 6 (gender), corrects it, then confirms.
+    # Keeps a warned gender, says "no" at the summary, takes the suggested field (Enter: 6,
+    # gender), corrects it, then confirms.
     answers = form_answers()
-    answers[5] = "L"  # wrong gender: a warning, shown in the summary
-    run = invoke(["register"], input="\n".join([*answers, "n", "6", "P", "y"]) + "\n")
+    answers[5:6] = ["L", ""]  # wrong gender: a warning at once; Enter keeps it
+    run = invoke(["register"], input="\n".join([*answers, "n", "", "P", "y"]) + "\n")
     assert run.exit_code == 0, run.stderr
     assert "NIK_GENDER_MISMATCH" in run.stderr
     row = invoke(["applicants", "list", "--json"]).json()[0]
@@ -209,10 +213,12 @@ def test_interactive_form_lets_the_clerk_correct_a_field(office: Path) -> None:
 
 def test_interactive_form_blocks_an_ineligible_applicant_until_fixed(office: Path) -> None:
     answers = form_answers()
-    answers[16] = "ya"  # still in school: refused at the summary
-    run = invoke(["register"], input="\n".join([*answers, "17", "tidak", "y"]) + "\n")
+    answers[16:17] = ["ya", "tidak"]  # still in school: refused at the field, asked again
+    run = invoke(["register"], input="\n".join([*answers, "y"]) + "\n")
     assert run.exit_code == 0, run.stderr
-    assert "IN_FORMAL_EDUCATION" in run.stderr
+    refused = run.stderr.index("IN_FORMAL_EDUCATION")
+    assert refused < run.stderr.index(t("form.summary")), "refused when typed"
+    assert "IN_FORMAL_EDUCATION" not in run.stderr[refused + 1 :]
     assert count_rows(office) == 1
 
 
@@ -222,9 +228,12 @@ def test_cancelling_the_form_stores_nothing(office: Path) -> None:
     assert run.exit_code == 130
     assert "tidak ada yang disimpan" in run.stderr
     assert count_rows(office) == 0
-    # Giving up at the summary stores nothing either.
-    run = invoke(["register"], input="\n".join([*form_answers(), "n", "0"]) + "\n")
+    # Leaving at the summary asks once more; Enter there goes back to the summary.
+    answers = [*form_answers(), "n", "0", "", "n", "0", "ya"]
+    run = invoke(["register"], input="\n".join(answers) + "\n")
     assert run.exit_code == 130
+    assert run.stderr.count(t("prompt.confirm_discard")) == 2
+    assert run.stderr.count(t("form.summary")) == 2
     assert count_rows(office) == 0
 
 
@@ -237,7 +246,7 @@ def test_form_speaks_english_on_request(office: Path) -> None:
 
 def test_interactive_form_names_a_misspelt_kecamatan_at_once(office: Path) -> None:
     answers = form_answers()
-    answers[12] = "Sukasri"  # Kecamatan Sukasari, misspelt: a warning, the answer is kept
+    answers[12:13] = ["Sukasri", ""]  # Kecamatan Sukasari, misspelt: a warning; Enter keeps it
     run = invoke(["register"], input="\n".join([*answers, "y"]) + "\n")
     assert run.exit_code == 0, run.stderr
     shown = run.stderr.index("DISTRICT_UNKNOWN")

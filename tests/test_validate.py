@@ -21,6 +21,7 @@ from prakerja_cli.core.validate import (
     ValidationContext,
     check_field,
     check_nik_against_form,
+    validate_answered,
     validate_applicant,
 )
 from prakerja_cli.i18n.en import MESSAGES as EN
@@ -478,6 +479,91 @@ def test_each_finding_has_a_complete_message(code: Code, lang: str) -> None:
         assert not re.search(r"\{\w*\}", message), message  # every placeholder filled
         assert finding.to_dict(lang)["code"] == str(code)
         assert Finding.from_stored(finding.to_stored()) == finding
+
+
+# --- a form answered field by field (the desk form) ------------------------------------------
+
+#: The field after which the desk form knows each code (TRIGGERS): its own field, or the last
+#: field a rule between fields needs. The age is known from the NIK's birth digits.
+DECIDED_AT: dict[Code, str] = {
+    **{code: "nik" for code in TRIGGERS if code.startswith("NIK_")},
+    Code.NIK_BIRTHDATE_MISMATCH: "birth_date",
+    Code.NIK_GENDER_MISMATCH: "gender",
+    Code.KK_FORMAT: "kk",
+    Code.KK_LIMIT_EXCEEDED: "kk",
+    Code.AGE_BELOW_MIN: "nik",
+    Code.AGE_ABOVE_MAX: "nik",
+    Code.IN_FORMAL_EDUCATION: "in_school",
+    Code.EXCLUDED_OCCUPATION: "occupation",
+    Code.OCCUPATION_STUDENT: "in_school",  # a student's occupation, once "not in school" is said
+    Code.SOCIAL_ASSISTANCE_LOW_PRIORITY: "social_assistance",
+    Code.NAME_INVALID: "name",
+    Code.BIRTHDATE_INVALID: "birth_date",
+    Code.GENDER_INVALID: "gender",
+    Code.PHONE_INVALID: "phone",
+    Code.EMAIL_INVALID: "email",
+    Code.EMAIL_DOMAIN_SUSPECT: "email",
+    Code.CHOICE_INVALID: "education",
+    Code.REQUIRED_MISSING: "name",
+    Code.DISTRICT_UNKNOWN: "district",
+    Code.VILLAGE_UNKNOWN: "district",  # the desa is asked first; its kecamatan decides
+}
+
+
+@pytest.mark.parametrize("code", [c for c in TRIGGERS if not TRIGGERS[c][2]], ids=str)
+def test_a_form_answered_field_by_field_knows_each_finding_at_its_field(code: Code) -> None:
+    overrides, kwargs, _ = TRIGGERS[code]
+    form = valid_form(**overrides)
+    context = ctx(**kwargs)
+    whole = validate_applicant(form, context).findings
+    names = list(FIELDS)
+    first_seen = None
+    for end in range(len(names) + 1):
+        so_far = validate_answered({n: form[n] for n in names[:end]}, context).findings
+        # Nothing is refused or warned that the whole form would not be (no "missing" yet).
+        assert set(codes(so_far)) <= set(codes(whole)), names[:end]
+        if first_seen is None and code in codes(so_far):
+            first_seen = names[end - 1]
+    assert first_seen == DECIDED_AT[code]
+    assert validate_answered(form, context).findings == whole
+
+
+def test_nothing_answered_decides_nothing() -> None:
+    assert validate_answered({}, ctx()).findings == []
+
+
+@pytest.mark.parametrize(
+    ("born", "code", "limit"),
+    [(date(2010, 1, 5), Code.AGE_BELOW_MIN, "min"), (date(1950, 1, 5), Code.AGE_ABOVE_MAX, "max")],
+)
+def test_the_age_the_nik_shows_is_judged_until_the_birth_date_is_answered(
+    born: date, code: Code, limit: str
+) -> None:
+    nik = make_nik("327301", born, "P", 9003)
+    at_nik = validate_answered({"nik": nik}, ctx()).findings
+    assert [(f.code, f.field, f.severity) for f in at_nik] == [(code, "nik", Severity.ERROR)]
+    assert f"NIK ({born:%d-%m-%Y})" in at_nik[0].message("id")
+    assert f"NIK's birth date ({born:%d-%m-%Y})" in at_nik[0].message("en")
+    assert limit in at_nik[0].params
+    # The form's birth date decides once answered: a date Dukcapil corrected is eligible, and
+    # only differs from the NIK (a warning).
+    form = valid_form(nik=nik)
+    answered = {n: form[n] for n in ("nik", "kk", "name", "birth_place", "birth_date")}
+    assert codes(validate_answered(answered, ctx()).findings) == [Code.NIK_BIRTHDATE_MISMATCH]
+
+
+def test_a_duplicate_known_at_the_nik_names_no_field_not_yet_asked() -> None:
+    import dataclasses
+
+    from prakerja_cli.store.applicants import record_values
+
+    stored = record_values(validate(valid_form(phone="0813-1111-2222")))
+    known = dataclasses.replace(RECORD, values=stored)
+    context = ctx(find_live_nik=lambda nik: known)
+    at_nik = validate_answered({"nik": NIK}, context).findings
+    assert [(f.code, f.params.get("fields")) for f in at_nik] == [(Code.NIK_DUPLICATE, None)]
+    whole = validate_applicant(valid_form(), context).findings
+    assert [f.params.get("fields") for f in whole] == [["phone"]]
 
 
 # --- message catalogues -----------------------------------------------------------------------

@@ -274,15 +274,16 @@ def confirm(question: str, *, default: bool = True, option: str = "--yes") -> bo
         err.print(t("prompt.yes_no_again"), markup=False)
 
 
-def choose(question: str, choices: list[str], *, default: str, option: str) -> str:
+def choose(question: str, choices: list[str], *, default: str | None, option: str) -> str:
     """Ask for one of `choices` (not listed in the question); a wrong answer is asked again in the
-    clerk's language. Without a terminal it fails naming `option`."""
+    clerk's language. Without a `default`, Enter is asked again too. Without a terminal it fails
+    naming `option`."""
     from rich.prompt import Prompt
 
     require_terminal(option)
     prompt = Prompt(escape(question), console=err_console(), choices=choices, show_choices=False)
     prompt.illegal_choice_message = escape(t("prompt.choice_again", choices="/".join(choices)))
-    return prompt(default=default)
+    return prompt() if default is None else prompt(default=default)
 
 
 def ask(question: str, *, default: str | None = None, option: str) -> str:

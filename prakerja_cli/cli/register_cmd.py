@@ -154,6 +154,7 @@ class DeskForm:
     def run(self) -> dict[str, Any]:
         from prakerja_cli.cli.common import confirm, require_terminal
         from prakerja_cli.cli.render import record_table
+        from prakerja_cli.core.findings import Severity
         from prakerja_cli.core.validate import FIELDS, validate_applicant
         from prakerja_cli.errors import CancelledError
         from prakerja_cli.i18n import t
@@ -168,15 +169,22 @@ class DeskForm:
             err.rule(t("form.summary"))
             err.print(record_table(validated.values, reveal=True))
             render_findings(validated.findings)
+            # Enter stores; it never throws the form away (that is asked twice).
             if not validated.rejected and confirm(t("prompt.confirm_save")):
                 return self.form
-            field_name = self.pick_field([x.field for x in validated.findings if x.blocking])
-            if field_name is None:
+            # The fields to look at first: those refused, else those warned, in form order.
+            worst = {x.field for x in validated.findings if x.blocking} or {
+                x.field for x in validated.findings if x.severity is Severity.WARNING
+            }
+            field_name = self.pick_field([n for n in FIELDS if n in worst])
+            if field_name is not None:
+                self.ask(field_name)
+            elif confirm(t("prompt.confirm_discard"), default=False):
                 raise CancelledError("msg.cancelled")
-            self.ask(field_name)
 
     def pick_field(self, suggested: list[str]) -> str | None:
-        """Ask which field to correct; None means give up (nothing is stored)."""
+        """Ask which field to correct (Enter: the first suggested one); None means leave
+        without storing."""
         from prakerja_cli.cli.common import choose
         from prakerja_cli.core.validate import FIELDS
         from prakerja_cli.i18n import field_label, t
@@ -186,47 +194,64 @@ class DeskForm:
             mark = " *" if name in suggested else ""
             err.print(f"  {number:>2}. {field_label(name)}{mark}", markup=False)
         err.print(f"   0. {t('form.give_up')}", markup=False)
-        default = str(names.index(suggested[0]) + 1) if suggested else "0"
+        default = str(names.index(suggested[0]) + 1) if suggested else None
         numbers = [str(i) for i in range(len(names) + 1)]
         choice = choose(t("prompt.fix_which"), numbers, default=default, option="--yes")
         return None if choice == "0" else names[int(choice) - 1]
 
-    def ask(self, name: str) -> None:
+    def ask(self, name: str, keep: str | None = None) -> None:
+        """Ask one field until its value is taken. What the value decides is shown at once
+        (core.validate.validate_answered): a refusal (a typo, an applicant the NIK shows to be too
+        young, still in school) asks the same field again, Ctrl-C stops; after a warning Enter
+        keeps the value and anything typed replaces it, so a retyped kecamatan stays a kecamatan.
+        `keep`: the value a warning was shown for."""
+        from prakerja_cli.core.findings import Severity
+        from prakerja_cli.core.validate import validate_answered
+
+        others = {k: v for k, v in self.form.items() if k != name}
+        before = validate_answered(others, self.ctx).findings
+        mode = "new" if keep is None else "keep"
+        default = self._default(name) if keep is None else keep
+        while True:
+            raw = self._prompt(name, mode, default)
+            if mode == "keep" and raw == keep:
+                return
+            answered = validate_answered({**others, name: raw}, self.ctx)
+            if name == "nik" and answered.nik_info is not None and answered.nik_info.nik:
+                self._show_nik(answered.nik_info)
+            new = [x for x in answered.findings if x not in before]
+            render_findings(new)
+            if any(x.blocking for x in new):
+                mode, default = "refused", None
+                continue
+            self.form[name] = raw
+            warned = [x.field for x in new if x.severity is Severity.WARNING]
+            for field_name in dict.fromkeys(warned):
+                self.ask(field_name, keep=str(self.form[field_name]))
+            return
+
+    def _prompt(self, name: str, mode: str, default: str | None) -> str:
+        """The field's question; its brackets say what Enter does (`mode` "new": take the
+        default or leave empty, "keep": keep the warned value, "refused": type it again)."""
         from rich.prompt import Prompt
 
-        from prakerja_cli.core.nik import NikInfo
-        from prakerja_cli.core.validate import FIELDS, check_duplicates, check_field
+        from prakerja_cli.core.validate import FIELDS
         from prakerja_cli.i18n import field_label, maybe, t
 
-        default = self._default(name)
-        while True:
-            hint = maybe(f"choices.{name}")
-            label = escape(field_label(name)) + ("" if FIELDS[name] else f" ({t('form.optional')})")
-            if hint:
-                label += f" [dim]{escape(hint)}[/]"
-            raw = Prompt.ask(
-                label, console=err_console(), default=default, show_default=default is not None
-            )
-            value, found = check_field(name, raw or "", self.ctx)
-            if name == "nik" and isinstance(value, NikInfo) and value.nik:
-                self._show_nik(value)
-                found = found + check_duplicates(value.nik, None, self.ctx)
-            if name == "kk" and value:
-                found = found + [
-                    x for x in check_duplicates("", value, self.ctx) if x.field == "kk"
-                ]
-            if name in ("village", "district") and self.ctx.places is not None:
-                # A misspelt kecamatan or desa is named while the applicant is still here.
-                where = {**self.form, name: raw}
-                found = found + [
-                    x
-                    for x in self.ctx.places.check(where.get("district"), where.get("village"))
-                    if name == "district" or x.field == name
-                ]
-            render_findings(found)
-            if not any(x.blocking for x in found):
-                self.form[name] = raw
-                return
+        hint = maybe(f"choices.{name}") or ""
+        notes = [hint[1:-1] if hint.startswith("(") and hint.endswith(")") else hint]
+        if mode == "refused":
+            notes.append(t("form.retype_or_stop"))
+        elif mode == "keep":
+            notes.append(t("form.enter_keeps", value=default or ""))
+        elif default is not None:
+            notes.append(t("form.enter_takes", value=default))
+        elif not FIELDS[name]:
+            notes.append(t("form.optional"))
+        said = "; ".join(note for note in notes if note)
+        label = escape(field_label(name)) + (f" [dim]({escape(said)})[/]" if said else "")
+        raw = Prompt.ask(label, console=err_console(), default=default, show_default=False)
+        return raw or ""
 
     def _default(self, name: str) -> str | None:
         if name in self.form:

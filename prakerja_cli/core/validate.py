@@ -194,8 +194,11 @@ def _comparable(value: Any) -> Any:
 
 
 def differing_fields(stored: dict[str, Any], values: dict[str, Any]) -> list[str]:
-    """The form fields (names only) in which a validated form differs from a stored record."""
-    return [n for n in FIELDS if _comparable(stored.get(n)) != _comparable(values.get(n))]
+    """The form fields (names only) in which a validated form differs from a stored record;
+    a field absent from `values` (not asked yet) is not compared."""
+    return [
+        n for n in FIELDS if n in values and _comparable(stored.get(n)) != _comparable(values[n])
+    ]
 
 
 def duplicate_finding(existing: ExistingRecord, differs: list[str] | None = None) -> Finding:
@@ -229,17 +232,33 @@ def check_duplicates(
     return findings
 
 
+def check_age(born: date, ctx: ValidationContext, field_name: str = "birth_date") -> list[Finding]:
+    """The rule set's minimum and maximum age, on `ctx.today`. Judged on the form's birth date;
+    on the NIK's birth digits (`field_name` "nik") only while the form has none yet."""
+    rules = ctx.rules
+    age = age_on(born, ctx.today)
+    # The NIK's date may have been corrected since (its digits never change): say where the age
+    # comes from, so the clerk checks the e-KTP rather than the birth date field.
+    variant = {"variant": "nik", "born": born.strftime("%d-%m-%Y")} if field_name == "nik" else {}
+    findings: list[Finding] = []
+    if age < rules.min_age:
+        findings.append(
+            error(Code.AGE_BELOW_MIN, field_name, age=age, min=rules.min_age, **variant)
+        )
+    if rules.max_age is not None and age > rules.max_age:
+        findings.append(
+            error(Code.AGE_ABOVE_MAX, field_name, age=age, max=rules.max_age, **variant)
+        )
+    return findings
+
+
 def check_eligibility(values: dict[str, Any], ctx: ValidationContext) -> list[Finding]:
     """Age, formal education and occupation against the office's rule set."""
     rules = ctx.rules
     findings: list[Finding] = []
     born: date | None = values.get("birth_date")
     if born is not None:
-        age = age_on(born, ctx.today)
-        if age < rules.min_age:
-            findings.append(error(Code.AGE_BELOW_MIN, "birth_date", age=age, min=rules.min_age))
-        if rules.max_age is not None and age > rules.max_age:
-            findings.append(error(Code.AGE_ABOVE_MAX, "birth_date", age=age, max=rules.max_age))
+        findings.extend(check_age(born, ctx))
     if rules.exclude_in_formal_education and values.get("in_school"):
         findings.append(error(Code.IN_FORMAL_EDUCATION, "in_school"))
     occupation = values.get("occupation")
@@ -286,6 +305,26 @@ def validate_applicant(
     numeric_cells: frozenset[str] = frozenset(),
 ) -> Validated:
     """Validate a whole applicant form (raw values keyed by FIELDS names)."""
+    return _validate(form, ctx, numeric_cells, answered=frozenset(FIELDS))
+
+
+def validate_answered(form: dict[str, Any], ctx: ValidationContext) -> Validated:
+    """Validate a form asked one field at a time, with the fields answered so far (the keys of
+    `form`): its findings are what those fields already decide. Each answered field's own checks,
+    and every rule between fields whose fields are all answered (the rules pass over a field that
+    is still None); an unanswered field is not "missing" yet. Until the birth date is answered,
+    the age is judged on the NIK's birth digits (on the field "nik"), so an applicant the NIK
+    already shows to be too young is refused before the rest of the form is typed."""
+    answered = frozenset(name for name in FIELDS if name in form)
+    return _validate(form, ctx, frozenset(), answered)
+
+
+def _validate(
+    form: dict[str, Any],
+    ctx: ValidationContext,
+    numeric_cells: frozenset[str],
+    answered: frozenset[str],
+) -> Validated:
     values: dict[str, Any] = {}
     findings: list[Finding] = []
     nik_info: NikInfo | None = None
@@ -294,14 +333,18 @@ def validate_applicant(
         value, found = check_field(
             name, form.get(name), ctx, numeric_cell=name in numeric_cells, nik_born=nik_born
         )
-        findings.extend(found)
+        if name in answered:  # an unanswered field is not missing yet
+            findings.extend(found)
         if name == "nik" and isinstance(value, NikInfo):
             nik_info = value
             value = value.nik
         values[name] = value
     if nik_info is not None and nik_info.nik is not None:
         findings.extend(check_nik_against_form(nik_info, values))
-        findings.extend(check_duplicates(nik_info.nik, values.get("kk"), ctx, values))
+        asked = {name: values[name] for name in FIELDS if name in answered}
+        findings.extend(check_duplicates(nik_info.nik, values.get("kk"), ctx, asked))
+        if "birth_date" not in answered and nik_info.birth_date is not None:
+            findings.extend(check_age(nik_info.birth_date, ctx, "nik"))
     findings.extend(check_eligibility(values, ctx))
     if ctx.places is not None:
         findings.extend(ctx.places.check(values.get("district"), values.get("village")))
