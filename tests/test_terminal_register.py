@@ -56,12 +56,12 @@ def test_a_mistyped_nik_is_typed_again_and_enter_at_the_summary_stores(office: P
     ]  # fmt: skip
 
 
-def test_an_under_age_nik_is_refused_right_after_the_nik_and_corrected(office: Path) -> None:
+def test_an_under_age_nik_is_shown_right_after_the_nik_and_corrected(office: Path) -> None:
     young = synthetic_nik("327301", date(date.today().year - 14, 1, 1), "P", 9002)  # aged 14
     terminal = Terminal(["register"], office)
     terminal.answer("NIK", young)
-    # Refused before the KK is asked: the NIK's birth digits already say the age.
-    screen = terminal.answer("NIK (ketik ulang, atau Ctrl-C untuk berhenti tanpa menyimpan)", NIK)
+    # Said before the KK is asked: the NIK's birth digits already say the age.
+    screen = terminal.answer(f"NIK (Enter = tetap {young}, atau ketik ulang)", NIK)
     assert "AGE_BELOW_MIN" in screen
     assert "usia 14 tahun, di bawah batas minimal 18 tahun" in " ".join(screen.split())
     assert "Nomor KK" not in screen
@@ -70,6 +70,29 @@ def test_an_under_age_nik_is_refused_right_after_the_nik_and_corrected(office: P
     code, screen = terminal.close()
     assert code == 0, screen
     assert [(row["nik"], row["status"]) for row in rows(office)] == [(NIK, "valid")]
+
+
+def test_an_under_age_nik_is_refused_at_its_birth_date_unless_dukcapil_corrected_it(
+    office: Path,
+) -> None:
+    young = synthetic_nik("327301", date(date.today().year - 14, 1, 1), "P", 9004)
+    terminal = Terminal(["register"], office)
+    terminal.answer("NIK", young)
+    terminal.answer(f"NIK (Enter = tetap {young}", "")  # the NIK is right, as on the e-KTP
+    fill(terminal, CLEAN[1:4])
+    # Enter takes the NIK's date: the birth date decides, and refuses.
+    screen = terminal.answer("Tanggal lahir", "")
+    screen = terminal.answer("Tanggal lahir (HH-BB-TTTT; ketik ulang", "01-01-1990")
+    assert "AGE_BELOW_MIN" in screen
+    # Dukcapil corrected the date on the e-KTP: it differs from the NIK (a warning), kept.
+    screen = terminal.answer("Tanggal lahir (HH-BB-TTTT; Enter = tetap 01-01-1990", "")
+    assert "NIK_BIRTHDATE_MISMATCH" in screen
+    fill(terminal, CLEAN[5:])
+    screen = terminal.answer("Simpan pendaftaran ini?", "")
+    assert "NIK_BIRTHDATE_MISMATCH" in screen
+    code, screen = terminal.close()
+    assert code == 0, screen
+    assert [(row["nik"], row["status"]) for row in rows(office)] == [(young, "flagged")]
 
 
 def test_still_in_school_is_refused_at_the_field(office: Path) -> None:

@@ -507,6 +507,8 @@ DECIDED_AT: dict[Code, str] = {
     Code.REQUIRED_MISSING: "name",
     Code.DISTRICT_UNKNOWN: "district",
     Code.VILLAGE_UNKNOWN: "district",  # the desa is asked first; its kecamatan decides
+    Code.RT_RW_INVALID: "rt",
+    Code.TEXT_TOO_LONG: "address",
 }
 
 
@@ -541,7 +543,8 @@ def test_the_age_the_nik_shows_is_judged_until_the_birth_date_is_answered(
 ) -> None:
     nik = make_nik("327301", born, "P", 9003)
     at_nik = validate_answered({"nik": nik}, ctx()).findings
-    assert [(f.code, f.field, f.severity) for f in at_nik] == [(code, "nik", Severity.ERROR)]
+    # A warning at the NIK (Dukcapil may have corrected the birth date since the NIK was issued).
+    assert [(f.code, f.field, f.severity) for f in at_nik] == [(code, "nik", Severity.WARNING)]
     assert f"NIK ({born:%d-%m-%Y})" in at_nik[0].message("id")
     assert f"NIK's birth date ({born:%d-%m-%Y})" in at_nik[0].message("en")
     assert limit in at_nik[0].params

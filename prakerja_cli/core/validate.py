@@ -237,17 +237,19 @@ def check_age(born: date, ctx: ValidationContext, field_name: str = "birth_date"
     on the NIK's birth digits (`field_name` "nik") only while the form has none yet."""
     rules = ctx.rules
     age = age_on(born, ctx.today)
-    # The NIK's date may have been corrected since (its digits never change): say where the age
-    # comes from, so the clerk checks the e-KTP rather than the birth date field.
-    variant = {"variant": "nik", "born": born.strftime("%d-%m-%Y")} if field_name == "nik" else {}
+    # The NIK's date may have been corrected since (its digits never change), so the age the NIK
+    # shows warns at the NIK and says where it comes from; the birth date, once typed, decides.
+    at_nik = field_name == "nik"
+    variant = {"variant": "nik", "born": born.strftime("%d-%m-%Y")} if at_nik else {}
+    finding = warning if at_nik else error
     findings: list[Finding] = []
     if age < rules.min_age:
         findings.append(
-            error(Code.AGE_BELOW_MIN, field_name, age=age, min=rules.min_age, **variant)
+            finding(Code.AGE_BELOW_MIN, field_name, age=age, min=rules.min_age, **variant)
         )
     if rules.max_age is not None and age > rules.max_age:
         findings.append(
-            error(Code.AGE_ABOVE_MAX, field_name, age=age, max=rules.max_age, **variant)
+            finding(Code.AGE_ABOVE_MAX, field_name, age=age, max=rules.max_age, **variant)
         )
     return findings
 
