@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from prakerja_cli.errors import ConfigError
+from prakerja_cli.files import private_folder
 
 CONFIG_NAME = "config.toml"
 DB_NAME = "prakerja.db"
@@ -86,7 +87,7 @@ def office_key(*, create: bool = False) -> bytes:
             raise ConfigError(
                 "error.office_key_missing", hint="hint.office_key_missing", path=str(path)
             ) from None
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)
         write_private(path, secrets.token_bytes(KEY_SIZE), overwrite=False)
         key = path.read_bytes()  # ours, or the one another process made first
     if len(key) != KEY_SIZE:
@@ -104,12 +105,11 @@ def write_private(path: Path, data: bytes, *, overwrite: bool = True) -> bool:
     """Write a key or config file atomically in binary: a flushed owner-only temp file beside it,
     then moved into place, so a crash never leaves a short file. Without `overwrite` an existing
     file is kept (another process made it first) and False is returned."""
-    import secrets
+    from prakerja_cli.files import private_temp
 
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    tmp = private_temp(path)
     try:
-        with tmp.open("xb") as handle:
-            tmp.chmod(0o600)  # on Windows only the read-only flag; the profile ACL protects it
+        with tmp.open("wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -156,7 +156,7 @@ def install_key(key: bytes, stamp: str) -> tuple[bool, Path | None]:
     if old is not None:
         aside = path.with_name(f"{path.stem}.before-restore-{stamp}{path.suffix}")
         write_private(aside, old)  # copied, not moved: there is never a moment without a key
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     write_private(path, key)
     return True, aside
 
@@ -169,7 +169,7 @@ def _toml_value(value: str) -> str:
 def save_config(config: Config, path: Path | None = None) -> Path:
     """Write the config atomically (write a temp file, then replace), owner-only where possible."""
     path = path or config_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     body = "# prakerja-cli office configuration; edit with `prakerja init --force`\n"
     body += "".join(f"{k} = {_toml_value(str(v))}\n" for k, v in asdict(config).items())
     write_private(path, body.encode("utf-8"))

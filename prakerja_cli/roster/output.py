@@ -3,7 +3,6 @@ replaced whole, and no cell in them runs as a formula."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -75,7 +74,11 @@ def replacing(path: Path) -> Iterator[Path]:
     A failure half-way (disk full, Ctrl-C) leaves the old file as it was and no half-written one
     that a clerk might send on. On Windows the replace fails while Excel has the file open.
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    from prakerja_cli.files import private_temp
+
+    # Owner-only under an unpredictable name: what is written holds whole NIKs (--reveal, the
+    # error report), and a predictable name could be a link planted by another account.
+    tmp = private_temp(path)
     try:
         yield tmp
         try:

@@ -78,7 +78,9 @@ def backup(
             raise UsageError("error.backup_is_store", hint="hint.backup_is_store", path=str(dest))
         check_new_file(dest, force=force)
     folder = dest.parent if single else dest
-    folder.mkdir(parents=True, exist_ok=True)
+    from prakerja_cli.files import private_folder
+
+    private_folder(folder, tighten=False)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     final = dest if single else folder / f"{PREFIX}{stamp}.db"
     partial = folder / f".{PREFIX}{stamp}.partial"

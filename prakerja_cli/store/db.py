@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from prakerja_cli.errors import StoreError, os_reason
+from prakerja_cli.files import private_folder
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -49,7 +50,7 @@ def open_db(path: Path, *, create: bool = False) -> Database:
     conn: sqlite3.Connection | None = None
     try:
         if is_new:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_folder(path.parent)
             # Create the file owner-only before SQLite writes personal data into it.
             fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)

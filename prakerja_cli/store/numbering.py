@@ -99,7 +99,9 @@ def write_marks(marks: Marks) -> None:
     body = {"store": marks.store, "issued": dict(sorted(marks.issued.items())),
             "unknown": sorted(marks.unknown)}  # fmt: skip
     path = marks_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from prakerja_cli.files import private_folder
+
+    private_folder(path.parent)
     write_private(path, (json.dumps(body, indent=1) + "\n").encode("utf-8"))
 
 
