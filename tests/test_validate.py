@@ -210,7 +210,7 @@ def test_a_duplicate_with_other_content_names_the_fields_that_differ() -> None:
     assert finding.code is Code.NIK_DUPLICATE
     assert finding.params["fields"] == ["phone", "email"]
     assert finding.message("id") == (
-        "NIK: NIK ini sudah terdaftar (3273-D01-000001, 2025-06-01) dengan isi yang berbeda pada: "
+        "NIK: NIK ini sudah terdaftar (3273-D01-000001, 01-06-2025) dengan isi yang berbeda pada: "
         "Nomor HP, Email. Periksa pendaftaran itu; jangan daftarkan dua kali."
     )
     assert "with different content in: Mobile number, Email." in finding.message("en")

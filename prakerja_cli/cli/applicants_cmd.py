@@ -36,6 +36,7 @@ def _print_rows(rows: list[dict[str, Any]], reveal: bool, json_output: bool) -> 
 
     from prakerja_cli.cli.render import applicant_json, display_value, list_name
     from prakerja_cli.i18n import field_label, t
+    from prakerja_cli.i18n.format import day
 
     if json_output:
         emit_json([applicant_json(r, reveal=reveal) for r in rows])
@@ -51,7 +52,7 @@ def _print_rows(rows: list[dict[str, Any]], reveal: bool, json_output: bool) -> 
     for r in rows:
         data_row(
             table, r["registration_number"], display_value("nik", r["nik"], reveal=reveal),
-            list_name(r), r["district"], t(f"status.{r['status']}"), r["created_at"][:10],
+            list_name(r), r["district"], t(f"status.{r['status']}"), day(r["created_at"]),
         )  # fmt: skip
     print_wide(table)
     err.print(t("msg.count", count=len(rows)))

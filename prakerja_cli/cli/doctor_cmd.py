@@ -31,7 +31,7 @@ def doctor(json_output: JsonOpt = False) -> None:
     else:
         for c in checks:
             mark = "[green]OK[/]" if c.ok else "[bold red]!![/]"
-            out.print(f"{mark} {escape(t('doctor.' + c.name))}: {escape(c.detail)}")
+            out.print(f"{mark} {escape(t('doctor.' + c.name))}: {escape(c.shown or c.detail)}")
             if not c.ok and c.fix:
                 out.print(f"   {t('label.hint')}: {t(c.fix)}", markup=False)
     if not all(c.ok for c in checks):

@@ -24,6 +24,7 @@ def nik(
     from prakerja_cli.desk import check_niks, region_lookup
     from prakerja_cli.errors import ExitCode
     from prakerja_cli.i18n import t
+    from prakerja_cli.i18n.format import day
     from prakerja_cli.store.db import open_db
 
     db = open_db(db_path()) if db_path().exists() else None
@@ -56,7 +57,7 @@ def nik(
             out.print(f"[bold]{escape(r.info.nik or r.raw)}[/]  [{style}]{escape(verdict)}[/]")
             if r.info.birth_date:
                 out.print("  " + t("nik.summary", gender=t(f"gender.{r.info.gender}"),
-                                  birth=r.info.birth_date.strftime("%d-%m-%Y"), age=r.age),
+                                  birth=day(r.info.birth_date), age=r.age),
                           markup=False)  # fmt: skip
             if r.province:
                 out.print("  " + t("nik.region", district=r.district or "?", regency=r.regency or "?",

@@ -245,9 +245,10 @@ class DeskForm:
     def _show_nik(self, info: Any) -> None:
         from prakerja_cli.core.validate import ExistingRecord
         from prakerja_cli.i18n import t
+        from prakerja_cli.i18n.format import day
 
         if info.birth_date is not None:
-            self.nik_birth = info.birth_date.strftime("%d-%m-%Y")
+            self.nik_birth = day(info.birth_date)
             self.nik_gender = info.gender
             regions = self.ctx.regions
             district = regions(info.district_code) if regions else None
@@ -266,7 +267,7 @@ class DeskForm:
                 "  [bold red]"
                 + escape(
                     t("form.nik_purged", number=existing.registration_number,
-                      date=existing.created_at[:10], purged=existing.purged_at[:10])
+                      date=day(existing.created_at), purged=day(existing.purged_at))
                 )
                 + "[/]"
             )  # fmt: skip
@@ -275,7 +276,7 @@ class DeskForm:
                 "  [bold red]"
                 + escape(
                     t("form.nik_exists", number=existing.registration_number, name=existing.name,
-                      date=existing.created_at[:10])
+                      date=day(existing.created_at))
                 )
                 + "[/]"
             )  # fmt: skip

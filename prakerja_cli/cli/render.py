@@ -16,6 +16,7 @@ from prakerja_cli.core.findings import Finding
 from prakerja_cli.core.nik import mask
 from prakerja_cli.core.validate import FIELDS
 from prakerja_cli.i18n import field_label, maybe, t
+from prakerja_cli.i18n import format as fmt
 from prakerja_cli.sync.outbox import changed_since_sent
 
 _CHOICES = {"gender": f.GENDERS, "education": f.EDUCATION, "employment": f.EMPLOYMENT}
@@ -32,10 +33,8 @@ def display_value(name: str, value: Any, *, reveal: bool = False) -> str:
         return choice_label(name, str(value))
     if name in ("in_school", "social_assistance"):
         return t("yes") if value in (True, 1, "1") else t("no")
-    if isinstance(value, date):
-        return value.strftime("%d-%m-%Y")
-    if name == "birth_date":
-        return date.fromisoformat(str(value)).strftime("%d-%m-%Y")
+    if isinstance(value, date) or name == "birth_date":
+        return fmt.day(value)
     return str(value)
 
 
@@ -65,7 +64,12 @@ def receipt(row: dict[str, Any], office_name: str) -> Panel:
         t("receipt.number", number=row["registration_number"]),
         t("receipt.name", name=row["name"]),
         t("receipt.nik", nik=mask(row["nik"])),
-        t("receipt.when", when=row["created_at"][:10], desk=row["desk"], operator=row["operator"]),
+        t(
+            "receipt.when",
+            when=fmt.day(row["created_at"]),
+            desk=row["desk"],
+            operator=row["operator"],
+        ),
         t(f"status.{row['status']}"),
     ]
     title = escape(t("receipt.title", office=office_name))
@@ -90,7 +94,7 @@ def print_record(console: Console, row: dict[str, Any], *, reveal: bool) -> None
     extra = {
         "registration_number": row["registration_number"],
         "status": t(f"status.{row['status']}"),
-        "created_at": row["created_at"],
+        "created_at": fmt.moment(row["created_at"]),
         "desk": f"{row['desk']} / {row['operator']}",
         "source": _source(row),
     }
@@ -100,14 +104,14 @@ def print_record(console: Console, row: dict[str, Any], *, reveal: bool) -> None
     if changed_since_sent(row):
         extra["central"] += f"; {t('central.changed_since_sent')}"
     if row.get("purged_at"):
-        extra["purged_at"] = row["purged_at"]
+        extra["purged_at"] = fmt.moment(row["purged_at"])
     console.print(record_table(row, reveal=reveal, extra=extra))
 
 
 def list_name(row: dict[str, Any]) -> str:
     """The name column of a list: a purged record says so, and when."""
     if row.get("purged_at"):
-        return t("label.purged_row", date=str(row["purged_at"])[:10])
+        return t("label.purged_row", date=fmt.day(row["purged_at"]))
     return str(row["name"])
 
 

@@ -71,6 +71,7 @@ def status(json_output: JsonOpt = False) -> None:
     """
     from datetime import datetime
 
+    from prakerja_cli.i18n import format as fmt
     from prakerja_cli.i18n import t
     from prakerja_cli.office import open_workspace
     from prakerja_cli.sync.outbox import sync_counts
@@ -87,6 +88,7 @@ def status(json_output: JsonOpt = False) -> None:
         return
     for state, count in sorted(data["states"].items()):
         out.print(f"{t('central.' + state)}: {count}", markup=False)
-    out.print(t("msg.sync_last", when=data["last_sync"] or "-"), markup=False)
+    last = fmt.moment(data["last_sync"]) if data["last_sync"] else t("msg.sync_never")
+    out.print(t("msg.sync_last", when=last), markup=False)
     if age_hours is not None:
-        out.print(t("msg.sync_oldest", hours=age_hours), markup=False)
+        out.print(t("msg.sync_oldest", age=fmt.hours(age_hours)), markup=False)
