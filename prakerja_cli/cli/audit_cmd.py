@@ -51,12 +51,12 @@ def log(
 
     Example: prakerja audit log --applicant 3273-D01-000001
     """
-    import json
-
     from rich.table import Table
 
     from prakerja_cli.cli.common import parse_day
+    from prakerja_cli.cli.render import audit_action, audit_summary
     from prakerja_cli.i18n import t
+    from prakerja_cli.i18n.format import moment
     from prakerja_cli.office import open_workspace
     from prakerja_cli.store.applicants import get_applicant
     from prakerja_cli.store.audit import entries
@@ -71,16 +71,12 @@ def log(
         emit_json(rows)
         return
     table = Table()
-    for header in (
-        "#",
-        t("label.created_at"),
-        t("label.desk"),
-        t("label.action"),
-        t("label.details"),
-    ):
-        table.add_column(header)
+    for header in ("#", t("label.at"), t("label.desk"), t("label.action"), t("label.details")):
+        details = header == t("label.details")
+        table.add_column(
+            header, ratio=3 if details else None, no_wrap=header in ("#", t("label.at"))
+        )
     for row in rows:
-        details = json.dumps(row["details"], ensure_ascii=False)
-        data_row(table, row["seq"], row["at"][:19].replace("T", " "),
-                 f"{row['desk']} / {row['operator']}", row["action"], details)  # fmt: skip
+        data_row(table, row["seq"], moment(row["at"]), f"{row['desk']} / {row['operator']}",
+                 audit_action(row["action"]), audit_summary(row["action"], row["details"]))  # fmt: skip
     print_wide(table)

@@ -130,3 +130,59 @@ def _source(row: dict[str, Any]) -> str:
     if row.get("source") == "roster":
         return f"{row.get('source_file')} / {row.get('source_sheet')} / {t('label.row')} {row.get('source_row')}"
     return t("label.source_desk")
+
+
+def audit_action(action: str) -> str:
+    """An audit entry's action as the clerk's language names it (dibuat, diubah...)."""
+    return maybe(f"audit.action.{action}") or action
+
+
+def audit_summary(action: str, details: dict[str, Any]) -> str:
+    """An audit entry's details as a sentence (`3273-D01-000001: Nomor HP 0812****7890 →
+    0813****2222`), not the JSON the chain stores; an action the catalogue does not know is
+    listed as its keys and values."""
+    params: dict[str, Any] = {
+        key: (t("yes") if value else t("no")) if isinstance(value, bool) else value
+        for key, value in details.items()
+    }
+    if "source" in details:
+        params["source"] = (
+            t("label.source_desk") if details["source"] == "desk" else str(details["source"])
+        )
+    if "status" in details:
+        params["status"] = maybe(f"status.{details['status']}") or details["status"]
+    if "verified_before" in details:
+        params["verified_before"] = fmt.day(details["verified_before"])
+    template = maybe(f"audit.details.{action}")
+    try:
+        text = template.format(**params) if template else _listed(details)
+    except (KeyError, IndexError, ValueError):
+        text = _listed(details)
+    extras = [_changes(details["changes"])] if details.get("changes") else []
+    if "row" in details and action == "edit":
+        extras.append(t("audit.details.from_row", file=details.get("source"), row=details["row"]))
+    if details.get("resend"):
+        extras.append(t("msg.edit_resend"))
+    if details.get("central_unchanged"):
+        extras.append(t("msg.edit_central_unchanged", central_id=details["central_unchanged"]))
+    return " ".join([text, *extras]) if extras else text
+
+
+def _changes(changes: dict[str, Any]) -> str:
+    """`Nomor HP: 0812****7890 → 0813****2222; Email: (kosong) → a@b.id` (values as stored,
+    NIK/KK/phone already masked)."""
+    shown = []
+    for name, (old, new) in changes.items():
+        label = field_label(name) if name in FIELDS else maybe(f"label.{name}") or name
+        before, after = (
+            t("config.empty") if value in (None, "")
+            else maybe(f"status.{value}") or str(value) if name == "status"
+            else display_value(name, value, reveal=True)
+            for value in (old, new)
+        )  # fmt: skip
+        shown.append(f"{label}: {before} → {after}")
+    return "; ".join(shown) + "."
+
+
+def _listed(details: dict[str, Any]) -> str:
+    return "; ".join(f"{key}: {value}" for key, value in details.items())
