@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from prakerja_cli.i18n import set_language
 from prakerja_cli.i18n import format as fmt
+from prakerja_cli.i18n import set_language
 
 WIB = timezone(timedelta(hours=7))
 WITA = timezone(timedelta(hours=8))
@@ -33,7 +33,7 @@ def test_decimal_point_and_units_in_english() -> None:
         (WIB, "05-12-2026 00.27 WIB"),
         (WITA, "05-12-2026 01.27 WITA"),
         (WIT, "05-12-2026 02.27 WIT"),
-        (timezone.utc, "04-12-2026 17.27 UTC"),
+        (UTC, "04-12-2026 17.27 UTC"),
         (timezone(timedelta(hours=5, minutes=30)), "04-12-2026 22.57 UTC+05:30"),
     ],
 )
