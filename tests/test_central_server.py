@@ -931,3 +931,42 @@ def test_server_conforms_to_its_openapi_document(case: Any, served_url: str) -> 
             response_schema_conformance,
         ],
     )
+
+
+def test_a_body_of_many_empty_gzip_members_is_refused_at_once(central: Central) -> None:
+    # 5 MB of 250,000 empty members: each used to cost a copy of the rest of the body, on the
+    # event loop (~45 s during which the server answered nobody).
+    empty = gzip.compress(b"")
+    bomb = empty * (5_000_000 // len(empty))
+    zipped = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+    refused = central.post([], body=bomb, headers=zipped)
+    assert refused.status_code == 400
+    assert "members" in refused.json()["message"]
+    # The limit counts members, not bytes: 64 are fine, 65 are not.
+    document = json.dumps({"office_code": "3273", "records": []}).encode()
+    assert (
+        central.post([], body=empty * 63 + gzip.compress(document), headers=zipped).status_code
+        == 200
+    )
+    assert (
+        central.post([], body=empty * 64 + gzip.compress(document), headers=zipped).status_code
+        == 400
+    )
+
+
+def test_serve_beyond_loopback_warns_that_it_is_plain_http(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        _cli(
+            "serve", "--host", "0.0.0.0", "--port", "0", "--data-dir", str(tmp_path), "--token", "t"
+        ),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        lines = [process.stderr.readline() for _ in range(3)]
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=20)
+    assert "listening on http://0.0.0.0:" in lines[0]
+    assert any("plain HTTP" in line and "TLS" in line for line in lines), lines

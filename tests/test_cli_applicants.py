@@ -295,3 +295,12 @@ def test_choices_are_shown_in_the_clerks_language(two: Path) -> None:
         shown_id, shown_en = (" ".join(run.stdout.split()) for run in (indonesian, english))
         assert label in shown_id and label not in shown_en
         assert english_label in shown_en and english_label != label
+
+
+def test_show_of_an_unknown_nik_never_echoes_it_whole(office: Path) -> None:
+    nik = synthetic_nik("327301", date(1991, 4, 9), "L", 9931)
+    for args in (["applicants", "show", nik], ["applicants", "show", nik, "--json"]):
+        run = invoke(args)
+        assert run.exit_code == 1
+        assert nik not in run.stdout + run.stderr
+        assert f"{nik[:6]}********{nik[-2:]}" in run.stderr

@@ -390,7 +390,6 @@ def test_bad_or_future_birth_date_is_birthdate_invalid(value: Any) -> None:
         ("31-04-1990", "31-04-1990"),
         ("17-08-2090", "17-08-2090"),
         (date(1899, 12, 31), "31-12-1899"),
-        (" 17/08/90 ", "17/08/90"),
     ],
 )
 def test_an_unreadable_birth_date_names_what_was_read(value: Any, read: str) -> None:
@@ -761,3 +760,31 @@ def test_email_fast_path_agrees_with_email_validator(local: str, domain: str, ot
         except EmailNotValidError:
             expected = None
         assert normalise_email(address)[0] == expected, address
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("17-Agu-1990", date(1990, 8, 17)),
+        ("17-agu-1990", date(1990, 8, 17)),
+        ("17/Aug/1990", date(1990, 8, 17)),
+        ("17.Des.1990", date(1990, 12, 17)),
+        ("1990/08/17", date(1990, 8, 17)),
+        ("1990.08.17", date(1990, 8, 17)),
+        ("1990-08/17", None),  # mixed separators: no form offices use
+    ],
+)
+def test_dates_as_offices_type_them(text: str, expected: date | None) -> None:
+    assert parse_date(text) == expected
+
+
+def test_a_two_digit_year_takes_the_century_of_the_nik_or_asks_for_four_digits() -> None:
+    nik_born = date(1991, 3, 5)
+    assert normalise_birth_date("05-03-91", REFERENCE, nik_born=nik_born) == (nik_born, [])
+    assert normalise_birth_date("5-Mar-91", REFERENCE, nik_born=nik_born) == (nik_born, [])
+    for text, nik in (("05-03-91", None), (" 17/08/90 ", nik_born)):
+        finding = normalise_birth_date(text, REFERENCE, nik_born=nik)[1][0]
+        assert finding.code is Code.BIRTHDATE_INVALID
+        assert finding.params == {"text": text.strip(), "variant": "two_digit_year"}
+        assert "empat angka" in finding.message("id")
+        assert "four digits" in finding.message("en")

@@ -411,7 +411,8 @@ def test_the_fuzzing_reaches_stored_records() -> None:
 
     probe()
     print(f"\nfuzz probe, statuses of 200 drawn forms: {dict(stored)}")
-    assert stored["valid"] + stored["flagged"] >= 40, dict(stored)
+    # About 1 in 7 since over-long text and non-numeric RT/RW are refused (issue 13); 1 in 4 before.
+    assert stored["valid"] + stored["flagged"] >= 25, dict(stored)
     assert stored["rejected"] >= 40, dict(stored)
 
 

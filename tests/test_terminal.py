@@ -62,3 +62,24 @@ def test_the_readme_demo_runs_at_a_terminal(tmp_path: Path) -> None:
     code, screen = terminal.close()
     assert code == 0, screen
     assert "Traceback" not in screen
+
+
+def test_applicants_list_fits_an_80_column_console_with_numbers_whole(
+    office: Path, tmp_path: Path
+) -> None:
+    people = [person(i) for i in range(1, 4)]
+    people[0]["Nama Sesuai KTP"] = "Raden Ayu Sekar Kedaton Wulandari Kusumawardhani"
+    roster = write_xlsx(tmp_path / "r.xlsx", people)
+    assert run_at_terminal(["roster", "import", str(roster)], office)[0] == 0
+    code, screen = run_at_terminal(["applicants", "list"], office, width=80)
+    assert code == 0, screen
+    lines = screen.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80, screen
+    with sqlite3.connect(office / "prakerja.db") as conn:
+        stored = conn.execute("SELECT registration_number, nik FROM applicants").fetchall()
+    for number, nik in stored:
+        # The registration number and the masked NIK are on one line each, never cut.
+        assert any(number in line and f"{nik[:6]}********{nik[-2:]}" in line for line in lines)
+    # A long name wraps onto more lines rather than being cut with an ellipsis.
+    assert "…" not in screen
+    assert "SEKAR" in screen and "KEDATON" in screen

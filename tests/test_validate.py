@@ -334,8 +334,10 @@ def test_check_field_unknown_name_is_a_key_error() -> None:
         ("kk", float(make_kk()), make_kk()),
         ("rt", " 12 ", "012"),
         ("rw", "007", "007"),
-        ("rw", "1234", "1234"),
-        ("rt", "3a", "3A"),
+        ("rt", "RT 03", "003"),
+        ("rt", "000", "000"),  # no RT where the KTP says 000/000
+        ("rw", "RW.7", "007"),
+        ("rt", "0\u200b3", "003"),  # a zero-width space pasted in
         ("village", " gegerkalong\u00a0 hilir ", "GEGERKALONG HILIR"),
         ("birth_place", "bandung", "BANDUNG"),
         ("social_assistance", None, False),
@@ -346,6 +348,38 @@ def test_check_field_unknown_name_is_a_key_error() -> None:
 )
 def test_check_field_normalises_one_field(name: str, raw: Any, value: Any) -> None:
     assert check_field(name, raw, ctx()) == (value, [])
+
+
+@pytest.mark.parametrize("raw", ["1234", "3a", "-7", "1.5", 1.5, 1e308, "1E-300", "RT", "3/7"])
+def test_rt_and_rw_are_numbers_of_one_to_three_digits(raw: Any) -> None:
+    for name in ("rt", "rw"):
+        value, found = check_field(name, raw, ctx())
+        assert value is None
+        assert [(x.code, x.field) for x in found] == [(Code.RT_RW_INVALID, name)]
+        assert len(found[0].message()) < 200  # a 309-digit number is not quoted whole
+
+
+@pytest.mark.parametrize(
+    "invisible", ["\u200b", "\u200c", "\u200d", "\ufeff", "\u00ad", "\u2060", "\u200e"]
+)
+def test_invisible_format_characters_are_dropped_from_every_field(invisible: str) -> None:
+    nik = make_nik("327301", date(1990, 8, 17), "P", 9941)
+    value, found = check_field("nik", nik[:4] + invisible + nik[4:], ctx())
+    assert (value.nik, found) == (nik, [])
+    kk = make_kk()
+    assert check_field("kk", invisible + kk, ctx()) == (kk, [])
+    assert check_field("phone", "0812" + invisible + "34567890", ctx()) == ("+6281234567890", [])
+    assert check_field("name", "Siti" + invisible + " Aminah", ctx()) == ("SITI AMINAH", [])
+
+
+@pytest.mark.parametrize(("name", "longest"), [("name", 100), ("address", 200), ("training", 150)])
+def test_free_text_has_a_maximum_length_named_in_the_finding(name: str, longest: int) -> None:
+    assert check_field(name, "A" * longest, ctx())[1] == []
+    value, found = check_field(name, "A" * 1_000_000, ctx())
+    assert value is None
+    assert [(x.code, x.field, x.params["max"]) for x in found] == [
+        (Code.TEXT_TOO_LONG, name, longest)
+    ]
 
 
 def test_check_field_nik_returns_the_decoding() -> None:
@@ -370,6 +404,8 @@ TRIGGERS: dict[Code, tuple[dict[str, Any], dict[str, Any], frozenset[str]]] = {
     Code.NIK_GENDER_MISMATCH: ({"gender": "L"}, {}, frozenset()),
     Code.NIK_DUPLICATE: ({}, {"find_live_nik": lambda nik: RECORD}, frozenset()),
     Code.KK_FORMAT: ({"kk": "12345"}, {}, frozenset()),
+    Code.RT_RW_INVALID: ({"rt": "1.5"}, {}, frozenset()),
+    Code.TEXT_TOO_LONG: ({"address": "JL. " * 100}, {}, frozenset()),
     Code.KK_LIMIT_EXCEEDED: ({}, {"kk_members": lambda kk: 2}, frozenset()),
     Code.AGE_BELOW_MIN: (
         {"nik": make_nik("327301", date(2010, 1, 5), "P", 9003), "birth_date": "05-01-2010"},

@@ -44,11 +44,17 @@ def _print_rows(rows: list[dict[str, Any]], reveal: bool, json_output: bool) -> 
     if not rows:
         err.print(t("msg.no_applicants"))
         return
-    table = Table()
+    # An 80-column console must show the registration number, the NIK and the date whole: those
+    # never wrap and keep their width; name, kecamatan and status wrap into what is left.
+    table = Table(box=None, pad_edge=False, header_style="bold underline")
+    whole = {t("label.registration_number"), field_label("nik"), t("label.created_at")}
     for header in (t("label.registration_number"), field_label("nik"), t("label.name"),
                    field_label("district"), t("label.status"), t("label.created_at")):  # fmt: skip
-        wraps = header == t("label.name")
-        table.add_column(header, no_wrap=not wraps, min_width=12 if wraps else None)
+        if header in whole:
+            table.add_column(header, no_wrap=True, min_width=len(header), overflow="fold")
+        else:
+            ratio = 2 if header == t("label.name") else 1
+            table.add_column(header, ratio=ratio, min_width=len(header), overflow="fold")
     for r in rows:
         data_row(
             table, r["registration_number"], display_value("nik", r["nik"], reveal=reveal),

@@ -174,6 +174,7 @@ def serve(
         retry_after=retry_after,
         seed=fault_seed,
     )
+    import ipaddress
     import sqlite3
 
     from prakerja_cli.central.contract import SetupError
@@ -198,6 +199,15 @@ def serve(
         else "none (every well-formed record is verified)"
     )
     err.print(f"prakerja central: listening on http://{shown}:{bound_port}", markup=False)
+    if not ipaddress.ip_address(bound_host).is_loopback:
+        # The server speaks plain HTTP: beyond this computer, tokens and records cross the
+        # network in clear unless something in front of it terminates TLS.
+        err.print(
+            f"prakerja central: warning: {host} is reachable from other computers over plain "
+            "HTTP (tokens and records unencrypted); put a TLS-terminating proxy in front of it "
+            "(docs/central-server.md#over-a-network)",
+            markup=False,
+        )
     err.print(
         f"  data {folder}; {settings.tokens.describe()}; registry {registry_text}; "
         f"regions {asgi.state.central.region_list.source}; faults {faults.describe()}",

@@ -35,9 +35,12 @@ MONTHS_ID = {
     "aug": 8, "october": 10, "oct": 10, "december": 12, "dec": 12,
 }  # fmt: skip
 
-_TEXT_DATE = re.compile(r"(\d{1,2})\s+([A-Za-z]+)\.?\s+(\d{4})")
-_DMY = re.compile(r"(\d{1,2})[/\-.](\d{1,2})[/\-.](\d{4})")
-_YMD = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00(?:\.0+)?)?)?")
+# "17 Agustus 1990", "17-Agu-1990" (Excel's dd-mmm-yyyy as text), "17/Aug/90".
+_TEXT_DATE = re.compile(
+    r"(\d{1,2})(?:\s+|\s*[/\-.]\s*)([A-Za-z]+)\.?(?:\s+|\s*[/\-.]\s*)(\d{4}|\d{2})"
+)
+_DMY = re.compile(r"(\d{1,2})[/\-.](\d{1,2})[/\-.](\d{4}|\d{2})")
+_YMD = re.compile(r"(\d{4})([/\-.])(\d{1,2})\2(\d{1,2})(?:[ T]00:00(?::00(?:\.0+)?)?)?")
 _EXCEL_EPOCH = date(1899, 12, 30)
 
 
@@ -51,6 +54,16 @@ def collapse_spaces(text: str) -> str:
     if text.isprintable():  # after the join, only ' ' is left of the spaces: the common case
         return text
     return " ".join("".join(ch for ch in text if ch.isprintable() or ch == " ").split())
+
+
+def drop_invisible(text: str) -> str:
+    """Text without format characters (Unicode Cf: zero-width space, zero-width joiner and
+    non-joiner, BOM, soft hyphen, word joiner, bidi marks). They are invisible: pasted from a
+    web page or a chat into a NIK, they must not make it 'not 16 digits' with a '?' the clerk
+    cannot see."""
+    if text.isprintable():
+        return text  # nearly every value: no format character can be in it
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
 
 
 def fold(text: str) -> str:
@@ -283,9 +296,12 @@ def normalise_email(raw: str, field_name: str = "email") -> tuple[str | None, li
     return str(result.normalized), _email_findings(result.domain, suggestion, field_name)
 
 
-def parse_date(value: Any) -> date | None:
+def parse_date(value: Any, *, century_of: date | None = None) -> date | None:
     """A date from a date/datetime, an Excel serial number, or text in the forms offices use:
-    yyyy-mm-dd, dd/mm/yyyy, dd-mm-yyyy, dd.mm.yyyy, "17 Agustus 1990", "17 Agu 1990".
+    yyyy-mm-dd (or / or .), dd/mm/yyyy, dd-mm-yyyy, dd.mm.yyyy, "17 Agustus 1990", "17-Agu-1990".
+
+    A two-digit year (05-03-91) names no century by itself: it is read only when `century_of`
+    (the birth date in the NIK) ends in the same two digits, and takes that date's century.
     """
     if isinstance(value, datetime):
         return value.date()
@@ -300,12 +316,12 @@ def parse_date(value: Any) -> date | None:
     text = collapse_spaces(value)
     try:
         if m := _YMD.fullmatch(text):
-            return date(int(m[1]), int(m[2]), int(m[3]))
+            return date(int(m[1]), int(m[3]), int(m[4]))
         if m := _DMY.fullmatch(text):
-            return date(int(m[3]), int(m[2]), int(m[1]))
+            return date(_year(m[3], century_of), int(m[2]), int(m[1]))
         if m := _TEXT_DATE.fullmatch(text):
             month = MONTHS_ID.get(m[2].lower())
-            return date(int(m[3]), month, int(m[1])) if month else None
+            return date(_year(m[3], century_of), month, int(m[1])) if month else None
     except ValueError:
         return None
     if text.isdigit() and len(text) == 5:  # a serial (1927-2173) that arrived as text, not a year
@@ -313,23 +329,45 @@ def parse_date(value: Any) -> date | None:
     return None
 
 
+def _year(digits: str, century_of: date | None) -> int:
+    """A four-digit year as written; a two-digit one in the century of `century_of` when that
+    year ends in the same digits. ValueError otherwise (no date is guessed)."""
+    if len(digits) == 4:
+        return int(digits)
+    if century_of is not None and century_of.year % 100 == int(digits):
+        return century_of.year
+    raise ValueError(digits)
+
+
+def two_digit_year(value: Any) -> bool:
+    """Text that would be a date if its two-digit year named a century."""
+    if not isinstance(value, str):
+        return False
+    text = collapse_spaces(value)
+    m = _DMY.fullmatch(text) or _TEXT_DATE.fullmatch(text)
+    return m is not None and len(m[3]) == 2
+
+
 def normalise_birth_date(
-    value: Any, today: date, field_name: str = "birth_date"
+    value: Any, today: date, field_name: str = "birth_date", *, nik_born: date | None = None
 ) -> tuple[date | None, list[Finding]]:
     if blank(value):
         return None, [error(Code.REQUIRED_MISSING, field_name)]
-    born = parse_date(value)
+    born = parse_date(value, century_of=nik_born)
     if born is None or born > today or born.year < 1900:
-        text = _as_read(value)
+        text = as_read(value)
         us_order = _day_after_month(text) if born is None else None
         if us_order is not None:
             return None, [error(Code.BIRTHDATE_INVALID, field_name, text=text,
                                 expected=us_order, variant="us_order")]  # fmt: skip
+        if born is None and two_digit_year(value):
+            return None, [error(Code.BIRTHDATE_INVALID, field_name, text=text,
+                                variant="two_digit_year")]  # fmt: skip
         return None, [error(Code.BIRTHDATE_INVALID, field_name, text=text)]
     return born, []
 
 
-def _as_read(value: Any) -> str:
+def as_read(value: Any) -> str:
     """A cell or typed value as the clerk would recognise it in a message (kept short)."""
     if isinstance(value, date):
         return value.strftime("%d-%m-%Y")
@@ -343,7 +381,7 @@ def _day_after_month(text: str) -> str | None:
     """For a date written month first, as US Excel writes it (12/25/1990), the same date day
     first (25/12/1990); None when the text is no such date."""
     m = _DMY.fullmatch(text)
-    if m is None or int(m[1]) > 12:
+    if m is None or int(m[1]) > 12 or len(m[3]) != 4:
         return None
     try:
         date(int(m[3]), int(m[1]), int(m[2]))

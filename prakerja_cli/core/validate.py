@@ -94,13 +94,31 @@ class Validated:
         return "valid"
 
 
-def _pad_rt_rw(text: str) -> tuple[str, list[Finding]]:
-    text = f.collapse_spaces(text)
-    return (text.zfill(3) if text.isdigit() and len(text) <= 3 else text.upper()), []
+#: 000 is written where a village has no RT/RW (KTPs show "RT/RW 000/000").
+_RT_RW = re.compile(r"(?:R[TW]\.?\s*)?0*(\d{1,3})", re.IGNORECASE)
+
+
+def _rt_rw(text: str, name: str) -> tuple[str | None, list[Finding]]:
+    """RT and RW are numbers of one to three digits, stored as three ('3' -> '003'); 'RT 03'
+    and 'RW.7' as offices write them. Anything else (a number that went through a float, a
+    negative, a fraction, a whole address) is refused, naming the field."""
+    match = _RT_RW.fullmatch(f.collapse_spaces(text))
+    if match is None:
+        return None, [error(Code.RT_RW_INVALID, name, text=f.as_read(text))]
+    return match[1].zfill(3), []
 
 
 def _text(text: str, ctx: ValidationContext, numeric: bool) -> tuple[str, list[Finding]]:
     return f.normalise_text(text), []
+
+
+#: The longest value each free-text field takes (characters, after spaces are collapsed): the
+#: longest names on an e-KTP are far shorter; a million-character cell is no applicant's.
+MAX_LENGTH: dict[str, int] = {
+    "name": 100, "birth_place": 60, "address": 200, "village": 60, "district": 60,
+    "occupation": 80, "training": 150, "email": 254, "phone": 40, "nik": 40, "kk": 40,
+    "gender": 20, "education": 60, "employment": 60,
+}  # fmt: skip
 
 
 _Check = Callable[[str, "ValidationContext", bool], tuple[Any, list[Finding]]]
@@ -114,8 +132,8 @@ _CHECKS: dict[str, _Check] = {
     "email": lambda text, ctx, numeric: f.normalise_email(text),
     "education": lambda text, ctx, numeric: f.normalise_choice(text, f.EDUCATION, "education"),
     "employment": lambda text, ctx, numeric: f.normalise_choice(text, f.EMPLOYMENT, "employment"),
-    "rt": lambda text, ctx, numeric: _pad_rt_rw(text),
-    "rw": lambda text, ctx, numeric: _pad_rt_rw(text),
+    "rt": lambda text, ctx, numeric: _rt_rw(text, "rt"),
+    "rw": lambda text, ctx, numeric: _rt_rw(text, "rw"),
 }
 _YES_NO = ("in_school", "social_assistance")
 #: Occupations that say the applicant is a student (the KTP's own is PELAJAR/MAHASISWA).
@@ -128,9 +146,15 @@ def _nik(text: str, ctx: ValidationContext, numeric: bool) -> tuple[NikInfo, lis
 
 
 def check_field(
-    name: str, raw: Any, ctx: ValidationContext, *, numeric_cell: bool = False
+    name: str,
+    raw: Any,
+    ctx: ValidationContext,
+    *,
+    numeric_cell: bool = False,
+    nik_born: date | None = None,
 ) -> tuple[Any, list[Finding]]:
-    """Normalise and check one field on its own (the desk form calls this as each is typed)."""
+    """Normalise and check one field on its own (the desk form calls this as each is typed).
+    `nik_born`, the birth date in the NIK, settles the century of a two-digit birth year."""
     required = FIELDS[name]  # KeyError for a name that is not a field
     if name in _YES_NO:
         if f.blank(raw):
@@ -138,10 +162,12 @@ def check_field(
                 return None, [error(Code.REQUIRED_MISSING, name)]
             return False, []
         return f.parse_yes_no(raw, name)
-    if type(raw) is str and f.placeholder(raw):
-        raw = None  # "-", "tidak ada": the cell was meant to be empty
+    if type(raw) is str:
+        raw = f.drop_invisible(raw)
+        if f.placeholder(raw):
+            raw = None  # "-", "tidak ada": the cell was meant to be empty
     if name == "birth_date":
-        return f.normalise_birth_date(raw, ctx.today)
+        return f.normalise_birth_date(raw, ctx.today, nik_born=nik_born)
     if raw is None:
         text = ""
     elif type(raw) is str:
@@ -152,6 +178,9 @@ def check_field(
         text = str(raw)
     if f.blank(text):
         return None, ([error(Code.REQUIRED_MISSING, name)] if required else [])
+    longest = MAX_LENGTH.get(name)
+    if longest is not None and len(text) > longest and len(f.collapse_spaces(text)) > longest:
+        return None, [error(Code.TEXT_TOO_LONG, name, length=len(text), max=longest)]
     return _CHECKS.get(name, _text)(text, ctx, numeric_cell)
 
 
@@ -261,7 +290,10 @@ def validate_applicant(
     findings: list[Finding] = []
     nik_info: NikInfo | None = None
     for name in FIELDS:
-        value, found = check_field(name, form.get(name), ctx, numeric_cell=name in numeric_cells)
+        nik_born = nik_info.birth_date if nik_info is not None else None
+        value, found = check_field(
+            name, form.get(name), ctx, numeric_cell=name in numeric_cells, nik_born=nik_born
+        )
         findings.extend(found)
         if name == "nik" and isinstance(value, NikInfo):
             nik_info = value

@@ -80,8 +80,8 @@ def check_spreadsheet(path: Path) -> None:
     apart by its parts, not its name: calamine sniffs a file whose suffix it does not know)."""
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise Damaged(str(exc) or type(exc).__name__) from None
+    except Exception as exc:  # BadZipFile, OSError, ValueError, NotImplementedError ("version 6.4")
+        raise Damaged(str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__) from None
     with archive:
         try:
             _check_parts(archive)

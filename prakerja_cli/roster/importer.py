@@ -28,7 +28,8 @@ from prakerja_cli.core.validate import (
     validate_applicant,
 )
 from prakerja_cli.office import Workspace
-from prakerja_cli.roster.headers import HeaderMap, find_header, parse_overrides
+from prakerja_cli.roster.columns import COMBINED
+from prakerja_cli.roster.headers import HeaderMap, find_header, parse_overrides, split_combined
 from prakerja_cli.roster.read import RosterError, Sheet, Workbook, open_roster
 from prakerja_cli.store import applicants as store
 from prakerja_cli.store import audit
@@ -271,6 +272,7 @@ def import_roster(
     mapped = list(header.columns)
     columns = list(header.columns.items())
     last_col = max(header.columns)
+    combined = any(name in COMBINED for name in header.columns.values())
     first_data = chosen.first_row + header.row_index + 1
     data = chosen.rows[header.row_index + 1 :]
     seen: dict[str, int] = {}
@@ -293,6 +295,8 @@ def import_roster(
             form = {name: cells[col] for col, name in columns}
         else:
             form = {name: cells[col] if col < len(cells) else None for col, name in columns}
+        if combined:
+            form = split_combined(form)
         number_cells = [
             name
             for name, value in form.items()

@@ -11,7 +11,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from prakerja_cli.errors import UsageError, check_input_file, os_reason
 from prakerja_cli.roster.bounds import (
@@ -30,6 +30,7 @@ CSV_SUFFIXES = (".csv", ".txt")
 MAX_CSV_LINE = 1 << 20  # 1 MiB: no honest roster line is longer
 MAX_CELL = 32_767  # Excel's own limit for a cell's text
 _SNIFF_BYTES = 1 << 16
+_DECODE_CHUNK = 1 << 20
 
 
 class RosterError(UsageError):
@@ -176,16 +177,29 @@ def _read_sheet(book: Workbook, name: str) -> Sheet:
     return Sheet(name, rows, first_row=first)
 
 
-def detect_encoding(sample: bytes) -> str:
-    """UTF-8 (with or without BOM), else cp1252: what Excel writes on Indonesian Windows."""
-    if sample.startswith(codecs.BOM_UTF8):
+def detect_encoding(raw: BinaryIO) -> str | None:
+    """UTF-8 (with or without BOM) when the whole file is UTF-8, else cp1252: what Excel writes
+    on Indonesian Windows. The whole file decides, read in chunks and let go (a cp1252 accent on
+    row 1,400 of a file is as telling as on row 1); the stream is left at its start. None for a
+    file that is UTF-8 in one place and not in another (two files pasted together): no single
+    reading of it is right."""
+    start = raw.read(len(codecs.BOM_UTF8))
+    if start == codecs.BOM_UTF8:
+        raw.seek(0)
         return "utf-8-sig"
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    plain = True  # only ASCII so far: UTF-8 and cp1252 read it alike
+    chunk = start
     try:
-        sample.decode("utf-8")
+        while chunk:
+            decoder.decode(chunk)
+            plain = plain and chunk.isascii()
+            chunk = raw.read(_DECODE_CHUNK)
+        decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:
-        # A multi-byte character cut at the end of the sample is still UTF-8.
-        if exc.start < len(sample) - 3:
-            return "cp1252"
+        return "cp1252" if plain and chunk[: exc.start].isascii() else None
+    finally:
+        raw.seek(0)
     return "utf-8"
 
 
@@ -211,12 +225,15 @@ def _bounded_lines(stream: io.TextIOBase, path: Path) -> Iterator[str]:
 def _csv_rows(path: Path) -> Iterator[list[Any]]:
     with path.open("rb") as raw:
         sample = raw.read(_SNIFF_BYTES)
-    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        # Excel's "Unicode Text (*.txt)": UTF-16 (the BOM of UTF-32 starts the same way).
-        raise RosterError("error.roster_utf16", hint="hint.roster_utf16", file=path.name)
-    if b"\x00" in sample:
-        raise RosterError("error.roster_kind", hint="hint.roster_kinds", file=path.name)
-    encoding = detect_encoding(sample)
+        if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            # Excel's "Unicode Text (*.txt)": UTF-16 (the BOM of UTF-32 starts the same way).
+            raise RosterError("error.roster_utf16", hint="hint.roster_utf16", file=path.name)
+        if b"\x00" in sample:
+            raise RosterError("error.roster_kind", hint="hint.roster_kinds", file=path.name)
+        raw.seek(0)
+        encoding = detect_encoding(raw)
+    if encoding is None:
+        raise RosterError("error.roster_encoding", hint="hint.roster_resave", file=path.name)
     try:
         with path.open(encoding=encoding, newline="", errors="strict") as stream:
             lines = _bounded_lines(stream, path)
@@ -226,7 +243,7 @@ def _csv_rows(path: Path) -> Iterator[list[Any]]:
             cells = 0
             for row in reader:
                 cells += len(row)
-                if cells > MAX_CELLS or reader.line_num > MAX_ROWS:
+                if cells > MAX_CELLS or reader.line_num > MAX_ROWS or len(row) > MAX_COLUMNS:
                     raise _too_big(path)
                 if any(len(cell) > MAX_CELL for cell in row):
                     raise RosterError("error.roster_cell_too_long", hint="hint.roster_resave", file=path.name,

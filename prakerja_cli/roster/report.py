@@ -52,16 +52,14 @@ def write_error_report(result: ImportResult, path: Path, lang: str | None = None
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
-    column_of = {name: col for col, name in result.header.columns.items()}
+    column_of = result.header.column_of
     text_columns = {col for col, name in result.header.columns.items() if BY_FIELD[name].text}
     written = 0
     for row in result.rows:
         if row.outcome not in ("rejected", "warned"):
             continue
         cells = list(row.cells[:width]) + [None] * (width - len(row.cells[:width]))
-        rounded = {
-            column_of.get(f.field) for f in row.findings if f.code is Code.NIK_PRECISION_LOST
-        }
+        rounded = {column_of(f.field) for f in row.findings if f.code is Code.NIK_PRECISION_LOST}
         values = [
             _cell_value(v, col in text_columns, rounded=col in rounded)
             for col, v in enumerate(cells)
@@ -74,7 +72,7 @@ def write_error_report(result: ImportResult, path: Path, lang: str | None = None
         for col in text_columns:
             sheet.cell(line, col + 1).number_format = "@"
         for finding in row.findings:
-            at = column_of.get(finding.field)
+            at = column_of(finding.field)
             if at is None or finding.severity not in _FILL:
                 continue
             cell = sheet.cell(line, at + 1)

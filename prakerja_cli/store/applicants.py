@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from prakerja_cli.core.findings import Finding
+from prakerja_cli.core.nik import mask
 from prakerja_cli.core.validate import FIELDS, ExistingRecord, Validated
 from prakerja_cli.errors import NotFoundError
 
@@ -267,7 +268,9 @@ def get_applicant(db: Database, ref: str) -> dict[str, Any]:
                 [purged.registration_number],
             ) or rows  # fmt: skip
     if not rows:
-        raise NotFoundError("error.applicant_not_found", hint="hint.applicant_search", ref=ref)
+        # A NIK typed to look someone up is not echoed whole (to the screen, a --json log).
+        shown = mask(ref) if _NIK.fullmatch(ref) else ref
+        raise NotFoundError("error.applicant_not_found", hint="hint.applicant_search", ref=shown)
     return rows[0]
 
 

@@ -118,8 +118,36 @@ def make_session(settings: ApiSettings, on_retry: RetryReport | None = None) -> 
     session.mount("http://", adapter)
     session.headers["Authorization"] = f"Bearer {settings.token}"
     session.headers["User-Agent"] = f"prakerja-cli/{__version__}"
-    session.verify = settings.ca_bundle or True
+    # The environment decides nothing by itself: requests would let REQUESTS_CA_BUNDLE override
+    # --ca-bundle, a .netrc replace the token, and HTTP_PROXY receive the token and records
+    # meant for this computer. Proxies and CA bundle are resolved here, once, explicitly.
+    session.trust_env = False
+    session.verify = ca_bundle(settings)
+    session.proxies = proxies_for(settings.url)
     return session
+
+
+def ca_bundle(settings: ApiSettings) -> str | bool:
+    """--ca-bundle, else REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE, else the system's trust store."""
+    import os
+
+    return (
+        settings.ca_bundle
+        or os.environ.get("REQUESTS_CA_BUNDLE")
+        or os.environ.get("CURL_CA_BUNDLE")
+        or True
+    )
+
+
+def proxies_for(url: str) -> dict[str, str]:
+    """The environment's proxy for `url` (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), and never one for
+    this computer: the records and token for 127.0.0.1 stay on it."""
+    from requests.utils import get_environ_proxies
+
+    host = urlsplit(url).hostname or ""
+    if _loopback(host):
+        return {}
+    return dict(get_environ_proxies(url))
 
 
 def api_call(session: requests.Session, method: str, url: str, **kwargs: Any) -> requests.Response:
@@ -129,9 +157,16 @@ def api_call(session: requests.Session, method: str, url: str, **kwargs: Any) ->
 
     kwargs.setdefault("timeout", (CONNECT_TIMEOUT, READ_TIMEOUT))
     try:
-        response = session.request(method, url, **kwargs)
+        # A redirect could carry the batch to another host, or to plain http (requests drops
+        # the token on the way but keeps the body): the contract has none, so none is followed.
+        response = session.request(method, url, allow_redirects=False, **kwargs)
     except requests.exceptions.RequestException as exc:
         raise network_error(exc, url) from None
+    if response.is_redirect or 300 <= response.status_code < 400:
+        where = _origin(response.headers.get("Location", "")) or "-"
+        raise UnreachableError(
+            "error.api_redirect", hint="hint.api_redirect", status=response.status_code, url=where
+        )
     if response.status_code in (401, 403):
         raise AuthError("error.api_auth", hint="hint.api_token", status=response.status_code)
     if response.status_code == 429 or response.status_code >= 500:
@@ -162,10 +197,18 @@ def network_error(exc: BaseException, url: str) -> UnreachableError:
     if caused_by(requests.exceptions.Timeout, TimeoutError):
         return UnreachableError("error.api_timeout", hint="hint.api_later")
     if caused_by(ConnectionRefusedError):
-        port = f":{parts.port}" if parts.port else ""
-        where = f"{parts.scheme}://{parts.hostname}{port}"
-        return UnreachableError("error.api_refused", hint="hint.api_refused", url=where)
+        return UnreachableError("error.api_refused", hint="hint.api_refused", url=_origin(url))
     return UnreachableError("error.api_unreachable", hint="hint.api_later", reason=_short(exc))
+
+
+def _origin(url: str) -> str:
+    """scheme://host:port of an address: never a path, query or user name and password."""
+    try:
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return ""
+    return f"{parts.scheme}://{parts.hostname}{port}" if parts.hostname else ""
 
 
 def _causes(exc: BaseException) -> list[BaseException]:
