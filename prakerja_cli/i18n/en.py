@@ -608,4 +608,15 @@ MESSAGES: dict[str, str] = {
     "audit.details.restore": "From {file}; the previous database was kept as {set_aside}.",
     "audit.details.sync": "Sent {sent}: accepted {accepted}, duplicate {duplicate}, rejected {rejected}, conflict {conflict}; not yet sent {pending}.",
     "audit.details.purge": "Personal data of {records} applicants verified centrally before {verified_before}.",
+    # What libraries say about a damaged file (errors.library_reason)
+    "libreason.not_zip": "not a whole .xlsx/.ods file (its content is no zip archive; perhaps another file renamed, or cut short)",
+    "libreason.not_xls": "not a whole Excel .xls workbook",
+    "libreason.damaged": "its content is damaged (cut short or damaged while copied)",
+    "libreason.packing": "packed in a way that is not supported",
+    "libreason.no_workbook": "its workbook part is missing (not a whole Excel/LibreOffice file)",
+    "libreason.xml": "its XML is damaged",
+    "libreason.xml_extras": "a comment, CDATA section or processing instruction inside a sheet",
+    "libreason.nul": "it holds NUL characters (a binary file, not CSV text)",
+    "libreason.cell_too_long": "a cell is far too long",
+    "libreason.other": 'technical message: "{text}"',
 }

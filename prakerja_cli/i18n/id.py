@@ -607,4 +607,15 @@ MESSAGES: dict[str, str] = {
     "audit.details.restore": "Dari {file}; basis data sebelumnya disimpan sebagai {set_aside}.",
     "audit.details.sync": "Terkirim {sent}: diterima {accepted}, duplikat {duplicate}, ditolak {rejected}, konflik {conflict}; belum terkirim {pending}.",
     "audit.details.purge": "Data pribadi {records} pendaftar yang terverifikasi pusat sebelum {verified_before}.",
+    # What libraries say about a damaged file (errors.library_reason)
+    "libreason.not_zip": "bukan berkas .xlsx/.ods yang utuh (isinya bukan arsip zip; mungkin berkas lain yang diganti namanya, atau terpotong)",
+    "libreason.not_xls": "bukan buku kerja Excel .xls yang utuh",
+    "libreason.damaged": "isinya rusak (terpotong atau rusak saat disalin)",
+    "libreason.packing": "dikemas dengan cara yang tidak didukung",
+    "libreason.no_workbook": "bagian buku kerjanya tidak ada (bukan berkas Excel/LibreOffice yang utuh)",
+    "libreason.xml": "isi XML-nya rusak",
+    "libreason.xml_extras": "ada komentar, bagian CDATA atau instruksi pemrosesan di dalam lembar",
+    "libreason.nul": "ada karakter NUL (berkas biner, bukan teks CSV)",
+    "libreason.cell_too_long": "ada sel yang terlalu panjang",
+    "libreason.other": 'pesan teknis: "{text}"',
 }
