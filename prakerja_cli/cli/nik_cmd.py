@@ -24,7 +24,7 @@ def nik(
     from prakerja_cli.desk import check_niks, region_lookup
     from prakerja_cli.errors import ExitCode
     from prakerja_cli.i18n import t
-    from prakerja_cli.i18n.format import day
+    from prakerja_cli.i18n.format import day, place
     from prakerja_cli.store.db import open_db
 
     db = open_db(db_path()) if db_path().exists() else None
@@ -60,8 +60,7 @@ def nik(
                                   birth=day(r.info.birth_date), age=r.age),
                           markup=False)  # fmt: skip
             if r.province:
-                out.print("  " + t("nik.region", district=r.district or "?", regency=r.regency or "?",
-                                  province=r.province), markup=False)  # fmt: skip
+                out.print("  " + place(r.district, r.regency, r.province), markup=False)
             render_findings(r.info.findings, out)
     if not all(r.info.valid for r in results):
         raise typer.Exit(int(ExitCode.REJECTED))

@@ -245,7 +245,7 @@ class DeskForm:
     def _show_nik(self, info: Any) -> None:
         from prakerja_cli.core.validate import ExistingRecord
         from prakerja_cli.i18n import t
-        from prakerja_cli.i18n.format import day
+        from prakerja_cli.i18n.format import day, place
 
         if info.birth_date is not None:
             self.nik_birth = day(info.birth_date)
@@ -257,7 +257,7 @@ class DeskForm:
                 "  [cyan]"
                 + escape(
                     t("form.nik_says", gender=t(f"gender.{info.gender}"), birth=self.nik_birth,
-                      district=district or info.district_code, regency=regency or info.regency_code)
+                      place=place(district, regency))
                 )
                 + "[/]"
             )  # fmt: skip

@@ -78,6 +78,13 @@ def moment(value: datetime | str | None, zone: tzinfo | None = None) -> str:
     )
 
 
+def place(district: str | None, regency: str | None, province: str | None = None) -> str:
+    """Where a NIK was issued: `Kec. Sukasari, Kota Bandung, Jawa Barat`; a part the region
+    list does not know is left out (its finding says so), never shown as `?`."""
+    parts = [t("place.district", name=district) if district else None, regency, province]
+    return ", ".join(part for part in parts if part) or t("value.unknown")
+
+
 def month(value: str) -> str:
     """A month as stored (`2026-01`) as people name it: `Januari 2026`."""
     year, _, number_ = value.partition("-")

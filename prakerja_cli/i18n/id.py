@@ -64,6 +64,8 @@ MESSAGES: dict[str, str] = {
     "finding.REQUIRED_MISSING": "wajib diisi.",
     "finding.DISTRICT_UNKNOWN": 'kecamatan "{name}" tidak ada di daftar wilayah {regency}. Nama terdekat: {suggestion}. Periksa ejaannya; jika benar, biarkan.',
     "finding.VILLAGE_UNKNOWN": 'desa/kelurahan "{name}" tidak ada di Kecamatan {district} menurut daftar wilayah. Nama terdekat: {suggestion}. Periksa ejaannya; jika benar, biarkan.',
+    "finding.DISTRICT_UNKNOWN.no_match": 'kecamatan "{name}" tidak ada di daftar wilayah {regency}, dan tidak ada nama yang mirip. Periksa ejaannya; jika benar, biarkan.',
+    "finding.VILLAGE_UNKNOWN.no_match": 'desa/kelurahan "{name}" tidak ada di Kecamatan {district} menurut daftar wilayah, dan tidak ada nama yang mirip. Periksa ejaannya; jika benar, biarkan.',
     # Severities and statuses
     "severity.error": "DITOLAK",
     "severity.warning": "PERHATIAN",
@@ -217,7 +219,7 @@ MESSAGES: dict[str, str] = {
     "form.optional": "boleh kosong",
     "form.summary": "Ringkasan",
     "form.give_up": "Batal, jangan simpan",
-    "form.nik_says": "NIK: {gender}, lahir {birth}, Kec. {district}, {regency}",
+    "form.nik_says": "NIK: {gender}, lahir {birth}, {place}",
     "form.nik_exists": "NIK ini sudah terdaftar: {number} atas nama {name} ({date}).",
     "choices.gender": "(L/P)",
     "choices.birth_date": "(HH-BB-TTTT)",
@@ -229,7 +231,7 @@ MESSAGES: dict[str, str] = {
     "nik.valid": "SAH",
     "nik.invalid": "TIDAK SAH",
     "nik.summary": "{gender}, lahir {birth} (usia {age})",
-    "nik.region": "Kec. {district}, {regency}, {province}",
+    "place.district": "Kec. {name}",
     # Receipt and record labels
     "receipt.title": "Tanda terima pendaftaran - {office}",
     "receipt.number": "Nomor pendaftaran: {number}",
