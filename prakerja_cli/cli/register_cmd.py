@@ -201,7 +201,10 @@ class DeskForm:
         default = self._default(name)
         while True:
             hint = maybe(f"choices.{name}")
-            label = escape(field_label(name)) + ("" if FIELDS[name] else f" ({t('form.optional')})")
+            # A yes/no question has its answer by default: "(boleh kosong) (ya/tidak) (tidak)"
+            # contradicted itself.
+            optional = not FIELDS[name] and name not in ("in_school", "social_assistance")
+            label = escape(field_label(name)) + (f" ({t('form.optional')})" if optional else "")
             if hint:
                 label += f" [dim]{escape(hint)}[/]"
             raw = Prompt.ask(

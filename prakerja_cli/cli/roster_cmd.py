@@ -46,6 +46,7 @@ def import_(
     Example: prakerja roster import daftar_desa.xlsx --errors perbaikan.xlsx
     """
     from prakerja_cli.errors import ExitCode
+    from prakerja_cli.i18n import t
     from prakerja_cli.office import open_workspace
     from prakerja_cli.roster.importer import import_roster, paused_gc
 
@@ -55,7 +56,7 @@ def import_(
 
         check_report_path(errors, file)  # before anything is stored
     with paused_gc():
-        with progress_bar("roster") as progress:
+        with progress_bar(t("progress.roster")) as progress:
             result = import_roster(ws, file, sheet=sheet, mapping=map_, dry_run=dry_run,
                                    update=update, progress=progress)  # fmt: skip
         report_rows = None

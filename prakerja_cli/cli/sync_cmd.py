@@ -51,7 +51,7 @@ def sync(
     def retrying(failed: int, allowed: int) -> None:
         err.print(t("msg.sync_retrying", attempt=failed, retries=allowed), markup=False)
 
-    with progress_bar("sync") as progress:
+    with progress_bar(t("progress.sync")) as progress:
         result = run_sync(ws, settings, batch_size=batch_size, dry_run=dry_run,
                           progress=progress, on_retry=retrying)  # fmt: skip
     if json_output:

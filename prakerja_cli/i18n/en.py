@@ -621,4 +621,6 @@ MESSAGES: dict[str, str] = {
     "libreason.nul": "it holds NUL characters (a binary file, not CSV text)",
     "libreason.cell_too_long": "a cell is far too long",
     "libreason.other": 'technical message: "{text}"',
+    "progress.sync": "Sending",
+    "progress.roster": "Reading the roster",
 }

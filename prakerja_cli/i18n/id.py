@@ -620,4 +620,6 @@ MESSAGES: dict[str, str] = {
     "libreason.nul": "ada karakter NUL (berkas biner, bukan teks CSV)",
     "libreason.cell_too_long": "ada sel yang terlalu panjang",
     "libreason.other": 'pesan teknis: "{text}"',
+    "progress.sync": "Mengirim",
+    "progress.roster": "Membaca daftar",
 }
