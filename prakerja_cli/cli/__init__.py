@@ -49,8 +49,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
-    help="Offline Kartu Prakerja registration for Disnakertrans desks.\n\n"
-    "Example: prakerja init, then prakerja register",
 )
 
 
@@ -62,15 +60,8 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
-    lang: Annotated[
-        str | None,
-        typer.Option(
-            "--lang", help="Language of messages: id (default) or en. Env: PRAKERJA_LANG."
-        ),
-    ] = None,
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
-    ] = False,
+    lang: Annotated[str | None, typer.Option("--lang")] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True)] = False,
 ) -> None:
     # --lang is applied by GuardedGroup.parse_args wherever it stands; it is declared here so that
     # `prakerja --help` lists it.

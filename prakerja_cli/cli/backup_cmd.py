@@ -11,20 +11,12 @@ from prakerja_cli.cli.common import JsonOpt, emit_json, out
 
 
 def backup(
-    dest: Annotated[
-        Path | None,
-        typer.Argument(
-            help="Folder for backups (default: backups/ in the data folder), or one new FILE.db."
-        ),
-    ] = None,
-    keep: Annotated[int, typer.Option(help="How many backups to keep in that folder.")] = 7,
+    dest: Annotated[Path | None, typer.Argument()] = None,
+    keep: Annotated[int, typer.Option()] = 7,
     json_output: JsonOpt = False,
 ) -> None:
     """Copy the database and the office key while desks keep working, verify the copy; in a folder
-    keep the last N, or write exactly one new FILE.db.
-
-    Example: prakerja backup D:\\cadangan --keep 14
-    """
+    keep the last N, or write exactly one new FILE.db."""
     from prakerja_cli.config import app_dir, db_path, load_config, office_key
     from prakerja_cli.i18n import t
     from prakerja_cli.store.backup import backup as make_backup
@@ -43,15 +35,12 @@ def backup(
 
 
 def restore(
-    file: Annotated[Path, typer.Argument(help="A backup made by `prakerja backup`.")],
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask to confirm.")] = False,
+    file: Annotated[Path, typer.Argument()],
+    yes: Annotated[bool, typer.Option("--yes", "-y")] = False,
     json_output: JsonOpt = False,
 ) -> None:
-    """Replace the database and office key with a verified backup of this office; the current
-    ones are kept aside.
-
-    Example: prakerja restore D:\\cadangan\\prakerja-20261123-013000-000000.db
-    """
+    """Replace the database and office key with a verified backup of this office; the current ones
+    are kept aside."""
     from prakerja_cli.cli.common import confirm, err
     from prakerja_cli.config import load_config
     from prakerja_cli.errors import CancelledError

@@ -73,10 +73,8 @@ def err_console() -> Console:
     return _err.real()
 
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON document on stdout, for scripts.")]
-RevealOpt = Annotated[
-    bool, typer.Option("--reveal", help="Show NIK and KK whole (they are masked by default).")
-]
+JsonOpt = Annotated[bool, typer.Option("--json")]
+RevealOpt = Annotated[bool, typer.Option("--reveal")]
 
 
 def data_row(table: Any, *cells: object) -> None:

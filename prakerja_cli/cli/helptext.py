@@ -1,4 +1,4 @@
-"""The clerk's language on the command line: `--lang` anywhere in it, and `--help` from the catalogues.
+"""The clerk's language on the command line: `--lang` anywhere on it; `--help` from the catalogues.
 
 Typer reads help texts when the app is built, before anyone knows the language asked for; so the
 texts live in the catalogues (`help.<command path>`, `help.<command path>.<parameter>`) and are

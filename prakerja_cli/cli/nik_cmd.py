@@ -10,15 +10,10 @@ from prakerja_cli.cli.common import JsonOpt, emit_json, out, render_findings
 
 
 def nik(
-    niks: Annotated[
-        list[str], typer.Argument(help="One or more NIKs (spaces, dots, dashes allowed).")
-    ],
+    niks: Annotated[list[str], typer.Argument()],
     json_output: JsonOpt = False,
 ) -> None:
-    """Decode and check NIKs: region, birth date, gender, age and findings. Stores nothing.
-
-    Exit code 3 when any NIK is invalid. Example: prakerja nik 3273015708900001
-    """
+    """Decode and check NIKs: region, birth date, gender, age and findings. Stores nothing."""
     from prakerja_cli.cli.common import escape
     from prakerja_cli.config import db_path
     from prakerja_cli.desk import check_niks, region_lookup

@@ -15,22 +15,16 @@ def purge(
         typer.Option(
             "--verified-before",
             metavar="YYYY-MM-DD",
-            help="Purge records the central system verified before this day.",
         ),
     ],
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Say what would be purged; change nothing.")
-    ] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask to confirm.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y")] = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Remove NIK, KK, name, birth date, phone, e-mail and address of registrations the central
     system verified before a day. The NIK's keyed hash is kept, so it is still refused as a
-    duplicate; region, gender, education, statuses and dates stay for the statistics.
-    Cannot be undone; backups made earlier still hold the data.
-
-    Example: prakerja purge --verified-before 2026-01-01 --dry-run
-    """
+    duplicate; region, gender, education, statuses and dates stay for the statistics. Cannot be
+    undone; backups made earlier still hold the data."""
     from datetime import date, timedelta
 
     from prakerja_cli.cli.common import confirm, parse_day

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 def _opt(help_text: str) -> Any:
-    return typer.Option(help=help_text, show_default=False)
+    return typer.Option(show_default=False)
 
 
 def register(
@@ -48,32 +48,20 @@ def register(
     ] = None,
     occupation: Annotated[str | None, _opt("Occupation (optional).")] = None,
     in_school: Annotated[
-        bool | None,
-        typer.Option(
-            "--in-school/--not-in-school", help="Still in school or university?", show_default=False
-        ),
+        bool | None, typer.Option("--in-school/--not-in-school", show_default=False)
     ] = None,
     social_assistance: Annotated[
         bool | None,
         typer.Option(
             "--social-assistance/--no-social-assistance",
-            help="Receives other social assistance?",
             show_default=False,
         ),
     ] = None,
     training: Annotated[str | None, _opt("Desired training (optional).")] = None,
-    yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Store without asking to confirm.")
-    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y")] = False,
     json_output: JsonOpt = False,
 ) -> None:
-    """Register a walk-in applicant. Without field options it asks for each field in turn.
-
-    Exit code 3 when validation refuses the applicant (nothing is stored).
-    Example: prakerja register --nik 3273015708900001 --kk 3273010101100002 --name "Siti Aminah"
-    --birth-date 1990-08-17 --gender P --phone 081234567890 --address "Jl. Merdeka 1" --village
-    Sukasari --district Sukasari --education SMA --employment KORBAN_PHK --not-in-school --yes
-    """
+    """Register a walk-in applicant. Without field options it asks for each field in turn."""
     from prakerja_cli.desk import validation_context
     from prakerja_cli.office import open_workspace
 

@@ -16,24 +16,13 @@ app = typer.Typer(invoke_without_command=True)
 @app.callback()
 def sync(
     ctx: typer.Context,
-    batch_size: Annotated[int, typer.Option(help="Records per request (1-1000).")] = 500,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Count what would be sent; send nothing.")
-    ] = False,
-    ca_bundle: Annotated[
-        Path | None, typer.Option(help="CA bundle (PEM) for a government certificate authority.")
-    ] = None,
-    allow_insecure_http: Annotated[
-        bool, typer.Option("--allow-insecure-http", help="Allow plain http beyond this computer.")
-    ] = False,
+    batch_size: Annotated[int, typer.Option()] = 500,
+    dry_run: Annotated[bool, typer.Option("--dry-run")] = False,
+    ca_bundle: Annotated[Path | None, typer.Option()] = None,
+    allow_insecure_http: Annotated[bool, typer.Option("--allow-insecure-http")] = False,
     json_output: JsonOpt = False,
 ) -> None:
-    """Send every valid, unsent registration in batches, then pull status updates.
-
-    Never prompts. Exit codes: 0 all delivered, 3 some refused by the central system,
-    4 central system unreachable (nothing lost: run again later), 5 token refused.
-    Example: prakerja sync --json
-    """
+    """Send every valid, unsent registration in batches, then pull status updates."""
     if ctx.invoked_subcommand is not None:
         return
     from prakerja_cli.errors import ExitCode
@@ -65,10 +54,7 @@ def sync(
 
 @app.command("status")
 def status(json_output: JsonOpt = False) -> None:
-    """Counts per central state, the last successful sync, the age of the oldest pending record.
-
-    Example: prakerja sync status
-    """
+    """Counts per central state, the last successful sync, the age of the oldest pending record."""
     from datetime import datetime
 
     from prakerja_cli.i18n import format as fmt
