@@ -11,6 +11,7 @@ from prakerja_cli.core.rules import load_rule_set
 from prakerja_cli.core.validate import FIELDS, Validated, ValidationContext, validate_applicant
 from prakerja_cli.errors import UsageError
 from prakerja_cli.i18n import format as fmt
+from prakerja_cli.i18n import t
 from prakerja_cli.office import Workspace
 from prakerja_cli.roster.columns import field_for_header
 from prakerja_cli.store import applicants as store
@@ -236,7 +237,8 @@ def health_checks(ws: Workspace, *, wal_limit: int = 64 << 20) -> list[Check]:
     wal_size = wal.stat().st_size if wal.exists() else 0
     checks.append(Check("wal", wal_size < wal_limit, f"{wal_size // 1024} KiB", "fix.wal"))
     url, token = ws.config.effective_api()
-    checks.append(Check("api", bool(url and token), url or "-", "hint.api_settings"))
+    checks.append(Check("api", bool(url and token), url or "-", "hint.api_settings",
+                        shown=None if url else t("config.empty")))  # fmt: skip
     newest = db.execute("SELECT max(created_at) FROM applicants").fetchone()[0]
     now = datetime.now().astimezone()
     clock_ok = 2024 <= now.year <= 2100 and (
