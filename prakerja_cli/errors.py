@@ -18,6 +18,22 @@ def check_input_file(path: Path, error: type[PrakerjaError] | None = None) -> No
         raise kind("error.file_missing", hint="hint.check_path", file=str(path))
 
 
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two names are one file: the OS decides (case, 8.3 short names, '..', links)."""
+    try:
+        return a.samefile(b)
+    except OSError:  # one of them does not exist (yet): not the same file
+        return False
+
+
+def check_new_file(path: Path, *, force: bool) -> None:
+    """A file to write: one rule for every command that writes a file (export, --errors, template,
+    backup). An existing file is never replaced silently, only with `--force` (`force`): a clerk
+    may have named yesterday's recap, or a template that came back filled in."""
+    if not force and path.exists():
+        raise UsageError("error.output_exists", hint="hint.output_force", file=str(path))
+
+
 class ExitCode(IntEnum):
     """Process exit codes; documented in README.md and docs/exit-codes.md."""
 

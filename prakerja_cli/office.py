@@ -23,10 +23,13 @@ from prakerja_cli.core.rules import rule_set_names
 from prakerja_cli.errors import ConfigError, UsageError
 from prakerja_cli.store.applicants import Office
 from prakerja_cli.store.db import journals, open_db
+from prakerja_cli.store.numbering import adopt, marks_path
 from prakerja_cli.store.regions import load_packaged_regions, region_name
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
+
+    from prakerja_cli.store.backup import Comparison
 
 _DESK = re.compile(r"[A-Z0-9]{1,8}")
 
@@ -53,6 +56,7 @@ def open_workspace() -> Workspace:
         # A store nobody has signed anything in yet may get its key now; one with audit
         # entries needs its own key back (office_key names the fix).
         office_key(create=db.execute("SELECT 1 FROM audit LIMIT 1").fetchone() is None)
+    adopt(db)
     regency = region_name(db, config.office_code) or config.office_code
     province = region_name(db, config.office_code[:2]) or config.office_code[:2]
     office = Office(
@@ -144,7 +148,9 @@ def init_office(
     name = check_required(office_name, "--office-name")
     operator_name = check_required(operator, "--operator")
     path, store = config_path(), db_path()
-    created = [p for p in (path, store, *journals(store), key_path()) if not p.exists()]
+    created = [
+        p for p in (path, store, *journals(store), key_path(), marks_path()) if not p.exists()
+    ]
     home_created = not app_dir().exists()
     db = None
     try:
@@ -169,6 +175,9 @@ def init_office(
         if not key_path().exists() and db.execute("SELECT 1 FROM audit LIMIT 1").fetchone():
             audit.mark_key_change(db)
         office_key(create=True)
+        adopt(
+            db
+        )  # this PC numbers this store (a restore of another store's backup is not vouched for)
         config = Config(
             office_code=code, office_name=name, desk=desk_id, operator=operator_name, rules=rules
         )
@@ -196,16 +205,47 @@ class RestoreResult:
     key: str  # restored (the backup's key is now this office's), same, or missing (an old backup)
     key_set_aside: Path | None  # the different key that was here before
     key_mismatch: bool  # a backup without the key whose audit trail this key does not verify
+    compared: Comparison  # the store replaced, against the backup
+    carried: list[str]  # registration numbers of the records kept from the store replaced
+    next_number: str  # the number this desk gives next
+    numbering_locked: bool  # this PC cannot vouch for the desk's numbers (store/numbering.py)
 
 
-def restore_office(file: Path) -> RestoreResult:
+def preview_restore(file: Path) -> Comparison:
+    """What restoring `file` would drop and keep (for the question before it), after the checks
+    that refuse a damaged or foreign backup."""
+    from prakerja_cli.store.backup import check_backup, compare_stores
+
+    check_backup(file, load_config().office_code)
+    return compare_stores(db_path(), file)
+
+
+def restore_office(file: Path, last_number: str | None = None) -> RestoreResult:
     """Put a backup of this office in place of the store and its key in place of office.key, then
-    audit it. For a backup without the key, entries this key cannot verify are marked as such."""
+    audit it. For a backup without the key, entries this key cannot verify are marked as such.
+
+    Records of the store replaced that have left the desk are carried over (the central system
+    holds them, the applicants hold receipts), and the numbering continues after the highest number
+    anything here knows was given; `last_number` (the last receipt's) vouches for the desk's own
+    numbering where this PC cannot (a restore onto a new PC).
+    """
     from prakerja_cli.store import audit
-    from prakerja_cli.store.backup import restore
+    from prakerja_cli.store import numbering as nb
+    from prakerja_cli.store.backup import carry_over, compare_stores, restore
     from prakerja_cli.store.db import write
 
-    done = restore(file, db_path(), load_config().office_code)
+    config = load_config()
+    last = None
+    if last_number is not None:
+        last = nb.parse_serial(last_number, config.office_code, config.desk)
+        if last is None:
+            raise UsageError("error.last_number", hint="hint.last_number", value=last_number,
+                             example=nb.format_number(config.office_code, config.desk, 57))  # fmt: skip
+    marks = nb.read_marks()  # a damaged file stops the restore before anything is replaced
+    done = restore(file, db_path(), config.office_code)
+    compared = compare_stores(done.set_aside, file)
+    own = nb.counter_name(config.office_code, config.desk)
+    floors = nb.restore_floors(compared.backup_numbers, compared.current_numbers, marks, own, last)
     office_key(create=True)  # a key-less backup on a PC whose key was lost: a new key, marked below
     ws = open_workspace()  # applies any newer migrations to the restored copy
     key = "missing" if done.key is None else "restored" if done.key_changed else "same"
@@ -213,7 +253,17 @@ def restore_office(file: Path) -> RestoreResult:
         mismatch = done.key is None and audit.verify(ws.db).problem == "edited"
         if mismatch:
             audit.mark_key_change(ws.db)
+        carried = []
+        if compared.current is not None:
+            carried = carry_over(ws.db.conn, done.set_aside, compared.carried)
+        nb.settle(ws.db, floors, marks, compared.backup_numbers.store)
         audit.record(ws.db, ws.office, "restore", None, {
             "file": file.name, "set_aside": done.set_aside.name, "key": key,
+            "carried": carried, "removed": compared.removed,
+            "numbering": {"issued": floors.issued[own], "locked": own in floors.unknown},
         })  # fmt: skip
-    return RestoreResult(done.set_aside, done.counts, key, done.key_set_aside, mismatch)
+    return RestoreResult(
+        done.set_aside, done.counts, key, done.key_set_aside, mismatch, compared, carried,
+        nb.format_number(config.office_code, config.desk, floors.issued[own] + 1),
+        own in floors.unknown,
+    )  # fmt: skip

@@ -111,7 +111,7 @@ def write_samples(folder: Path) -> list[Path]:
 
     folder.mkdir(parents=True, exist_ok=True)
     template = folder / "template.xlsx"
-    write_template(template, overwrite=True)  # the samples are written again on purpose
+    write_template(template, force=True)  # the samples are written again on purpose
     return [
         write_roster(
             folder / "roster-clean.xlsx", clean_rows(), "DAFTAR CALON PESERTA KARTU PRAKERJA"

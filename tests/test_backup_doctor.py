@@ -272,11 +272,37 @@ def test_backup_to_a_db_file_writes_exactly_that_file_once(office: Path, tmp_pat
     again = invoke(["backup", str(target)])
     assert again.exit_code == 2
     lines = again.stderr.strip().splitlines()
-    assert lines[0].startswith("galat:") and str(target) in lines[0]
-    assert "nama berkas baru" in lines[1]
+    assert lines == [
+        f"galat: Berkas {target} sudah ada.",
+        "saran: Pilih nama lain, atau tambahkan --force untuk menimpanya.",
+    ]
     assert target.read_bytes() == before
     assert invoke(["restore", str(target), "--yes"]).exit_code == 0
     assert not (office / "backups").exists()  # a folder backup was not made on the side
+
+
+def test_backup_force_replaces_the_file_with_a_newer_copy(office: Path, tmp_path: Path) -> None:
+    register(1)
+    target = tmp_path / "mingguan.db"
+    assert invoke(["backup", str(target)]).exit_code == 0
+    register(2)
+    run = invoke(["backup", str(target), "--force", "--json"])
+    assert run.exit_code == 0, run.stderr
+    assert run.json()["counts"]["applicants"] == 2
+    with closing(sqlite3.connect(target)) as conn:
+        assert conn.execute("SELECT count(*) FROM applicants").fetchone()[0] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "mingguan.db"]  # no leftovers
+
+
+def test_backup_never_replaces_the_store_it_copies(office: Path, tmp_path: Path) -> None:
+    register(1)
+    store = office / "prakerja.db"
+    before = store.stat().st_size
+    run = invoke(["backup", str(store), "--force"])
+    assert run.exit_code == 2
+    assert str(store) in run.stderr and "basis data kantor ini sendiri" in run.stderr
+    assert store.stat().st_size == before
+    assert invoke(["applicants", "show", "3273-D01-000001"]).exit_code == 0
 
 
 def test_an_existing_folder_named_like_a_db_file_is_still_a_folder(

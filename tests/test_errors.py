@@ -102,3 +102,46 @@ def test_a_renamed_file_is_refused_without_the_librarys_english(
     assert "zip file" not in error
     english = invoke(["roster", "import", str(fake), "--lang", "en"])
     assert "not a whole .xlsx/.ods file" in english.stderr
+
+
+def _roster(folder: Path) -> Path:
+    from rosters import person, write_xlsx
+
+    return write_xlsx(folder / "desa.xlsx", [person(1), person(2, NIK="123")])
+
+
+#: Every command that writes a file the clerk names, with the file's name (check_new_file).
+WRITERS = {
+    "export": lambda folder: ["export", str(folder / "rekap.csv")],
+    "roster import --errors": lambda folder: [
+        "roster", "import", str(_roster(folder)), "--errors", str(folder / "perbaikan.xlsx"),
+    ],
+    "roster template": lambda folder: ["roster", "template", str(folder / "templat.xlsx")],
+    "backup FILE.db": lambda folder: ["backup", str(folder / "cadangan.db")],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("command", list(WRITERS))
+def test_no_command_replaces_a_file_without_force(
+    office: Path, tmp_path: Path, command: str
+) -> None:
+    assert invoke(applicant_args()).exit_code == 0
+    args = WRITERS[command](tmp_path)
+    target = Path(args[-1])
+    target.write_bytes(b"yesterday's file")
+    refused = invoke(args)
+    assert refused.exit_code == 2
+    assert refused.stderr.splitlines() == [
+        f"galat: Berkas {target} sudah ada.",
+        "saran: Pilih nama lain, atau tambahkan --force untuk menimpanya.",
+    ]
+    assert target.read_bytes() == b"yesterday's file"
+    english = invoke(["--lang", "en", *args])
+    assert english.stderr.splitlines() == [
+        f"error: File {target} already exists.",
+        "hint: Choose another name, or add --force to overwrite it.",
+    ]
+    forced = invoke([*args, "--force"])
+    assert forced.exit_code in (0, 3), forced.stderr  # 3: the roster has a rejected row
+    assert target.read_bytes() != b"yesterday's file" and target.stat().st_size > 200
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp file left

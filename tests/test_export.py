@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import shutil
+import subprocess
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,8 @@ from prakerja_cli.cli.export_cmd import export
 from prakerja_cli.demo import synthetic_nik
 from prakerja_cli.errors import UsageError
 from prakerja_cli.roster.columns import COLUMNS
-from prakerja_cli.roster.export import HEADERS, export_applicants, neutralise
+from prakerja_cli.roster.export import HEADERS, export_applicants
+from prakerja_cli.roster.output import neutralise
 from tests.conftest import Run, applicant_args, invoke
 
 SITI = synthetic_nik("327301", date(1990, 8, 17), "P", 9001)
@@ -150,7 +153,7 @@ def test_csv_has_bom_semicolons_iso_dates_and_defused_text(three: Path, tmp_path
     siti, budi = people["SITI AMINAH"], people["BUDI SANTOSO"]
     assert [r[COL["No"]] for r in rows[1:]] == ["1", "2"]
     assert siti[COL["NIK"]] == SITI[:6] + "********" + SITI[-2:]  # masked: text already
-    assert siti[COL["Nomor HP"]] == "'081234567890"  # Excel would drop the 0 of a bare number
+    assert siti[COL["Nomor HP"]] == "081234567890"  # the value itself: no ' any program keeps
     assert siti[COL["Tanggal Lahir"]] == "1990-08-17"
     assert siti[COL["Tanggal Daftar"]] == date.today().isoformat()
     assert siti[COL["Pelatihan yang Diinginkan"]].startswith("'=HYPERLINK(")
@@ -159,18 +162,68 @@ def test_csv_has_bom_semicolons_iso_dates_and_defused_text(three: Path, tmp_path
     assert siti[COL["Masih Sekolah/Kuliah"]] == "tidak"
 
 
-def test_csv_reveal_keeps_the_nik_text_for_excel(three: Path, tmp_path: Path) -> None:
+def test_csv_reveal_writes_the_digits_and_nothing_else(three: Path, tmp_path: Path) -> None:
+    """NIK, KK, phone and RT read back from the csv are exactly the stored values: no ' in front
+    (LibreOffice and other systems keep it as part of the value), no digit lost."""
     path = tmp_path / "rekap.csv"
     assert run([str(path), "--reveal"]).exit_code == 0
-    people = by_name(read_csv(path)[1][1:])
-    assert people["SITI AMINAH"][COL["NIK"]] == "'" + SITI
-    assert people["SITI AMINAH"][COL["Nomor KK"]] == "'3273010101100002"
+    raw, rows = read_csv(path)
+    people = by_name(rows[1:])
+    siti, budi = people["SITI AMINAH"], people["BUDI SANTOSO"]
+    assert siti[COL["NIK"]] == SITI and budi[COL["NIK"]] == BUDI
+    assert siti[COL["Nomor KK"]] == "3273010101100002"
+    assert siti[COL["Nomor HP"]] == "081234567890"
+    assert (budi[COL["RT"]], budi[COL["RW"]]) == ("004", "012")
+    assert b";'3" not in raw and b";'0" not in raw  # no digits anywhere carry a '
+    # A formula is still defused, by the same rule as the xlsx.
+    assert siti[COL["Pelatihan yang Diinginkan"]].startswith("'=")
+
+
+def libreoffice_opens(path: Path, out: Path, *, columns_as_text: bool) -> list[list[Any]]:
+    """The csv as LibreOffice Calc reads it (headless, converted to xlsx): with every column as
+    Text (docs/commands.md, "Opening the csv"), or with the types Calc guesses by itself."""
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        pytest.skip("LibreOffice (soffice) is not installed")
+    # ';' (59), '"' (34), UTF-8 (76), from line 1; then column/format pairs, 2 = Text.
+    options = "CSV:59,34,76,1"
+    if columns_as_text:
+        options += "," + "/".join(f"{n}/2" for n in range(1, len(HEADERS) + 1))
+    out.mkdir()
+    subprocess.run(
+        [soffice, "--headless", "--norestore", f"-env:UserInstallation={(out / 'profile').as_uri()}",
+         f"--infilter={options}", "--convert-to", "xlsx", "--outdir", str(out), str(path)],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    sheet = openpyxl.load_workbook(out / path.with_suffix(".xlsx").name).active
+    assert sheet is not None
+    return [[c.value for c in row] for row in sheet.iter_rows()]
+
+
+def test_the_csv_opened_with_text_columns_keeps_every_digit_in_libreoffice(
+    three: Path, tmp_path: Path
+) -> None:
+    """What docs/commands.md says: imported with its columns as Text, RT stays 003 and the NIK
+    whole; opened with the types guessed, they do not (hence the xlsx is the recap of record)."""
+    path = tmp_path / "rekap.csv"
+    assert run([str(path), "--reveal"]).exit_code == 0
+    as_text = by_name(libreoffice_opens(path, tmp_path / "text", columns_as_text=True)[1:])
+    budi, siti = as_text["BUDI SANTOSO"], as_text["SITI AMINAH"]
+    assert (budi[COL["RT"]], budi[COL["RW"]]) == ("004", "012")
+    assert (budi[COL["NIK"]], siti[COL["NIK"]]) == (BUDI, SITI)
+    assert siti[COL["Nomor KK"]] == "3273010101100002"
+    assert siti[COL["Nomor HP"]] == "081234567890"
+    assert siti[COL["Pelatihan yang Diinginkan"]].startswith("'=")  # defused, not run
+    guessed = by_name(libreoffice_opens(path, tmp_path / "guessed", columns_as_text=False)[1:])
+    budi = guessed["BUDI SANTOSO"]
+    assert budi[COL["RT"]] == 4  # "004" became a number: the doc's warning is true
+    assert budi[COL["NIK"]] != BUDI
 
 
 def test_status_and_date_filters(three: Path, tmp_path: Path) -> None:
     def names(*args: str) -> set[str]:
         path = tmp_path / "rekap.csv"
-        done = run([str(path), *args])
+        done = run([str(path), *args, "--force"])
         assert done.exit_code == 0, done.stderr
         return {r[COL["Nama Lengkap"]] for r in read_csv(path)[1][1:]}
 
@@ -205,10 +258,21 @@ def test_an_empty_export_still_has_its_header(tmp_path: Path) -> None:
     assert read_csv(tmp_path / "kosong.csv")[1] == [list(HEADERS)]
 
 
-def test_export_replaces_an_existing_file_whole(three: Path, tmp_path: Path) -> None:
+def test_export_replaces_an_existing_file_only_with_force(three: Path, tmp_path: Path) -> None:
     path = tmp_path / "rekap.csv"
-    path.write_text("old content that is much longer than nothing\n" * 100, encoding="utf-8")
-    assert run([str(path), "--status", "flagged"]).exit_code == 0
+    old = "old content that is much longer than nothing\n" * 100
+    path.write_text(old, encoding="utf-8")
+    refused = invoke(["export", str(path), "--status", "flagged"])
+    assert refused.exit_code == 2
+    assert refused.stderr.splitlines() == [
+        f"galat: Berkas {path} sudah ada.",
+        "saran: Pilih nama lain, atau tambahkan --force untuk menimpanya.",
+    ]
+    assert path.read_text(encoding="utf-8") == old
+    english = invoke(["--lang", "en", "export", str(path), "--json"])
+    assert english.exit_code == 2 and english.json()["error"] == "output_exists"
+    assert "--force" in english.json()["hint"] and str(path) in english.json()["message"]
+    assert invoke(["export", str(path), "--status", "flagged", "--force"]).exit_code == 0
     assert len(read_csv(path)[1]) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "rekap.csv"]  # no temp file
 

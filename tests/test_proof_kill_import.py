@@ -6,11 +6,14 @@ their commit. After every kill
 the store passes `PRAGMA integrity_check` and holds 0 or all 1500 rows; a store left full is
 replaced by a fresh office so the next kill again interrupts a real 1500-row write. At the end a
 normal import converges to what one uninterrupted import into a fresh office stores (NIK, status,
-name, source row and registration number), and the audit chain verifies.
+name, source row; the registration numbers one unbroken block after every number a killed import
+reserved, since numbers are reserved in numbering.json before the commit and never given twice),
+and the audit chain verifies.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -49,13 +52,19 @@ def full_import(home: Path, path: Path) -> float:
     return time.monotonic() - started
 
 
-def content(home: Path) -> set[tuple[str, str, str, int, str]]:
+def content(home: Path) -> set[tuple[str, str, str, int]]:
+    """What an import stored; its registration numbers checked to be one unbroken block above
+    every number a killed import reserved (a killed import leaves a gap, never a repeat)."""
     with closing(sqlite3.connect(home / "prakerja.db")) as conn:
-        return set(
-            conn.execute(
-                "SELECT nik, status, name, source_row, registration_number FROM applicants"
-            )
-        )
+        rows = conn.execute(
+            "SELECT nik, status, name, source_row, registration_number FROM applicants"
+        ).fetchall()
+    serials = sorted(int(r[4].rsplit("-", 1)[1]) for r in rows)
+    if serials:
+        assert serials == list(range(serials[0], serials[0] + len(serials))), "not one block"
+        reserved = json.loads((home / "numbering.json").read_text())["issued"]
+        assert reserved == {"registration:3273:D01": serials[-1]}
+    return {r[:4] for r in rows}
 
 
 def integrity_and_count(home: Path) -> tuple[str, int]:

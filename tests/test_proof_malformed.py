@@ -797,14 +797,16 @@ def encodings(b: CorpusBuilder, rng: random.Random) -> None:
         write_csv(b.path("encodings", f"{enc}.csv", REFUSE), b.people(2, **names), encoding=enc)
     write_csv(b.path("encodings", "latin1.csv", IMPORT), b.people(3, **names), encoding="latin-1")
     write_csv(b.path("encodings", "cp1252.txt", IMPORT), b.people(3, **names), encoding="cp1252")
-    # UTF-8 rows, then a Latin-1 row: invalid UTF-8 inside the sniffed sample.
-    mixed = b.path("encodings", "mixed_early.csv", EITHER)
+    # UTF-8 rows with accents, then a Latin-1 row: no single reading is right.
+    mixed = b.path("encodings", "mixed_early.csv", REFUSE)
     write_csv(mixed, b.people(2, **names), encoding="utf-8")
     extra = b.root / "_base" / "extra.csv"
     write_csv(extra, b.people(1, **names), encoding="latin-1")
     mixed.write_bytes(mixed.read_bytes() + extra.read_bytes().split(b"\r\n", 1)[1])
-    # Invalid UTF-8 only after the first 64 KiB (the sniffed sample).
-    late = b.path("encodings", "mixed_late.csv", REFUSE)
+    # ASCII, then bytes that are not UTF-8 past the first 64 KiB: the whole file decides, and
+    # it is valid cp1252 (issue 13: such a file was refused as "not text"). Its junk row is no
+    # applicant; the people before it import.
+    late = b.path("encodings", "mixed_late.csv", IMPORT)
     write_csv(late, b.people(1), encoding="utf-8")
     filler = ";".join([""] * 16)
     late.write_bytes(

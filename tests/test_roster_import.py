@@ -281,7 +281,7 @@ def test_error_report_is_fixed_and_imported_again(office: Path, tmp_path: Path) 
     sheet = book.active
     assert sheet is not None
     header = [c.value for c in sheet[1]]
-    assert header == [*HEADERS, "Baris Asal", "Kode Temuan", "Keterangan"]
+    assert header == [*HEADERS, "Baris Asal", "Tersimpan Sebagai", "Kode Temuan", "Keterangan"]
     rows = {r[header.index("Baris Asal")].value: r for r in sheet.iter_rows(min_row=2)}
     assert set(rows) == {6, 7, 8}
     nik_cell = rows[6][header.index("NIK")]
@@ -300,6 +300,139 @@ def test_error_report_is_fixed_and_imported_again(office: Path, tmp_path: Path) 
     assert code == 0, doc
     assert (doc["stored"], doc["skipped"]) == (1, 1)  # the fixed row; the warned row was stored
     assert set(stored(office)) == {good["NIK"], person(2)["NIK"], warned["NIK"]}
+
+
+def report_rows(report: Path) -> tuple[Any, Any, list[str], dict[int, Any]]:
+    """The report's workbook, sheet, header and rows by their "Baris Asal"."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(report)
+    sheet = book.active
+    assert sheet is not None
+    header = [c.value for c in sheet[1]]
+    rows = {r[header.index("Baris Asal")].value: r for r in sheet.iter_rows(min_row=2)}
+    return book, sheet, header, rows
+
+
+def test_the_report_round_trip_fixes_red_and_yellow_rows_in_one_step(
+    office: Path, tmp_path: Path
+) -> None:
+    """Red (rejected) and yellow (warned, stored) rows fixed in the report, the report imported
+    as its instruction says: the red row is stored, the yellow one updates its registration."""
+    red = person(1)
+    red["NIK"] = red["NIK"][:15]  # one digit short: rejected
+    yellow = person(2, **{"Tgl Lahir": date(1999, 9, 9)})  # differs from its NIK: stored, flagged
+    path = write_xlsx(tmp_path / "desa.xlsx", [red, yellow, person(3)])
+    report = tmp_path / "perbaikan.xlsx"
+    run = invoke(["roster", "import", str(path), "--errors", str(report)])
+    assert run.exit_code == 3
+    said = " ".join(run.stdout.split())
+    instruction = f"impor ulang berkas itu apa adanya: prakerja roster import {report}"
+    assert instruction in said, said
+    before = stored(office)
+    assert set(before) == {yellow["NIK"], person(3)["NIK"]}
+    number = before[yellow["NIK"]]["registration_number"]
+    assert before[yellow["NIK"]]["status"] == "flagged"
+
+    book, sheet, header, rows = report_rows(report)
+    assert rows[6][header.index("Tersimpan Sebagai")].value == number  # the yellow row's
+    assert rows[5][header.index("Tersimpan Sebagai")].value is None  # the red row: not stored
+    how = sheet.cell(1, header.index("Keterangan") + 1).comment.text
+    assert "prakerja roster import perbaikan.xlsx." in how and "Tersimpan Sebagai" in how
+    assert sheet.cell(1, header.index("Tersimpan Sebagai") + 1).comment is not None
+    # The clerk fixes both rows in the report (Excel), and imports it as it is.
+    rows[5][header.index("NIK")].value = person(1)["NIK"]
+    rows[6][header.index("Tgl Lahir")].value = person(2)["Tgl Lahir"]
+    book.save(report)
+    code, doc = run_import(report)
+    assert code == 0, doc
+    assert (doc["rows"], doc["stored"], doc["updated"], doc["rejected"]) == (2, 2, 1, 0)
+    assert doc["updated_rows"] == [{"row": 3, "registration_number": number,
+                                    "fields": ["birth_date"]}]  # fmt: skip
+    after = stored(office)
+    assert set(after) == {person(1)["NIK"], person(2)["NIK"], person(3)["NIK"]}
+    fixed = after[yellow["NIK"]]
+    assert fixed["registration_number"] == number  # the same registration, not a second one
+    assert fixed["birth_date"] == person(2)["Tgl Lahir"].isoformat()
+    assert fixed["status"] == "valid" and fixed["source_file"] == "perbaikan.xlsx"
+    assert after[person(1)["NIK"]]["status"] == "valid"
+    with sqlite3.connect(office / "prakerja.db") as conn:
+        assert conn.execute("SELECT count(*) FROM applicants").fetchone()[0] == 3
+    # Imported once more, the fixed report changes nothing.
+    code, again = run_import(report)
+    assert code == 0 and (again["stored"], again["unchanged"]) == (0, 2)
+    assert stored(office) == after
+
+
+def test_a_yellow_row_whose_nik_was_changed_in_the_report_is_refused(
+    office: Path, tmp_path: Path
+) -> None:
+    """A stored row's NIK changed in the report would register the person twice (or, by its
+    number, overwrite someone): refused, naming the registration; its report keeps the number."""
+    yellow = person(2, **{"Tgl Lahir": date(1999, 9, 9)})
+    path = write_xlsx(tmp_path / "desa.xlsx", [yellow])
+    report = tmp_path / "perbaikan.xlsx"
+    assert run_import(path, "--errors", str(report))[0] == 0
+    number = stored(office)[yellow["NIK"]]["registration_number"]
+    book, _, header, rows = report_rows(report)
+    other = synthetic_nik("327301", date(1999, 9, 9), "P", 7102)
+    rows[5][header.index("NIK")].value = other
+    book.save(report)
+    second = tmp_path / "perbaikan-2.xlsx"
+    code, doc = run_import(report, "--errors", str(second))
+    assert code == 3 and doc["stored"] == 0
+    [finding] = doc["findings"]
+    assert finding["code"] == "REPORT_NIK_CHANGED" and number in finding["message"]
+    assert "applicants edit" in finding["message"]
+    assert set(stored(office)) == {yellow["NIK"]}
+    # The report of the report has its columns once, and still names the registration.
+    _, _, header2, rows2 = report_rows(second)
+    assert header2.count("Tersimpan Sebagai") == 1 and header2.count("Baris Asal") == 1
+    assert rows2[2][header2.index("Tersimpan Sebagai")].value == number
+    # Emptied, the cell makes the row an applicant of its own.
+    book, _, header, rows = report_rows(report)
+    rows[5][header.index("Tersimpan Sebagai")].value = None
+    book.save(report)
+    code, doc = run_import(report)
+    assert code == 0 and doc["stored"] == 1
+    assert set(stored(office)) == {yellow["NIK"], other}
+
+
+def test_a_yellow_row_of_another_file_still_needs_update(office: Path, tmp_path: Path) -> None:
+    """Only our report's Tersimpan Sebagai makes an update without --update: the same rows in
+    another file are refused as before."""
+    yellow = person(2, **{"Tgl Lahir": date(1999, 9, 9)})
+    assert run_import(write_xlsx(tmp_path / "desa.xlsx", [yellow]))[0] == 0
+    yellow["Tgl Lahir"] = person(2)["Tgl Lahir"]
+    code, doc = run_import(write_xlsx(tmp_path / "desa-2.xlsx", [yellow]))
+    assert code == 3 and [f["code"] for f in doc["findings"]] == ["NIK_DUPLICATE"]
+
+
+def test_report_cells_that_look_like_formulas_stay_text(office: Path, tmp_path: Path) -> None:
+    young_born = date(2012, 1, 1)
+    young = person(1, NIK=synthetic_nik("327301", young_born, "L", 7001))
+    young.update({"Tgl Lahir": young_born, "Alamat": '=HYPERLINK("http://x.test","klik")'})
+    report = tmp_path / "perbaikan.xlsx"
+    code, _ = run_import(write_csv(tmp_path / "desa.csv", [young]), "--errors", str(report))
+    assert code == 3
+    _, _, header, rows = report_rows(report)
+    cell = rows[2][header.index("Alamat")]
+    assert cell.data_type != "f", cell.data_type  # text, not a formula Excel would run
+    assert cell.value == '\'=HYPERLINK("http://x.test","klik")'
+    assert rows[2][header.index("NIK")].value == young["NIK"]  # digits: no '
+
+
+def test_an_existing_report_is_replaced_only_with_force(office: Path, tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "desa.xlsx", [person(1), person(2, NIK="123")])
+    report = tmp_path / "perbaikan.xlsx"
+    report.write_bytes(b"kept")
+    run = invoke(["roster", "import", str(path), "--errors", str(report)])
+    assert run.exit_code == 2
+    assert f"galat: Berkas {report} sudah ada." in run.stderr and "--force" in run.stderr
+    assert report.read_bytes() == b"kept" and stored(office) == {}  # refused before storing
+    code, doc = run_import(path, "--errors", str(report), "--force")
+    assert code == 3 and doc["errors_rows"] == 1 and doc["stored"] == 1
+    assert report_rows(report)[3].keys() == {6}
 
 
 def test_exit_codes_for_unusable_files(office: Path, tmp_path: Path) -> None:

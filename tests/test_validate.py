@@ -449,7 +449,7 @@ STATUS = {Severity.ERROR: "rejected", Severity.WARNING: "flagged", Severity.INFO
 
 
 #: Codes only the roster import produces; tests/test_roster_import.py triggers them.
-IMPORT_ONLY = {Code.NIK_DUPLICATE_IN_FILE, Code.ROW_NOT_APPLICANT}
+IMPORT_ONLY = {Code.NIK_DUPLICATE_IN_FILE, Code.ROW_NOT_APPLICANT, Code.REPORT_NIK_CHANGED}
 
 
 def test_every_code_has_a_trigger() -> None:

@@ -340,12 +340,15 @@ def test_the_daily_commands_never_move_or_delete_a_file_they_hold_open(
     with windows_files.active():
         _register(1)
         for _ in range(2):  # the second run replaces each file it wrote
-            assert invoke(["export", str(tmp_path / "rekap.csv")]).exit_code == 0
-            assert invoke(["export", str(tmp_path / "rekap.xlsx")]).exit_code == 0
+            assert invoke(["export", str(tmp_path / "rekap.csv"), "--force"]).exit_code == 0
+            assert invoke(["export", str(tmp_path / "rekap.xlsx"), "--force"]).exit_code == 0
             template = ["roster", "template", str(tmp_path / "templat.xlsx"), "--force"]
             assert invoke(template).exit_code == 0
-            run = invoke(["roster", "import", str(roster), "--errors", str(tmp_path / "p.xlsx")])
+            report = ["--errors", str(tmp_path / "p.xlsx"), "--force"]
+            run = invoke(["roster", "import", str(roster), *report])
             assert run.exit_code == 0, run.stderr
+            single = ["backup", str(tmp_path / "mingguan.db"), "--force"]
+            assert invoke(single).exit_code == 0
             assert invoke(["backup", str(tmp_path / "b"), "--keep", "1"]).exit_code == 0
         assert invoke(["purge", "--verified-before", "2024-01-01", "--yes"]).exit_code == 0
         assert invoke(["config", "set", "operator", "Budi"]).exit_code == 0

@@ -3,27 +3,32 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from prakerja_cli.cli.common import JsonOpt, emit_json, out
 
+if TYPE_CHECKING:
+    from prakerja_cli.store.backup import Comparison
+
 
 def backup(
     dest: Annotated[Path | None, typer.Argument()] = None,
     keep: Annotated[int, typer.Option()] = 7,
+    force: Annotated[bool, typer.Option("--force")] = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Copy the database and the office key while desks keep working, verify the copy; in a folder
-    keep the last N, or write exactly one new FILE.db."""
-    from prakerja_cli.config import app_dir, db_path, load_config, office_key
+    keep the last N, or write exactly one FILE.db (an existing one only with --force)."""
+    from prakerja_cli.config import app_dir, db_path, office_key
     from prakerja_cli.i18n import t
+    from prakerja_cli.office import open_workspace
     from prakerja_cli.store.backup import backup as make_backup
 
-    load_config()
+    open_workspace().db.close()  # migrated first: the copy carries the store id a restore reads
     target = dest or app_dir() / "backups"
-    result = make_backup(db_path(), target, key=office_key(), keep=keep)
+    result = make_backup(db_path(), target, key=office_key(), keep=keep, force=force)
     if json_output:
         emit_json({"file": str(result.path), "counts": result.counts,
                    "removed": [str(p) for p in result.removed]})  # fmt: skip
@@ -37,29 +42,63 @@ def backup(
 def restore(
     file: Annotated[Path, typer.Argument()],
     yes: Annotated[bool, typer.Option("--yes", "-y")] = False,
+    last_number: Annotated[
+        str | None,
+        typer.Option(
+            "--last-number",
+        ),
+    ] = None,
     json_output: JsonOpt = False,
 ) -> None:
     """Replace the database and office key with a verified backup of this office; the current ones
-    are kept aside."""
+    are kept aside. Registrations already sent to the central system are kept; numbering goes on
+    after the highest number this desk gave."""
     from prakerja_cli.cli.common import confirm, err
     from prakerja_cli.config import load_config
     from prakerja_cli.errors import CancelledError
     from prakerja_cli.i18n import t
-    from prakerja_cli.office import restore_office
-    from prakerja_cli.store.backup import check_backup
+    from prakerja_cli.office import preview_restore, restore_office
 
-    info = check_backup(file, load_config().office_code)
-    if not yes and not confirm(t("prompt.confirm_restore", applicants=info.counts["applicants"])):
+    compared = preview_restore(file)
+    if not yes and not confirm(_restore_question(compared), default=False):
         raise CancelledError("msg.cancelled")
-    result = restore_office(file)
+    result = restore_office(file, last_number)
     key_aside = str(result.key_set_aside) if result.key_set_aside else None
     if json_output:
         emit_json({"restored": str(file), "set_aside": str(result.set_aside),
                    "counts": result.counts, "key": result.key, "key_set_aside": key_aside,
-                   "audit_key_mismatch": result.key_mismatch})  # fmt: skip
+                   "audit_key_mismatch": result.key_mismatch, "carried": result.carried,
+                   "removed": result.compared.removed, "next_number": result.next_number,
+                   "numbering_locked": result.numbering_locked})  # fmt: skip
         return
     out.print(t("msg.restored", file=file.name, aside=str(result.set_aside)), markup=False)
+    if result.carried:
+        out.print(t("msg.restore_carried", count=len(result.carried)), markup=False)
     if key_aside:
         out.print(t("msg.restore_key_aside", aside=key_aside), markup=False)
     if result.key_mismatch:
         err.print(t("msg.restore_no_key"), markup=False)
+    if result.numbering_locked:
+        config = load_config()
+        err.print(t("msg.restore_numbering_locked", desk=config.desk), markup=False)
+        err.print(t("hint.numbering_unknown", office=config.office_code, desk=config.desk),
+                  markup=False)  # fmt: skip
+    else:
+        out.print(t("msg.restore_next_number", number=result.next_number), markup=False)
+
+
+def _restore_question(compared: Comparison) -> str:
+    """What a restore drops and keeps, then the question."""
+    from prakerja_cli.i18n import t
+
+    if compared.current is None:
+        lines = [t("prompt.restore_no_current", backup=compared.backup)]
+    else:
+        lines = [t("prompt.restore_counts", current=compared.current, backup=compared.backup)]
+        if compared.removed:
+            lines.append(t("prompt.restore_removed", removed=compared.removed))
+        else:
+            lines.append(t("prompt.restore_nothing_lost"))
+        if compared.carried:
+            lines.append(t("prompt.restore_carried", carried=len(compared.carried)))
+    return "\n".join([*lines, t("prompt.confirm_restore")])

@@ -26,6 +26,7 @@ def export(
     since: Annotated[str | None, typer.Option()] = None,
     until: Annotated[str | None, typer.Option()] = None,
     reveal: Annotated[bool, typer.Option("--reveal")] = False,
+    force: Annotated[bool, typer.Option("--force")] = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Export registrations, oldest first, in the roster's columns (the file imports again)."""
@@ -42,7 +43,7 @@ def export(
     ws = open_workspace()
     rows = [r for r in list_applicants(ws.db, since=first, until=last) if r["status"] in wanted]
     rows.reverse()  # list_applicants gives the newest first; a recap counts from the first
-    count = export_applicants(rows, out_file, reveal=reveal)
+    count = export_applicants(rows, out_file, reveal=reveal, force=force)
     note_access(ws, "export", rows, {"file": out_file.name, "revealed": reveal})
     if json_output:
         emit_json({"file": str(out_file.resolve()), "rows": count, "revealed": reveal})

@@ -28,6 +28,7 @@ def import_(
     dry_run: Annotated[bool, typer.Option("--dry-run")] = False,
     update: Annotated[bool, typer.Option("--update")] = False,
     errors: Annotated[Path | None, typer.Option("--errors")] = None,
+    force: Annotated[bool, typer.Option("--force")] = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Import a roster: validate every row, store the valid ones, report the rest by row."""
@@ -40,7 +41,7 @@ def import_(
     if errors is not None:
         from prakerja_cli.roster.report import check_report_path
 
-        check_report_path(errors, file)  # before anything is stored
+        check_report_path(errors, file, force=force)  # before anything is stored
     with paused_gc():
         with progress_bar(t("progress.roster")) as progress:
             result = import_roster(ws, file, sheet=sheet, mapping=map_, dry_run=dry_run,
@@ -49,7 +50,7 @@ def import_(
         if errors is not None:
             from prakerja_cli.roster.report import write_error_report
 
-            report_rows = write_error_report(result, errors)
+            report_rows = write_error_report(result, errors, force=force)
         if json_output:
             emit_json(_summary(result, errors, report_rows))
         else:

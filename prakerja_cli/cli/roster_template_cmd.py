@@ -20,7 +20,7 @@ def template(
     from prakerja_cli.i18n import t
     from prakerja_cli.roster.template import write_template
 
-    write_template(out_file, overwrite=force)
+    write_template(out_file, force=force)
     if json_output:
         emit_json({"file": str(out_file.resolve())})
         return

@@ -54,8 +54,12 @@ COMBINED: dict[str, tuple[str, ...]] = {BIRTH_PLACE_DATE.field: ("birth_place", 
 
 BY_FIELD: dict[str, Column] = {c.field: c for c in (*COLUMNS, BIRTH_PLACE_DATE)}
 
+#: The error report's column naming the registration a warned (yellow) row is stored as. An import
+#: of the report applies a fixed yellow row to that registration instead of refusing its NIK as a
+#: duplicate (roster.importer); a red row has it empty.
+STORED_AS = "Tersimpan Sebagai"
 #: Columns of our own error report that an import passes over (a fixed report imports as it is).
-REPORT_COLUMNS = ("Baris Asal", "Kode Temuan", "Keterangan")
+REPORT_COLUMNS = ("Baris Asal", STORED_AS, "Kode Temuan", "Keterangan")
 #: Columns the export (the rekap) writes before and after the canonical ones; an import of an
 #: export passes over them too.
 LEAD_HEADERS = ("No", "Nomor Pendaftaran")

@@ -2,14 +2,14 @@
 
 Permenaker 17/2020 asks the office to hand the ministry an electronic recap of the offline
 registrations. The export is that recap, in the roster's canonical columns (choices as their
-codes) so that the file also imports again; the office's own columns follow.
+codes) so that the file also imports again; the office's own columns follow. The xlsx is the
+recap of record (typed cells); the csv is for other systems (plain values, see _csv_value).
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import re
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from prakerja_cli.core.nik import mask
 from prakerja_cli.roster.columns import COLUMNS, LEAD_HEADERS, TAIL_HEADERS
+from prakerja_cli.roster.output import neutralised
 
 if TYPE_CHECKING:
     from openpyxl.cell.cell import Cell
@@ -27,16 +28,8 @@ SHEET = "Data"
 HEADERS: tuple[str, ...] = (*LEAD_HEADERS, *(c.header for c in COLUMNS), *TAIL_HEADERS)
 
 _TEXT_FIELDS = frozenset(c.field for c in COLUMNS if c.text)
-#: Cells Excel keeps as text only when told: in csv they get a leading ' (see _csv_value).
-_DIGIT_FIELDS = frozenset({"nik", "kk", "phone"})
 _SECRET_FIELDS = ("nik", "kk")
 _YES_NO = ("in_school", "social_assistance")
-#: A text cell starting with one of these is a formula to Excel (or LibreOffice) on opening a
-#: csv, or after a clerk edits the cell: the OWASP "CSV injection" list.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-#: Control characters openpyxl refuses to write (openpyxl.cell.cell.ILLEGAL_CHARACTERS_RE) and Excel
-#: would call the file corrupt for; none of them is data.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _WIDTHS = {"No": 6, "Nomor Pendaftaran": 18, "Kabupaten/Kota": 20, "Provinsi": 16, "Status": 18,
            "Temuan": 30, "Tanggal Daftar": 14, "Meja": 6, "Petugas": 14}  # fmt: skip
 
@@ -46,12 +39,6 @@ _WIDTHS = {"No": 6, "Nomor Pendaftaran": 18, "Kabupaten/Kota": 20, "Provinsi": 1
 # one form Excel turns into the right date whatever the Windows locale, whereas "05-08-1990" is
 # 5 August in an Indonesian locale and 8 May in an English (US) one.
 XLSX_DATE_FORMAT = "DD-MM-YYYY"
-
-
-def neutralise(text: str) -> str:
-    """Defuse a text that a spreadsheet would run as a formula, by a leading '."""
-    text = _CONTROL.sub("", text)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def _national_phone(phone: str) -> str:
@@ -106,17 +93,22 @@ def record(number: int, row: dict[str, Any], *, reveal: bool) -> list[Any]:
         row.get("desk"),
         row.get("operator"),
     ]
-    return [neutralise(v) if isinstance(v, str) else v for v in cells]
+    return neutralised(cells)
 
 
-def export_applicants(rows: Iterable[dict[str, Any]], path: Path, *, reveal: bool) -> int:
+def export_applicants(
+    rows: Iterable[dict[str, Any]], path: Path, *, reveal: bool, force: bool = False
+) -> int:
     """Write stored registrations to `path` (.xlsx or .csv, by suffix); return how many.
 
-    NIK and KK are masked unless `reveal`. The file appears only once fully written.
+    NIK and KK are masked unless `reveal`. An existing file is replaced only with `force`, and
+    the file appears only once fully written.
     """
     from prakerja_cli.roster.output import check_output, replacing
 
-    suffix = check_output(path, SUFFIXES, hint="hint.export_suffix", example="rekap.xlsx")
+    suffix = check_output(
+        path, SUFFIXES, hint="hint.export_suffix", example="rekap.xlsx", force=force
+    )
     with replacing(path) as tmp:
         if suffix == ".csv":
             return _write_csv(rows, tmp, reveal=reveal)
@@ -178,20 +170,19 @@ def _write_xlsx(rows: Iterable[dict[str, Any]], path: Path, *, reveal: bool) -> 
     return count
 
 
-def _csv_value(index: int, value: Any, digit_columns: frozenset[int]) -> Any:
+def _csv_value(value: Any) -> Any:
+    """A cell as csv text. NIK, KK, phone, RT and RW are written as their digits, nothing added:
+    any program reading the file gets the value itself. Excel opening the file by a double click
+    makes numbers of them (a NIK loses its 16th digit, RT 003 becomes 3), so the csv is meant to
+    be imported with its columns as Text, and the xlsx is the recap of record (docs/commands.md)."""
     if value is None:
         return ""
     if isinstance(value, date):
         return value.isoformat()
-    if index in digit_columns and isinstance(value, str) and value.isdigit():
-        # Excel opening a csv makes a number of every run of digits: a NIK loses its 16th digit
-        # for good, a phone its leading 0. A leading ' keeps the text; the import strips it.
-        return "'" + value
     return value
 
 
 def _write_csv(rows: Iterable[dict[str, Any]], path: Path, *, reveal: bool) -> int:
-    digits = _positions(_DIGIT_FIELDS)
     count = 0
     # utf-8-sig: the BOM makes Excel read UTF-8 (names with é, ñ) instead of the ANSI code page;
     # ';' is the list separator of an Indonesian Windows locale, so Excel splits the columns.
@@ -200,5 +191,5 @@ def _write_csv(rows: Iterable[dict[str, Any]], path: Path, *, reveal: bool) -> i
         writer.writerow(HEADERS)
         for count, row in enumerate(rows, start=1):
             cells = record(count, row, reveal=reveal)
-            writer.writerow([_csv_value(i, v, digits) for i, v in enumerate(cells)])
+            writer.writerow([_csv_value(v) for v in cells])
     return count

@@ -28,12 +28,13 @@ from prakerja_cli.core.validate import (
     validate_applicant,
 )
 from prakerja_cli.office import Workspace
-from prakerja_cli.roster.columns import COMBINED
+from prakerja_cli.roster.columns import COMBINED, STORED_AS, header_key
 from prakerja_cli.roster.headers import HeaderMap, find_header, parse_overrides, split_combined
 from prakerja_cli.roster.read import RosterError, Sheet, Workbook, open_roster
 from prakerja_cli.store import applicants as store
 from prakerja_cli.store import audit
 from prakerja_cli.store.db import write
+from prakerja_cli.store.numbering import reserve_numbers
 from prakerja_cli.store.regions import office_places, region_names
 from prakerja_cli.sync import outbox
 
@@ -62,7 +63,9 @@ class RowResult:
     outcome: str  # stored, warned, rejected, unchanged, updated, skipped
     findings: list[Finding] = field(default_factory=list)
     validated: Validated | None = None
-    #: For an updated row: the stored registration and the fields (names only) the row changes.
+    #: The registration the row is stored as: a new one, the one an update changes, or (a row of
+    #: our error report) the one its STORED_AS cell names. `changed`: the fields (names only) an
+    #: update changes.
     registration_number: str | None = None
     changed: list[str] = field(default_factory=list)
 
@@ -267,6 +270,13 @@ def import_roster(
         find_live_nik=purged.find,
         kk_members=lambda kk: store_kk[kk] + file_kk[kk],
     )
+    # Our error report names the registration each warned row is stored as: a fixed row is
+    # applied to it (the clerk was told to import the report as it is), where another file's row
+    # with a stored NIK and other content needs --update.
+    stored_as = _stored_as_column(header)
+    by_number = (
+        {s.existing.registration_number: s for s in live.values()} if stored_as is not None else {}
+    )
     nik_col = next(col for col, name in header.columns.items() if name == "nik")
     id_cols = [col for col, name in header.columns.items() if name in ("nik", "kk")]
     mapped = list(header.columns)
@@ -309,6 +319,7 @@ def import_roster(
         outcome = "rejected" if validated.rejected else "pending"
         differs: list[str] = []
         updates: str | None = None  # the registration number an updated row changes
+        owner = by_number.get(_stored_as(cells, stored_as)) if by_number else None
         if nik:
             if nik in seen:
                 findings.append(error(Code.NIK_DUPLICATE_IN_FILE, "nik", first_row=seen[nik]))
@@ -316,11 +327,19 @@ def import_roster(
             else:
                 seen[nik] = number
                 known = live.get(nik)
-                if known is not None and outcome != "rejected":
+                if owner is not None and owner is not known:
+                    # A report's stored row whose NIK was changed: storing it would register the
+                    # person twice, updating by the number could overwrite another person.
+                    claimed = owner.existing.registration_number
+                    findings.append(
+                        error(Code.REPORT_NIK_CHANGED, "nik", registration_number=claimed)
+                    )
+                    outcome = "rejected"
+                elif known is not None and outcome != "rejected":
                     differs = differing_fields(known.values, validated.values)
                     if not differs:
                         outcome = "unchanged"
-                    elif update:
+                    elif update or owner is known:
                         outcome = "updated"
                         updates = known.existing.registration_number
                     else:
@@ -330,7 +349,8 @@ def import_roster(
             outcome = "warned" if validated.status == "flagged" else "stored"
             file_kk[validated.values["kk"]] += 1
         changed = differs if updates else []
-        results.append(RowResult(number, cells, outcome, findings, validated, updates, changed))
+        number_of = updates or (owner.existing.registration_number if owner else None)
+        results.append(RowResult(number, cells, outcome, findings, validated, number_of, changed))
     if progress is not None:
         progress(total, total)
     result = ImportResult(path.name, chosen.name, book.sha256, header, first_data, results, dry_run)
@@ -365,7 +385,7 @@ def _store(
                     r.outcome = "rejected"
         new = [r for r in new if r.outcome != "rejected"]
         updates = [r for r in updates if r.outcome != "rejected"]
-        numbers = store.reserve_numbers(ws.db, ws.office, len(new)) if new else []
+        numbers = reserve_numbers(ws.db, ws.office, len(new)) if new else []
         stamp = store.now_iso()
         for start in range(0, len(new), _INSERT_CHUNK):
             chunk = slice(start, start + _INSERT_CHUNK)
@@ -377,6 +397,8 @@ def _store(
                 for r, number, key in zip(new[chunk], numbers[chunk], ids, strict=True)
                 if r.validated is not None
             ]
+            for r, number in zip(new[chunk], numbers[chunk], strict=True):
+                r.registration_number = number  # the error report names it (STORED_AS)
             store.insert_rows(ws.db, rows)
         for r in updates:
             assert r.validated is not None
@@ -421,6 +443,21 @@ def _live_niks(ws: Workspace, niks: list[str]) -> set[str]:
         )
         found.update(row[0] for row in cursor)
     return found
+
+
+def _stored_as_column(header: HeaderMap) -> int | None:
+    """Where our error report names the registration each warned row is stored as (None: the
+    file is no report of ours)."""
+    wanted = header_key(STORED_AS)
+    return next(
+        (col for col, name in enumerate(header.headers) if header_key(name) == wanted), None
+    )
+
+
+def _stored_as(cells: list[Any], col: int | None) -> str:
+    """The registration number a report's row names ("" when none)."""
+    value = cells[col] if col is not None and col < len(cells) else None
+    return "" if value is None else str(value).strip().upper()
 
 
 def severity_of(result: RowResult) -> Severity | None:

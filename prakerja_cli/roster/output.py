@@ -1,22 +1,48 @@
-"""Files the toolkit writes for people (templates, exports): checked up front, replaced whole."""
+"""Files the toolkit writes for people (templates, exports, error reports): checked up front,
+replaced whole, and no cell in them runs as a formula."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from prakerja_cli.errors import StoreError, UsageError
+from prakerja_cli.errors import StoreError, UsageError, check_new_file
+
+#: A text cell starting with one of these is a formula to Excel or LibreOffice (on opening a csv,
+#: or once a clerk edits the cell): the OWASP "CSV injection" list.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: Control characters openpyxl refuses to write (openpyxl.cell.cell.ILLEGAL_CHARACTERS_RE) and Excel
+#: would call the file corrupt for; none of them is data.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def neutralise(text: str) -> str:
+    """Defuse a text that a spreadsheet would run as a formula, by a leading '; anything else is
+    written exactly as it is. The one rule for every workbook and csv the toolkit writes.
+
+    Only a formula gets the ': a NIK, a phone number or RT 003 is digits, which no spreadsheet
+    runs, and a ' in front of them would stay part of the value for every program but Excel
+    (LibreOffice, the ministry's systems). The import takes the ' off again (fields.normalise_text)."""
+    text = _CONTROL.sub("", text)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def neutralised(values: Iterable[Any]) -> list[Any]:
+    """A row of cells with every text neutralised; numbers, dates and None as they are."""
+    return [neutralise(v) if isinstance(v, str) else v for v in values]
 
 
 def check_output(
-    path: Path, suffixes: tuple[str, ...], *, hint: str, example: str, overwrite: bool = True
+    path: Path, suffixes: tuple[str, ...], *, hint: str, example: str, force: bool
 ) -> str:
     """The file's suffix (lower case) when it is one of `suffixes` and its folder exists.
 
     `example` is a file name the fix for a folder given as the file suggests ("rekap.xlsx").
-    Without `overwrite` an existing file is refused (add --force)."""
+    Without `force` an existing file is refused (add --force)."""
     if path.is_dir():  # before the suffix: "/tmp has no .xlsx suffix" would miss the point
         raise UsageError(
             "error.output_is_folder", hint="hint.output_is_folder", file=str(path),
@@ -30,8 +56,7 @@ def check_output(
     folder = path.parent
     if not folder.is_dir():
         raise UsageError("error.output_folder_missing", hint="hint.check_path", folder=str(folder))
-    if path.exists() and not overwrite:
-        raise UsageError("error.output_exists", hint="hint.output_force", file=str(path))
+    check_new_file(path, force=force)
     if path.exists():
         try:  # Excel on Windows holds the files it has open against writing
             with path.open("r+b"):

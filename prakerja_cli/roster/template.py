@@ -162,16 +162,16 @@ def input_message(field: str) -> str:
     return base
 
 
-def write_template(path: Path, *, overwrite: bool = False) -> None:
+def write_template(path: Path, *, force: bool = False) -> None:
     """Write the roster template workbook to `path` (.xlsx). An existing file is replaced only
-    with `overwrite`: a template handed out may have come back filled in under the same name."""
+    with `force`: a template handed out may have come back filled in under the same name."""
     from openpyxl import Workbook
 
     from prakerja_cli.roster.output import check_output, replacing
 
     check_output(
         path, (".xlsx",), hint="hint.template_suffix", example="template_pendaftar.xlsx",
-        overwrite=overwrite,
+        force=force,
     )  # fmt: skip
     book = Workbook()
     data = book.active
@@ -263,12 +263,14 @@ def _validation(column: Column, cells: str) -> DataValidation:
 def _fill_guide_sheet(ws: Worksheet) -> None:
     from openpyxl.styles import Alignment, Font
 
+    from prakerja_cli.roster.output import neutralised
+
     top = Alignment(vertical="top", wrap_text=True)
     ws.append(["Petunjuk pengisian daftar pendaftar Kartu Prakerja (pendaftaran luring)"])
     ws["A1"].font = Font(bold=True, size=14)
     ws.append([])
     for number, note in enumerate(NOTES, start=1):
-        ws.append([f"{number}.", note])
+        ws.append(neutralised([f"{number}.", note]))
         ws.merge_cells(start_row=ws.max_row, start_column=2, end_row=ws.max_row, end_column=5)
         ws.cell(row=ws.max_row, column=2).alignment = top
         ws.row_dimensions[ws.max_row].height = 15 * (1 + len(note) // 110)
@@ -280,7 +282,11 @@ def _fill_guide_sheet(ws: Worksheet) -> None:
     for column in COLUMNS:
         guide = GUIDE[column.field]
         choices = choices_text(column.field)
-        ws.append([column.header, required_label(column.field), guide.what, guide.fmt, choices])
+        ws.append(
+            neutralised(
+                [column.header, required_label(column.field), guide.what, guide.fmt, choices]
+            )
+        )
         for cell in ws[ws.max_row]:
             cell.alignment = top
         ws.row_dimensions[ws.max_row].height = 15 * max(

@@ -15,6 +15,7 @@ from prakerja_cli.core.findings import Finding
 from prakerja_cli.core.nik import mask
 from prakerja_cli.core.validate import FIELDS, ExistingRecord, Validated
 from prakerja_cli.errors import NotFoundError
+from prakerja_cli.store.numbering import reserve_numbers
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -45,23 +46,6 @@ class Office:
     desk: str
     operator: str
     rules: str
-
-
-def reserve_numbers(db: Database, office: Office, count: int = 1) -> list[str]:
-    """Registration numbers: office code + desk + a per-desk sequence, e.g. 3273-D01-000042.
-
-    Reserves `count` consecutive numbers; call inside a write transaction.
-    """
-    key = f"registration:{office.office_code}:{office.desk}"
-    row = db.execute(
-        "INSERT INTO counters (name, value) VALUES (?, ?) "
-        "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value RETURNING value",
-        [key, count],
-    ).fetchone()
-    last = int(row[0])
-    return [
-        f"{office.office_code}-{office.desk}-{n:06d}" for n in range(last - count + 1, last + 1)
-    ]
 
 
 #: Byte maps that set a random UUID's version (4) and variant (RFC 4122) bits.

@@ -14,8 +14,16 @@ from datetime import datetime
 from pathlib import Path, PurePath
 
 from prakerja_cli.config import KEY_SIZE, install_key
-from prakerja_cli.errors import StoreError, UsageError, check_input_file, os_reason
+from prakerja_cli.errors import (
+    StoreError,
+    UsageError,
+    check_input_file,
+    check_new_file,
+    os_reason,
+    same_file,
+)
 from prakerja_cli.store.db import journals
+from prakerja_cli.store.numbering import StoreNumbers
 
 COUNTED = ("applicants", "audit", "regions", "outbox_batches")
 PREFIX = "prakerja-"
@@ -56,15 +64,19 @@ def _check(conn: sqlite3.Connection) -> bool:
     return bool(conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
 
 
-def backup(source: Path, dest: Path, *, key: bytes, keep: int = 7) -> BackupResult:
+def backup(
+    source: Path, dest: Path, *, key: bytes, keep: int = 7, force: bool = False
+) -> BackupResult:
     """Copy the store and the office key to `dest` and verify the copy. A `dest` ending in .db is
-    that one file (refused when it exists); otherwise a folder that gets prakerja-YYYYmmdd-HHMMSS-ffffff.db
-    and keeps the last `keep`."""
+    that one file (an existing one is replaced only with `force`); otherwise a folder that gets
+    prakerja-YYYYmmdd-HHMMSS-ffffff.db and keeps the last `keep`."""
     if keep < 1:  # 0 would delete every earlier copy; a clerk may have meant "keep them all"
         raise UsageError("error.keep_min", hint="hint.keep_min", value=keep)
     single = dest.suffix.lower() == ".db" and not dest.is_dir()
-    if single and dest.exists():
-        raise UsageError("error.backup_exists", hint="hint.backup_exists", path=str(dest))
+    if single:
+        if same_file(dest, source):  # --force would put a copy in place of the store it copies
+            raise UsageError("error.backup_is_store", hint="hint.backup_is_store", path=str(dest))
+        check_new_file(dest, force=force)
     folder = dest.parent if single else dest
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
@@ -88,8 +100,8 @@ def backup(source: Path, dest: Path, *, key: bytes, keep: int = 7) -> BackupResu
             dst.execute("PRAGMA journal_mode = DELETE")
         finally:
             dst.close()
-        if single and final.exists():  # made by someone else while we copied
-            raise UsageError("error.backup_exists", hint="hint.backup_exists", path=str(final))
+        if single:  # made by someone else while we copied
+            check_new_file(final, force=force)
         partial.replace(final)
     except BaseException as exc:
         _remove(partial)
@@ -218,3 +230,117 @@ def _set_aside(target: Path, aside: Path) -> None:
         raise in_use from None
     for journal in journals(target):
         journal.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """A store set against a backup of it: what a restore of the backup drops, and keeps."""
+
+    current: int | None  # registrations in the store; None when it is missing or cannot be read
+    backup: int  # registrations in the backup
+    #: Records the backup lacks that have left this desk (answered by the central system, or in a
+    #: batch written to be sent): the central system holds or may hold them, so a restore keeps them.
+    carried: tuple[str, ...]
+    #: Records the backup lacks that never left this desk: a restore removes them (they stay in the
+    #: set-aside copy).
+    removed: int
+    current_numbers: StoreNumbers | None
+    backup_numbers: StoreNumbers
+
+
+#: Records that have left the desk: answered centrally, or written into an outbox batch (which may
+#: have reached the central system even when no answer came back).
+_LEFT_DESK = (
+    "a.central_status IS NOT NULL OR EXISTS "
+    "(SELECT 1 FROM outbox_items i WHERE i.applicant_id = a.id)"
+)
+
+
+def compare_stores(current: Path, backup_file: Path) -> Comparison:
+    """What the store at `current` holds that the backup at `backup_file` lacks."""
+    conn = sqlite3.connect(read_only_uri(backup_file), uri=True)
+    try:
+        backup_count = int(conn.execute("SELECT count(*) FROM applicants").fetchone()[0])
+        backup_numbers = StoreNumbers.read(conn)
+    finally:
+        conn.close()
+    if not current.exists():
+        return Comparison(None, backup_count, (), 0, None, backup_numbers)
+    try:
+        conn = sqlite3.connect(read_only_uri(current), uri=True)
+        try:
+            conn.execute("ATTACH DATABASE ? AS backup", [read_only_uri(backup_file)])
+            count = int(conn.execute("SELECT count(*) FROM main.applicants").fetchone()[0])
+            extra = conn.execute(
+                f"SELECT a.id, {_LEFT_DESK} FROM main.applicants a "
+                "WHERE a.id NOT IN (SELECT id FROM backup.applicants) ORDER BY a.rowid"
+            ).fetchall()
+            numbers = StoreNumbers.read(conn)
+        finally:
+            conn.close()
+    except sqlite3.Error:  # damaged, or not a store: what a restore is for
+        return Comparison(None, backup_count, (), 0, None, backup_numbers)
+    carried = tuple(str(row[0]) for row in extra if row[1])
+    return Comparison(count, backup_count, carried, len(extra) - len(carried), numbers,
+                      backup_numbers)  # fmt: skip
+
+
+#: What the central system said of a record, kept over a restore.
+_CENTRAL_COLUMNS = (
+    "central_status", "central_id", "central_reason", "central_wave", "sent_hash", "synced_at",
+    "verified_at",
+)  # fmt: skip
+
+
+def carry_over(conn: sqlite3.Connection, aside: Path, carried: tuple[str, ...]) -> list[str]:
+    """Copy into the restored store (`conn`, in a write transaction) the records of the set-aside
+    store that have left the desk and the backup lacks, with their purged-NIK hashes; and for the
+    records both hold, what the central system said since the backup. Returns the registration
+    numbers of the records carried over."""
+    source = sqlite3.connect(read_only_uri(aside), uri=True)
+    source.row_factory = sqlite3.Row
+    try:
+        columns = {str(r[1]) for r in conn.execute("PRAGMA table_info(applicants)")}
+        numbers: list[str] = []
+        for start in range(0, len(carried), 500):
+            part = carried[start : start + 500]
+            slots = ", ".join("?" * len(part))
+            for row in source.execute(f"SELECT * FROM applicants WHERE id IN ({slots})", part):
+                keys: list[str] = row.keys()  # a Row iterates its values, not its names
+                names = [name for name in keys if name in columns]
+                try:
+                    conn.execute(
+                        f"INSERT INTO applicants ({', '.join(names)}) "
+                        f"VALUES ({', '.join('?' * len(names))})",
+                        [row[name] for name in names],
+                    )
+                except sqlite3.IntegrityError:
+                    continue  # its NIK is live in the backup under another record: stays aside
+                numbers.append(str(row["registration_number"]))
+        for start in range(0, len(numbers), 500):
+            chunk = numbers[start : start + 500]
+            slots = ", ".join("?" * len(chunk))
+            conn.executemany(
+                "INSERT OR IGNORE INTO purged_niks (nik_hmac, registration_number, purged_at) "
+                "VALUES (?, ?, ?)",
+                source.execute(
+                    "SELECT nik_hmac, registration_number, purged_at FROM purged_niks "
+                    f"WHERE registration_number IN ({slots})",
+                    chunk,
+                ).fetchall(),
+            )
+        assignments = ", ".join(f"{name} = ?" for name in _CENTRAL_COLUMNS)
+        conn.executemany(
+            f"UPDATE applicants SET {assignments} WHERE id = ? "
+            "AND (central_status IS NULL OR coalesce(synced_at, '') < ?)",
+            (
+                [*(row[name] for name in _CENTRAL_COLUMNS), row["id"], row["synced_at"]]
+                for row in source.execute(
+                    f"SELECT id, {', '.join(_CENTRAL_COLUMNS)} FROM applicants "
+                    "WHERE central_status IS NOT NULL"
+                )
+            ),
+        )
+    finally:
+        source.close()
+    return numbers

@@ -235,3 +235,12 @@ def _schema_sql(db: Database, kind: str, table: str) -> list[str]:
         [kind, table],
     ).fetchall()
     return [str(row[0]) for row in rows]
+
+
+@MIGRATIONS()
+def m005_store_id(db: Database) -> None:
+    """A random id for the store, carried by its backups: a restore tells from it whether this PC
+    is the one that has been numbering the store's registrations (store/numbering.py)."""
+    db.execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id', lower(hex(randomblob(16))))"
+    )
