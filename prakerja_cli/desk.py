@@ -10,6 +10,8 @@ from prakerja_cli.core.nik import NikInfo, RegionLookup, age_on, parse_nik
 from prakerja_cli.core.rules import load_rule_set
 from prakerja_cli.core.validate import FIELDS, Validated, ValidationContext, validate_applicant
 from prakerja_cli.errors import UsageError
+from prakerja_cli.i18n import format as fmt
+from prakerja_cli.i18n import t
 from prakerja_cli.office import Workspace
 from prakerja_cli.roster.columns import field_for_header
 from prakerja_cli.store import applicants as store
@@ -103,7 +105,7 @@ def edit(
                 "error.applicant_purged",
                 hint="hint.applicant_purged",
                 ref=row["registration_number"],
-                date=row["purged_at"][:10],
+                date=fmt.day(row["purged_at"]),
             )
         # A field by its name or as a roster header names it ("nama", "tgl lahir", "hp").
         named = {name: field_for_header(name) for name in changes}
@@ -202,6 +204,9 @@ class Check:
     ok: bool
     detail: str
     fix: str | None = None
+    shown: str | None = (
+        None  # the detail as people read it (numbers, units, times), when it differs
+    )
 
 
 def health_checks(ws: Workspace, *, wal_limit: int = 64 << 20) -> list[Check]:
@@ -222,7 +227,8 @@ def health_checks(ws: Workspace, *, wal_limit: int = 64 << 20) -> list[Check]:
         age_days = (
             datetime.now().astimezone() - datetime.fromisoformat(unsent[1])
         ).total_seconds() / 86400
-    checks.append(Check("unsent", age_days < 2, f"{unsent[0]} ({age_days:.1f} d)", "fix.sync"))
+    checks.append(Check("unsent", age_days < 2, f"{unsent[0]} ({age_days:.1f} d)", "fix.sync",
+                        shown=f"{unsent[0]} ({fmt.days(age_days)})"))  # fmt: skip
     parked = db.execute(
         f"SELECT count(*) FROM applicants WHERE {store.IS_PARKED} AND status != 'withdrawn'"
     ).fetchone()[0]
@@ -231,13 +237,15 @@ def health_checks(ws: Workspace, *, wal_limit: int = 64 << 20) -> list[Check]:
     wal_size = wal.stat().st_size if wal.exists() else 0
     checks.append(Check("wal", wal_size < wal_limit, f"{wal_size // 1024} KiB", "fix.wal"))
     url, token = ws.config.effective_api()
-    checks.append(Check("api", bool(url and token), url or "-", "hint.api_settings"))
+    checks.append(Check("api", bool(url and token), url or "-", "hint.api_settings",
+                        shown=None if url else t("config.empty")))  # fmt: skip
     newest = db.execute("SELECT max(created_at) FROM applicants").fetchone()[0]
     now = datetime.now().astimezone()
     clock_ok = 2024 <= now.year <= 2100 and (
         newest is None or datetime.fromisoformat(newest) <= now
     )
-    checks.append(Check("clock", clock_ok, now.isoformat(timespec="seconds"), "fix.clock"))
+    checks.append(Check("clock", clock_ok, now.isoformat(timespec="seconds"), "fix.clock",
+                        shown=fmt.moment(now)))  # fmt: skip
     chain = audit.verify(db)
     checks.append(Check("audit", chain.broken_at is None,
                         f"{chain.entries}" if chain.broken_at is None else f"#{chain.broken_at} {chain.problem}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import re
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,33 @@ def os_reason(exc: BaseException) -> str:
         return str(exc) or type(exc).__name__
     key = _reason_key(exc)
     return t(f"oserror.{key}") if key else (exc.strerror or type(exc).__name__)
+
+
+#: What the spreadsheet, zip, XML and CSV libraries say about a damaged file (in English), by the
+#: catalogue key that says it in the clerk's language; the first pattern that matches wins.
+_LIBRARY_REASONS = (
+    (re.compile(r"file is not a zip file|invalid zip archive|zip error", re.I), "not_zip"),
+    (re.compile(r"cfb error|invalid ole|not an office document", re.I), "not_xls"),
+    (re.compile(r"bad crc|bad magic number|truncated file header|error -?\d+ while "
+                r"decompressing|compressed data ended|end-of-stream", re.I), "damaged"),
+    (re.compile(r"compression method|zip file version|requires zip version", re.I), "packing"),
+    (re.compile(r"file not found '|no item named|no worksheet|workbook\.xml", re.I), "no_workbook"),
+    (re.compile(r"not well-formed|syntax error|unclosed token|mismatched tag|xml", re.I), "xml"),
+    (re.compile(r"comment, CDATA section or processing instruction", re.I), "xml_extras"),
+    (re.compile(r"line contains nul", re.I), "nul"),
+    (re.compile(r"field larger than field limit", re.I), "cell_too_long"),
+)  # fmt: skip
+
+
+def library_reason(text: str) -> str:
+    """A library's English reason for refusing a file (`File is not a zip file.`), in the
+    clerk's language; an unknown one is quoted as the library's own words."""
+    from prakerja_cli.i18n import t
+
+    for pattern, key in _LIBRARY_REASONS:
+        if pattern.search(text):
+            return t(f"libreason.{key}")
+    return t("libreason.other", text=text.strip().rstrip("."))
 
 
 def from_os_error(exc: OSError) -> PrakerjaError | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from datetime import date
 from pathlib import Path
@@ -54,6 +55,38 @@ def test_every_action_is_recorded_with_numbers_masked(office: Path, tmp_path: Pa
     assert [e["action"] for e in log] == ["create", "edit", "reveal", "withdraw"]
     assert log[1]["details"]["changes"]["phone"][0].startswith("+62812")
     assert log[0]["operator"] == "Rina" and log[0]["desk"] == "D01"
+
+
+def test_the_log_reads_as_sentences_in_the_clerks_language(office: Path, tmp_path: Path) -> None:
+    """Was: actions `create`/`edit`, details as raw JSON, the time headed "Didaftarkan" and
+    written as an ISO timestamp."""
+    busy_office(office, tmp_path)
+    run = invoke(["audit", "log", "--applicant", "3273-D01-000001"])
+    assert run.exit_code == 0
+    text = " ".join(run.stdout.split())
+    for heading in ("Waktu", "Meja / petugas", "Tindakan", "Rincian"):
+        assert heading in text
+    assert "Didaftarkan" not in text
+    for action in ("dibuat", "diubah", "NIK/KK dibuka", "dibatalkan"):
+        assert action in text
+    assert not {"create", "edit", "withdraw", "reveal"} & set(text.split())
+    assert "{" not in text and '"changes"' not in text
+    assert "Nomor HP: +62812" in text and "→ +62813" in text
+    assert 'alasan: "Salah orang"' in text
+    assert re.search(r"\d\d-\d\d-\d{4} \d\d\.\d\d (WIB|WITA|WIT|UTC)", text)
+    english = " ".join(invoke(["audit", "log", "--lang", "en"]).stdout.split())
+    for words in ("Time", "created", "edited", "imported", "exported", "withdrawn",
+                  "Mobile number: +62812", 'reason: "Salah orang"'):  # fmt: skip
+        assert words in english
+
+
+def test_an_action_the_catalogue_does_not_know_is_listed_not_dropped() -> None:
+    from prakerja_cli.cli.render import audit_action, audit_summary
+
+    assert audit_action("renumber") == "renumber"
+    assert audit_summary("renumber", {"from": 3, "to": 7}) == "from: 3; to: 7"
+    # A known action whose details lack a key the sentence names falls back the same way.
+    assert audit_summary("withdraw", {"reason": "x"}) == "reason: x"
 
 
 def test_verify_passes_on_an_intact_chain(office: Path, tmp_path: Path) -> None:

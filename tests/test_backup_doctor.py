@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import sys
 from contextlib import closing
@@ -348,3 +349,17 @@ def test_a_store_with_no_audit_entries_gets_its_key_when_it_has_none(office: Pat
     (office / "office.key").unlink()
     assert invoke(["applicants", "list"]).exit_code == 0
     assert len((office / "office.key").read_bytes()) == 32
+
+
+def test_doctor_speaks_in_units_and_local_time_for_people_and_iso_for_scripts(
+    office: Path,
+) -> None:
+    """Was: "0 (0.0 d)", the clock as an ISO timestamp with +00:00, and "-" for no API address."""
+    assert invoke(applicant_args()).exit_code == 0
+    text = invoke(["doctor"]).stdout
+    assert "(0,0 hari)" in text and " d)" not in text
+    assert "Alamat dan token API: (kosong)" in text
+    clock = next(line for line in text.splitlines() if "Jam komputer" in line)
+    assert re.fullmatch(r"\S+ Jam komputer: \d\d-\d\d-\d{4} \d\d\.\d\d \S+", clock), clock
+    checks = {c["check"]: c["detail"] for c in invoke(["doctor", "--json"]).json()}
+    assert checks["unsent"].endswith(" d)") and "T" in checks["clock"]  # scripts keep theirs

@@ -805,8 +805,10 @@ def test_stats_command(central: Central, tmp_path: Path) -> None:
 
 
 def test_commands_have_help_with_an_example() -> None:
+    from tests.conftest import invoke
+
     for command in ("serve", "stats"):
-        run = CliRunner().invoke(central_cmd.app, [command, "--help"])
+        run = invoke(["central", command, "--help", "--lang", "en"])
         assert run.exit_code == 0 and "Example:" in run.stdout
 
 

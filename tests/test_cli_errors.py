@@ -131,7 +131,7 @@ def test_a_folder_given_for_a_file_is_named_as_a_folder(
          "Mungkin maksudnya --lang. Lihat juga `prakerja --help`."),
         (["applicants", "edit", "3273-D01-000001"], "Opsi --set wajib diisi.",
          "Lihat opsi dan contohnya: `prakerja applicants edit --help`."),
-        (["nik"], "NIKS belum ditulis sesudah `prakerja nik`.",
+        (["nik"], "NIK belum ditulis sesudah `prakerja nik`.",
          "Lihat opsi dan contohnya: `prakerja nik --help`."),
         (["applicants", "list", "--limit", "lima"], "--limit harus berupa angka.",
          "Lihat opsi dan contohnya: `prakerja applicants list --help`."),

@@ -67,6 +67,17 @@ def test_unknown_kecamatan_is_a_warning_only(office: Path) -> None:
     ]
 
 
+def test_an_unknown_kecamatan_is_left_out_of_the_place_not_shown_as_a_question_mark(
+    office: Path,
+) -> None:
+    """Was: "Kec. ?, Kota Bandung, Jawa Barat"."""
+    odd = synthetic_nik("327399", date(1990, 8, 17), "L", 9001)
+    run = invoke(["nik", odd])
+    assert "?" not in run.stdout
+    assert "\n  Kota Bandung, Jawa Barat\n" in run.stdout
+    assert "Kec. Sukasari, Kota Bandung, Jawa Barat" in invoke(["nik", NIK]).stdout
+
+
 def test_unknown_language_is_a_usage_error() -> None:
     run = invoke(["--lang", "fr", "nik", NIK])
     assert run.exit_code == 2

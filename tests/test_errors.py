@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from prakerja_cli.errors import ExitCode, StoreError, from_os_error, os_reason
+from prakerja_cli.errors import ExitCode, StoreError, from_os_error, library_reason, os_reason
 from prakerja_cli.i18n import set_language, t
 from tests.conftest import applicant_args, invoke
 
@@ -70,6 +70,38 @@ def test_a_file_in_use_is_one_line_at_the_desk(
         "galat: Berkas rekap.xlsx sedang dipakai program lain (mungkin terbuka di Excel).",
         "saran: Tutup berkas itu di Excel atau program lain, lalu ulangi.",
     ]
+
+
+@pytest.mark.parametrize(
+    ("library", "reason"),
+    [
+        ("File is not a zip file", "bukan berkas .xlsx/.ods yang utuh"),
+        ("Cfb error: Invalid OLE (4 bytes is too small, not an office document?)",
+         "bukan buku kerja Excel .xls yang utuh"),
+        ("Bad CRC-32 for file 'xl/worksheets/sheet1.xml'", "isinya rusak"),
+        ("File not found '_rels/.rels'", "bagian buku kerjanya tidak ada"),
+        ("not well-formed (invalid token): line 1, column 2", "isi XML-nya rusak"),
+        ("line contains NUL", "ada karakter NUL"),
+        ("Something nobody foresaw.", 'pesan teknis: "Something nobody foresaw"'),
+    ],
+)  # fmt: skip
+def test_a_library_reason_is_said_in_the_clerks_language(library: str, reason: str) -> None:
+    assert library_reason(library).startswith(reason)
+
+
+def test_a_renamed_file_is_refused_without_the_librarys_english(
+    office: Path, tmp_path: Path
+) -> None:
+    """Was: "rusak atau tidak dapat dibaca: File is not a zip file." """
+    fake = tmp_path / "daftar.xlsx"
+    fake.write_text("NIK;Nama\n", encoding="utf-8")
+    run = invoke(["roster", "import", str(fake)])
+    assert run.exit_code == 2
+    error = run.stderr.splitlines()[0]
+    assert error.startswith("galat: Berkas daftar.xlsx rusak atau tidak dapat dibaca: bukan berkas")
+    assert "zip file" not in error
+    english = invoke(["roster", "import", str(fake), "--lang", "en"])
+    assert "not a whole .xlsx/.ods file" in english.stderr
 
 
 def _roster(folder: Path) -> Path:

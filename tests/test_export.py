@@ -314,8 +314,11 @@ def test_reexport_imports_again_unchanged(office: Path, tmp_path: Path) -> None:
 
 
 def test_help_ends_with_an_example() -> None:
-    done = run(["--help"])
-    assert done.exit_code == 0 and "Example: prakerja export" in done.stdout
+    from tests.conftest import invoke
+
+    done = invoke(["export", "--help"])
+    assert done.exit_code == 0 and "Contoh: prakerja export" in done.stdout
+    assert "Example: prakerja export" in invoke(["export", "--help", "--lang", "en"]).stdout
 
 
 def test_a_masked_export_imported_says_the_numbers_are_masked(office: Path, tmp_path: Path) -> None:

@@ -187,5 +187,9 @@ def test_command_refuses_other_suffixes_and_missing_folders(tmp_path: Path) -> N
 
 
 def test_command_help_ends_with_an_example() -> None:
-    done = run(["--help"])
-    assert done.exit_code == 0 and "Example: prakerja roster template" in done.stdout
+    from tests.conftest import invoke
+
+    done = invoke(["roster", "template", "--help"])
+    assert done.exit_code == 0 and "Contoh: prakerja roster template" in done.stdout
+    english = invoke(["roster", "template", "--help", "--lang", "en"])
+    assert "Example: prakerja roster template" in english.stdout

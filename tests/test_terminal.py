@@ -27,6 +27,7 @@ def test_roster_import_shows_a_progress_bar_and_stores_the_rows(
     assert code == 0, screen
     assert "Traceback" not in screen
     assert "40 baris dibaca" in screen
+    assert "Membaca daftar" in screen  # the bar's label in the clerk's language, not "roster"
     assert count(office) == 40
 
 
@@ -50,6 +51,7 @@ def test_sync_at_a_terminal_delivers_every_record(office: Path, tmp_path: Path) 
         code, screen = run_at_terminal(["sync", "--batch-size", "7"], office, env=env)
         assert code == 0, screen
         assert "Traceback" not in screen
+        assert "Mengirim" in screen and "sync ━" not in screen
         assert TOKEN not in screen
         code, screen = run_at_terminal(["sync", "--json"], office, env=env)
         assert code == 0, screen

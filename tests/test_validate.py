@@ -211,7 +211,7 @@ def test_a_duplicate_with_other_content_names_the_fields_that_differ() -> None:
     assert finding.code is Code.NIK_DUPLICATE
     assert finding.params["fields"] == ["phone", "email"]
     assert finding.message("id") == (
-        "NIK: NIK ini sudah terdaftar (3273-D01-000001, 2025-06-01) dengan isi yang berbeda pada: "
+        "NIK: NIK ini sudah terdaftar (3273-D01-000001, 01-06-2025) dengan isi yang berbeda pada: "
         "Nomor HP, Email. Periksa pendaftaran itu; jangan daftarkan dua kali."
     )
     assert "with different content in: Mobile number, Email." in finding.message("en")
@@ -620,17 +620,21 @@ def test_a_student_occupation_with_not_in_school_is_a_warning(
         ("KEC. SUKA SARI", "Kel. Geger-Kalong", []),  # case, spaces, punctuation, prefixes
         ("Coblong", "Lebak Gede", []),
         ("Sukasri", "Gegerkalong", [(Code.DISTRICT_UNKNOWN, "Sukasari")]),
-        ("Tasikmalaya", "Cipedes", [(Code.DISTRICT_UNKNOWN, "-")]),  # another regency
+        ("Tasikmalaya", "Cipedes", [(Code.DISTRICT_UNKNOWN, None)]),  # another regency
         ("Sukasari", "Gegerkalng", [(Code.VILLAGE_UNKNOWN, "Gegerkalong")]),
-        ("Sukasari", "Dago", [(Code.VILLAGE_UNKNOWN, "-")]),  # Dago is Coblong's
+        ("Sukasari", "Dago", [(Code.VILLAGE_UNKNOWN, None)]),  # Dago is Coblong's
     ],
 )
 def test_kecamatan_and_desa_are_checked_against_the_region_list(
-    district: str, village: str, expected: list[tuple[Code, str]]
+    district: str, village: str, expected: list[tuple[Code, str | None]]
 ) -> None:
     result = validate(valid_form(district=district, village=village), places=PLACES)
     assert [(f.code, f.params["suggestion"]) for f in result.findings] == expected
     assert result.status == ("flagged" if expected else "valid")
+    for finding in result.findings:  # no "Nama terdekat: -." when nothing is near
+        assert ": -." not in finding.message("id") and ": None" not in finding.message("en")
+        if finding.params["suggestion"] is None:
+            assert "tidak ada nama yang mirip" in finding.message("id")
     # The same answer again comes from the memo, as a new list each time.
     again = validate(valid_form(district=district, village=village), places=PLACES)
     assert again.findings == result.findings and again.findings is not result.findings

@@ -13,19 +13,29 @@ from typer.core import TyperGroup
 
 from prakerja_cli import __version__
 from prakerja_cli.cli.common import harden_streams, run_guarded
+from prakerja_cli.cli.helptext import HelpContext, take_language, use_help_context
 
 
 class GuardedGroup(TyperGroup):
-    """Runs every subcommand under one error handler (see common.run_guarded)."""
+    """Runs every subcommand under one error handler (see common.run_guarded), in the language
+    asked for wherever `--lang` stands, with help in that language."""
+
+    context_class = HelpContext
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         # Noted before the subcommand parses its options, so even a failure there honours --json.
         ctx.meta["prakerja.json"] = json_output = "--json" in args
-        # The root's own options (`prakerja --lnag en ...`) are parsed here, outside invoke.
-        parsed: list[str] = run_guarded(
-            lambda: super(GuardedGroup, self).parse_args(ctx, args), json_output=json_output
-        )
-        return parsed
+        use_help_context(self)
+
+        def parse() -> list[str]:
+            # `--lang` is taken out first: `prakerja applicants list --lang en` works, and
+            # `--help` anywhere after it is already in that language. The root's own options
+            # (`prakerja --lnag en ...`) are parsed here, outside invoke.
+            parsed: list[str] = super(GuardedGroup, self).parse_args(ctx, take_language(args))
+            return parsed
+
+        result: list[str] = run_guarded(parse, json_output=json_output)
+        return result
 
     def invoke(self, ctx: Any) -> Any:
         harden_streams()
@@ -39,8 +49,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
-    help="Offline Kartu Prakerja registration for Disnakertrans desks.\n\n"
-    "Example: prakerja init, then prakerja register",
 )
 
 
@@ -52,26 +60,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
-    lang: Annotated[
-        str | None,
-        typer.Option(
-            "--lang", help="Language of messages: id (default) or en. Env: PRAKERJA_LANG."
-        ),
-    ] = None,
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
-    ] = False,
+    lang: Annotated[str | None, typer.Option("--lang")] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True)] = False,
 ) -> None:
-    """Offline Kartu Prakerja registration for Disnakertrans desks."""
-    from prakerja_cli.i18n import LANGUAGES, set_language
-
-    if lang and lang.strip().lower() not in LANGUAGES:
-        from prakerja_cli.errors import UsageError
-
-        raise UsageError(
-            "error.lang_unknown", hint="hint.lang", value=lang, known=", ".join(LANGUAGES)
-        )
-    set_language(lang.strip().lower() if lang else None)
+    # --lang is applied by GuardedGroup.parse_args wherever it stands; it is declared here so that
+    # `prakerja --help` lists it.
+    del lang, version
 
 
 def _wire() -> None:

@@ -19,9 +19,9 @@ from prakerja_cli.cli.common import (
     render_findings,
 )
 
-app = typer.Typer(no_args_is_help=True, help="List, show, search, edit and withdraw registrations.")
+app = typer.Typer(no_args_is_help=True)
 
-RefArg = Annotated[str, typer.Argument(help="Registration number, id, or NIK.")]
+RefArg = Annotated[str, typer.Argument()]
 
 
 def _audit_reveal(ws: Any, rows: list[dict[str, Any]], reveal: bool, command: str) -> None:
@@ -36,6 +36,7 @@ def _print_rows(rows: list[dict[str, Any]], reveal: bool, json_output: bool) -> 
 
     from prakerja_cli.cli.render import applicant_json, display_value, list_name
     from prakerja_cli.i18n import field_label, t
+    from prakerja_cli.i18n.format import day
 
     if json_output:
         emit_json([applicant_json(r, reveal=reveal) for r in rows])
@@ -57,7 +58,7 @@ def _print_rows(rows: list[dict[str, Any]], reveal: bool, json_output: bool) -> 
     for r in rows:
         data_row(
             table, r["registration_number"], display_value("nik", r["nik"], reveal=reveal),
-            list_name(r), r["district"], t(f"status.{r['status']}"), r["created_at"][:10],
+            list_name(r), r["district"], t(f"status.{r['status']}"), day(r["created_at"]),
         )  # fmt: skip
     print_wide(table)
     err.print(t("msg.count", count=len(rows)))
@@ -69,31 +70,18 @@ DEFAULT_LIMIT = 50
 
 @app.command("list")
 def list_(
-    status: Annotated[
-        str | None, typer.Option(help="valid, flagged or withdrawn (any case; Sah, Dibatalkan...).")
-    ] = None,
-    central: Annotated[
-        str | None,
-        typer.Option(
-            help="Central state: pending, accepted, verified, rejected, duplicate, conflict, "
-            "registry_rejected, or parked (all those refused centrally)."
-        ),
-    ] = None,
-    since: Annotated[str | None, typer.Option(help="Registered on or after YYYY-MM-DD.")] = None,
-    until: Annotated[str | None, typer.Option(help="Registered on or before YYYY-MM-DD.")] = None,
-    desk: Annotated[str | None, typer.Option(help="Only this desk.")] = None,
-    district: Annotated[str | None, typer.Option(help="Kecamatan (part of the name).")] = None,
-    limit: Annotated[
-        int | None, typer.Option(help=f"At most this many, newest first (default {DEFAULT_LIMIT}).")
-    ] = None,
-    all_: Annotated[bool, typer.Option("--all", help="Every match, however many.")] = False,
+    status: Annotated[str | None, typer.Option()] = None,
+    central: Annotated[str | None, typer.Option()] = None,
+    since: Annotated[str | None, typer.Option()] = None,
+    until: Annotated[str | None, typer.Option()] = None,
+    desk: Annotated[str | None, typer.Option()] = None,
+    district: Annotated[str | None, typer.Option()] = None,
+    limit: Annotated[int | None, typer.Option()] = None,
+    all_: Annotated[bool, typer.Option("--all")] = False,
     reveal: RevealOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
-    """List registrations, newest first: the newest 50 unless --all or --limit.
-
-    Example: prakerja applicants list --status flagged --since 2026-11-01
-    """
+    """List registrations, newest first: the newest 50 unless --all or --limit."""
     from prakerja_cli.cli.common import parse_choice
     from prakerja_cli.errors import UsageError
     from prakerja_cli.i18n import t
@@ -137,22 +125,12 @@ def _check_limit(limit: int, hint: str = "hint.limit_min") -> None:
 
 @app.command("search")
 def search(
-    query: Annotated[
-        str,
-        typer.Argument(
-            help="Part of a name (any case, accents ignored), a NIK or KK number (or its first "
-            "digits), or a phone number in any form (0812..., +62 812..., 812...)."
-        ),
-    ],
-    limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
+    query: Annotated[str, typer.Argument()],
+    limit: Annotated[int, typer.Option()] = 50,
     reveal: RevealOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
-    """Find registrations by name fragment, NIK, KK number or phone number.
-
-    NIK and KK are masked in the answer unless --reveal.
-    Example: prakerja applicants search "siti"; prakerja applicants search 0812-3456-7890
-    """
+    """Find registrations by name fragment, NIK, KK number or phone number."""
     from prakerja_cli.office import open_workspace
     from prakerja_cli.store.applicants import list_applicants
 
@@ -165,10 +143,7 @@ def search(
 
 @app.command("show")
 def show(ref: RefArg, reveal: RevealOpt = False, json_output: JsonOpt = False) -> None:
-    """Show one registration in full, with its findings.
-
-    Example: prakerja applicants show 3273-D01-000001
-    """
+    """Show one registration in full, with its findings."""
     from prakerja_cli.cli.render import applicant_json, print_record
     from prakerja_cli.office import open_workspace
     from prakerja_cli.store.applicants import get_applicant, stored_findings
@@ -186,16 +161,10 @@ def show(ref: RefArg, reveal: RevealOpt = False, json_output: JsonOpt = False) -
 @app.command("edit")
 def edit(
     ref: RefArg,
-    set_: Annotated[
-        list[str], typer.Option("--set", help="FIELD=VALUE, repeatable (e.g. --set phone=0812...).")
-    ],
+    set_: Annotated[list[str], typer.Option("--set")],
     json_output: JsonOpt = False,
 ) -> None:
-    """Correct fields of a registration; the whole record is validated again.
-
-    Exit code 3 when the corrected record is refused (nothing changes).
-    Example: prakerja applicants edit 3273-D01-000001 --set phone=081298765432
-    """
+    """Correct fields of a registration; the whole record is validated again."""
     from prakerja_cli.cli.common import findings_json
     from prakerja_cli.desk import edit as edit_applicant
     from prakerja_cli.errors import ExitCode, UsageError
@@ -246,13 +215,10 @@ def edit(
 @app.command("withdraw")
 def withdraw(
     ref: RefArg,
-    reason: Annotated[str, typer.Option("--reason", help="Why the registration is withdrawn.")],
+    reason: Annotated[str, typer.Option("--reason")],
     json_output: JsonOpt = False,
 ) -> None:
-    """Withdraw a registration; it is kept, with the reason, and its NIK may register again.
-
-    Example: prakerja applicants withdraw 3273-D01-000001 --reason "Salah input, diganti"
-    """
+    """Withdraw a registration; it is kept, with the reason, and its NIK may register again."""
     from prakerja_cli.desk import withdraw as withdraw_applicant
     from prakerja_cli.i18n import t
     from prakerja_cli.office import open_workspace

@@ -8,15 +8,12 @@ import typer
 
 from prakerja_cli.cli.common import JsonOpt, data_row, emit_json, err, out, print_wide
 
-app = typer.Typer(no_args_is_help=True, help="The audit trail: who did what, hash-chained.")
+app = typer.Typer(no_args_is_help=True)
 
 
 @app.command("verify")
 def verify(json_output: JsonOpt = False) -> None:
-    """Check the whole chain; name the first edited, inserted or deleted entry (exit 1).
-
-    Example: prakerja audit verify
-    """
+    """Check the whole chain; name the first edited, inserted or deleted entry (exit 1)."""
     from prakerja_cli.errors import ExitCode
     from prakerja_cli.i18n import t
     from prakerja_cli.office import open_workspace
@@ -40,23 +37,18 @@ def verify(json_output: JsonOpt = False) -> None:
 
 @app.command("log")
 def log(
-    applicant: Annotated[
-        str | None, typer.Option(help="Only this applicant (registration number, id or NIK).")
-    ] = None,
-    since: Annotated[str | None, typer.Option(help="From this day, YYYY-MM-DD.")] = None,
-    limit: Annotated[int | None, typer.Option(help="At most this many entries.")] = None,
+    applicant: Annotated[str | None, typer.Option()] = None,
+    since: Annotated[str | None, typer.Option()] = None,
+    limit: Annotated[int | None, typer.Option()] = None,
     json_output: JsonOpt = False,
 ) -> None:
-    """Show audit entries, oldest first (NIK, KK and phone are masked in them).
-
-    Example: prakerja audit log --applicant 3273-D01-000001
-    """
-    import json
-
+    """Show audit entries, oldest first (NIK, KK and phone are masked in them)."""
     from rich.table import Table
 
     from prakerja_cli.cli.common import parse_day
+    from prakerja_cli.cli.render import audit_action, audit_summary
     from prakerja_cli.i18n import t
+    from prakerja_cli.i18n.format import moment
     from prakerja_cli.office import open_workspace
     from prakerja_cli.store.applicants import get_applicant
     from prakerja_cli.store.audit import entries
@@ -71,16 +63,12 @@ def log(
         emit_json(rows)
         return
     table = Table()
-    for header in (
-        "#",
-        t("label.created_at"),
-        t("label.desk"),
-        t("label.action"),
-        t("label.details"),
-    ):
-        table.add_column(header)
+    for header in ("#", t("label.at"), t("label.desk"), t("label.action"), t("label.details")):
+        details = header == t("label.details")
+        table.add_column(
+            header, ratio=3 if details else None, no_wrap=header in ("#", t("label.at"))
+        )
     for row in rows:
-        details = json.dumps(row["details"], ensure_ascii=False)
-        data_row(table, row["seq"], row["at"][:19].replace("T", " "),
-                 f"{row['desk']} / {row['operator']}", row["action"], details)  # fmt: skip
+        data_row(table, row["seq"], moment(row["at"]), f"{row['desk']} / {row['operator']}",
+                 audit_action(row["action"]), audit_summary(row["action"], row["details"]))  # fmt: skip
     print_wide(table)

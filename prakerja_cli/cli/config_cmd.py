@@ -8,15 +8,12 @@ import typer
 
 from prakerja_cli.cli.common import JsonOpt, emit_json, out
 
-app = typer.Typer(no_args_is_help=True, help="Show the office configuration and where it lives.")
+app = typer.Typer(no_args_is_help=True)
 
 
 @app.command("show")
 def show(json_output: JsonOpt = False) -> None:
-    """Show the office configuration.
-
-    Example: prakerja config show --json
-    """
+    """Show the office configuration."""
     from dataclasses import asdict
 
     from prakerja_cli.config import app_dir, config_path, db_path, load_config
@@ -46,10 +43,7 @@ def show(json_output: JsonOpt = False) -> None:
 
 @app.command("path")
 def path(json_output: JsonOpt = False) -> None:
-    """Print where the configuration, database and app directory are.
-
-    Example: prakerja config path
-    """
+    """Print where the configuration, database and app directory are."""
     from prakerja_cli.config import app_dir, config_path, db_path
 
     paths = {
@@ -70,14 +64,11 @@ SETTABLE = ("api_url", "api_token", "operator", "office_name", "desk")
 
 @app.command("set")
 def set_(
-    key: Annotated[str, typer.Argument(help="One of: " + ", ".join(SETTABLE) + ".")],
-    value: Annotated[str, typer.Argument(help="The new value ('' to clear the API settings).")],
+    key: Annotated[str, typer.Argument()],
+    value: Annotated[str, typer.Argument()],
 ) -> None:
     """Change one setting in the office configuration (the file stays owner-only). An api_url is
-    checked as sync checks it: https, or plain http only to this computer.
-
-    Example: prakerja config set api_url https://central.example.go.id
-    """
+    checked as sync checks it: https, or plain http only to this computer."""
     from dataclasses import replace
 
     from prakerja_cli.config import load_config, save_config

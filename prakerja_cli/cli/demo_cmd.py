@@ -9,14 +9,9 @@ import typer
 
 
 def demo(
-    home: Annotated[
-        Path | None, typer.Option(help="Folder for the demo office (default: a new temporary one).")
-    ] = None,
+    home: Annotated[Path | None, typer.Option()] = None,
 ) -> None:
-    """Set up a demo office in a temporary folder, register applicants, list and show them.
-
-    Example: prakerja demo
-    """
+    """Set up a demo office in a temporary folder, register applicants, list and show them."""
     from prakerja_cli.cli.common import err
     from prakerja_cli.demo import run_demo
 

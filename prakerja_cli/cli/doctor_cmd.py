@@ -8,11 +8,8 @@ from prakerja_cli.cli.common import JsonOpt, emit_json, escape, out
 
 
 def doctor(json_output: JsonOpt = False) -> None:
-    """Integrity, unsent and parked records, WAL size, configuration, clock, audit chain;
-    with the fix for each problem found. Exit 1 when something needs fixing.
-
-    Example: prakerja doctor
-    """
+    """Integrity, unsent and parked records, WAL size, configuration, clock, audit chain; with the
+    fix for each problem found. Exit 1 when something needs fixing."""
     from prakerja_cli.desk import health_checks
     from prakerja_cli.errors import ExitCode
     from prakerja_cli.i18n import t
@@ -31,7 +28,7 @@ def doctor(json_output: JsonOpt = False) -> None:
     else:
         for c in checks:
             mark = "[green]OK[/]" if c.ok else "[bold red]!![/]"
-            out.print(f"{mark} {escape(t('doctor.' + c.name))}: {escape(c.detail)}")
+            out.print(f"{mark} {escape(t('doctor.' + c.name))}: {escape(c.shown or c.detail)}")
             if not c.ok and c.fix:
                 out.print(f"   {t('label.hint')}: {t(c.fix)}", markup=False)
     if not all(c.ok for c in checks):

@@ -14,39 +14,22 @@ DEFAULT_STATUSES = ("valid", "flagged")
 
 
 def export(
-    out_file: Annotated[
-        Path, typer.Argument(help="File to write: .xlsx (Excel) or .csv (';', UTF-8).")
-    ],
+    out_file: Annotated[Path, typer.Argument()],
     status: Annotated[
         list[str] | None,
         typer.Option(
             "--status",
             metavar="STATUS",
-            help="valid, flagged or withdrawn; repeatable. Default: valid and flagged.",
             show_default=False,
         ),
     ] = None,
-    since: Annotated[str | None, typer.Option(help="Registered on or after YYYY-MM-DD.")] = None,
-    until: Annotated[str | None, typer.Option(help="Registered on or before YYYY-MM-DD.")] = None,
-    reveal: Annotated[
-        bool,
-        typer.Option(
-            "--reveal", help="Write NIK and KK whole (masked by default); the handover needs it."
-        ),
-    ] = False,
-    force: Annotated[
-        bool, typer.Option("--force", help="Overwrite the file if it exists.")
-    ] = False,
+    since: Annotated[str | None, typer.Option()] = None,
+    until: Annotated[str | None, typer.Option()] = None,
+    reveal: Annotated[bool, typer.Option("--reveal")] = False,
+    force: Annotated[bool, typer.Option("--force")] = False,
     json_output: JsonOpt = False,
 ) -> None:
-    """Export registrations, oldest first, in the roster's columns (the file imports again).
-
-    This is the electronic recap (rekap) of Permenaker 17/2020: the .xlsx is the recap of record
-    (NIK, KK and phone are text cells); the .csv is for other systems, to be imported with its
-    columns as Text. An existing file is replaced only with --force.
-
-    Example: prakerja export rekap-november.xlsx --since 2026-11-01 --until 2026-11-30 --reveal
-    """
+    """Export registrations, oldest first, in the roster's columns (the file imports again)."""
     from prakerja_cli.cli.common import parse_choice, parse_day
     from prakerja_cli.desk import note_access
     from prakerja_cli.i18n import t

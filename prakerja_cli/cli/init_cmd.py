@@ -41,34 +41,16 @@ def _ask(
 
 
 def init(
-    office_code: Annotated[
-        str | None, typer.Option(help="Regency/city code, 4 digits (e.g. 3273).")
-    ] = None,
-    office_name: Annotated[
-        str | None, typer.Option(help="Office name, e.g. 'Disnaker Kota Bandung'.")
-    ] = None,
-    desk: Annotated[
-        str | None, typer.Option(help="Desk id, 1-8 letters or digits (e.g. D01).")
-    ] = None,
-    operator: Annotated[
-        str | None, typer.Option(help="Name of the clerk operating this desk.")
-    ] = None,
-    rules: Annotated[
-        str | None, typer.Option(help="Rule set: normal-2023 (default) or permenaker-17-2020.")
-    ] = None,
-    no_input: Annotated[
-        bool, typer.Option("--no-input", help="Never prompt; fail on a missing option.")
-    ] = False,
-    force: Annotated[
-        bool, typer.Option("--force", help="Rewrite an existing configuration.")
-    ] = False,
+    office_code: Annotated[str | None, typer.Option()] = None,
+    office_name: Annotated[str | None, typer.Option()] = None,
+    desk: Annotated[str | None, typer.Option()] = None,
+    operator: Annotated[str | None, typer.Option()] = None,
+    rules: Annotated[str | None, typer.Option()] = None,
+    no_input: Annotated[bool, typer.Option("--no-input")] = False,
+    force: Annotated[bool, typer.Option("--force")] = False,
     json_output: JsonOpt = False,
 ) -> None:
-    """Set up this desk: office, desk id, operator, rule set; create config and database.
-
-    Example: prakerja init --office-code 3273 --office-name "Disnaker Kota Bandung" --desk D01
-    --operator "Rina" --rules normal-2023 --no-input
-    """
+    """Set up this desk: office, desk id, operator, rule set; create config and database."""
     from prakerja_cli.i18n import t
     from prakerja_cli.office import (
         check_can_init,

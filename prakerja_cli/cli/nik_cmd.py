@@ -10,20 +10,16 @@ from prakerja_cli.cli.common import JsonOpt, emit_json, out, render_findings
 
 
 def nik(
-    niks: Annotated[
-        list[str], typer.Argument(help="One or more NIKs (spaces, dots, dashes allowed).")
-    ],
+    niks: Annotated[list[str], typer.Argument()],
     json_output: JsonOpt = False,
 ) -> None:
-    """Decode and check NIKs: region, birth date, gender, age and findings. Stores nothing.
-
-    Exit code 3 when any NIK is invalid. Example: prakerja nik 3273015708900001
-    """
+    """Decode and check NIKs: region, birth date, gender, age and findings. Stores nothing."""
     from prakerja_cli.cli.common import escape
     from prakerja_cli.config import db_path
     from prakerja_cli.desk import check_niks, region_lookup
     from prakerja_cli.errors import ExitCode
     from prakerja_cli.i18n import t
+    from prakerja_cli.i18n.format import day, place
     from prakerja_cli.store.db import open_db
 
     db = open_db(db_path()) if db_path().exists() else None
@@ -56,11 +52,10 @@ def nik(
             out.print(f"[bold]{escape(r.info.nik or r.raw)}[/]  [{style}]{escape(verdict)}[/]")
             if r.info.birth_date:
                 out.print("  " + t("nik.summary", gender=t(f"gender.{r.info.gender}"),
-                                  birth=r.info.birth_date.strftime("%d-%m-%Y"), age=r.age),
+                                  birth=day(r.info.birth_date), age=r.age),
                           markup=False)  # fmt: skip
             if r.province:
-                out.print("  " + t("nik.region", district=r.district or "?", regency=r.regency or "?",
-                                  province=r.province), markup=False)  # fmt: skip
+                out.print("  " + place(r.district, r.regency, r.province), markup=False)
             render_findings(r.info.findings, out)
     if not all(r.info.valid for r in results):
         raise typer.Exit(int(ExitCode.REJECTED))

@@ -9,20 +9,15 @@ import typer
 
 from prakerja_cli.cli.common import JsonOpt, emit_json, out
 
-app = typer.Typer(no_args_is_help=True, help="Reference data: the Kemendagri region list.")
+app = typer.Typer(no_args_is_help=True)
 
 
 @app.command("load")
 def load(
-    file: Annotated[
-        Path, typer.Argument(help="CSV with columns code, level, name[, in_2025_list].")
-    ],
+    file: Annotated[Path, typer.Argument()],
     json_output: JsonOpt = False,
 ) -> None:
-    """Add region codes from a CSV (dotted codes: 32, 32.73, 32.73.01).
-
-    Example: prakerja refdata load kemendagri_regions_2015_2025.csv
-    """
+    """Add region codes from a CSV (dotted codes: 32, 32.73, 32.73.01)."""
     from prakerja_cli.config import db_path, load_config
     from prakerja_cli.i18n import t
     from prakerja_cli.store.db import open_db

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 def _opt(help_text: str) -> Any:
-    return typer.Option(help=help_text, show_default=False)
+    return typer.Option(show_default=False)
 
 
 def register(
@@ -48,32 +48,20 @@ def register(
     ] = None,
     occupation: Annotated[str | None, _opt("Occupation (optional).")] = None,
     in_school: Annotated[
-        bool | None,
-        typer.Option(
-            "--in-school/--not-in-school", help="Still in school or university?", show_default=False
-        ),
+        bool | None, typer.Option("--in-school/--not-in-school", show_default=False)
     ] = None,
     social_assistance: Annotated[
         bool | None,
         typer.Option(
             "--social-assistance/--no-social-assistance",
-            help="Receives other social assistance?",
             show_default=False,
         ),
     ] = None,
     training: Annotated[str | None, _opt("Desired training (optional).")] = None,
-    yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Store without asking to confirm.")
-    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y")] = False,
     json_output: JsonOpt = False,
 ) -> None:
-    """Register a walk-in applicant. Without field options it asks for each field in turn.
-
-    Exit code 3 when validation refuses the applicant (nothing is stored).
-    Example: prakerja register --nik 3273015708900001 --kk 3273010101100002 --name "Siti Aminah"
-    --birth-date 1990-08-17 --gender P --phone 081234567890 --address "Jl. Merdeka 1" --village
-    Sukasari --district Sukasari --education SMA --employment KORBAN_PHK --not-in-school --yes
-    """
+    """Register a walk-in applicant. Without field options it asks for each field in turn."""
     from prakerja_cli.desk import validation_context
     from prakerja_cli.office import open_workspace
 
@@ -270,9 +258,10 @@ class DeskForm:
     def _show_nik(self, info: Any) -> None:
         from prakerja_cli.core.validate import ExistingRecord
         from prakerja_cli.i18n import t
+        from prakerja_cli.i18n.format import day, place
 
         if info.birth_date is not None:
-            self.nik_birth = info.birth_date.strftime("%d-%m-%Y")
+            self.nik_birth = day(info.birth_date)
             self.nik_gender = info.gender
             regions = self.ctx.regions
             district = regions(info.district_code) if regions else None
@@ -281,7 +270,7 @@ class DeskForm:
                 "  [cyan]"
                 + escape(
                     t("form.nik_says", gender=t(f"gender.{info.gender}"), birth=self.nik_birth,
-                      district=district or info.district_code, regency=regency or info.regency_code)
+                      place=place(district, regency))
                 )
                 + "[/]"
             )  # fmt: skip
@@ -291,7 +280,7 @@ class DeskForm:
                 "  [bold red]"
                 + escape(
                     t("form.nik_purged", number=existing.registration_number,
-                      date=existing.created_at[:10], purged=existing.purged_at[:10])
+                      date=day(existing.created_at), purged=day(existing.purged_at))
                 )
                 + "[/]"
             )  # fmt: skip
@@ -300,7 +289,7 @@ class DeskForm:
                 "  [bold red]"
                 + escape(
                     t("form.nik_exists", number=existing.registration_number, name=existing.name,
-                      date=existing.created_at[:10])
+                      date=day(existing.created_at))
                 )
                 + "[/]"
             )  # fmt: skip

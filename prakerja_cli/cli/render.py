@@ -16,6 +16,7 @@ from prakerja_cli.core.findings import Finding
 from prakerja_cli.core.nik import mask
 from prakerja_cli.core.validate import FIELDS
 from prakerja_cli.i18n import field_label, maybe, t
+from prakerja_cli.i18n import format as fmt
 from prakerja_cli.sync.outbox import changed_since_sent
 
 _CHOICES = {"gender": f.GENDERS, "education": f.EDUCATION, "employment": f.EMPLOYMENT}
@@ -32,10 +33,8 @@ def display_value(name: str, value: Any, *, reveal: bool = False) -> str:
         return choice_label(name, str(value))
     if name in ("in_school", "social_assistance"):
         return t("yes") if value in (True, 1, "1") else t("no")
-    if isinstance(value, date):
-        return value.strftime("%d-%m-%Y")
-    if name == "birth_date":
-        return date.fromisoformat(str(value)).strftime("%d-%m-%Y")
+    if isinstance(value, date) or name == "birth_date":
+        return fmt.day(value)
     return str(value)
 
 
@@ -65,7 +64,12 @@ def receipt(row: dict[str, Any], office_name: str) -> Panel:
         t("receipt.number", number=row["registration_number"]),
         t("receipt.name", name=row["name"]),
         t("receipt.nik", nik=mask(row["nik"])),
-        t("receipt.when", when=row["created_at"][:10], desk=row["desk"], operator=row["operator"]),
+        t(
+            "receipt.when",
+            when=fmt.day(row["created_at"]),
+            desk=row["desk"],
+            operator=row["operator"],
+        ),
         t(f"status.{row['status']}"),
     ]
     title = escape(t("receipt.title", office=office_name))
@@ -90,7 +94,7 @@ def print_record(console: Console, row: dict[str, Any], *, reveal: bool) -> None
     extra = {
         "registration_number": row["registration_number"],
         "status": t(f"status.{row['status']}"),
-        "created_at": row["created_at"],
+        "created_at": fmt.moment(row["created_at"]),
         "desk": f"{row['desk']} / {row['operator']}",
         "source": _source(row),
     }
@@ -100,14 +104,14 @@ def print_record(console: Console, row: dict[str, Any], *, reveal: bool) -> None
     if changed_since_sent(row):
         extra["central"] += f"; {t('central.changed_since_sent')}"
     if row.get("purged_at"):
-        extra["purged_at"] = row["purged_at"]
+        extra["purged_at"] = fmt.moment(row["purged_at"])
     console.print(record_table(row, reveal=reveal, extra=extra))
 
 
 def list_name(row: dict[str, Any]) -> str:
     """The name column of a list: a purged record says so, and when."""
     if row.get("purged_at"):
-        return t("label.purged_row", date=str(row["purged_at"])[:10])
+        return t("label.purged_row", date=fmt.day(row["purged_at"]))
     return str(row["name"])
 
 
@@ -126,3 +130,59 @@ def _source(row: dict[str, Any]) -> str:
     if row.get("source") == "roster":
         return f"{row.get('source_file')} / {row.get('source_sheet')} / {t('label.row')} {row.get('source_row')}"
     return t("label.source_desk")
+
+
+def audit_action(action: str) -> str:
+    """An audit entry's action as the clerk's language names it (dibuat, diubah...)."""
+    return maybe(f"audit.action.{action}") or action
+
+
+def audit_summary(action: str, details: dict[str, Any]) -> str:
+    """An audit entry's details as a sentence (`3273-D01-000001: Nomor HP 0812****7890 →
+    0813****2222`), not the JSON the chain stores; an action the catalogue does not know is
+    listed as its keys and values."""
+    params: dict[str, Any] = {
+        key: (t("yes") if value else t("no")) if isinstance(value, bool) else value
+        for key, value in details.items()
+    }
+    if "source" in details:
+        params["source"] = (
+            t("label.source_desk") if details["source"] == "desk" else str(details["source"])
+        )
+    if "status" in details:
+        params["status"] = maybe(f"status.{details['status']}") or details["status"]
+    if "verified_before" in details:
+        params["verified_before"] = fmt.day(details["verified_before"])
+    template = maybe(f"audit.details.{action}")
+    try:
+        text = template.format(**params) if template else _listed(details)
+    except (KeyError, IndexError, ValueError):
+        text = _listed(details)
+    extras = [_changes(details["changes"])] if details.get("changes") else []
+    if "row" in details and action == "edit":
+        extras.append(t("audit.details.from_row", file=details.get("source"), row=details["row"]))
+    if details.get("resend"):
+        extras.append(t("msg.edit_resend"))
+    if details.get("central_unchanged"):
+        extras.append(t("msg.edit_central_unchanged", central_id=details["central_unchanged"]))
+    return " ".join([text, *extras]) if extras else text
+
+
+def _changes(changes: dict[str, Any]) -> str:
+    """`Nomor HP: 0812****7890 → 0813****2222; Email: (kosong) → a@b.id` (values as stored,
+    NIK/KK/phone already masked)."""
+    shown = []
+    for name, (old, new) in changes.items():
+        label = field_label(name) if name in FIELDS else maybe(f"label.{name}") or name
+        before, after = (
+            t("config.empty") if value in (None, "")
+            else maybe(f"status.{value}") or str(value) if name == "status"
+            else display_value(name, value, reveal=True)
+            for value in (old, new)
+        )  # fmt: skip
+        shown.append(f"{label}: {before} → {after}")
+    return "; ".join(shown) + "."
+
+
+def _listed(details: dict[str, Any]) -> str:
+    return "; ".join(f"{key}: {value}" for key, value in details.items())

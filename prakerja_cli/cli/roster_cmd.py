@@ -12,43 +12,28 @@ from prakerja_cli.cli.common import JsonOpt, emit_json, err, out, print_wide, pr
 if TYPE_CHECKING:
     from prakerja_cli.roster.importer import ImportResult
 
-app = typer.Typer(no_args_is_help=True, help="Applicant spreadsheets: import, template.")
+app = typer.Typer(no_args_is_help=True)
 
 
 @app.command("import")
 def import_(
-    file: Annotated[Path, typer.Argument(help="Roster: .xlsx, .xlsm, .xls, .ods, .csv or .txt.")],
-    sheet: Annotated[
-        str | None, typer.Option(help="Sheet to read (default: the first with a header).")
-    ] = None,
+    file: Annotated[Path, typer.Argument()],
+    sheet: Annotated[str | None, typer.Option()] = None,
     map_: Annotated[
         list[str] | None,
         typer.Option(
             "--map",
-            help='Header=field, repeatable (e.g. --map "No Identitas=nik"); field - ignores it.',
         ),
     ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Check every row; store nothing.")
-    ] = False,
-    update: Annotated[
-        bool, typer.Option("--update", help="Apply rows whose NIK is stored with other content.")
-    ] = False,
-    errors: Annotated[
-        Path | None,
-        typer.Option("--errors", help="Write rejected and warned rows to this .xlsx to fix."),
-    ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Overwrite the --errors file if it exists.")
-    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run")] = False,
+    update: Annotated[bool, typer.Option("--update")] = False,
+    errors: Annotated[Path | None, typer.Option("--errors")] = None,
+    force: Annotated[bool, typer.Option("--force")] = False,
     json_output: JsonOpt = False,
 ) -> None:
-    """Import a roster: validate every row, store the valid ones, report the rest by row.
-
-    Exit code 0 when every data row was stored (or was already), 3 when some were rejected.
-    Example: prakerja roster import daftar_desa.xlsx --errors perbaikan.xlsx
-    """
+    """Import a roster: validate every row, store the valid ones, report the rest by row."""
     from prakerja_cli.errors import ExitCode
+    from prakerja_cli.i18n import t
     from prakerja_cli.office import open_workspace
     from prakerja_cli.roster.importer import import_roster, paused_gc
 
@@ -58,7 +43,7 @@ def import_(
 
         check_report_path(errors, file, force=force)  # before anything is stored
     with paused_gc():
-        with progress_bar("roster") as progress:
+        with progress_bar(t("progress.roster")) as progress:
             result = import_roster(ws, file, sheet=sheet, mapping=map_, dry_run=dry_run,
                                    update=update, progress=progress)  # fmt: skip
         report_rows = None

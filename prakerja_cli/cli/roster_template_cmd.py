@@ -11,17 +11,12 @@ from prakerja_cli.cli.common import JsonOpt, emit_json, out
 
 
 def template(
-    out_file: Annotated[Path, typer.Argument(help="File to write (.xlsx).")],
-    force: Annotated[
-        bool, typer.Option("--force", help="Overwrite the file if it exists.")
-    ] = False,
+    out_file: Annotated[Path, typer.Argument()],
+    force: Annotated[bool, typer.Option("--force")] = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Write the roster template: the import's columns, Text cells for NIK/KK/phone, drop-down
-    lists, and a Petunjuk sheet explaining every column in Indonesian.
-
-    Example: prakerja roster template template_pendaftar.xlsx
-    """
+    lists, and a Petunjuk sheet explaining every column in Indonesian."""
     from prakerja_cli.i18n import t
     from prakerja_cli.roster.template import write_template
 

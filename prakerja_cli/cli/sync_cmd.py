@@ -16,24 +16,13 @@ app = typer.Typer(invoke_without_command=True)
 @app.callback()
 def sync(
     ctx: typer.Context,
-    batch_size: Annotated[int, typer.Option(help="Records per request (1-1000).")] = 500,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Count what would be sent; send nothing.")
-    ] = False,
-    ca_bundle: Annotated[
-        Path | None, typer.Option(help="CA bundle (PEM) for a government certificate authority.")
-    ] = None,
-    allow_insecure_http: Annotated[
-        bool, typer.Option("--allow-insecure-http", help="Allow plain http beyond this computer.")
-    ] = False,
+    batch_size: Annotated[int, typer.Option()] = 500,
+    dry_run: Annotated[bool, typer.Option("--dry-run")] = False,
+    ca_bundle: Annotated[Path | None, typer.Option()] = None,
+    allow_insecure_http: Annotated[bool, typer.Option("--allow-insecure-http")] = False,
     json_output: JsonOpt = False,
 ) -> None:
-    """Send every valid, unsent registration in batches, then pull status updates.
-
-    Never prompts. Exit codes: 0 all delivered, 3 some refused by the central system,
-    4 central system unreachable (nothing lost: run again later), 5 token refused.
-    Example: prakerja sync --json
-    """
+    """Send every valid, unsent registration in batches, then pull status updates."""
     if ctx.invoked_subcommand is not None:
         return
     from prakerja_cli.errors import ExitCode
@@ -51,7 +40,7 @@ def sync(
     def retrying(failed: int, allowed: int) -> None:
         err.print(t("msg.sync_retrying", attempt=failed, retries=allowed), markup=False)
 
-    with progress_bar("sync") as progress:
+    with progress_bar(t("progress.sync")) as progress:
         result = run_sync(ws, settings, batch_size=batch_size, dry_run=dry_run,
                           progress=progress, on_retry=retrying)  # fmt: skip
     if json_output:
@@ -65,12 +54,10 @@ def sync(
 
 @app.command("status")
 def status(json_output: JsonOpt = False) -> None:
-    """Counts per central state, the last successful sync, the age of the oldest pending record.
-
-    Example: prakerja sync status
-    """
+    """Counts per central state, the last successful sync, the age of the oldest pending record."""
     from datetime import datetime
 
+    from prakerja_cli.i18n import format as fmt
     from prakerja_cli.i18n import t
     from prakerja_cli.office import open_workspace
     from prakerja_cli.sync.outbox import sync_counts
@@ -87,6 +74,7 @@ def status(json_output: JsonOpt = False) -> None:
         return
     for state, count in sorted(data["states"].items()):
         out.print(f"{t('central.' + state)}: {count}", markup=False)
-    out.print(t("msg.sync_last", when=data["last_sync"] or "-"), markup=False)
+    last = fmt.moment(data["last_sync"]) if data["last_sync"] else t("msg.sync_never")
+    out.print(t("msg.sync_last", when=last), markup=False)
     if age_hours is not None:
-        out.print(t("msg.sync_oldest", hours=age_hours), markup=False)
+        out.print(t("msg.sync_oldest", age=fmt.hours(age_hours)), markup=False)

@@ -65,15 +65,23 @@ class Places:
         if known is None:
             closest = _closest(place_key(district), {k: n for k, (_, n) in self.districts.items()})
             return [warning(Code.DISTRICT_UNKNOWN, "district", name=district,
-                            regency=self.regency, suggestion=closest)]  # fmt: skip
+                            regency=self.regency, **_suggested(closest))]  # fmt: skip
         code, name = known
         names = self.villages.get(code)
         if not village or not names or place_key(village) in names:
             return []
         return [warning(Code.VILLAGE_UNKNOWN, "village", name=village, district=name,
-                        suggestion=_closest(place_key(village), names))]  # fmt: skip
+                        **_suggested(_closest(place_key(village), names)))]  # fmt: skip
 
 
-def _closest(key: str, names: dict[str, str]) -> str:
+def _closest(key: str, names: dict[str, str]) -> str | None:
     match = difflib.get_close_matches(key, list(names), n=1, cutoff=_CLOSE)
-    return names[match[0]] if match else "-"
+    return names[match[0]] if match else None
+
+
+def _suggested(closest: str | None) -> dict[str, str | None]:
+    """The nearest listed name; with none near enough, the message says so rather than
+    "closest name: -" (the `no_match` wording)."""
+    if closest is None:
+        return {"suggestion": None, "variant": "no_match"}
+    return {"suggestion": closest}

@@ -63,6 +63,10 @@ def finding_message(finding: Finding, lang: str | None = None) -> str:
             params[k] = t(f"gender.{v}", lang)
         elif k == "fields":  # field names, as the clerk's language labels them
             params[k] = ", ".join(field_label(name, lang) for name in v)
+        elif k.endswith(("_date", "_on")) and v:  # ISO days in the core, DD-MM-YYYY to people
+            from prakerja_cli.i18n.format import day
+
+            params[k] = day(v)
     label = field_label(finding.field, lang)
     params.setdefault("field", label)
     # A code may have a more telling wording for a particular case (params["variant"]).

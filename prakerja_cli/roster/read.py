@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from prakerja_cli.errors import UsageError, check_input_file, os_reason
+from prakerja_cli.errors import UsageError, check_input_file, library_reason, os_reason
 from prakerja_cli.roster.bounds import (
     MAX_CELLS,
     MAX_COLUMNS,
@@ -114,7 +114,7 @@ def _unreadable(path: Path, exc: BaseException) -> RosterError:
     name = type(exc).__name__
     if "Password" in name or "password" in str(exc).lower() or "encrypt" in str(exc).lower():
         return RosterError("error.roster_password", hint="hint.roster_password", file=path.name)
-    reason = str(exc).splitlines()[0][:200] if str(exc) else name
+    reason = library_reason(str(exc).splitlines()[0][:200] if str(exc) else name)
     return RosterError(
         "error.roster_unreadable", hint="hint.roster_resave", file=path.name, reason=reason
     )
@@ -141,7 +141,10 @@ def _check_size(path: Path) -> None:
                 "error.roster_password", hint="hint.roster_password", file=path.name
             ) from None
         raise RosterError(
-            "error.roster_unreadable", hint="hint.roster_resave", file=path.name, reason=exc.reason
+            "error.roster_unreadable",
+            hint="hint.roster_resave",
+            file=path.name,
+            reason=library_reason(exc.reason),
         ) from None
 
 
@@ -255,7 +258,10 @@ def _csv_rows(path: Path) -> Iterator[list[Any]]:
         ) from None
     except csv.Error as exc:
         raise RosterError(
-            "error.roster_unreadable", hint="hint.roster_resave", file=path.name, reason=str(exc)
+            "error.roster_unreadable",
+            hint="hint.roster_resave",
+            file=path.name,
+            reason=library_reason(str(exc)),
         ) from None
 
 

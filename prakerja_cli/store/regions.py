@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from prakerja_cli.core.places import Places
-from prakerja_cli.errors import UsageError, check_input_file
+from prakerja_cli.errors import UsageError, check_input_file, library_reason
 from prakerja_cli.store.db import write
 
 if TYPE_CHECKING:
@@ -95,7 +95,10 @@ def load_regions_csv(db: Database, path: Path) -> LoadResult:
                 )
     except (UnicodeDecodeError, csv.Error) as exc:
         raise UsageError(
-            "error.refdata_unreadable", hint="hint.refdata_format", file=path.name, reason=str(exc)
+            "error.refdata_unreadable",
+            hint="hint.refdata_format",
+            file=path.name,
+            reason=library_reason(str(exc)),
         ) from None
     before = _count(db)
     with write(db):
