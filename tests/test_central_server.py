@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import signal
 import socket
 import statistics
@@ -972,3 +973,34 @@ def test_serve_beyond_loopback_warns_that_it_is_plain_http(tmp_path: Path) -> No
         process.communicate(timeout=20)
     assert "listening on http://0.0.0.0:" in lines[0]
     assert any("plain HTTP" in line and "TLS" in line for line in lines), lines
+
+
+def test_tokens_stay_out_of_the_process_list(tmp_path: Path) -> None:
+    from prakerja_cli.central.launch import running_server
+
+    # The demo and the tests start the server with the token in its environment.
+    with running_server(tmp_path / "a", "S3CRET-env"):
+        lines = subprocess.run(["ps", "-eww", "-o", "args"], capture_output=True, text=True).stdout
+        where = str(tmp_path / "a")
+        serving = [line for line in lines.splitlines() if "central serve" in line and where in line]
+        assert serving and not any("S3CRET-env" in line for line in serving)
+    # A token file works as --token does, comments and blank lines passed over.
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text("# kantor Bandung\n3273:S3CRET-file\n\n")
+    process = subprocess.Popen(
+        _cli("serve", "--port", "0", "--data-dir", str(tmp_path / "b"), "--token-file", str(tokens)),
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PRAKERJA_CENTRAL_TOKENS": ""},
+    )  # fmt: skip
+    try:
+        assert process.stderr is not None
+        url = process.stderr.readline().split("listening on ")[1].strip()
+        headers = {"Authorization": "Bearer S3CRET-file", "Idempotency-Key": str(uuid.uuid4())}
+        answer = requests.post(
+            f"{url}/v1/registrations/batches",
+            json={"office_code": "3273", "records": [item(make_record(171))]},
+            headers=headers, timeout=30,
+        )  # fmt: skip
+        assert answer.status_code == 200, answer.text
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=20)

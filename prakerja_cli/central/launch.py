@@ -22,10 +22,10 @@ def running_server(
 
     proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
         [sys.executable, "-m", "prakerja_cli", "central", "serve", "--port", str(port),
-         "--data-dir", str(data_dir), "--token", f"{office}:{token}", "--log-level", "warning",
-         *options],
+         "--data-dir", str(data_dir), "--log-level", "warning", *options],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # The token in the environment, not in the process list every account can read.
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "PRAKERJA_CENTRAL_TOKENS": f"{office}:{token}"},
     )  # fmt: skip
     assert proc.stderr is not None
     url = None

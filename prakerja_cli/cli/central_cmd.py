@@ -44,6 +44,18 @@ def _data_dir(value: Path | None) -> Path:
     return value if value is not None else app_dir() / "central"
 
 
+def _token_lines(path: Path | None) -> list[str]:
+    """The tokens of a --token-file: one OFFICE:TOKEN (or TOKEN) per line; # starts a comment."""
+    if path is None:
+        return []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        _usage(f"cannot read the token file {path}: {exc}")
+    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
+    return [line for line in lines if line]
+
+
 def _settings(
     data_dir: Path,
     tokens: list[str],
@@ -61,8 +73,9 @@ def _settings(
     if not parsed.entries:
         _usage(
             "no token: the server would refuse every request",
-            "Give --token OFFICE:TOKEN (e.g. 3273:rahasia) or --token TOKEN for any office, "
-            "or set PRAKERJA_CENTRAL_TOKENS.",
+            "Set PRAKERJA_CENTRAL_TOKENS=OFFICE:TOKEN (e.g. 3273:rahasia; a bare TOKEN is for any "
+            "office) or give --token-file FILE (one per line); --token on the command line is "
+            "seen by every account's process list.",
         )
     return Settings(
         data_dir=data_dir,
@@ -85,6 +98,10 @@ def serve(
         typer.Option(
             "--token",
         ),
+    ] = None,
+    token_file: Annotated[
+        Path | None,
+        typer.Option("--token-file", dir_okay=False),
     ] = None,
     regions: Annotated[
         Path | None,
@@ -146,7 +163,8 @@ def serve(
 
     folder = _data_dir(data_dir)
     try:
-        settings = _settings(folder, token or [], regions, registry, wave, faults, max_batch_bytes)
+        tokens = [*(token or []), *_token_lines(token_file)]
+        settings = _settings(folder, tokens, regions, registry, wave, faults, max_batch_bytes)
         asgi = create_app(settings)
     except SetupError as exc:
         _usage(str(exc))
