@@ -56,7 +56,9 @@ def three(office: Path) -> Path:
         extra=["--training", "@SUM(1)"],
     )  # fmt: skip
     assert invoke(dewi).exit_code == 0
-    assert invoke(["applicants", "withdraw", DEWI, "--reason", "Salah input"]).exit_code == 0
+    assert (
+        invoke(["applicants", "withdraw", DEWI, "--reason", "Salah input", "--yes"]).exit_code == 0
+    )
     return office
 
 

@@ -76,7 +76,9 @@ def _verified_template(
         with central(data, "--registry", str(registry(root / "dukcapil.csv"))) as url:
             first = sync_on(JANUARY, url)
             assert (first["verified"], first["registry_rejected"]) == (3, 1)
-            withdrawn = invoke(["applicants", "withdraw", NUMBER[3], "--reason", "Pindah kota"])
+            withdrawn = invoke(
+                ["applicants", "withdraw", NUMBER[3], "--reason", "Pindah kota", "--yes"]
+            )
             assert withdrawn.exit_code == 0
             assert import_people(root, "feb.xlsx", 5).exit_code == 0
             assert sync_on(MARCH, url)["verified"] == 1
@@ -282,7 +284,7 @@ def test_show_list_search_export_and_edit_of_a_purged_record(
     assert text.count("data pribadi dihapus") == 2
     edit = invoke(["applicants", "edit", NUMBER[1], "--set", "phone=081298765432"])
     assert edit.exit_code == 2 and "dihapus" in edit.stderr and "Traceback" not in edit.stderr
-    withdraw = invoke(["applicants", "withdraw", NUMBER[1], "--reason", "Ganti data"])
+    withdraw = invoke(["applicants", "withdraw", NUMBER[1], "--reason", "Ganti data", "--yes"])
     assert withdraw.exit_code == 0
     assert table(verified, "SELECT registration_number FROM purged_niks") == [(NUMBER[2],)]
 

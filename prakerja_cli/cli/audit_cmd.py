@@ -43,7 +43,9 @@ def log(
     applicant: Annotated[
         str | None, typer.Option(help="Only this applicant (registration number, id or NIK).")
     ] = None,
-    since: Annotated[str | None, typer.Option(help="From this day, YYYY-MM-DD.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="From this day (31-12-2026, 2026-12-31).")
+    ] = None,
     limit: Annotated[int | None, typer.Option(help="At most this many entries.")] = None,
     json_output: JsonOpt = False,
 ) -> None:

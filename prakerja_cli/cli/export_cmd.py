@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from prakerja_cli.cli.common import JsonOpt, emit_json, out
+from prakerja_cli.cli.common import JsonOpt, SinceOpt, UntilOpt, emit_json, out
 
 #: Without --status the recap holds the live registrations: a withdrawn one is not handed over.
 DEFAULT_STATUSES = ("valid", "flagged")
@@ -26,8 +26,8 @@ def export(
             show_default=False,
         ),
     ] = None,
-    since: Annotated[str | None, typer.Option(help="Registered on or after YYYY-MM-DD.")] = None,
-    until: Annotated[str | None, typer.Option(help="Registered on or before YYYY-MM-DD.")] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
     reveal: Annotated[
         bool,
         typer.Option(

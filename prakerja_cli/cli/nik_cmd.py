@@ -6,7 +6,14 @@ from typing import Annotated
 
 import typer
 
-from prakerja_cli.cli.common import JsonOpt, emit_json, out, render_findings
+from prakerja_cli.cli.common import (
+    JsonOpt,
+    emit_json,
+    err,
+    findings_json,
+    out,
+    render_findings,
+)
 
 
 def nik(
@@ -17,17 +24,19 @@ def nik(
 ) -> None:
     """Decode and check NIKs: region, birth date, gender, age and findings. Stores nothing.
 
+    The age is judged by the office's rule set (the default one before `prakerja init`).
     Exit code 3 when any NIK is invalid. Example: prakerja nik 3273015708900001
     """
     from prakerja_cli.cli.common import escape
     from prakerja_cli.config import db_path
-    from prakerja_cli.desk import check_niks, region_lookup
+    from prakerja_cli.desk import check_niks, nik_rule_set, region_lookup
     from prakerja_cli.errors import ExitCode
     from prakerja_cli.i18n import t
     from prakerja_cli.store.db import open_db
 
     db = open_db(db_path()) if db_path().exists() else None
-    results = check_niks(niks, region_lookup(db))
+    rules, of_office = nik_rule_set()
+    results = check_niks(niks, region_lookup(db), rules)
     if json_output:
         emit_json(
             [
@@ -41,10 +50,11 @@ def nik(
                     "gender": r.info.gender,
                     "age": r.age,
                     "serial": r.info.serial,
-                    "findings": [
-                        {**f.to_dict(), "code": str(f.code), "severity": str(f.severity)}
-                        for f in r.info.findings
-                    ],
+                    "findings": findings_json(r.info.findings),
+                    "eligible": r.eligible,
+                    "eligibility": findings_json(r.eligibility),
+                    "rules": rules.name,
+                    "rules_from": "office" if of_office else "default",
                 }
                 for r in results
             ]
@@ -53,6 +63,8 @@ def nik(
         for r in results:
             verdict = t("nik.valid") if r.info.valid else t("nik.invalid")
             style = "green" if r.info.valid else "bold red"
+            if r.info.valid and not r.eligible:
+                verdict, style = t("nik.valid_not_eligible"), "bold yellow"
             out.print(f"[bold]{escape(r.info.nik or r.raw)}[/]  [{style}]{escape(verdict)}[/]")
             if r.info.birth_date:
                 out.print("  " + t("nik.summary", gender=t(f"gender.{r.info.gender}"),
@@ -61,6 +73,8 @@ def nik(
             if r.province:
                 out.print("  " + t("nik.region", district=r.district or "?", regency=r.regency or "?",
                                   province=r.province), markup=False)  # fmt: skip
-            render_findings(r.info.findings, out)
+            render_findings(r.info.findings + r.eligibility, out)
+        if not of_office:
+            err.print(t("msg.nik_default_rules", rules=rules.name), markup=False)
     if not all(r.info.valid for r in results):
         raise typer.Exit(int(ExitCode.REJECTED))

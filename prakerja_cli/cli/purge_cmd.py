@@ -14,8 +14,9 @@ def purge(
         str,
         typer.Option(
             "--verified-before",
-            metavar="YYYY-MM-DD",
-            help="Purge records the central system verified before this day.",
+            metavar="DATE",
+            help="Purge records the central system verified before this day (31-12-2026, "
+            "2026-12-31).",
         ),
     ],
     dry_run: Annotated[
