@@ -79,7 +79,7 @@ def test_date_options_take_the_forms_the_form_takes(two: Path, written: str) -> 
     assert invoke(["audit", "log", "--since", day, "--json"]).exit_code == 0
 
 
-@pytest.mark.parametrize("value", ["17-13-2026", "31/02/2026", "45000", "2026/12/31", "besok"])
+@pytest.mark.parametrize("value", ["17-13-2026", "31/02/2026", "45000", "31-12-26", "besok"])
 def test_a_date_option_that_is_no_date_names_the_forms(two: Path, value: str) -> None:
     run = invoke(["applicants", "list", "--until", value])
     assert run.exit_code == 2

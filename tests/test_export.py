@@ -238,7 +238,8 @@ def test_status_and_date_filters(three: Path, tmp_path: Path) -> None:
     assert names("--since", "2999-01-01") == set()
     bad = run([str(tmp_path / "x.csv"), "--status", "rejected"])
     assert bad.exit_code == 2 and "rejected" in bad.stderr
-    bad_day = run([str(tmp_path / "x.csv"), "--until", "31/12/2026"])
+    assert names("--until", "31/12/2999") == {"SITI AMINAH", "BUDI SANTOSO"}
+    bad_day = run([str(tmp_path / "x.csv"), "--until", "31/12/26"])
     assert bad_day.exit_code == 2 and "--until" in bad_day.stderr
 
 

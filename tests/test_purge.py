@@ -129,6 +129,9 @@ def test_dry_run_counts_and_changes_nothing(verified: Path) -> None:
     }  # fmt: skip
     human = invoke(["purge", "--verified-before", BEFORE, "--dry-run"])
     assert "3 pendaftar" in human.stdout and "2025-01: 3" in human.stdout
+    for written in ("01-02-2025", "1/2/2025", "1 Februari 2025"):  # as the form takes dates
+        same = invoke(["purge", "--verified-before", written, "--dry-run", "--json"])
+        assert same.json()["verified_before"] == BEFORE and same.json()["records"] == 3, written
     assert (rows(verified), table(verified, "SELECT * FROM audit")) == before
     assert table(verified, "SELECT count(*) FROM purged_niks") == [(0,)]
 
@@ -297,7 +300,7 @@ def test_doctor_and_backup_cope_with_purged_records(verified: Path, tmp_path: Pa
     assert backup.exit_code == 0 and backup.json()["counts"]["applicants"] == 6
 
 
-@pytest.mark.parametrize("value", ["2025-13-01", "01/02/2025", "kemarin", ""])
+@pytest.mark.parametrize("value", ["2025-13-01", "01/02/25", "kemarin", ""])
 def test_a_bad_date_is_a_one_line_usage_error(verified: Path, value: str) -> None:
     run = invoke(["purge", "--verified-before", value])
     assert run.exit_code == 2
