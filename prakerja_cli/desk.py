@@ -6,9 +6,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from prakerja_cli.core.findings import Finding, has_errors
 from prakerja_cli.core.nik import NikInfo, RegionLookup, age_on, parse_nik
-from prakerja_cli.core.rules import load_rule_set
-from prakerja_cli.core.validate import FIELDS, Validated, ValidationContext, validate_applicant
+from prakerja_cli.core.rules import DEFAULT_RULES, RuleSet, load_rule_set
+from prakerja_cli.core.validate import (
+    FIELDS,
+    Validated,
+    ValidationContext,
+    check_eligibility,
+    validate_applicant,
+)
 from prakerja_cli.errors import UsageError
 from prakerja_cli.i18n import format as fmt
 from prakerja_cli.i18n import t
@@ -86,6 +93,21 @@ def form_of(row: dict[str, Any]) -> dict[str, Any]:
     return {name: row.get(name) for name in FIELDS}
 
 
+def _withdraw_reason(reason: str | None) -> str:
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise UsageError("error.reason_required", hint="hint.withdraw_reason")
+    return reason
+
+
+def _live(row: dict[str, Any]) -> dict[str, Any]:
+    if row["status"] == "withdrawn":
+        raise UsageError(
+            "error.applicant_withdrawn", hint="hint.withdraw_undo", ref=row["registration_number"]
+        )
+    return row
+
+
 def edit(
     ws: Workspace, ref: str, changes: dict[str, Any], *, today: date | None = None
 ) -> EditResult:
@@ -93,13 +115,7 @@ def edit(
     system refused goes again, one it registered keeps the old content there (outbox.central_edit).
     """
     with write(ws.db):
-        row = store.get_applicant(ws.db, ref)
-        if row["status"] == "withdrawn":
-            raise UsageError(
-                "error.applicant_withdrawn",
-                hint="hint.register_again",
-                ref=row["registration_number"],
-            )
+        row = _live(store.get_applicant(ws.db, ref))
         if row["purged_at"]:
             raise UsageError(
                 "error.applicant_purged",
@@ -135,20 +151,18 @@ def edit(
         return EditResult(validated, {**row, **changed, **central.columns}, central)
 
 
-def withdraw(ws: Workspace, ref: str, reason: str) -> dict[str, Any]:
+def to_withdraw(ws: Workspace, ref: str, reason: str | None) -> dict[str, Any]:
+    """The live record `withdraw` would withdraw, checked as it checks it (to ask first)."""
+    _withdraw_reason(reason)
+    return _live(store.get_applicant(ws.db, ref))
+
+
+def withdraw(ws: Workspace, ref: str, reason: str | None) -> dict[str, Any]:
     """Withdraw a live record, keeping it with the reason; its NIK may register again (a purged
     record's too: its NIK's keyed hash stops counting as a registration)."""
-    reason = " ".join(reason.split())
-    if not reason:
-        raise UsageError("error.reason_required", hint="hint.withdraw_reason")
+    reason = _withdraw_reason(reason)
     with write(ws.db):
-        row = store.get_applicant(ws.db, ref)
-        if row["status"] == "withdrawn":
-            raise UsageError(
-                "error.applicant_withdrawn",
-                hint="hint.register_again",
-                ref=row["registration_number"],
-            )
+        row = _live(store.get_applicant(ws.db, ref))
         changes = {
             "status": "withdrawn",
             "withdrawn_reason": reason,
@@ -162,6 +176,33 @@ def withdraw(ws: Workspace, ref: str, reason: str) -> dict[str, Any]:
     return {**row, **changes}
 
 
+def undo_withdraw(ws: Workspace, ref: str, reason: str | None = None) -> dict[str, Any]:
+    """Make a withdrawn record live again, with the status its stored findings give it, while it
+    has not gone to the central system: a record that went has a central registration (or an
+    answer) the office cannot take back by undoing here. Refused too when its NIK was registered
+    again since (one live record per NIK)."""
+    with write(ws.db):
+        row = store.get_applicant(ws.db, ref)
+        number = row["registration_number"]
+        if row["status"] != "withdrawn":
+            raise UsageError("error.not_withdrawn", hint="hint.not_withdrawn", ref=number)
+        if outbox.went_central(ws.db, row["id"]):
+            raise UsageError("error.undo_sent", hint="hint.undo_sent", ref=number)
+        holder = store.find_live_nik(ws.db, row["nik"], row["id"]) if row["nik"] else None
+        if holder is not None:
+            raise UsageError("error.undo_nik_taken", hint="hint.undo_nik_taken", ref=number,
+                             other=holder.registration_number)  # fmt: skip
+        status = Validated({}, store.stored_findings(row)).status
+        changes = {"status": status, "withdrawn_reason": None, "withdrawn_at": None}
+        store.update_applicant(ws.db, row["id"], changes)
+        details = {"registration_number": number, "status": status,
+                   "withdrawn_reason": row["withdrawn_reason"]}  # fmt: skip
+        if reason and reason.strip():
+            details["reason"] = " ".join(reason.split())
+        audit.record(ws.db, ws.office, "withdraw_undo", row["id"], details)
+    return {**row, **changes}
+
+
 @dataclass(slots=True)
 class NikCheck:
     raw: str
@@ -170,13 +211,32 @@ class NikCheck:
     regency: str | None
     district: str | None
     age: int | None
+    #: The age against the rule set's bounds (AGE_BELOW_MIN, AGE_ABOVE_MAX): the NIK may be
+    #: valid while its holder cannot register.
+    eligibility: list[Finding] = field(default_factory=list)
+
+    @property
+    def eligible(self) -> bool:
+        return not has_errors(self.eligibility)
+
+
+def nik_rule_set() -> tuple[RuleSet, bool]:
+    """The rule set `prakerja nik` judges ages by: the office's (True), or the default one
+    (False) on a computer where no office is set up yet."""
+    from prakerja_cli.config import config_path, load_config
+
+    if config_path().exists():
+        return load_rule_set(load_config().rules), True
+    return load_rule_set(DEFAULT_RULES), False
 
 
 def check_niks(
-    niks: list[str], regions: RegionLookup, *, today: date | None = None
+    niks: list[str], regions: RegionLookup, rules: RuleSet, *, today: date | None = None
 ) -> list[NikCheck]:
-    """Decode NIKs without storing anything: region names, birth date, gender, age, findings."""
+    """Decode NIKs without storing anything: region names, birth date, gender, age, findings,
+    and the age judged as registration judges it under `rules`."""
     today = today or date.today()
+    ctx = ValidationContext(rules=rules, today=today)
     results = []
     for raw in niks:
         info = parse_nik(raw, regions=regions, today=today)
@@ -185,7 +245,8 @@ def check_niks(
             for code in (info.province_code, info.regency_code, info.district_code)
         )
         age = age_on(info.birth_date, today) if info.birth_date else None
-        results.append(NikCheck(raw, info, province, regency, district, age))
+        eligibility = check_eligibility({"birth_date": info.birth_date}, ctx)
+        results.append(NikCheck(raw, info, province, regency, district, age, eligibility))
     return results
 
 
@@ -207,6 +268,9 @@ class Check:
     shown: str | None = (
         None  # the detail as people read it (numbers, units, times), when it differs
     )
+    #: A check that is not ok but only calls for attention (records to correct), not for a
+    #: repair of the desk: `doctor` still exits 0 for it.
+    warning: bool = False
 
 
 def health_checks(ws: Workspace, *, wal_limit: int = 64 << 20) -> list[Check]:
@@ -232,7 +296,7 @@ def health_checks(ws: Workspace, *, wal_limit: int = 64 << 20) -> list[Check]:
     parked = db.execute(
         f"SELECT count(*) FROM applicants WHERE {store.IS_PARKED} AND status != 'withdrawn'"
     ).fetchone()[0]
-    checks.append(Check("parked", True, str(parked)))
+    checks.append(Check("parked", parked == 0, str(parked), "fix.parked", warning=True))
     wal = db_path().with_name(db_path().name + "-wal")
     wal_size = wal.stat().st_size if wal.exists() else 0
     checks.append(Check("wal", wal_size < wal_limit, f"{wal_size // 1024} KiB", "fix.wal"))

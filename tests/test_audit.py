@@ -37,7 +37,9 @@ def busy_office(office: Path, tmp_path: Path) -> None:
     )
     assert invoke(["export", str(tmp_path / "rekap.xlsx")]).exit_code == 0
     assert (
-        invoke(["applicants", "withdraw", "3273-D01-000001", "--reason", "Salah orang"]).exit_code
+        invoke(
+            ["applicants", "withdraw", "3273-D01-000001", "--reason", "Salah orang", "--yes"]
+        ).exit_code
         == 0
     )
 

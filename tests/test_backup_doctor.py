@@ -102,6 +102,32 @@ def test_doctor_reports_checks_with_fixes(office: Path) -> None:
     assert "prakerja config set api_url" in human.stdout
 
 
+def test_doctor_warns_of_records_refused_centrally_and_names_how_to_see_them(
+    office: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "Ditolak/duplikat di pusat: 1" was marked OK."""
+    monkeypatch.setenv("PRAKERJA_API_URL", "https://central.example.go.id")
+    monkeypatch.setenv("PRAKERJA_API_TOKEN", "t")
+    assert invoke(applicant_args()).exit_code == 0
+    quiet = {c["check"]: c for c in invoke(["doctor", "--json"]).json()}["parked"]
+    assert quiet == {"check": "parked", "ok": True, "warning": False, "detail": "0", "fix": None}
+    with sqlite3.connect(office / "prakerja.db") as conn:
+        conn.execute("UPDATE applicants SET central_status = 'duplicate'")
+    run = invoke(["doctor", "--json"])
+    assert run.exit_code == 0  # a warning: the desk itself needs no repair
+    parked = {c["check"]: c for c in run.json()}["parked"]
+    assert (parked["ok"], parked["warning"], parked["detail"]) == (False, True, "1")
+    assert "`prakerja applicants list --central parked`" in parked["fix"]
+    human = invoke(["doctor"])
+    assert human.exit_code == 0
+    lines = human.stdout.splitlines()
+    at = lines.index("!  Ditolak/duplikat di pusat: 1")
+    assert lines[at + 1].startswith(
+        "   saran: Lihat dengan `prakerja applicants list --central parked`"
+    )
+    assert all(line.startswith(("OK ", "   ", "!  ")) for line in lines)  # nothing else failed
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
 def test_backup_into_a_full_or_unwritable_folder_leaves_nothing(
     office: Path, tmp_path: Path
@@ -197,7 +223,7 @@ def test_backup_carries_the_office_key_and_a_restore_on_a_new_pc_verifies(
         assert conn.execute("SELECT 1 FROM meta WHERE key = 'office_key'").fetchone() is None
     assert invoke(["audit", "verify"]).exit_code == 0
     assert invoke(["doctor", "--json"]).json()[-1] == {
-        "check": "audit", "ok": True, "detail": "2", "fix": None
+        "check": "audit", "ok": True, "warning": False, "detail": "2", "fix": None
     }  # fmt: skip
     again = invoke(["restore", str(made), "--yes", "--json"]).json()
     assert again["key"] == "same" and again["key_set_aside"] is None

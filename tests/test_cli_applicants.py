@@ -55,8 +55,56 @@ def test_list_filters(two: Path) -> None:
     assert names("--since", today, "--until", today) == {"SITI AMINAH", "BUDI SANTOSO"}
     assert names("--since", "2999-01-01") == set()
     assert len(invoke(["applicants", "list", "--json", "--limit", "1"]).json()) == 1
-    bad = invoke(["applicants", "list", "--since", "17/08/2026"])
+    bad = invoke(["applicants", "list", "--since", "kemarin"])
     assert bad.exit_code == 2 and "--since" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["{iso}", "{d:02d}-{m:02d}-{y}", "{d}/{m}/{y}", "{d:02d}.{m:02d}.{y}", "{d} {month} {y}"],
+)
+def test_date_options_take_the_forms_the_form_takes(two: Path, written: str) -> None:
+    """`--since 31-12-2026` was refused though the form's birth date takes it."""
+    from prakerja_cli.core.fields import MONTHS_ID
+
+    today = date.today()
+    month = next(name for name, number in MONTHS_ID.items() if number == today.month)
+    day = written.format(iso=today.isoformat(), d=today.day, m=today.month, y=today.year,
+                         month=month.capitalize())  # fmt: skip
+    run = invoke(["applicants", "list", "--json", "--since", day, "--until", day])
+    assert run.exit_code == 0, run.stderr
+    assert {r["name"] for r in run.json()} == {"SITI AMINAH", "BUDI SANTOSO"}
+    export = invoke(["export", str(two / "rekap.csv"), "--since", day, "--json"])
+    assert export.exit_code == 0 and export.json()["rows"] == 2, export.stdout
+    assert invoke(["audit", "log", "--since", day, "--json"]).exit_code == 0
+
+
+@pytest.mark.parametrize("value", ["17-13-2026", "31/02/2026", "45000", "31-12-26", "besok"])
+def test_a_date_option_that_is_no_date_names_the_forms(two: Path, value: str) -> None:
+    run = invoke(["applicants", "list", "--until", value])
+    assert run.exit_code == 2
+    assert run.stderr.splitlines() == [
+        f"galat: --until {value} bukan tanggal yang dikenal.",
+        'saran: Tulis misalnya --until 31-12-2026, --until 2026-12-31 atau --until "31 Desember '
+        '2026".',
+    ]
+
+
+def test_list_today_is_the_days_work(two: Path) -> None:
+    """The README's "today's work": --today leaves out what was registered on other days."""
+    import sqlite3
+
+    with sqlite3.connect(two / "prakerja.db") as conn:
+        conn.execute("UPDATE applicants SET created_at = '2025-01-02T10:00:00+07:00' "
+                     "WHERE name = 'BUDI SANTOSO'")  # fmt: skip
+    rows = invoke(["applicants", "list", "--today", "--json"]).json()
+    assert [r["name"] for r in rows] == ["SITI AMINAH"]
+    assert len(invoke(["applicants", "list", "--json"]).json()) == 2
+    both = invoke(["applicants", "list", "--today", "--since", "2025-01-01"])
+    assert both.exit_code == 2
+    assert both.stderr.startswith(
+        "galat: --today tidak dapat dipakai bersama --since atau --until."
+    )
 
 
 def test_search_by_name_fragment_or_nik(two: Path) -> None:
@@ -71,6 +119,43 @@ def test_search_by_name_fragment_or_nik(two: Path) -> None:
     ]
     empty = invoke(["applicants", "search", "nobody"])
     assert empty.exit_code == 0 and "Tidak ada" in empty.stderr
+
+
+def test_search_by_registration_number_or_id_as_show_takes_them(two: Path) -> None:
+    """`show 3273-D01-000002` found Budi; `search 3273-D01-000002` found nobody."""
+
+    def names(query: str) -> list[str]:
+        return [r["name"] for r in invoke(["applicants", "search", query, "--json"]).json()]
+
+    assert names("3273-D01-000002") == ["BUDI SANTOSO"]
+    assert names(" 3273-d01-000002 ") == ["BUDI SANTOSO"]
+    assert names("3273-D01-000009") == []
+    budi = invoke(["applicants", "show", "3273-D01-000002", "--json"]).json()["id"]
+    assert names(budi.upper()) == ["BUDI SANTOSO"]
+
+
+def test_name_search_takes_the_words_in_any_order(two: Path) -> None:
+    """`search "aminah siti"` found nobody: the words had to be in the stored order."""
+
+    def names(query: str) -> list[str]:
+        return [r["name"] for r in invoke(["applicants", "search", query, "--json"]).json()]
+
+    assert names("aminah siti") == ["SITI AMINAH"]
+    assert names("SANTO bud") == ["BUDI SANTOSO"]
+    assert names("siti santoso") == []  # every word must be in the one name
+    assert names("siti") == ["SITI AMINAH"]
+
+
+@pytest.mark.parametrize("query", ["", "  ", "\t"])
+def test_a_blank_search_is_refused_not_everyone(two: Path, query: str) -> None:
+    run = invoke(["applicants", "search", query])
+    assert run.exit_code == 2 and run.stdout == ""
+    assert run.stderr.splitlines() == [
+        "galat: Kata pencarian kosong: pencarian akan menampilkan semua pendaftar.",
+        "saran: Tulis sebagian nama, NIK, nomor KK, nomor HP atau nomor pendaftaran; untuk "
+        "melihat semua, pakai `prakerja applicants list --all`.",
+    ]
+    assert invoke(["applicants", "search", query, "--json"]).json()["error"] == "search_blank"
 
 
 def test_a_huge_limit_means_all_and_a_limit_below_one_is_refused(two: Path) -> None:
@@ -181,18 +266,110 @@ def test_edit_takes_the_field_as_a_roster_header_names_it(two: Path) -> None:
 
 
 def test_withdraw_keeps_the_record_and_frees_the_nik(two: Path) -> None:
-    run = invoke(["applicants", "withdraw", "3273-D01-000001", "--reason", "Salah orang", "--json"])
+    run = invoke(
+        ["applicants", "withdraw", "3273-D01-000001", "--reason", "Salah orang", "--json", "--yes"]
+    )
     assert run.exit_code == 0 and run.json()["status"] == "withdrawn"
     row = invoke(["applicants", "show", "3273-D01-000001", "--json"]).json()
     assert row["status"] == "withdrawn" and row["withdrawn_reason"] == "Salah orang"
-    again = invoke(["applicants", "withdraw", "3273-D01-000001", "--reason", "x"])
+    again = invoke(["applicants", "withdraw", "3273-D01-000001", "--reason", "x", "--yes"])
     assert again.exit_code == 2
     assert invoke(["applicants", "edit", "3273-D01-000001", "--set", "training=x"]).exit_code == 2
     # The NIK can be registered again, and `show NIK` then finds the live record.
     assert invoke(applicant_args(nik=SITI)).exit_code == 0
     assert invoke(["applicants", "show", SITI, "--json"]).json()["status"] == "valid"
-    blank = invoke(["applicants", "withdraw", "3273-D01-000002", "--reason", "  "])
-    assert blank.exit_code == 2
+    for reason in (["--reason", "  "], []):  # checked before anything is asked
+        blank = invoke(["applicants", "withdraw", "3273-D01-000002", *reason])
+        assert blank.exit_code == 2
+        assert blank.stderr.splitlines() == [
+            "galat: Alasan pembatalan wajib diisi.",
+            'saran: Tambahkan --reason "...".',
+        ]
+
+
+def test_withdraw_asks_first_and_no_is_the_default(two: Path) -> None:
+    args = ["applicants", "withdraw", "3273-D01-000001", "--reason", "Salah orang"]
+    for answer in ("\n", "t\n", "tidak\n"):  # Enter keeps the registration
+        kept = invoke(args, input=answer)
+        assert kept.exit_code == 130, kept.stderr
+        assert "Batalkan pendaftaran 3273-D01-000001 (SITI AMINAH)?" in kept.stderr
+        assert "(ya/tidak) (tidak)" in kept.stderr
+    assert invoke(["applicants", "show", "3273-D01-000001", "--json"]).json()["status"] == "valid"
+    done = invoke(args, input="ya\n")
+    assert done.exit_code == 0 and "3273-D01-000001 dibatalkan" in done.stdout
+    assert invoke(["applicants", "show", "3273-D01-000001", "--json"]).json()["status"] == (
+        "withdrawn"
+    )
+
+
+def test_withdraw_without_a_terminal_or_yes_is_refused_naming_yes(two: Path) -> None:
+    run = invoke(["applicants", "withdraw", "3273-D01-000001", "--reason", "Salah orang"])
+    assert run.exit_code == 2
+    assert run.stderr.splitlines() == [
+        "galat: Tidak ada yang dapat menjawab pertanyaan di sini (bukan terminal); tambahkan --yes.",
+        "saran: Jalankan perintah ini di terminal untuk menjawab pertanyaannya, atau tambahkan "
+        "--yes di skrip.",
+    ]
+    assert invoke(["applicants", "show", "3273-D01-000001", "--json"]).json()["status"] == "valid"
+
+
+def test_withdraw_undo_brings_the_record_back_with_its_status(two: Path) -> None:
+    for number in ("3273-D01-000001", "3273-D01-000002"):
+        assert (
+            invoke(["applicants", "withdraw", number, "--reason", "Keliru", "--yes"]).exit_code == 0
+        )
+    undone = invoke(["applicants", "withdraw", "3273-D01-000002", "--undo", "--json"])
+    assert undone.exit_code == 0, undone.stderr
+    assert undone.json()["status"] == "flagged"  # as before: its findings hold a warning
+    human = invoke(
+        ["applicants", "withdraw", "3273-D01-000001", "--undo", "--reason", "Salah klik"]
+    )
+    assert human.stdout.strip() == (
+        "Pembatalan 3273-D01-000001 diurungkan; status: Sah. Pendaftaran ini ikut dikirim pada "
+        "sinkronisasi berikutnya."
+    )
+    row = invoke(["applicants", "show", "3273-D01-000001", "--json"]).json()
+    assert (row["status"], row["withdrawn_reason"], row["withdrawn_at"]) == ("valid", None, None)
+    # It holds its NIK again, and goes with the next sync.
+    assert invoke(applicant_args(nik=SITI)).exit_code == 3
+    log = invoke(["audit", "log", "--applicant", "3273-D01-000001", "--json"]).json()
+    assert [e["action"] for e in log] == ["create", "withdraw", "withdraw_undo"]
+    assert log[-1]["details"] == {"registration_number": "3273-D01-000001", "status": "valid",
+                                  "withdrawn_reason": "Keliru", "reason": "Salah klik"}  # fmt: skip
+    again = invoke(["applicants", "withdraw", "3273-D01-000001", "--undo"])
+    assert again.exit_code == 2
+    assert again.stderr.startswith("galat: Pendaftaran 3273-D01-000001 tidak dibatalkan;")
+
+
+def test_withdraw_undo_is_refused_once_sent_or_once_the_nik_registered_again(two: Path) -> None:
+    import sqlite3
+
+    for number in ("3273-D01-000001", "3273-D01-000002"):
+        assert (
+            invoke(["applicants", "withdraw", number, "--reason", "Keliru", "--yes"]).exit_code == 0
+        )
+    with sqlite3.connect(two / "prakerja.db") as conn:  # Budi went in a batch before
+        conn.execute("INSERT INTO outbox_batches (id, body, records, created_at) "
+                     "VALUES ('b1', X'', 1, '2026-01-01T00:00:00+07:00')")  # fmt: skip
+        conn.execute("INSERT INTO outbox_items (batch_id, applicant_id, content_hash) "
+                     "SELECT 'b1', id, 'x' FROM applicants WHERE name = 'BUDI SANTOSO'")  # fmt: skip
+    sent = invoke(["applicants", "withdraw", "3273-D01-000002", "--undo"])
+    assert sent.exit_code == 2
+    assert sent.stderr.splitlines()[0] == (
+        "galat: Pembatalan 3273-D01-000002 tidak dapat diurungkan: pendaftaran ini sudah dikirim "
+        "ke pusat."
+    )
+    assert invoke(applicant_args(nik=SITI)).exit_code == 0  # 3273-D01-000003 holds the NIK now
+    taken = invoke(["applicants", "withdraw", "3273-D01-000001", "--undo"])
+    assert taken.exit_code == 2
+    assert taken.stderr.splitlines()[0] == (
+        "galat: Pembatalan 3273-D01-000001 tidak dapat diurungkan: NIK-nya sudah terdaftar lagi "
+        "sebagai 3273-D01-000003."
+    )
+    statuses = {r["registration_number"]: r["status"]
+                for r in invoke(["applicants", "list", "--json"]).json()}  # fmt: skip
+    assert statuses == {"3273-D01-000001": "withdrawn", "3273-D01-000002": "withdrawn",
+                        "3273-D01-000003": "valid"}  # fmt: skip
 
 
 def test_unknown_status_filter_is_a_usage_error(two: Path) -> None:

@@ -159,7 +159,7 @@ def test_a_refused_command_line_under_json_is_one_document_in_english_on_request
     assert run.json() == {
         "error": "usage",
         "message": "Unknown option --stat.",
-        "hint": "Perhaps you meant --district, --status. See also "
+        "hint": "Perhaps you meant --district, --status, --today. See also "
         "`prakerja applicants list --help`.",
         "exit_code": 2,
     }

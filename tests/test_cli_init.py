@@ -103,6 +103,27 @@ def test_config_show_and_path(office: Path) -> None:
     assert invoke(["config", "path", "--json"]).json()["app_dir"] == str(office)
 
 
+def test_config_path_labels_its_lines(office: Path) -> None:
+    """`config path` printed three bare paths: which one is the database?"""
+    assert invoke(["config", "path"]).stdout.splitlines() == [
+        f"Folder data: {office}",
+        f"Berkas konfigurasi: {office / 'config.toml'}",
+        f"Basis data: {office / 'prakerja.db'}",
+    ]
+    english = invoke(["--lang", "en", "config", "path"]).stdout
+    assert f"Database: {office / 'prakerja.db'}" in english.splitlines()
+
+
+def test_config_set_takes_json_as_every_config_command_does(office: Path) -> None:
+    run = invoke(["config", "set", "operator", "Budi", "--json"])
+    assert run.exit_code == 0, run.stderr
+    assert run.json() == {"key": "operator", "value": "Budi"}
+    token = invoke(["config", "set", "api_token", "rahasia", "--json"]).json()
+    assert token == {"key": "api_token", "value": "********"}  # never printed
+    refused = invoke(["config", "set", "colour", "red", "--json"])
+    assert refused.exit_code == 2 and refused.json()["error"] == "config_key"
+
+
 def test_config_show_names_empty_settings(office: Path) -> None:
     # A fresh office has no API address or token yet: shown as "(kosong)", not a blank.
     lines = invoke(["config", "show"]).stdout.splitlines()

@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 
 from prakerja_cli.demo import synthetic_nik
-from tests.conftest import invoke
+from tests.conftest import INIT_ARGS, invoke
 
 NIK = synthetic_nik("327301", date(1990, 8, 17), "P", 9001)
 
@@ -26,6 +26,10 @@ def test_nik_json_shape_without_an_office() -> None:
         "age": item["age"],
         "serial": "9001",
         "findings": [],
+        "eligible": True,
+        "eligibility": [],
+        "rules": "normal-2023",
+        "rules_from": "default",
     }
     assert item["age"] >= 36
 
@@ -96,3 +100,48 @@ def test_a_letter_in_the_nik_is_named_with_the_fix() -> None:
     english = invoke(["--lang", "en", "nik", typo, "--json"])
     (item,) = english.json()
     assert item["findings"][0]["message"].startswith("NIK: digits 0-9 only, but it has O.")
+
+
+def _aged(years: int) -> str:
+    """A synthetic NIK of someone `years` old today (born 1 January, no leap-day trouble)."""
+    return synthetic_nik("327301", date(date.today().year - years, 1, 1), "P", 9005)
+
+
+def test_an_under_age_nik_is_valid_but_the_age_finding_is_shown(office: Path) -> None:
+    """`nik` said only "SAH" for a 13-year-old, who cannot register under the rule set."""
+    young = _aged(13)
+    run = invoke(["nik", young])
+    assert run.exit_code == 0  # the NIK itself is valid
+    assert run.stdout.splitlines()[0] == f"{young}  NIK SAH, USIA TIDAK MEMENUHI SYARAT"
+    assert (
+        "DITOLAK Tanggal lahir: usia 13 tahun, di bawah batas minimal 18 tahun. Pemohon belum "
+        "dapat mendaftar. (AGE_BELOW_MIN)"
+    ) in run.stdout
+    assert "aturan bawaan" not in run.stderr  # the office's rule set, not the default
+    (item,) = invoke(["nik", young, "--json"]).json()
+    assert (item["valid"], item["eligible"], item["rules"], item["rules_from"]) == (
+        True, False, "normal-2023", "office"
+    )  # fmt: skip
+    assert [(f["code"], f["severity"]) for f in item["eligibility"]] == [("AGE_BELOW_MIN", "error")]
+    assert item["findings"] == []
+
+
+def test_the_age_is_judged_by_the_offices_rule_set(office: Path) -> None:
+    old = _aged(70)
+    (normal,) = invoke(["nik", old, "--json"]).json()
+    assert [f["code"] for f in normal["eligibility"]] == ["AGE_ABOVE_MAX"]  # normal-2023: 64
+    init = [*INIT_ARGS, "--force"]
+    init[init.index("normal-2023")] = "permenaker-17-2020"  # no upper age bound
+    assert invoke(init).exit_code == 0
+    (old_rules,) = invoke(["nik", old, "--json"]).json()
+    assert (old_rules["eligible"], old_rules["rules"]) == (True, "permenaker-17-2020")
+
+
+def test_without_an_office_the_default_rule_set_judges_and_says_so() -> None:
+    run = invoke(["--lang", "en", "nik", _aged(13)])
+    assert run.exit_code == 0
+    assert "VALID NIK, AGE NOT ELIGIBLE" in run.stdout and "(AGE_BELOW_MIN)" in run.stdout
+    assert run.stderr.splitlines() == [
+        "Age judged by the default rule set normal-2023: no office is set up on this computer "
+        "yet (`prakerja init`)."
+    ]

@@ -51,7 +51,9 @@ def test_register_without_a_terminal_names_the_yes_option(office: Path) -> None:
     run = invoke(args)  # as under Task Scheduler: stdin is no terminal
     assert run.exit_code == 2
     assert run.stderr.splitlines() == [
-        "galat: Tidak ada yang dapat menjawab pertanyaan di sini (bukan terminal); tambahkan --yes."
+        "galat: Tidak ada yang dapat menjawab pertanyaan di sini (bukan terminal); tambahkan --yes.",
+        "saran: Dengan --yes data langsung disimpan tanpa ringkasan: periksa isiannya dulu (mis. "
+        "`prakerja nik NIK`), atau jalankan di terminal untuk melihat ringkasan sebelum menyimpan.",
     ]
     assert invoke(["applicants", "list", "--json"]).json() == []
 
@@ -75,7 +77,9 @@ def test_no_command_waits_for_an_answer_without_a_terminal(
         args = [*args, "--force"]
     run = invoke(args, input="", terminal=False)
     assert run.exit_code == 2
-    assert run.stderr.strip().endswith(f"tambahkan {option}.")
+    refusal, hint = run.stderr.splitlines()[-2:]  # the galat/saran pair
+    assert refusal.startswith("galat: ") and refusal.endswith(f"tambahkan {option}.")
+    assert hint.startswith("saran: ") and "terminal" in hint
 
 
 @pytest.mark.parametrize("answer", ["ya", "Y", "iya", "yes"])
@@ -183,7 +187,7 @@ def test_data_prints_literally_never_as_markup(office: Path, tmp_path: Path) -> 
     assert "Disnaker [bold]Kota[/] Bandung" in stored.stdout  # the receipt's title
     assert "Petugas: [red]Rina" in stored.stdout
     assert ADDRESS.upper() in invoke(["applicants", "show", "3273-D01-000001"]).stdout
-    withdrawn = invoke(["applicants", "withdraw", "3273-D01-000001", "--reason", REASON])
+    withdrawn = invoke(["applicants", "withdraw", "3273-D01-000001", "--reason", REASON, "--yes"])
     assert withdrawn.exit_code == 0, withdrawn.stderr
     assert REASON in invoke(["applicants", "show", "3273-D01-000001"]).stdout
     assert "salah input" in invoke(["audit", "log"]).stdout

@@ -253,3 +253,19 @@ def test_interactive_form_names_a_misspelt_kecamatan_at_once(office: Path) -> No
     assert shown < run.stderr.index(t("form.summary")), "named when typed, not only at the end"
     assert "Nama terdekat: Sukasari" in " ".join(run.stderr.split())
     assert count_rows(office) == 1
+
+
+def test_the_help_example_stores_a_clean_record(office: Path) -> None:
+    """The example in `register --help`, run as written, stored a flagged record (its village
+    was not a desa of its kecamatan)."""
+    import re
+    import shlex
+
+    shown = " ".join(invoke(["register", "--help"]).stdout.split())
+    shown = re.sub(r"[│|]", " ", shown)  # rich's help box
+    example = re.search(r"(?:Example|Contoh): prakerja (register .*?--yes)", shown)
+    assert example is not None, shown
+    args = shlex.split(" ".join(example[1].split()))
+    run = invoke([*args, "--json"])
+    assert run.exit_code == 0, run.stdout
+    assert (run.json()["status"], run.json()["findings"]) == ("valid", [])

@@ -56,7 +56,9 @@ def three(office: Path) -> Path:
         extra=["--training", "@SUM(1)"],
     )  # fmt: skip
     assert invoke(dewi).exit_code == 0
-    assert invoke(["applicants", "withdraw", DEWI, "--reason", "Salah input"]).exit_code == 0
+    assert (
+        invoke(["applicants", "withdraw", DEWI, "--reason", "Salah input", "--yes"]).exit_code == 0
+    )
     return office
 
 
@@ -236,7 +238,8 @@ def test_status_and_date_filters(three: Path, tmp_path: Path) -> None:
     assert names("--since", "2999-01-01") == set()
     bad = run([str(tmp_path / "x.csv"), "--status", "rejected"])
     assert bad.exit_code == 2 and "rejected" in bad.stderr
-    bad_day = run([str(tmp_path / "x.csv"), "--until", "31/12/2026"])
+    assert names("--until", "31/12/2999") == {"SITI AMINAH", "BUDI SANTOSO"}
+    bad_day = run([str(tmp_path / "x.csv"), "--until", "31/12/26"])
     assert bad_day.exit_code == 2 and "--until" in bad_day.stderr
 
 

@@ -77,7 +77,9 @@ def _verified_template(
         with central(data, "--registry", str(registry(root / "dukcapil.csv"))) as url:
             first = sync_on(JANUARY, url)
             assert (first["verified"], first["registry_rejected"]) == (3, 1)
-            withdrawn = invoke(["applicants", "withdraw", NUMBER[3], "--reason", "Pindah kota"])
+            withdrawn = invoke(
+                ["applicants", "withdraw", NUMBER[3], "--reason", "Pindah kota", "--yes"]
+            )
             assert withdrawn.exit_code == 0
             assert import_people(root, "feb.xlsx", 5).exit_code == 0
             assert sync_on(MARCH, url)["verified"] == 1
@@ -129,6 +131,9 @@ def test_dry_run_counts_and_changes_nothing(verified: Path) -> None:
     human = invoke(["purge", "--verified-before", BEFORE, "--dry-run"])
     assert "3 pendaftar" in human.stdout and "terverifikasi Januari 2025: 3" in human.stdout
     assert "sebelum 01-02-2025" in human.stdout
+    for written in ("01-02-2025", "1/2/2025", "1 Februari 2025"):  # as the form takes dates
+        same = invoke(["purge", "--verified-before", written, "--dry-run", "--json"])
+        assert same.json()["verified_before"] == BEFORE and same.json()["records"] == 3, written
     assert (rows(verified), table(verified, "SELECT * FROM audit")) == before
     assert table(verified, "SELECT count(*) FROM purged_niks") == [(0,)]
 
@@ -284,7 +289,7 @@ def test_show_list_search_export_and_edit_of_a_purged_record(
     assert text.count("data pribadi dihapus") == 2
     edit = invoke(["applicants", "edit", NUMBER[1], "--set", "phone=081298765432"])
     assert edit.exit_code == 2 and "dihapus" in edit.stderr and "Traceback" not in edit.stderr
-    withdraw = invoke(["applicants", "withdraw", NUMBER[1], "--reason", "Ganti data"])
+    withdraw = invoke(["applicants", "withdraw", NUMBER[1], "--reason", "Ganti data", "--yes"])
     assert withdraw.exit_code == 0
     assert table(verified, "SELECT registration_number FROM purged_niks") == [(NUMBER[2],)]
 
@@ -297,7 +302,7 @@ def test_doctor_and_backup_cope_with_purged_records(verified: Path, tmp_path: Pa
     assert backup.exit_code == 0 and backup.json()["counts"]["applicants"] == 6
 
 
-@pytest.mark.parametrize("value", ["2025-13-01", "01/02/2025", "kemarin", ""])
+@pytest.mark.parametrize("value", ["2025-13-01", "01/02/25", "kemarin", ""])
 def test_a_bad_date_is_a_one_line_usage_error(verified: Path, value: str) -> None:
     run = invoke(["purge", "--verified-before", value])
     assert run.exit_code == 2

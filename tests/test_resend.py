@@ -263,7 +263,7 @@ def test_a_change_to_nothing_the_central_receives_does_not_send_again(
     number = register(113, kk=kk)
     assert db_row(office, number)["status"] == "flagged"  # KK_LIMIT_EXCEEDED
     assert sync(url)["duplicate"] == 1
-    assert invoke(["applicants", "withdraw", first, "--reason", "Pindah"]).exit_code == 0
+    assert invoke(["applicants", "withdraw", first, "--reason", "Pindah", "--yes"]).exit_code == 0
 
     before = db_row(office, number)
     phone = f"0{before['phone'][3:6]}-{before['phone'][6:]}"  # the same number, typed another way
@@ -299,3 +299,26 @@ def test_the_rule_for_each_central_state(office: Path) -> None:
         assert outbox.changed_since_sent(edited) and not outbox.changed_since_sent(stored)
         # Edited back to what was sent: nothing to tell.
         assert outbox.central_edit(edited, {"phone": row["phone"]}) == outbox.CentralEdit()
+
+
+def test_a_withdrawal_is_undone_while_not_sent_and_refused_once_sent(
+    office: Path, server: tuple[str, Path]
+) -> None:
+    """`applicants withdraw --undo` brings a record back while it has not gone to the central
+    system (it then goes with the next sync); one that went is refused, naming why."""
+    url, _ = server
+    went = register(121)
+    assert sync(url)["accepted"] == 1
+    kept = register(122)
+    for number in (went, kept):
+        withdrawn = invoke(["applicants", "withdraw", number, "--reason", "Keliru", "--yes"])
+        assert withdrawn.exit_code == 0
+    assert sync(url)["sent"] == 0  # a withdrawn record is not sent
+    refused = invoke(["applicants", "withdraw", went, "--undo"])
+    assert refused.exit_code == 2
+    assert f"Pembatalan {went} tidak dapat diurungkan" in refused.stderr
+    assert db_row(office, went)["status"] == "withdrawn"
+    assert invoke(["applicants", "withdraw", kept, "--undo"]).exit_code == 0
+    done = sync(url)
+    assert (done["sent"], done["accepted"]) == (1, 1)
+    assert db_row(office, kept)["central_status"] in ("accepted", "verified")

@@ -9,6 +9,8 @@ import typer
 from prakerja_cli.cli.common import (
     JsonOpt,
     RevealOpt,
+    SinceOpt,
+    UntilOpt,
     data_row,
     emit_json,
     err,
@@ -71,9 +73,16 @@ DEFAULT_LIMIT = 50
 @app.command("list")
 def list_(
     status: Annotated[str | None, typer.Option()] = None,
-    central: Annotated[str | None, typer.Option()] = None,
-    since: Annotated[str | None, typer.Option()] = None,
-    until: Annotated[str | None, typer.Option()] = None,
+    central: Annotated[
+        str | None,
+        typer.Option(),
+    ] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    today: Annotated[
+        bool,
+        typer.Option("--today"),
+    ] = False,
     desk: Annotated[str | None, typer.Option()] = None,
     district: Annotated[str | None, typer.Option()] = None,
     limit: Annotated[int | None, typer.Option()] = None,
@@ -81,7 +90,11 @@ def list_(
     reveal: RevealOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
-    """List registrations, newest first: the newest 50 unless --all or --limit."""
+    """List registrations, newest first: the newest 50 unless --all or --limit; --today for
+    the day's work.
+    """
+    from datetime import date
+
     from prakerja_cli.cli.common import parse_choice
     from prakerja_cli.errors import UsageError
     from prakerja_cli.i18n import t
@@ -95,12 +108,15 @@ def list_(
 
     if all_ and limit is not None:
         raise UsageError("error.all_and_limit", hint="hint.all_and_limit")
+    if today and (since or until):
+        raise UsageError("error.today_and_dates", hint="hint.today_and_dates")
     if limit is not None:
         _check_limit(limit)
     filters: dict[str, Any] = {
         "status": parse_choice(status, STATUSES, "status", "--status") if status else None,
         "central": parse_choice(central, CENTRAL_STATES, "central", "--central") if central else None,
-        "since": parse_day(since, "--since"), "until": parse_day(until, "--until"),
+        "since": date.today() if today else parse_day(since, "--since"),
+        "until": date.today() if today else parse_day(until, "--until"),
         "desk": desk, "district": district,
     }  # fmt: skip
     shown = None if all_ else (limit or DEFAULT_LIMIT)
@@ -215,17 +231,46 @@ def edit(
 @app.command("withdraw")
 def withdraw(
     ref: RefArg,
-    reason: Annotated[str, typer.Option("--reason")],
+    reason: Annotated[
+        str | None,
+        typer.Option(
+            "--reason",
+        ),
+    ] = None,
+    undo: Annotated[
+        bool,
+        typer.Option("--undo"),
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y")] = False,
     json_output: JsonOpt = False,
 ) -> None:
-    """Withdraw a registration; it is kept, with the reason, and its NIK may register again."""
+    """Withdraw a registration; it is kept, with the reason, and its NIK may register again.
+    Asks to confirm (--yes for scripts). --undo brings it back while it has not gone to the
+    central system.
+    """
+    from prakerja_cli.cli.common import confirm
+    from prakerja_cli.desk import to_withdraw, undo_withdraw
     from prakerja_cli.desk import withdraw as withdraw_applicant
+    from prakerja_cli.errors import CancelledError
     from prakerja_cli.i18n import t
     from prakerja_cli.office import open_workspace
 
-    row = withdraw_applicant(open_workspace(), ref, reason)
+    ws = open_workspace()
+    if undo:
+        row = undo_withdraw(ws, ref, reason)
+        message = t("msg.withdraw_undone", number=row["registration_number"],
+                    status=t(f"status.{row['status']}"))  # fmt: skip
+    else:
+        if not yes:
+            shown = to_withdraw(ws, ref, reason)
+            question = t("prompt.confirm_withdraw", number=shown["registration_number"],
+                         name=shown["name"] or "-")  # fmt: skip
+            if not confirm(question, default=False):
+                raise CancelledError("msg.cancelled")
+        row = withdraw_applicant(ws, ref, reason)
+        message = t("msg.withdrawn", number=row["registration_number"])
     if json_output:
         emit_json({"id": row["id"], "registration_number": row["registration_number"], "status": row["status"],
                    "withdrawn_reason": row["withdrawn_reason"]})  # fmt: skip
         return
-    out.print(t("msg.withdrawn", number=row["registration_number"]), markup=False)
+    out.print(message, markup=False)

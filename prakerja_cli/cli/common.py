@@ -74,6 +74,9 @@ def err_console() -> Console:
 
 
 JsonOpt = Annotated[bool, typer.Option("--json")]
+#: Date options take the forms the form's birth date takes (see parse_day).
+SinceOpt = Annotated[str | None, typer.Option()]
+UntilOpt = Annotated[str | None, typer.Option()]
 RevealOpt = Annotated[bool, typer.Option("--reveal")]
 
 
@@ -248,11 +251,11 @@ def stdin_is_terminal() -> bool:
     return sys.stdin is not None and sys.stdin.isatty()
 
 
-def require_terminal(option: str) -> None:
+def require_terminal(option: str, hint: str = "hint.no_terminal") -> None:
     """Never wait for an answer nobody can give (Task Scheduler, cron, a pipe): name the option
-    that makes the question unnecessary instead."""
+    that makes the question unnecessary instead (`hint`: what to do, with `{option}`)."""
     if not stdin_is_terminal():
-        raise UsageError("error.no_terminal", option=option)
+        raise UsageError("error.no_terminal", hint=hint, option=option)
 
 
 def confirm(question: str, *, default: bool = True, option: str = "--yes") -> bool:
@@ -299,14 +302,17 @@ def ask(question: str, *, default: str | None = None, option: str) -> str:
 
 
 def parse_day(value: str | None, option: str) -> date | None:
+    """A date option in any form the form's birth date takes (2026-12-31, 31-12-2026,
+    31/12/2026, 31.12.2026, 31 Desember 2026): the core's one date parser."""
+    from prakerja_cli.core.fields import parse_date
+
     if value is None:
         return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise UsageError(
-            "error.date_option", hint="hint.date_option", option=option, value=value
-        ) from None
+    # A bare number would be read as an Excel serial day (the parser's roster case): refused.
+    day = None if value.strip().isdigit() else parse_date(value)
+    if day is None:
+        raise UsageError("error.date_option", hint="hint.date_option", option=option, value=value)
+    return day
 
 
 def parse_choice(value: str, codes: tuple[str, ...], labels: str, option: str) -> str:

@@ -16,7 +16,7 @@ def show(json_output: JsonOpt = False) -> None:
     """Show the office configuration."""
     from dataclasses import asdict
 
-    from prakerja_cli.config import app_dir, config_path, db_path, load_config
+    from prakerja_cli.config import load_config
     from prakerja_cli.i18n import t
 
     config = load_config()
@@ -28,11 +28,7 @@ def show(json_output: JsonOpt = False) -> None:
         "api_url": url,
         "api_token": "********" if token else "",
     }
-    paths = {
-        "app_dir": str(app_dir()),
-        "config_path": str(config_path()),
-        "database_path": str(db_path()),
-    }
+    paths = _paths()
     if json_output:
         emit_json({**data, **paths})
         return
@@ -44,18 +40,25 @@ def show(json_output: JsonOpt = False) -> None:
 @app.command("path")
 def path(json_output: JsonOpt = False) -> None:
     """Print where the configuration, database and app directory are."""
+    from prakerja_cli.i18n import t
+
+    paths = _paths()
+    if json_output:
+        emit_json(paths)
+        return
+    for key, value in paths.items():
+        out.print(f"{t('config.' + key)}: {value}", markup=False)
+
+
+def _paths() -> dict[str, str]:
+    """Where this desk's files are, keyed as `config show` and `config path` print them."""
     from prakerja_cli.config import app_dir, config_path, db_path
 
-    paths = {
+    return {
         "app_dir": str(app_dir()),
         "config_path": str(config_path()),
         "database_path": str(db_path()),
     }
-    if json_output:
-        emit_json(paths)
-        return
-    for value in paths.values():
-        out.print(value, markup=False)
 
 
 #: Settings `config set` may change; office code and rules are set by `prakerja init --force`.
@@ -66,6 +69,7 @@ SETTABLE = ("api_url", "api_token", "operator", "office_name", "desk")
 def set_(
     key: Annotated[str, typer.Argument()],
     value: Annotated[str, typer.Argument()],
+    json_output: JsonOpt = False,
 ) -> None:
     """Change one setting in the office configuration (the file stays owner-only). An api_url is
     checked as sync checks it: https, or plain http only to this computer."""
@@ -92,4 +96,7 @@ def set_(
                              reason=t(exc.key, **exc.params)) from None  # fmt: skip
     save_config(replace(load_config(), **{key: value}))
     shown = "********" if key == "api_token" and value else value
+    if json_output:
+        emit_json({"key": key, "value": shown})
+        return
     out.print(t("msg.config_set", key=key, value=shown), markup=False)

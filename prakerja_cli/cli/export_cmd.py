@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from prakerja_cli.cli.common import JsonOpt, emit_json, out
+from prakerja_cli.cli.common import JsonOpt, SinceOpt, UntilOpt, emit_json, out
 
 #: Without --status the recap holds the live registrations: a withdrawn one is not handed over.
 DEFAULT_STATUSES = ("valid", "flagged")
@@ -23,9 +23,12 @@ def export(
             show_default=False,
         ),
     ] = None,
-    since: Annotated[str | None, typer.Option()] = None,
-    until: Annotated[str | None, typer.Option()] = None,
-    reveal: Annotated[bool, typer.Option("--reveal")] = False,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    reveal: Annotated[
+        bool,
+        typer.Option("--reveal"),
+    ] = False,
     force: Annotated[bool, typer.Option("--force")] = False,
     json_output: JsonOpt = False,
 ) -> None:

@@ -14,7 +14,7 @@ def purge(
         str,
         typer.Option(
             "--verified-before",
-            metavar="YYYY-MM-DD",
+            metavar="DATE",
         ),
     ],
     dry_run: Annotated[bool, typer.Option("--dry-run")] = False,

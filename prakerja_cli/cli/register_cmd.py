@@ -61,7 +61,13 @@ def register(
     yes: Annotated[bool, typer.Option("--yes", "-y")] = False,
     json_output: JsonOpt = False,
 ) -> None:
-    """Register a walk-in applicant. Without field options it asks for each field in turn."""
+    """Register a walk-in applicant. Without field options it asks for each field in turn.
+
+    Exit code 3 when validation refuses the applicant (nothing is stored).
+    Example: prakerja register --nik 3273015708900001 --kk 3273010101100002 --name "Siti Aminah"
+    --birth-date 1990-08-17 --gender P --phone 081234567890 --address "Jl. Merdeka 1" --village
+    Gegerkalong --district Sukasari --education SMA --employment KORBAN_PHK --not-in-school --yes
+    """
     from prakerja_cli.desk import validation_context
     from prakerja_cli.office import open_workspace
 
@@ -90,7 +96,8 @@ def _confirm_options(ws: Workspace, form: dict[str, Any]) -> None:
     from prakerja_cli.errors import CancelledError
     from prakerja_cli.i18n import t
 
-    require_terminal("--yes")  # before the summary: one line under Task Scheduler
+    # Before the summary: one refusal (and its hint) under Task Scheduler.
+    require_terminal("--yes", hint="hint.register_no_terminal")
     validated = validate_applicant(form, validation_context(ws))
     err.print(record_table(validated.values, reveal=True))
     render_findings(validated.findings)
@@ -147,7 +154,7 @@ class DeskForm:
         from prakerja_cli.errors import CancelledError
         from prakerja_cli.i18n import t
 
-        require_terminal("--nik ... --yes")
+        require_terminal("--nik ... --yes", hint="hint.form_no_terminal")
         err.print(f"[bold]{escape(t('form.title', office=self.ws.config.office_name))}[/]")
         err.print(t("form.cancel_hint"), markup=False)
         for name in FIELDS:

@@ -110,6 +110,17 @@ def write_edit(db: Database, applicant_id: str, changes: dict[str, Any]) -> Cent
     return central
 
 
+def went_central(db: Database, applicant_id: str) -> bool:
+    """Has a record gone to the central system: answered, or written into a batch (sent, or to go
+    again as written)?"""
+    row = db.execute(
+        "SELECT central_status IS NOT NULL OR EXISTS "
+        "(SELECT 1 FROM outbox_items WHERE applicant_id = ?) FROM applicants WHERE id = ?",
+        [applicant_id, applicant_id],
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def changed_since_sent(row: Mapping[str, Any]) -> bool:
     """Does a sent record's content differ from what the central system was sent?"""
     if row.get("central_status") is None or row.get("sent_hash") is None:
