@@ -643,6 +643,7 @@ MESSAGES: dict[str, str] = {
     "audit.action.create": "created",
     "audit.action.edit": "edited",
     "audit.action.withdraw": "withdrawn",
+    "audit.action.withdraw_undo": "withdrawal undone",
     "audit.action.reveal": "NIK/KK revealed",
     "audit.action.export": "exported",
     "audit.action.import": "imported",

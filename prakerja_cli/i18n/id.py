@@ -642,6 +642,7 @@ MESSAGES: dict[str, str] = {
     "audit.action.create": "dibuat",
     "audit.action.edit": "diubah",
     "audit.action.withdraw": "dibatalkan",
+    "audit.action.withdraw_undo": "pembatalan dicabut",
     "audit.action.reveal": "NIK/KK dibuka",
     "audit.action.export": "diekspor",
     "audit.action.import": "diimpor",
