@@ -301,3 +301,15 @@ def test_a_failed_init_force_keeps_the_office(
         assert invoke([*INIT_ARGS, "--force"]).exit_code == 130
     assert sorted(p.name for p in office.iterdir()) == before
     assert invoke(["audit", "verify"]).exit_code == 0
+
+
+def test_the_api_token_from_stdin_and_a_warning_for_the_command_line(office: Path) -> None:
+    run = invoke(["config", "set", "api_token", "-"], input="token-dari-pipa\n", terminal=False)
+    assert run.exit_code == 0, run.stderr
+    assert 'api_token = "token-dari-pipa"' in (office / "config.toml").read_text()
+    assert "token-dari-pipa" not in run.stdout + run.stderr
+    run = invoke(["config", "set", "api_token", "token-di-baris-perintah"])
+    assert run.exit_code == 0
+    assert "riwayat shell" in run.stderr
+    run = invoke(["config", "set", "operator"])
+    assert run.exit_code == 2 and "operator" in run.stderr

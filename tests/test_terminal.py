@@ -85,3 +85,15 @@ def test_applicants_list_fits_an_80_column_console_with_numbers_whole(
     # A long name wraps onto more lines rather than being cut with an ellipsis.
     assert "…" not in screen
     assert "SEKAR" in screen and "KEDATON" in screen
+
+
+def test_the_api_token_is_asked_without_echo_and_never_needs_the_command_line(
+    office: Path,
+) -> None:
+    terminal = Terminal(["config", "set", "api_token"], office)
+    terminal.expect(r"Token API \(tidak tampil saat diketik\)")
+    terminal.line("rahasia-kantor-3273")
+    code, screen = terminal.close()
+    assert code == 0, screen
+    assert "rahasia-kantor-3273" not in screen  # not echoed as typed, nor printed back
+    assert 'api_token = "rahasia-kantor-3273"' in (office / "config.toml").read_text()

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from prakerja_cli.cli.common import JsonOpt, emit_json, out
+from prakerja_cli.cli.common import JsonOpt, emit_json, err, out
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -65,10 +65,27 @@ def _paths() -> dict[str, str]:
 SETTABLE = ("api_url", "api_token", "operator", "office_name", "desk")
 
 
+def _read_token(*, from_stdin: bool) -> str:
+    """The API token, asked without echo at a terminal, else (and with `-`) one line of stdin:
+    never on the command line, where shell history and the process list keep it."""
+    import sys
+
+    from prakerja_cli.cli.common import stdin_is_terminal
+    from prakerja_cli.i18n import t
+
+    if from_stdin or not stdin_is_terminal():
+        return sys.stdin.readline().strip()
+    from rich.prompt import Prompt
+
+    from prakerja_cli.cli.common import err_console
+
+    return Prompt.ask(t("prompt.api_token"), console=err_console(), password=True).strip()
+
+
 @app.command("set")
 def set_(
     key: Annotated[str, typer.Argument()],
-    value: Annotated[str, typer.Argument()],
+    value: Annotated[str | None, typer.Argument()] = None,
     json_output: JsonOpt = False,
 ) -> None:
     """Change one setting in the office configuration (the file stays owner-only). An api_url is
@@ -85,6 +102,13 @@ def set_(
         )
     from prakerja_cli.office import check_setting
 
+    if key == "api_token" and value in (None, "-"):
+        value = _read_token(from_stdin=value == "-")
+    elif value is None:
+        raise UsageError("error.config_value_missing", hint="hint.config_value_missing", key=key)
+    elif key == "api_token" and value:
+        # It works, but a command line stays in shell history and every account's process list.
+        err.print(t("msg.token_on_command_line"), markup=False)
     value = check_setting(key, value)
     if key == "api_url" and value:
         from prakerja_cli.sync.http import check_api_url
