@@ -77,7 +77,7 @@ def register(ws: Workspace, form: dict[str, Any], *, today: date | None = None) 
         row = store.insert_applicant(ws.db, validated, ws.office)
         audit.record(ws.db, ws.office, "create", row["id"], {
             "registration_number": row["registration_number"], "source": "desk",
-            "status": row["status"], "nik": audit.masked({"nik": row["nik"]})["nik"],
+            "status": row["status"],
         })  # fmt: skip
     return RegisterResult(validated, row)
 
@@ -145,7 +145,7 @@ def edit(
             central = outbox.write_edit(ws.db, row["id"], changed)
             audit.record(ws.db, ws.office, "edit", row["id"], {
                 "registration_number": row["registration_number"],
-                "changes": audit.changes(row, new, [k for k in changed if k != "findings"]),
+                "fields": audit.changed_fields(row, new, [k for k in changed if k != "findings"]),
                 **central.audit_details(),
             })  # fmt: skip
         return EditResult(validated, {**row, **changed, **central.columns}, central)

@@ -654,7 +654,7 @@ MESSAGES: dict[str, str] = {
     "audit.action.restore": "restored",
     "audit.action.sync": "synced",
     "audit.action.purge": "personal data purged",
-    "audit.details.create": "{registration_number} ({source}, {status}, NIK {nik}).",
+    "audit.details.create": "{registration_number} ({source}, {status}).",
     "audit.details.edit": "{registration_number}:",
     "audit.details.from_row": "From {file} row {row}.",
     "audit.details.withdraw": '{registration_number}, reason: "{reason}".',

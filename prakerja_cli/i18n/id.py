@@ -653,7 +653,7 @@ MESSAGES: dict[str, str] = {
     "audit.action.restore": "dipulihkan",
     "audit.action.sync": "disinkronkan",
     "audit.action.purge": "data pribadi dihapus",
-    "audit.details.create": "{registration_number} ({source}, {status}, NIK {nik}).",
+    "audit.details.create": "{registration_number} ({source}, {status}).",
     "audit.details.edit": "{registration_number}:",
     "audit.details.from_row": "Dari {file} baris {row}.",
     "audit.details.withdraw": '{registration_number}, alasan: "{reason}".',

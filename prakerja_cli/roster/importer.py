@@ -413,7 +413,7 @@ def _store(
             audit.record(ws.db, ws.office, "edit", known.existing.id, {
                 "registration_number": known.existing.registration_number,
                 "source": result.file, "row": r.row,
-                "changes": audit.changes(known.values, changes, list(FIELDS)),
+                "fields": audit.changed_fields(known.values, changes, list(FIELDS)),
                 **central.audit_details(),
             })  # fmt: skip
         audit.record(ws.db, ws.office, "import", None, {
