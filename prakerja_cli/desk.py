@@ -186,6 +186,9 @@ def undo_withdraw(ws: Workspace, ref: str, reason: str | None = None) -> dict[st
         number = row["registration_number"]
         if row["status"] != "withdrawn":
             raise UsageError("error.not_withdrawn", hint="hint.not_withdrawn", ref=number)
+        if row["purged_at"]:  # erased by retention: nothing left to make live
+            raise UsageError("error.applicant_purged", hint="hint.undo_purged", ref=number,
+                             date=fmt.day(row["purged_at"]))  # fmt: skip
         if outbox.went_central(ws.db, row["id"]):
             raise UsageError("error.undo_sent", hint="hint.undo_sent", ref=number)
         holder = store.find_live_nik(ws.db, row["nik"], row["id"]) if row["nik"] else None

@@ -151,8 +151,9 @@ def audit_summary(action: str, details: dict[str, Any]) -> str:
         )
     if "status" in details:
         params["status"] = maybe(f"status.{details['status']}") or details["status"]
-    if "verified_before" in details:
-        params["verified_before"] = fmt.day(details["verified_before"])
+    for day in ("verified_before", "changed_before"):
+        if day in details:
+            params[day] = fmt.day(details[day])
     template = maybe(f"audit.details.{action}")
     try:
         text = template.format(**params) if template else _listed(details)
