@@ -402,3 +402,39 @@ def test_retention_period_is_a_setting_with_a_default(verified: Path) -> None:
     assert invoke(["config", "show", "--json"]).json()["retention_days"] == "30"
     both = invoke(["purge", "--retention", "--verified-before", BEFORE, "--yes"])
     assert both.exit_code == 2 and both.stderr.startswith("galat: ")
+
+
+def test_purged_niks_are_kept_as_a_slow_keyed_hash(verified: Path) -> None:
+    """Was: HMAC-SHA256 under office.key, which sits beside the database: ~2 us per NIK tried,
+    so whoever copied the desk's files recovered a purged NIK in seconds (issue 14 finding 3)."""
+    from prakerja_cli.config import office_key
+    from prakerja_cli.store.applicants import TOMBSTONE_SCHEME, nik_hmac, nik_tombstone
+
+    assert invoke(["purge", "--verified-before", BEFORE, "--yes"]).exit_code == 0
+    kept = dict(table(verified, "SELECT registration_number, nik_hmac FROM purged_niks"))
+    schemes = table(verified, "SELECT DISTINCT scheme FROM purged_niks")
+    assert schemes == [(TOMBSTONE_SCHEME,)] and TOMBSTONE_SCHEME.startswith("scrypt-")
+    key = office_key()
+    for i in (1, 2):
+        assert kept[NUMBER[i]] == nik_tombstone(nik(i), key) != nik_hmac(nik(i), key)
+
+
+def test_a_nik_purged_before_tombstones_were_slow_is_still_a_duplicate(verified: Path) -> None:
+    """A store purged by an earlier version keeps HMAC rows (their NIKs are gone: they cannot be
+    keyed again); both the desk and a roster import still recognise them."""
+    from prakerja_cli.config import office_key
+    from prakerja_cli.office import open_workspace
+    from prakerja_cli.store.applicants import LEGACY_SCHEME, PurgedNiks, find_purged_nik, nik_hmac
+
+    assert invoke(["purge", "--verified-before", BEFORE, "--yes"]).exit_code == 0
+    with sqlite3.connect(
+        verified / "prakerja.db"
+    ) as conn:  # number 2 as an earlier version kept it
+        conn.execute("UPDATE purged_niks SET nik_hmac = ?, scheme = ? WHERE registration_number = ?",
+                     [nik_hmac(nik(2), office_key()), LEGACY_SCHEME, NUMBER[2]])  # fmt: skip
+    ws = open_workspace()
+    for i in (1, 2):
+        found = find_purged_nik(ws.db, nik(i))
+        assert found is not None and found.registration_number == NUMBER[i]
+        assert (hit := PurgedNiks(ws.db).find(nik(i))) and hit.registration_number == NUMBER[i]
+    assert find_purged_nik(ws.db, nik(7)) is None and PurgedNiks(ws.db).find(nik(7)) is None

@@ -304,6 +304,12 @@ def carry_over(conn: sqlite3.Connection, aside: Path, carried: tuple[str, ...]) 
     try:
         columns = {str(r[1]) for r in conn.execute("PRAGMA table_info(applicants)")}
         numbers: list[str] = []
+        # How each NIK is keyed (`scheme`) goes along when both stores know it.
+        kept_columns = [
+            str(r[1]) for r in conn.execute("PRAGMA table_info(purged_niks)")
+            if str(r[1]) in {str(c[1]) for c in source.execute("PRAGMA table_info(purged_niks)")}
+        ]  # fmt: skip
+        kept = ", ".join(kept_columns)
         for start in range(0, len(carried), 500):
             part = carried[start : start + 500]
             slots = ", ".join("?" * len(part))
@@ -323,11 +329,9 @@ def carry_over(conn: sqlite3.Connection, aside: Path, carried: tuple[str, ...]) 
             chunk = numbers[start : start + 500]
             slots = ", ".join("?" * len(chunk))
             conn.executemany(
-                "INSERT OR IGNORE INTO purged_niks (nik_hmac, registration_number, purged_at) "
-                "VALUES (?, ?, ?)",
+                f"INSERT OR IGNORE INTO purged_niks ({kept}) VALUES ({', '.join('?' * len(kept_columns))})",
                 source.execute(
-                    "SELECT nik_hmac, registration_number, purged_at FROM purged_niks "
-                    f"WHERE registration_number IN ({slots})",
+                    f"SELECT {kept} FROM purged_niks WHERE registration_number IN ({slots})",
                     chunk,
                 ).fetchall(),
             )

@@ -244,3 +244,11 @@ def m005_store_id(db: Database) -> None:
     db.execute(
         "INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id', lower(hex(randomblob(16))))"
     )
+
+
+@MIGRATIONS()
+def m007_slow_tombstones(db: Database) -> None:
+    """How each purged NIK is keyed: `hmac-sha256` for those purged so far (their NIKs are gone,
+    so they cannot be keyed again), the slow scrypt of store.applicants.nik_tombstone from now on.
+    """
+    db.execute("ALTER TABLE purged_niks ADD COLUMN scheme TEXT NOT NULL DEFAULT 'hmac-sha256'")

@@ -18,7 +18,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from prakerja_cli.store import audit
-from prakerja_cli.store.applicants import Office, nik_hmac, now_iso
+from prakerja_cli.store.applicants import TOMBSTONE_SCHEME, Office, now_iso, tombstones
 from prakerja_cli.store.db import write
 from prakerja_cli.store.migrations import PERSONAL_COLUMNS
 
@@ -97,7 +97,7 @@ def purge(
             rows = _candidates(db, before, retention)
             _count(result, rows)
             if rows and retention:
-                result.purged_at = _purge_rows(db, rows, tombstones=False)
+                result.purged_at = _purge_rows(db, rows, keep_niks=False)
                 audit.record(db, office, "retention", None, {
                     "changed_before": before.isoformat(), "records": result.records,
                     "by_kind": result.by_kind, "by_month": result.by_month,
@@ -138,19 +138,19 @@ def _count(result: PurgeResult, rows: list[dict[str, Any]]) -> None:
         result.by_kind = dict(sorted(kinds.items()))
 
 
-def _purge_rows(db: Database, rows: list[dict[str, Any]], *, tombstones: bool = True) -> str:
+def _purge_rows(db: Database, rows: list[dict[str, Any]], *, keep_niks: bool = True) -> str:
     """Empty the personal fields; call inside the write transaction. Returns the purge time.
-    With `tombstones`, a live record's NIK is kept as its keyed hash (still a duplicate here)."""
+    With `keep_niks`, a live record's NIK is kept as its keyed hash (still a duplicate here)."""
     stamp = now_iso()
-    live = [r for r in rows if tombstones and r["status"] != "withdrawn" and r["nik"]]
+    live = [r for r in rows if keep_niks and r["status"] != "withdrawn" and r["nik"]]
     if live:
         from prakerja_cli.config import office_key
 
-        key = office_key()
+        kept = tombstones([r["nik"] for r in live], office_key())
         db.conn.executemany(
-            "INSERT OR IGNORE INTO purged_niks (nik_hmac, registration_number, purged_at) "
-            "VALUES (?, ?, ?)",
-            ((nik_hmac(r["nik"], key), r["registration_number"], stamp) for r in live),
+            "INSERT OR IGNORE INTO purged_niks (nik_hmac, registration_number, purged_at, scheme) "
+            "VALUES (?, ?, ?, ?)",
+            ((kept[r["nik"]], r["registration_number"], stamp, TOMBSTONE_SCHEME) for r in live),
         )
     cleared = ", ".join(f"{c} = NULL" for c in PERSONAL_COLUMNS)
     # sent_hash and the outbox's content hashes are plain SHA-256 over the whole record.
