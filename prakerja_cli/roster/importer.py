@@ -295,8 +295,11 @@ def import_roster(
     combined = any(name in COMBINED for name in header.columns.values())
     first_data = chosen.first_row + header.row_index + 1
     data = chosen.rows[header.row_index + 1 :]
-    # A purged NIK is found by its slow keyed hash: those of the file's NIKs, on every CPU, first.
-    purged.prepare([nik for cells in data if (nik := _nik_cell(cells, nik_col))])
+    # A purged NIK is found by its slow keyed hash: those of the file's NIKs that are not stored
+    # live (a NIK is one or the other), on every CPU, first.
+    purged.prepare(
+        [nik for cells in data if (nik := _nik_cell(cells, nik_col)) and nik not in live]
+    )
     seen: dict[str, int] = {}
     results: list[RowResult] = []
     total = len(data)
