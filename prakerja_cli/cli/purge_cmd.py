@@ -45,7 +45,7 @@ def purge(
         preview = purge_records(ws.db, ws.office, day, dry_run=True)
         question = t("prompt.confirm_purge", count=preview.records, date=fmt.day(day))
         if preview.records and not confirm(question):
-            raise CancelledError("msg.cancelled")
+            raise CancelledError("msg.cancelled_unchanged")
     result = purge_records(ws.db, ws.office, day, dry_run=dry_run)
     if json_output:
         emit_json(result.to_json())
