@@ -231,3 +231,17 @@ def test_new_ids_are_version_4_uuids_written_as_uuid_writes_them() -> None:
             masks[i] |= byte
     assert [masks[i] for i in range(16)] == [0xFF] * 6 + [0x4F, 0xFF, 0xBF] + [0xFF] * 7
     assert new_ids(0) == []
+
+
+def test_opening_the_store_does_not_load_numpy_or_pandas() -> None:
+    import subprocess
+    import sys
+
+    pytest.importorskip("numpy")
+    code = (
+        "import sys; import prakerja_cli.store.db, sqlite_utils; "
+        "print('numpy' in sys.modules, 'pandas' in sys.modules); "
+        "import numpy; print(numpy.int64(3) + 1)"  # still importable for whoever needs it
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "False", "4"]
