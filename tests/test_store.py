@@ -249,3 +249,17 @@ def test_a_tombstone_costs_what_the_docs_say() -> None:
     assert applicants.nik_tombstone(nik, key) != applicants.nik_tombstone(nik[:-1] + "2", key)
     many = [f"32730157089{i:05d}" for i in range(80)]  # enough for the threaded path
     assert applicants.tombstones(many, key) == {n: applicants.nik_tombstone(n, key) for n in many}
+
+
+def test_opening_the_store_does_not_load_numpy_or_pandas() -> None:
+    import subprocess
+    import sys
+
+    pytest.importorskip("numpy")
+    code = (
+        "import sys; import prakerja_cli.store.db, sqlite_utils; "
+        "print('numpy' in sys.modules, 'pandas' in sys.modules); "
+        "import numpy; print(numpy.int64(3) + 1)"  # still importable for whoever needs it
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "False", "4"]

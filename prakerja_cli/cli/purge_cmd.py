@@ -53,7 +53,7 @@ def purge(
         preview = purge_records(ws.db, ws.office, day, dry_run=True, retention=retention)
         question = t(f"prompt.confirm_{mode}", count=preview.records, date=when)
         if preview.records and not confirm(question):
-            raise CancelledError("msg.cancelled")
+            raise CancelledError("msg.cancelled_unchanged")
     result = purge_records(ws.db, ws.office, day, dry_run=dry_run, retention=retention)
     if json_output:
         emit_json(result.to_json())

@@ -183,6 +183,7 @@ MESSAGES: dict[str, str] = {
     "label.field": "Code",
     "label.finding": "Finding",
     "msg.cancelled": "Cancelled; nothing was stored.",
+    "msg.cancelled_unchanged": "Cancelled; nothing was changed.",
     "msg.not_stored": "Not stored: fix the following.",
     "msg.init_working": "Preparing the database and the Kemendagri region list...",
     "msg.init_done": "Office {office} ({regency}) is ready. Desk {desk}, rules {rules}.",

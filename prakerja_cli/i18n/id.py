@@ -177,6 +177,7 @@ MESSAGES: dict[str, str] = {
     "label.finding": "Temuan",
     # Messages
     "msg.cancelled": "Dibatalkan; tidak ada yang disimpan.",
+    "msg.cancelled_unchanged": "Dibatalkan; tidak ada yang diubah.",
     "msg.not_stored": "Tidak disimpan: perbaiki isian berikut.",
     "msg.init_working": "Menyiapkan basis data dan daftar wilayah Kemendagri...",
     "msg.init_done": "Kantor {office} ({regency}) siap. Meja {desk}, aturan {rules}.",
