@@ -329,7 +329,13 @@ def check_finding(finding: Finding) -> None:
     for lang in ("id", "en"):
         message = finding_message(finding, lang)
         assert message and "finding." not in message, (lang, finding, message)
-        assert not PLACEHOLDER.search(message), (lang, finding, message)
+        # A message may quote what was typed ('read "{nik}"'): only the catalogue's own text
+        # must have every placeholder filled.
+        own = message
+        for value in finding.params.values():
+            if isinstance(value, str) and value:
+                own = own.replace(value, "")
+        assert not PLACEHOLDER.search(own), (lang, finding, message)
 
 
 def check_status(v: Validated) -> None:
