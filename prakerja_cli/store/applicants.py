@@ -7,7 +7,6 @@ import hmac
 import json
 import os
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -111,7 +110,27 @@ def new_row(
         updated_at=stamp,
     )
     row.update(source or {})
+    row.update(derived(row))
     return row
+
+
+def derived(row: dict[str, Any]) -> dict[str, Any]:
+    """The columns computed from others (migration m006): the registration number's serial as an
+    integer (`seq`, what listings sort by) and the name as a search compares it (`name_folded`).
+    Only those whose sources are in `row` (an edit's changes hold the name or not)."""
+    from prakerja_cli.core.fields import fold
+
+    values: dict[str, Any] = {}
+    if "registration_number" in row:
+        values["seq"] = serial_of(str(row["registration_number"]))
+    if "name" in row:
+        values["name_folded"] = fold(row["name"]) if row["name"] else None
+    return values
+
+
+def serial_of(number: str) -> int:
+    """3273-D01-000042 -> 42; numbers past 999,999 have more digits (`{serial:06d}`)."""
+    return int(number.rsplit("-", 1)[-1])
 
 
 def insert_rows(db: Database, rows: list[dict[str, Any]]) -> None:
@@ -237,14 +256,18 @@ def _rows(db: Database, sql: str, params: list[Any]) -> list[dict[str, Any]]:
 
 
 def get_applicant(db: Database, ref: str) -> dict[str, Any]:
-    """Find one applicant by id, registration number, or NIK (the live record first)."""
+    """Find one applicant by id, registration number, or NIK (the live record first).
+
+    The kind of key is told from its form and only that column is asked, through its index: an
+    `id = ? OR registration_number = ? OR nik = ?` reads every row of a large store."""
     ref = ref.strip()
-    rows = _rows(
-        db,
-        "SELECT * FROM applicants WHERE id = ? OR registration_number = ? OR nik = ? "
-        "ORDER BY status = 'withdrawn', created_at DESC LIMIT 1",
-        [ref, ref.upper(), ref],
-    )
+    order = " ORDER BY status = 'withdrawn', created_at DESC LIMIT 1"
+    if _NIK.fullmatch(ref):
+        rows = _rows(db, "SELECT * FROM applicants WHERE nik = ?" + order, [ref])
+    elif _ID_QUERY.fullmatch(ref):
+        rows = _rows(db, "SELECT * FROM applicants WHERE id = ?", [ref.lower()])
+    else:
+        rows = _rows(db, "SELECT * FROM applicants WHERE registration_number = ?", [ref.upper()])
     if (not rows or rows[0]["status"] == "withdrawn") and _NIK.fullmatch(ref):
         purged = find_purged_nik(db, ref)  # a live record whose NIK was purged comes first
         if purged is not None:
@@ -259,6 +282,11 @@ def get_applicant(db: Database, ref: str) -> dict[str, Any]:
     return rows[0]
 
 
+#: The order of a listing: by time, then by the number's serial as an integer (`seq`, m006), which
+#: sorts right past 999,999 where the number as text does not. The index
+#: applicants_created_seq holds this order, so the first page is read, not sorted.
+NEWEST_FIRST = "created_at DESC, seq DESC, registration_number DESC"
+OLDEST_FIRST = "created_at, seq, registration_number"
 #: The largest integer SQLite stores; `--limit 99999999999999999999` means "all of them".
 SQLITE_MAX_INT = 2**63 - 1
 
@@ -268,7 +296,7 @@ def list_applicants(
 ) -> list[dict[str, Any]]:
     """Applicants, newest first, filtered (see `_where`)."""
     where, params = _where(db, **filters)
-    sql = f"SELECT * FROM applicants{where} ORDER BY created_at DESC, registration_number DESC"
+    sql = f"SELECT * FROM applicants{where} ORDER BY {NEWEST_FIRST}"
     if limit:
         # SQLite's integers stop at 2**63 - 1; a larger LIMIT is read as a real and refused.
         sql += f" LIMIT {min(int(limit), SQLITE_MAX_INT)}"
@@ -349,35 +377,33 @@ def _search(db: Database, query: str) -> tuple[str, list[Any]]:
         digits = "".join(ch for ch in text if ch.isdigit())
         purged = find_purged_nik(db, digits) if len(digits) == 16 else None
         phone, _ = normalise_phone(text)
-        # phone = NULL is never true: a text that is no phone number matches no phone.
-        return "(nik LIKE ? OR kk LIKE ? OR phone = ? OR registration_number IS ?)", [
-            f"{digits}%", f"{digits}%", phone, purged.registration_number if purged else None,
-        ]  # fmt: skip
-    db.conn.create_function("prakerja_has_words", 1, _has_words(fold(text).split()))
-    return "prakerja_has_words(name)", []
+        # A prefix as a range (`nik >= '3273' AND nik < '3274'`): the indexes on nik and kk answer
+        # it, where `LIKE '3273%'` reads every row. phone = NULL is never true: a text that is no
+        # phone number matches no phone.
+        start, stop = digits, _next_prefix(digits)
+        return (
+            "((nik >= ? AND nik < ?) OR (kk >= ? AND kk < ?) OR phone = ? "
+            "OR registration_number = ?)",
+            [start, stop, start, stop, phone, purged.registration_number if purged else None],
+        )
+    # Each word a substring of the folded name (m006): SQLite reads the narrow name_folded index
+    # (the rowids whose name holds the words), not every row through a Python function.
+    words = fold(text).split()
+    found = " AND ".join("instr(name_folded, ?) > 0" for _ in words)
+    return f"rowid IN (SELECT rowid FROM applicants WHERE {found})", words
 
 
-def _has_words(words: list[str]) -> Callable[[str | None], bool]:
-    """Does a name, folded, hold every one of the folded words (any order, any part)? One call
-    per row whatever the number of words; the usual single word costs what one did before."""
-    from prakerja_cli.core.fields import fold
-
-    if len(words) == 1:
-        (word,) = words
-        return lambda name: word in fold(name) if name else False
-
-    def has_all(name: str | None) -> bool:
-        if not name:
-            return False
-        folded = fold(name)
-        return all(word in folded for word in words)
-
-    return has_all
+def _next_prefix(digits: str) -> str:
+    """The first text after every one that starts with `digits` ("3273" -> "3274", "" -> ":"):
+    ':' follows '9' in ASCII, so "39" -> "3:" and "" -> ":" are still upper bounds."""
+    if not digits:
+        return ":"
+    return digits[:-1] + chr(ord(digits[-1]) + 1)
 
 
 def update_applicant(db: Database, applicant_id: str, changes: dict[str, Any]) -> None:
     """Write changed columns; call inside a write transaction."""
-    changes = {**changes, "updated_at": now_iso()}
+    changes = {**changes, **derived(changes), "updated_at": now_iso()}
     assignments = ", ".join(f"{name} = ?" for name in changes)
     db.execute(
         f"UPDATE applicants SET {assignments} WHERE id = ?", [*changes.values(), applicant_id]

@@ -244,3 +244,47 @@ def m005_store_id(db: Database) -> None:
     db.execute(
         "INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id', lower(hex(randomblob(16))))"
     )
+
+
+#: A registration number's serial, the digits after `office-desk-`, as an integer (numbering.py).
+SERIAL_SQL = "CAST(substr(registration_number, length(office_code) + length(desk) + 3) AS INTEGER)"
+
+
+@MIGRATIONS()
+def m006_scale(db: Database) -> None:
+    """Indexes and derived columns for a store of a million records (issue 15).
+
+    - `seq`: the registration number's serial as an integer. Numbers are `{serial:06d}`, so past
+      999,999 they grow to 7 digits and sort wrong as text (…-999999 after …-1049589); listings
+      order by (created_at, seq, registration_number) instead. A trigger fills it for a row
+      inserted without it (a restore from an older backup); store.insert_rows sets it.
+    - `name_folded`: the name as core.fields.fold compares it, so a name search is a scan of one
+      narrow index in SQLite, not a Python call per row. Kept by store/applicants.py (insert,
+      edit) and store/purge.py (emptied with the name).
+    - A full index on NIK (the live-NIK one is partial, so `nik = ?` alone could not use it), and
+      indexes on phone, (status, central_status), (central_status, created_at) and
+      (created_at, seq, registration_number); the ones they make redundant (their prefixes) go.
+    """
+    from prakerja_cli.core.fields import fold
+
+    db.execute("ALTER TABLE applicants ADD COLUMN seq INTEGER")
+    db.execute("ALTER TABLE applicants ADD COLUMN name_folded TEXT")
+    db.conn.create_function(
+        "prakerja_m006_fold", 1, lambda name: None if name is None else fold(name),
+        deterministic=True,
+    )  # fmt: skip
+    db.execute(f"UPDATE applicants SET seq = {SERIAL_SQL}, name_folded = prakerja_m006_fold(name)")
+    db.execute(
+        "CREATE TRIGGER applicants_seq AFTER INSERT ON applicants WHEN new.seq IS NULL BEGIN "
+        f"UPDATE applicants SET seq = {SERIAL_SQL} WHERE rowid = new.rowid; END"
+    )
+    for name in ("applicants_status", "applicants_central", "applicants_created"):
+        db.execute(f"DROP INDEX IF EXISTS {name}")
+    db.execute("CREATE INDEX applicants_nik ON applicants (nik)")
+    db.execute("CREATE INDEX applicants_phone ON applicants (phone)")
+    db.execute("CREATE INDEX applicants_name_folded ON applicants (name_folded)")
+    db.execute("CREATE INDEX applicants_status_central ON applicants (status, central_status)")
+    db.execute("CREATE INDEX applicants_central_created ON applicants (central_status, created_at)")
+    db.execute(
+        "CREATE INDEX applicants_created_seq ON applicants (created_at, seq, registration_number)"
+    )

@@ -82,7 +82,7 @@ def purge(db: Database, office: Office, before: date, *, dry_run: bool = False) 
 def _candidates(db: Database, before: date) -> list[dict[str, Any]]:
     cursor = db.execute(
         "SELECT id, registration_number, nik, status, verified_at, findings FROM applicants "
-        f"WHERE {_CANDIDATES} ORDER BY verified_at, registration_number",
+        f"WHERE {_CANDIDATES} ORDER BY verified_at, seq, registration_number",
         [before.isoformat()],
     )
     names = [d[0] for d in cursor.description]
@@ -111,7 +111,8 @@ def _purge_rows(db: Database, rows: list[dict[str, Any]]) -> str:
             if r["status"] != "withdrawn" and r["nik"]
         ),
     )
-    cleared = ", ".join(f"{c} = NULL" for c in PERSONAL_COLUMNS)
+    # name_folded is the name as a search compares it (migration m006): it goes with the name.
+    cleared = ", ".join(f"{c} = NULL" for c in (*PERSONAL_COLUMNS, "name_folded"))
     # sent_hash and the outbox's content hashes are plain SHA-256 over the whole record.
     db.conn.executemany(
         f"UPDATE applicants SET {cleared}, sent_hash = NULL, findings = ?, purged_at = ? "
