@@ -7,6 +7,7 @@ import hmac
 import json
 import os
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -295,12 +296,26 @@ def list_applicants(
     db: Database, *, limit: int | None = None, **filters: Any
 ) -> list[dict[str, Any]]:
     """Applicants, newest first, filtered (see `_where`)."""
+    return list(iter_applicants(db, limit=limit, **filters))
+
+
+def iter_applicants(
+    db: Database, *, limit: int | None = None, oldest_first: bool = False, **filters: Any
+) -> Iterator[dict[str, Any]]:
+    """Applicants one at a time, read from the database as they are consumed (an export of a
+    million records holds a few hundred in memory, not all of them); newest first unless
+    `oldest_first`, filtered (see `_where`)."""
     where, params = _where(db, **filters)
-    sql = f"SELECT * FROM applicants{where} ORDER BY {NEWEST_FIRST}"
+    order = OLDEST_FIRST if oldest_first else NEWEST_FIRST
+    sql = f"SELECT * FROM applicants{where} ORDER BY {order}"
     if limit:
         # SQLite's integers stop at 2**63 - 1; a larger LIMIT is read as a real and refused.
         sql += f" LIMIT {min(int(limit), SQLITE_MAX_INT)}"
-    return _rows(db, sql, params)
+    cursor = db.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    while rows := cursor.fetchmany(500):
+        for row in rows:
+            yield dict(zip(names, row, strict=True))
 
 
 def count_applicants(db: Database, **filters: Any) -> int:
@@ -313,6 +328,7 @@ def _where(
     db: Database,
     *,
     status: str | None = None,
+    statuses: Sequence[str] = (),
     central: str | None = None,
     since: date | None = None,
     until: date | None = None,
@@ -327,6 +343,9 @@ def _where(
     if status:
         where.append("status = ?")
         params.append(status)
+    if statuses:
+        where.append(f"status IN ({', '.join('?' * len(statuses))})")
+        params += statuses
     if central == "pending":
         where.append("central_status IS NULL")
     elif central == "parked":
