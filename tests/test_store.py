@@ -45,7 +45,7 @@ def test_migrating_an_empty_database_gives_the_schema(tmp_path: Path) -> None:
     assert indexes["applicants_live_nik"].unique
     assert {
         "applicants_kk",
-        "applicants_nik",
+        "applicants_withdrawn_nik",
         "applicants_phone",
         "applicants_name_folded",
         "applicants_status_central",

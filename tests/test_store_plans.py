@@ -68,7 +68,7 @@ def assert_indexed(steps: list[str]) -> None:
 def test_show_asks_one_indexed_column_per_kind_of_key(store: Any) -> None:
     row = store.execute("SELECT id, registration_number, nik FROM applicants LIMIT 1").fetchone()
     for ref, index in ((row[0], "sqlite_autoindex"), (row[1], "sqlite_autoindex"),
-                       (row[2], "applicants_nik")):  # fmt: skip
+                       (row[2], "applicants_live_nik")):  # fmt: skip
         steps = plans(store, lambda ref=ref: get_applicant(store, ref))
         assert_indexed(steps)
         assert any(index in s for s in steps), steps
@@ -132,3 +132,14 @@ def test_numbers_past_999999_sort_after_the_ones_before(store: Any) -> None:
         )
     newest = [r["registration_number"] for r in list_applicants(store, limit=2)]
     assert newest == [f"{office}-{desk}-1000000", f"{office}-{desk}-999999"]
+
+
+def test_a_withdrawn_nik_is_found_through_its_own_index(store: Any) -> None:
+    row_id, nik = store.execute("SELECT id, nik FROM applicants LIMIT 1").fetchone()
+    store.execute("UPDATE applicants SET status = 'withdrawn' WHERE id = ?", [row_id])
+    steps = plans(store, lambda: get_applicant(store, nik))
+    assert_indexed(steps)
+    assert any("applicants_withdrawn_nik" in s for s in steps), steps
+    assert get_applicant(store, nik)["status"] == "withdrawn"
+    assert_indexed(plans(store, lambda: list_applicants(store, query=nik[:10])))
+    assert nik in {r["nik"] for r in list_applicants(store, query=nik[:10])}
