@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from prakerja_cli.store.applicants import (
+    derived,
     get_applicant,
     list_applicants,
     update_applicant,
@@ -124,11 +125,17 @@ def test_numbers_past_999999_sort_after_the_ones_before(store: Any) -> None:
         store.execute(
             "INSERT INTO applicants (id, registration_number, nik, kk, name, birth_date, gender, "
             "address, village, district, regency, province, phone, education, employment, "
-            "in_school, source, office_code, desk, operator, rules, status, created_at, updated_at)"
-            " SELECT ?, ?, ?, kk, name, birth_date, gender, address, village, district, regency, "
-            "province, phone, education, employment, in_school, source, office_code, desk, "
-            "operator, rules, status, ?, updated_at FROM applicants LIMIT 1",
-            [row_id, f"{office}-{desk}-{serial:06d}", f"32730101019{serial % 100000:05d}", stamp],
+            "in_school, source, office_code, desk, operator, rules, status, created_at, updated_at,"
+            " seq) SELECT ?, ?, ?, kk, name, birth_date, gender, address, village, district, "
+            "regency, province, phone, education, employment, in_school, source, office_code, desk,"
+            " operator, rules, status, ?, updated_at, ? FROM applicants LIMIT 1",
+            [
+                row_id,
+                number := f"{office}-{desk}-{serial:06d}",
+                f"32730101019{serial % 100000:05d}",
+                stamp,
+                derived({"registration_number": number})["seq"],
+            ],
         )
     newest = [r["registration_number"] for r in list_applicants(store, limit=2)]
     assert newest == [f"{office}-{desk}-1000000", f"{office}-{desk}-999999"]
