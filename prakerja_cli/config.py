@@ -40,6 +40,10 @@ def db_path() -> Path:
     return app_dir() / DB_NAME
 
 
+#: The default of `retention_days`: three months after the last change.
+RETENTION_DAYS = 90
+
+
 @dataclass(slots=True)
 class Config:
     """One office desk's settings, written by `prakerja init`."""
@@ -52,10 +56,18 @@ class Config:
     #: The central system (see docs/central-api.md); env PRAKERJA_API_URL / PRAKERJA_API_TOKEN win.
     api_url: str = ""
     api_token: str = ""
+    #: Days a withdrawn or centrally refused record keeps its personal data after its last change
+    #: (`prakerja purge --retention`; docs/security.md).
+    retention_days: str = str(RETENTION_DAYS)
 
     def effective_operator(self) -> str:
         """PRAKERJA_OPERATOR lets clerks sharing one PC sign their own work."""
         return os.environ.get("PRAKERJA_OPERATOR", "").strip() or self.operator
+
+    def retention(self) -> int:
+        """`retention_days` as days (a hand-edited value that is no whole number: the default)."""
+        value = self.retention_days.strip()
+        return int(value) if value.isdigit() and int(value) > 0 else RETENTION_DAYS
 
     def effective_api(self) -> tuple[str, str]:
         """(API address, token): env var, else config file."""

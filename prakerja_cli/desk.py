@@ -79,7 +79,7 @@ def register(ws: Workspace, form: dict[str, Any], *, today: date | None = None) 
         row = store.insert_applicant(ws.db, validated, ws.office)
         audit.record(ws.db, ws.office, "create", row["id"], {
             "registration_number": row["registration_number"], "source": "desk",
-            "status": row["status"], "nik": audit.masked({"nik": row["nik"]})["nik"],
+            "status": row["status"],
         })  # fmt: skip
     return RegisterResult(validated, row)
 
@@ -147,7 +147,7 @@ def edit(
             central = outbox.write_edit(ws.db, row["id"], changed)
             audit.record(ws.db, ws.office, "edit", row["id"], {
                 "registration_number": row["registration_number"],
-                "changes": audit.changes(row, new, [k for k in changed if k != "findings"]),
+                "fields": audit.changed_fields(row, new, [k for k in changed if k != "findings"]),
                 **central.audit_details(),
             })  # fmt: skip
         return EditResult(validated, {**row, **changed, **central.columns}, central)
@@ -188,6 +188,9 @@ def undo_withdraw(ws: Workspace, ref: str, reason: str | None = None) -> dict[st
         number = row["registration_number"]
         if row["status"] != "withdrawn":
             raise UsageError("error.not_withdrawn", hint="hint.not_withdrawn", ref=number)
+        if row["purged_at"]:  # erased by retention: nothing left to make live
+            raise UsageError("error.applicant_purged", hint="hint.undo_purged", ref=number,
+                             date=fmt.day(row["purged_at"]))  # fmt: skip
         if outbox.went_central(ws.db, row["id"]):
             raise UsageError("error.undo_sent", hint="hint.undo_sent", ref=number)
         holder = store.find_live_nik(ws.db, row["nik"], row["id"]) if row["nik"] else None

@@ -125,6 +125,11 @@ def check_setting(key: str, value: str) -> str:
         return check_desk(value)
     if key in ("operator", "office_name"):
         return check_required(value, key, hint="hint.config_required")
+    if key == "retention_days":
+        days = value.strip()
+        if not (days.isdigit() and 1 <= int(days) <= 3650):
+            raise UsageError("error.retention_days", hint="hint.retention_days", value=value)
+        return str(int(days))
     return value.strip()
 
 

@@ -44,19 +44,45 @@ def busy_office(office: Path, tmp_path: Path) -> None:
     )
 
 
-def test_every_action_is_recorded_with_numbers_masked(office: Path, tmp_path: Path) -> None:
+def test_every_action_is_recorded_without_personal_values(office: Path, tmp_path: Path) -> None:
+    """Was: the `create` entry kept the masked NIK (327301********01) and `edit` the old and new
+    phone number (masked), kept for good after the record was purged."""
     busy_office(office, tmp_path)
     rows = audit_rows(office)
     assert [r[1] for r in rows] == ["create", "edit", "reveal", "import", "export", "withdraw"]
     text = " ".join(r[3] for r in rows)
     assert NIK not in text and "6281398765432" not in text
-    assert "327301********01" in text  # the masked NIK
+    assert NIK[:6] not in text and "*" not in text  # no masked NIK, KK or phone either
     applicant = rows[0][2]
     assert rows[1][2] == applicant and rows[5][2] == applicant
     log = invoke(["audit", "log", "--applicant", "3273-D01-000001", "--json"]).json()
     assert [e["action"] for e in log] == ["create", "edit", "reveal", "withdraw"]
-    assert log[1]["details"]["changes"]["phone"][0].startswith("+62812")
+    assert log[0]["details"] == {"registration_number": "3273-D01-000001", "source": "desk",
+                                 "status": "valid"}  # fmt: skip
+    assert log[1]["details"]["fields"] == ["phone"] and "changes" not in log[1]["details"]
     assert log[0]["operator"] == "Rina" and log[0]["desk"] == "D01"
+
+
+def test_edit_entries_name_the_fields_and_hold_no_values(office: Path, tmp_path: Path) -> None:
+    """Was: `edit` entries kept names and addresses, old and new, for good (issue 14 finding 8)."""
+    assert invoke(applicant_args(nik=NIK)).exit_code == 0
+    edit = ["applicants", "edit", "3273-D01-000001", "--set", "name=Dewi Lestari Baru",
+            "--set", "address=Jl. Kenanga Nomor 99", "--set", "email=dewi.baru@contoh.id"]  # fmt: skip
+    assert invoke(edit).exit_code == 0
+    roster = write_xlsx(tmp_path / "r.xlsx", [person(1)])
+    assert invoke(["roster", "import", str(roster)]).exit_code == 0
+    changed = person(1, **{"Alamat": "Jl. Melati Gang Sempit 7", "No HP": "081355557777"})
+    again = write_xlsx(tmp_path / "r2.xlsx", [changed])
+    assert invoke(["roster", "import", str(again), "--update"]).exit_code == 0
+    edits = [r for r in audit_rows(office) if r[1] == "edit"]
+    assert len(edits) == 2
+    text = " ".join(r[3] for r in audit_rows(office))
+    for value in ("Dewi", "Lestari", "Kenanga", "contoh.id", "Melati", "55557777", "Setiabudi",
+                  "+6281", str(person(1)["Nama Sesuai KTP"])):  # fmt: skip
+        assert value not in text, value
+    log = invoke(["audit", "log", "--json"]).json()
+    fields = [e["details"]["fields"] for e in log if e["action"] == "edit"]
+    assert fields == [["name", "email", "address"], ["phone", "address"]]
 
 
 def test_the_log_reads_as_sentences_in_the_clerks_language(office: Path, tmp_path: Path) -> None:
@@ -73,12 +99,12 @@ def test_the_log_reads_as_sentences_in_the_clerks_language(office: Path, tmp_pat
         assert action in text
     assert not {"create", "edit", "withdraw", "reveal"} & set(text.split())
     assert "{" not in text and '"changes"' not in text
-    assert "Nomor HP: +62812" in text and "→ +62813" in text
+    assert "3273-D01-000001: Nomor HP." in text and "+6281" not in text
     assert 'alasan: "Salah orang"' in text
     assert re.search(r"\d\d-\d\d-\d{4} \d\d\.\d\d (WIB|WITA|WIT|UTC)", text)
     english = " ".join(invoke(["audit", "log", "--lang", "en"]).stdout.split())
     for words in ("Time", "created", "edited", "imported", "exported", "withdrawn",
-                  "Mobile number: +62812", 'reason: "Salah orang"'):  # fmt: skip
+                  "3273-D01-000001: Mobile number.", 'reason: "Salah orang"'):  # fmt: skip
         assert words in english
 
 
@@ -148,3 +174,13 @@ def test_a_forged_entry_is_found(office: Path, tmp_path: Path) -> None:
     run = invoke(["audit", "verify", "--json"])
     assert run.exit_code == 1
     assert run.json()["broken_at"] == 7
+
+
+def test_an_edit_entry_written_before_fields_only_still_reads() -> None:
+    """Entries are never rewritten: an old `edit` entry with its {field: [old, new]} still reads."""
+    from prakerja_cli.cli.render import audit_summary
+
+    old = {"registration_number": "3273-D01-000001", "changes": {"status": ["valid", "flagged"]}}
+    assert "→" in audit_summary("edit", old)
+    new = {"registration_number": "3273-D01-000001", "fields": ["phone", "address"]}
+    assert "→" not in audit_summary("edit", new)

@@ -293,7 +293,7 @@ def test_withdraw_asks_first_and_no_is_the_default(two: Path) -> None:
         kept = invoke(args, input=answer)
         assert kept.exit_code == 130, kept.stderr
         assert "Batalkan pendaftaran 3273-D01-000001 (SITI AMINAH)?" in kept.stderr
-        assert "(ya/tidak) (tidak)" in kept.stderr
+        assert "(ya/tidak; Enter = tidak)" in kept.stderr
     assert invoke(["applicants", "show", "3273-D01-000001", "--json"]).json()["status"] == "valid"
     done = invoke(args, input="ya\n")
     assert done.exit_code == 0 and "3273-D01-000001 dibatalkan" in done.stdout

@@ -87,7 +87,7 @@ def test_confirmation_accepts_indonesian_and_english_yes(office: Path, answer: s
     args = [a for a in applicant_args() if a != "--yes"]
     run = invoke(args, input=f"{answer}\n")
     assert run.exit_code == 0, run.stderr
-    assert "(ya/tidak)" in run.stderr
+    assert "(ya/tidak; Enter = ya)" in run.stderr
 
 
 @pytest.mark.parametrize("answer", ["t", "tidak", "N", "no"])
@@ -102,7 +102,7 @@ def test_confirmation_asks_again_on_an_unclear_answer(office: Path) -> None:
     args = [a for a in applicant_args() if a != "--yes"]
     run = invoke(["--lang", "en", *args], input="maybe\ny\n")
     assert run.exit_code == 0
-    assert "(yes/no)" in run.stderr
+    assert "(yes/no; Enter = yes)" in run.stderr
     assert "Answer yes (y) or no (n)." in run.stderr
 
 

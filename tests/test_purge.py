@@ -234,6 +234,16 @@ def test_a_purge_while_an_import_checks_its_file_is_caught_before_storing(
 
 
 def test_audit_has_one_purge_entry_without_a_whole_nik_and_verifies(verified: Path) -> None:
+    edit = [
+        "applicants",
+        "edit",
+        NUMBER[1],
+        "--set",
+        "phone=081377778888",
+        "--set",
+        "kk=3273010101109999",
+    ]
+    assert invoke(edit).exit_code == 0  # an edit of a record about to be purged
     assert invoke(["purge", "--verified-before", BEFORE, "--yes"]).exit_code == 0
     log = invoke(["audit", "log", "--json"]).json()
     purges = [e for e in log if e["action"] == "purge"]
@@ -243,6 +253,9 @@ def test_audit_has_one_purge_entry_without_a_whole_nik_and_verifies(verified: Pa
     }  # fmt: skip
     text = str(table(verified, "SELECT * FROM audit"))
     assert not any(nik(i) in text for i in PEOPLE)
+    # Nor a fragment: a masked NIK (first 6 + last 2) with the gender a purged row keeps left a
+    # few million candidates (issue 14 finding 3).
+    assert "*" not in text and not any(nik(i)[:6] in text for i in PEOPLE)
     verify = invoke(["audit", "verify", "--json"])
     assert verify.exit_code == 0 and verify.json()["intact"] is True
 
@@ -343,3 +356,98 @@ def test_purge_stars_out_the_email_domain_a_warning_quotes() -> None:
     [kept] = json.loads(_redacted(stored))
     assert kept["code"] == "EMAIL_DOMAIN_SUSPECT" and kept["severity"] == "warning"
     assert kept["params"] == {"domain": "***", "suggestion": "gmail.com"}
+
+
+def age(home: Path, day: str) -> None:
+    """Make every record's last local change `day` (as if the retention period had passed)."""
+    with sqlite3.connect(home / "prakerja.db") as conn:
+        stamp = f"{day}T09:00:00+07:00"
+        conn.execute("UPDATE applicants SET updated_at = ?, withdrawn_at = "
+                     "CASE WHEN withdrawn_at IS NULL THEN NULL ELSE ? END", [stamp, stamp])  # fmt: skip
+
+
+def test_retention_erases_withdrawn_and_refused_records_and_keeps_counts(verified: Path) -> None:
+    """Was: withdrawn and refused records kept every field for good (issue 14 finding 8)."""
+    age(verified, JANUARY)
+    before = rows(verified)
+    dry = invoke(["purge", "--retention", "--dry-run", "--json"])
+    assert dry.exit_code == 0, dry.stderr
+    assert dry.json()["records"] == 2
+    assert dry.json()["by_kind"] == {"registry_rejected": 1, "withdrawn": 1}
+    assert rows(verified) == before
+    run = invoke(["purge", "--retention", "--yes", "--json"])
+    assert run.exit_code == 0 and run.json()["records"] == 2 and run.json()["vacuumed"]
+    after = rows(verified)
+    assert len(after) == 7 - 1  # 1-6: every record stays, for the counts
+    for i in (3, 4):  # withdrawn; refused by the registry
+        record = after[NUMBER[i]]
+        assert all(record[c] is None for c in PERSONAL), i
+        assert record["purged_at"] and record["gender"] and record["status"], i
+        assert record["central_status"] == before[NUMBER[i]]["central_status"]
+    for i in (1, 2, 5, 6):  # verified, or not answered yet: not the retention's to erase
+        assert after[NUMBER[i]]["nik"] == nik(i)
+    assert table(verified, "SELECT count(*) FROM purged_niks") == [(0,)]  # no NIK kept
+    raw = b"".join(p.read_bytes() for p in verified.iterdir() if p.name.startswith("prakerja.db"))
+    for i in (3, 4):
+        assert nik(i).encode() not in raw and str(PEOPLE[i]["No. KK"]).encode() not in raw
+    log = invoke(["audit", "log", "--json"]).json()
+    entry = [e for e in log if e["action"] == "retention"]
+    assert len(entry) == 1 and entry[0]["details"]["records"] == 2
+    assert entry[0]["details"]["by_kind"] == {"registry_rejected": 1, "withdrawn": 1}
+    assert invoke(["audit", "verify", "--json"]).json()["intact"] is True
+    # Their NIKs may register again; the withdrawn one cannot be made live again.
+    assert invoke(desk_args(4)).exit_code == 0
+    undo = invoke(["applicants", "withdraw", NUMBER[3], "--undo", "--yes"])
+    assert undo.exit_code == 2 and "dihapus" in undo.stderr and "Traceback" not in undo.stderr
+
+
+def test_retention_leaves_records_changed_within_the_period(verified: Path) -> None:
+    run = invoke(["--lang", "en", "purge", "--retention", "--yes"])
+    assert run.exit_code == 0 and "No withdrawn or refused applicant" in run.stdout
+    assert table(verified, "SELECT count(*) FROM applicants WHERE purged_at IS NOT NULL") == [(0,)]
+
+
+def test_retention_period_is_a_setting_with_a_default(verified: Path) -> None:
+    assert invoke(["config", "show", "--json"]).json()["retention_days"] == "90"
+    assert invoke(["config", "set", "retention_days", "0"]).exit_code == 2
+    assert invoke(["config", "set", "retention_days", "tiga bulan"]).exit_code == 2
+    assert invoke(["config", "set", "retention_days", "30"]).exit_code == 0
+    assert invoke(["config", "show", "--json"]).json()["retention_days"] == "30"
+    both = invoke(["purge", "--retention", "--verified-before", BEFORE, "--yes"])
+    assert both.exit_code == 2 and both.stderr.startswith("galat: ")
+
+
+def test_purged_niks_are_kept_as_a_slow_keyed_hash(verified: Path) -> None:
+    """Was: HMAC-SHA256 under office.key, which sits beside the database: ~2 us per NIK tried,
+    so whoever copied the desk's files recovered a purged NIK in seconds (issue 14 finding 3)."""
+    from prakerja_cli.config import office_key
+    from prakerja_cli.store.applicants import TOMBSTONE_SCHEME, nik_hmac, nik_tombstone
+
+    assert invoke(["purge", "--verified-before", BEFORE, "--yes"]).exit_code == 0
+    kept = dict(table(verified, "SELECT registration_number, nik_hmac FROM purged_niks"))
+    schemes = table(verified, "SELECT DISTINCT scheme FROM purged_niks")
+    assert schemes == [(TOMBSTONE_SCHEME,)] and TOMBSTONE_SCHEME.startswith("scrypt-")
+    key = office_key()
+    for i in (1, 2):
+        assert kept[NUMBER[i]] == nik_tombstone(nik(i), key) != nik_hmac(nik(i), key)
+
+
+def test_a_nik_purged_before_tombstones_were_slow_is_still_a_duplicate(verified: Path) -> None:
+    """A store purged by an earlier version keeps HMAC rows (their NIKs are gone: they cannot be
+    keyed again); both the desk and a roster import still recognise them."""
+    from prakerja_cli.config import office_key
+    from prakerja_cli.office import open_workspace
+    from prakerja_cli.store.applicants import LEGACY_SCHEME, PurgedNiks, find_purged_nik, nik_hmac
+
+    assert invoke(["purge", "--verified-before", BEFORE, "--yes"]).exit_code == 0
+    with sqlite3.connect(
+        verified / "prakerja.db"
+    ) as conn:  # number 2 as an earlier version kept it
+        conn.execute("UPDATE purged_niks SET nik_hmac = ?, scheme = ? WHERE registration_number = ?",
+                     [nik_hmac(nik(2), office_key()), LEGACY_SCHEME, NUMBER[2]])  # fmt: skip
+    ws = open_workspace()
+    for i in (1, 2):
+        found = find_purged_nik(ws.db, nik(i))
+        assert found is not None and found.registration_number == NUMBER[i]
+        assert (hit := PurgedNiks(ws.db).find(nik(i))) and hit.registration_number == NUMBER[i]
+    assert find_purged_nik(ws.db, nik(7)) is None and PurgedNiks(ws.db).find(nik(7)) is None

@@ -219,7 +219,7 @@ def test_the_question_says_what_is_dropped_and_kept(office: Path, tmp_path: Path
     assert run.exit_code == 130
     assert "Penyimpanan sekarang berisi 2 pendaftaran, cadangan 1." in run.stderr
     assert "1 pendaftaran yang dibuat setelah cadangan dan belum dikirim" in run.stderr
-    assert "Basis data sekarang disimpan di sampingnya. (ya/tidak) (tidak):" in run.stderr
+    assert "Basis data sekarang disimpan di sampingnya. (ya/tidak; Enter = tidak):" in run.stderr
     assert len(numbers(office)) == 2
     english = invoke(["--lang", "en", "restore", str(made)], input="no\n")
     assert english.exit_code == 130
@@ -238,7 +238,7 @@ def test_restore_asks_at_a_terminal_enter_keeps_the_store_and_ya_restores(
     register(3)
     before = (office / "prakerja.db").read_bytes()
     terminal = Terminal(["restore", str(made)], office)
-    screen = terminal.expect(r"\(tidak\)")
+    screen = terminal.expect(r"Enter = tidak\)")
     assert "Penyimpanan sekarang berisi 3 pendaftaran, cadangan 1." in screen
     assert "2 pendaftaran yang dibuat setelah cadangan" in screen
     terminal.line()  # Enter
@@ -249,7 +249,7 @@ def test_restore_asks_at_a_terminal_enter_keeps_the_store_and_ya_restores(
     assert (office / "prakerja.db").read_bytes() == before
     assert not list(office.glob("*before-restore*"))  # nothing replaced, nothing set aside
     terminal = Terminal(["restore", str(made)], office)
-    terminal.expect(r"\(tidak\)")
+    terminal.expect(r"Enter = tidak\)")
     terminal.line("ya")
     code, screen = terminal.close()
     assert code == 0, screen

@@ -65,10 +65,11 @@ def test_migrating_an_empty_database_gives_the_schema(tmp_path: Path) -> None:
         "seq", "at", "operator", "desk", "action", "applicant_id", "details", "prev_hash", "hash",
     ]  # fmt: skip
     assert [c.name for c in db["purged_niks"].columns] == [
-        "nik_hmac", "registration_number", "purged_at",
+        "nik_hmac", "registration_number", "purged_at", "scheme",
     ]  # fmt: skip
     assert [m.name for m in MIGRATIONS.applied(db)] == [
-        "m001_initial", "m002_sync", "m003_audit", "m004_purge", "m005_store_id", "m006_scale",
+        "m001_initial", "m002_sync", "m003_audit", "m004_purge", "m005_store_id",
+        "m007_slow_tombstones", "m008_scale",
     ]  # fmt: skip
     assert len(db.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()[0]) == 32
     assert MIGRATIONS.pending(db) == []
@@ -87,7 +88,7 @@ def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
     made = first.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()
     first.conn.close()
     db = open_db(path)
-    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 6
+    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 7
     assert db.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone() == made
 
 
@@ -235,3 +236,34 @@ def test_new_ids_are_version_4_uuids_written_as_uuid_writes_them() -> None:
             masks[i] |= byte
     assert [masks[i] for i in range(16)] == [0xFF] * 6 + [0x4F, 0xFF, 0xBF] + [0xFF] * 7
     assert new_ids(0) == []
+
+
+def test_a_tombstone_costs_what_the_docs_say() -> None:
+    """The cost settings docs/security.md's brute-force figures were measured with
+    (benchmarks/tombstone_bruteforce.py measures the time; a test asserts no timings)."""
+    from prakerja_cli.store import applicants
+
+    assert applicants.SCRYPT_N >= 2**10 and applicants.SCRYPT_R == 8
+    assert 128 * applicants.SCRYPT_R * applicants.SCRYPT_N >= 2**20  # memory per try: 1 MiB
+    assert applicants.TOMBSTONE_SCHEME == "scrypt-n1024-r8-p1"
+    key, other = b"k" * 32, b"o" * 32
+    nik = "3273015708900001"
+    assert len(applicants.nik_tombstone(nik, key)) == 64
+    assert applicants.nik_tombstone(nik, key) != applicants.nik_tombstone(nik, other)
+    assert applicants.nik_tombstone(nik, key) != applicants.nik_tombstone(nik[:-1] + "2", key)
+    many = [f"32730157089{i:05d}" for i in range(80)]  # enough for the threaded path
+    assert applicants.tombstones(many, key) == {n: applicants.nik_tombstone(n, key) for n in many}
+
+
+def test_opening_the_store_does_not_load_numpy_or_pandas() -> None:
+    import subprocess
+    import sys
+
+    pytest.importorskip("numpy")
+    code = (
+        "import sys; import prakerja_cli.store.db, sqlite_utils; "
+        "print('numpy' in sys.modules, 'pandas' in sys.modules); "
+        "import numpy; print(numpy.int64(3) + 1)"  # still importable for whoever needs it
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "False", "4"]

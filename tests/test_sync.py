@@ -205,9 +205,9 @@ def test_a_wrong_token_exits_5(office: Path, tmp_path: Path) -> None:
     assert code == 5
     # The fix names the token, not the address too (the address answered).
     assert document["hint"] == (
-        "Minta token kantor yang benar kepada TI, atur dengan `prakerja config set api_token "
-        "TOKEN` (atau PRAKERJA_API_TOKEN), lalu jalankan `prakerja sync` lagi. Tidak ada data "
-        "yang hilang."
+        "Minta token kantor yang benar kepada TI, atur dengan `prakerja config set api_token` "
+        "(token diminta tanpa ditampilkan; atau PRAKERJA_API_TOKEN), lalu jalankan `prakerja "
+        "sync` lagi. Tidak ada data yang hilang."
     )
 
 

@@ -23,15 +23,15 @@ def test_withdraw_asks_at_the_terminal_and_enter_keeps_the_registration(office: 
     assert invoke(applicant_args()).exit_code == 0
     args = ["applicants", "withdraw", NUMBER, "--reason", "Salah input"]
     terminal = Terminal(args, office)
-    terminal.expect(r"Batalkan pendaftaran 3273-D01-000001 \(SITI AMINAH\)\?.*\(tidak\): ")
+    terminal.expect(r"Batalkan pendaftaran 3273-D01-000001 \(SITI AMINAH\)\?.*Enter = tidak\): ")
     terminal.line()  # Enter: the default is no
     code, screen = terminal.close()
     assert code == 130, screen
-    assert "Dibatalkan; tidak ada yang disimpan." in screen
+    assert "Dibatalkan; tidak ada yang diubah." in screen
     assert status(office) == "valid"
 
     terminal = Terminal(args, office)
-    terminal.expect(r"\(tidak\): ")
+    terminal.expect(r"Enter = tidak\): ")
     terminal.line("ya")
     code, screen = terminal.close()
     assert code == 0, screen

@@ -266,7 +266,7 @@ def withdraw(
             question = t("prompt.confirm_withdraw", number=shown["registration_number"],
                          name=shown["name"] or "-")  # fmt: skip
             if not confirm(question, default=False):
-                raise CancelledError("msg.cancelled")
+                raise CancelledError("msg.cancelled_unchanged")
         row = withdraw_applicant(ws, ref, reason)
         message = t("msg.withdrawn", number=row["registration_number"])
     if json_output:

@@ -61,7 +61,7 @@ def restore(
 
     compared = preview_restore(file)
     if not yes and not confirm(_restore_question(compared), default=False):
-        raise CancelledError("msg.cancelled")
+        raise CancelledError("msg.cancelled_unchanged")
     result = restore_office(file, last_number)
     key_aside = str(result.key_set_aside) if result.key_set_aside else None
     if json_output:

@@ -266,10 +266,13 @@ def confirm(question: str, *, default: bool = True, option: str = "--yes") -> bo
     from prakerja_cli.core.fields import NO, YES
 
     require_terminal(option)
-    label = f"{escape(question)} [dim]({escape(t('prompt.yes_no'))})[/]"
     shown = t("yes") if default else t("no")
+    # What Enter does is said in words: rich's "(ya/tidak) (tidak)" left a clerk guessing.
+    said = f"{t('prompt.yes_no')}; {t('form.enter_takes', value=shown)}"
+    label = f"{escape(question)} [dim]({escape(said)})[/]"
     while True:
-        answer = Prompt.ask(label, console=err_console(), default=shown).strip().lower()
+        answer = Prompt.ask(label, console=err_console(), default=shown, show_default=False)
+        answer = answer.strip().lower()
         if answer in YES:
             return True
         if answer in NO:

@@ -62,7 +62,7 @@ def _paths() -> dict[str, str]:
 
 
 #: Settings `config set` may change; office code and rules are set by `prakerja init --force`.
-SETTABLE = ("api_url", "api_token", "operator", "office_name", "desk")
+SETTABLE = ("api_url", "api_token", "operator", "office_name", "desk", "retention_days")
 
 
 def _read_token(*, from_stdin: bool) -> str:

@@ -151,14 +151,17 @@ def audit_summary(action: str, details: dict[str, Any]) -> str:
         )
     if "status" in details:
         params["status"] = maybe(f"status.{details['status']}") or details["status"]
-    if "verified_before" in details:
-        params["verified_before"] = fmt.day(details["verified_before"])
+    for day in ("verified_before", "changed_before"):
+        if day in details:
+            params[day] = fmt.day(details[day])
     template = maybe(f"audit.details.{action}")
     try:
         text = template.format(**params) if template else _listed(details)
     except (KeyError, IndexError, ValueError):
         text = _listed(details)
-    extras = [_changes(details["changes"])] if details.get("changes") else []
+    extras = [_fields(details["fields"])] if details.get("fields") else []
+    if details.get("changes"):  # an entry written before entries stopped holding values
+        extras.append(_changes(details["changes"]))
     if "row" in details and action == "edit":
         extras.append(t("audit.details.from_row", file=details.get("source"), row=details["row"]))
     if details.get("resend"):
@@ -168,12 +171,21 @@ def audit_summary(action: str, details: dict[str, Any]) -> str:
     return " ".join([text, *extras]) if extras else text
 
 
+def _label(name: str) -> str:
+    return field_label(name) if name in FIELDS else maybe(f"label.{name}") or name
+
+
+def _fields(names: list[str]) -> str:
+    """`Nomor HP, Alamat.`: the fields an edit changed (entries hold no values)."""
+    return ", ".join(_label(str(name)) for name in names) + "."
+
+
 def _changes(changes: dict[str, Any]) -> str:
     """`Nomor HP: 0812****7890 → 0813****2222; Email: (kosong) → a@b.id` (values as stored,
     NIK/KK/phone already masked)."""
     shown = []
     for name, (old, new) in changes.items():
-        label = field_label(name) if name in FIELDS else maybe(f"label.{name}") or name
+        label = _label(name)
         before, after = (
             t("config.empty") if value in (None, "")
             else maybe(f"status.{value}") or str(value) if name == "status"

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from prakerja_cli.core.fields import blank
 from prakerja_cli.core.findings import Code, Finding, Severity, error, info
+from prakerja_cli.core.nik import clean_number
 from prakerja_cli.core.rules import load_rule_set
 from prakerja_cli.core.validate import (
     FIELDS,
@@ -296,6 +297,15 @@ def _file_keys(data: list[list[Any]], col: int | None, length: int | None = 16) 
     return keys
 
 
+def _nik_cell(cells: list[Any], col: int) -> str | None:
+    """A row's NIK cell as validation will read it, when it can be a NIK (16 digits)."""
+    value = cells[col] if col < len(cells) else None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    digits = clean_number(str(value)) if value is not None else ""
+    return digits if len(digits) == 16 and digits.isdigit() else None
+
+
 @contextmanager
 def paused_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector (also as a decorator). An import's rows make no cycles
@@ -362,6 +372,15 @@ def import_roster(
     data = chosen.rows[header.row_index + 1 :]
     known_records.prefetch(
         _file_keys(data, nik_col), _file_keys(data, kk_col), _file_keys(data, stored_as, None)
+    )
+    # A purged NIK is found by its slow keyed hash: those of the file's NIKs that are not stored
+    # live (a NIK is one or the other), on every CPU, first.
+    purged.prepare(
+        [
+            nik
+            for cells in data
+            if (nik := _nik_cell(cells, nik_col)) and known_records.by_nik(nik) is None
+        ]
     )
     seen: dict[str, int] = {}
     results: list[RowResult] = []
@@ -494,7 +513,7 @@ def _store(
             audit.record(ws.db, ws.office, "edit", known.existing.id, {
                 "registration_number": known.existing.registration_number,
                 "source": result.file, "row": r.row,
-                "changes": audit.changes(known.values, changes, list(FIELDS)),
+                "fields": audit.changed_fields(known.values, changes, list(FIELDS)),
                 **central.audit_details(),
             })  # fmt: skip
         audit.record(ws.db, ws.office, "import", None, {

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
 
 LIVE = "status != 'withdrawn'"
-#: The partial index applicants_withdrawn_nik answers `nik` conditions with this one (m006).
+#: The partial index applicants_withdrawn_nik answers `nik` conditions with this one (m008).
 WITHDRAWN = "status = 'withdrawn'"
 _NIK = re.compile(r"[0-9]{16}")
 #: Lifecycle states of a stored record (the sync adds its own later).
@@ -118,7 +118,7 @@ def new_row(
 
 
 def derived(row: dict[str, Any]) -> dict[str, Any]:
-    """The columns computed from others (migration m006): the registration number's serial as an
+    """The columns computed from others (migration m008): the registration number's serial as an
     integer (`seq`, what listings sort by) and the name as a search compares it (`name_folded`).
     Only those whose sources are in `row` (an edit's changes hold the name or not)."""
     from prakerja_cli.core.fields import fold
@@ -171,37 +171,80 @@ def find_live_nik(db: Database, nik: str, exclude_id: str | None = None) -> Exis
 
 #: The office key also signs the audit chain: a prefix keeps the two uses apart.
 _NIK_HMAC_CONTEXT = b"prakerja purged NIK\x00"
+_TOMBSTONE_SALT = b"prakerja purged NIK scrypt salt\x00"
+#: How purged_niks rows written before tombstones were slow are keyed (HMAC-SHA256, ~2 us a try).
+LEGACY_SCHEME = "hmac-sha256"
+#: The cost of one tombstone: scrypt with N=2^10, r=8, p=1 (1 MiB of memory, ~2 ms on the desk's
+#: CPU; benchmarks/tombstone_bruteforce.py). It is the price of every NIK a roster import checks
+#: (no cheaper prefilter: docs/security.md says why) and of every NIK a brute force tries.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**10, 8, 1
+TOMBSTONE_SCHEME = f"scrypt-n{SCRYPT_N}-r{SCRYPT_R}-p{SCRYPT_P}"
 
 
-def nik_hmac(nik: str, key: bytes | None = None) -> str:
-    """HMAC-SHA256 of a NIK under the office key (`office.key`, the audit trail's), as hex.
-
-    What `prakerja purge` keeps of a NIK: enough to recognise it again at this office, not to read
-    it back without the key."""
+def _key(key: bytes | None) -> bytes:
     if key is None:
         from prakerja_cli.config import office_key
 
-        key = office_key()
-    return hmac.new(key, _NIK_HMAC_CONTEXT + nik.encode(), hashlib.sha256).hexdigest()
+        return office_key()
+    return key
 
 
-def _purged_by_hmac(db: Database, digest: str) -> ExistingRecord | None:
+def nik_hmac(nik: str, key: bytes | None = None) -> str:
+    """HMAC-SHA256 of a NIK under the office key (`office.key`, the audit trail's), as hex: how
+    purged NIKs were kept before `nik_tombstone` (such rows are still recognised)."""
+    return hmac.new(_key(key), _NIK_HMAC_CONTEXT + nik.encode(), hashlib.sha256).hexdigest()
+
+
+def nik_tombstone(nik: str, key: bytes | None = None) -> str:
+    """What `prakerja purge` keeps of a NIK: scrypt of the NIK salted with the office key, as hex.
+    Enough to recognise the NIK again at this office; deliberately slow, so that whoever holds the
+    desk's files (the key included) pays TOMBSTONE_SCHEME's cost for every NIK they try."""
+    salt = hmac.new(_key(key), _TOMBSTONE_SALT, hashlib.sha256).digest()
+    return hashlib.scrypt(nik.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P,
+                          dklen=32).hex()  # fmt: skip
+
+
+def _digests(nik: str, schemes: set[str], key: bytes, tombstone: str | None = None) -> list[str]:
+    """The keyed hashes of a NIK under each scheme the table holds (`tombstone`: computed already)."""
+    out = [tombstone or nik_tombstone(nik, key)] if TOMBSTONE_SCHEME in schemes else []
+    return [*out, nik_hmac(nik, key)] if LEGACY_SCHEME in schemes else out
+
+
+def tombstones(niks: list[str], key: bytes) -> dict[str, str]:
+    """{NIK: tombstone} for many NIKs, on every CPU (scrypt runs without Python's lock)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    unique = list(dict.fromkeys(niks))
+    if len(unique) < 64:
+        return {nik: nik_tombstone(nik, key) for nik in unique}
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return dict(zip(unique, pool.map(lambda nik: nik_tombstone(nik, key), unique), strict=True))
+
+
+def _purged_by_hmac(db: Database, digests: list[str]) -> ExistingRecord | None:
+    if not digests:
+        return None
     row = db.execute(
         "SELECT a.id, p.registration_number, coalesce(a.created_at, p.purged_at), p.purged_at "
         "FROM purged_niks p LEFT JOIN applicants a ON a.registration_number = p.registration_number "
-        "WHERE p.nik_hmac = ?",
-        [digest],
+        f"WHERE p.nik_hmac IN ({', '.join('?' for _ in digests)})",
+        digests,
     ).fetchone()
     if row is None:
         return None
     return ExistingRecord(row[0] or "", row[1], "", row[2], purged_at=row[3])
 
 
+def _schemes(db: Database) -> set[str]:
+    return {str(r[0]) for r in db.execute("SELECT DISTINCT scheme FROM purged_niks")}
+
+
 def find_purged_nik(db: Database, nik: str) -> ExistingRecord | None:
     """The live record whose NIK was purged, found by the NIK's keyed hash."""
-    if db.execute("SELECT 1 FROM purged_niks LIMIT 1").fetchone() is None:
+    schemes = _schemes(db)
+    if not schemes:
         return None  # nothing purged yet: no need for the key
-    return _purged_by_hmac(db, nik_hmac(nik))
+    return _purged_by_hmac(db, _digests(nik, schemes, _key(None)))
 
 
 def release_purged_nik(db: Database, registration_number: str) -> None:
@@ -212,17 +255,17 @@ def release_purged_nik(db: Database, registration_number: str) -> None:
 
 class PurgedNiks:
     """Every purged NIK's keyed hash, read in one query, to check many NIKs (a roster import):
-    one HMAC per NIK and a set lookup; nothing at all while nothing has been purged."""
+    one tombstone per NIK (`prepare` computes a file's on every CPU first) and a set lookup;
+    nothing at all while nothing has been purged."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self.version = self._version()
-        self.hashes = {str(r[0]) for r in db.execute("SELECT nik_hmac FROM purged_niks")}
-        self.key = b""
-        if self.hashes:
-            from prakerja_cli.config import office_key
-
-            self.key = office_key()
+        rows = db.execute("SELECT nik_hmac, scheme FROM purged_niks").fetchall()
+        self.hashes = {str(r[0]) for r in rows}
+        self.schemes = {str(r[1]) for r in rows}
+        self.key = _key(None) if self.hashes else b""
+        self.cache: dict[str, str] = {}
 
     def _version(self) -> tuple[Any, ...]:
         return tuple(self.db.execute("SELECT count(*), max(purged_at) FROM purged_niks").fetchone())
@@ -231,11 +274,17 @@ class PurgedNiks:
         """Has a purge (or a withdrawal of a purged record) changed the table since it was read?"""
         return self._version() != self.version
 
+    def prepare(self, niks: list[str]) -> None:
+        """Compute the tombstones of the NIKs `find` will be asked about, all at once."""
+        if TOMBSTONE_SCHEME in self.schemes:
+            self.cache.update(tombstones([n for n in niks if n not in self.cache], self.key))
+
     def find(self, nik: str) -> ExistingRecord | None:
         if not self.hashes:
             return None
-        digest = nik_hmac(nik, self.key)
-        return _purged_by_hmac(self.db, digest) if digest in self.hashes else None
+        digests = _digests(nik, self.schemes, self.key, self.cache.get(nik))
+        found = [d for d in digests if d in self.hashes]
+        return _purged_by_hmac(self.db, found) if found else None
 
 
 def count_kk(db: Database, kk: str, exclude_id: str | None = None) -> int:
@@ -288,7 +337,7 @@ def get_applicant(db: Database, ref: str) -> dict[str, Any]:
     return rows[0]
 
 
-#: The order of a listing: by time, then by the number's serial as an integer (`seq`, m006), which
+#: The order of a listing: by time, then by the number's serial as an integer (`seq`, m008), which
 #: sorts right past 999,999 where the number as text does not. The index
 #: applicants_created_seq holds this order, so the first page is read, not sorted.
 NEWEST_FIRST = "created_at DESC, seq DESC, registration_number DESC"
@@ -411,7 +460,7 @@ def _search(db: Database, query: str) -> tuple[str, list[Any]]:
             [start, stop, start, stop, start, stop, phone,
              purged.registration_number if purged else None],
         )  # fmt: skip
-    # Each word a substring of the folded name (m006): SQLite reads the narrow name_folded index
+    # Each word a substring of the folded name (m008): SQLite reads the narrow name_folded index
     # (the rowids whose name holds the words), not every row through a Python function.
     words = fold(text).split()
     found = " AND ".join("instr(name_folded, ?) > 0" for _ in words)

@@ -1,5 +1,12 @@
 """The audit trail: who did what to which record, hash-chained so any edit, insertion or deletion
-of an entry is found by `prakerja audit verify`. NIK, KK and phone are masked in entries.
+of an entry is found by `prakerja audit verify`.
+
+Entries hold no personal values, not even masked ones: a record is named by its id and
+registration number, an edit by the names of the fields it changed. The trail is kept for good
+while purge and retention erase the records, so a value written here would outlive its erasure
+(a masked NIK in an entry, with the gender a purged record keeps, let a brute force recover the
+NIK from its keyed hash in seconds). Entries written before that rule keep what they held:
+docs/security.md says what and why they are not rewritten.
 """
 
 from __future__ import annotations
@@ -10,7 +17,6 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from prakerja_cli.core.nik import mask
 from prakerja_cli.store.applicants import Office, now_iso
 
 if TYPE_CHECKING:
@@ -20,7 +26,6 @@ GENESIS = "0" * 64
 #: meta: the first entry signed with this office's key after a backup without the key was restored
 #: (entries before it were signed with a key this PC does not hold).
 KEY_FROM = "audit_key_from"
-SECRET_FIELDS = ("nik", "kk", "phone")
 
 
 def _digest(prev: str, seq: int, at: str, operator: str, desk: str, action: str,
@@ -31,10 +36,6 @@ def _digest(prev: str, seq: int, at: str, operator: str, desk: str, action: str,
     payload = json.dumps([prev, seq, at, operator, desk, action, applicant_id, details],
                          ensure_ascii=False, separators=(",", ":"))  # fmt: skip
     return hmac.new(key or office_key(), payload.encode(), hashlib.sha256).hexdigest()
-
-
-def masked(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: mask(str(v)) if k in SECRET_FIELDS and v else v for k, v in values.items()}
 
 
 def record(
@@ -60,13 +61,10 @@ def record(
     )
 
 
-def changes(before: dict[str, Any], after: dict[str, Any], fields: list[str]) -> dict[str, Any]:
-    """{field: [old, new]} for the fields that changed, NIK/KK/phone masked."""
-    return {
-        f: [masked({f: before.get(f)})[f], masked({f: after.get(f)})[f]]
-        for f in fields
-        if before.get(f) != after.get(f)
-    }
+def changed_fields(before: dict[str, Any], after: dict[str, Any], fields: list[str]) -> list[str]:
+    """The names of the fields whose values differ, in `fields` order: what an `edit` entry keeps
+    of a change (never the values, old or new)."""
+    return [f for f in fields if before.get(f) != after.get(f)]
 
 
 @dataclass(frozen=True, slots=True)

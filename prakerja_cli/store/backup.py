@@ -305,13 +305,19 @@ def carry_over(conn: sqlite3.Connection, aside: Path, carried: tuple[str, ...]) 
     try:
         columns = {str(r[1]) for r in conn.execute("PRAGMA table_info(applicants)")}
         numbers: list[str] = []
+        # How each NIK is keyed (`scheme`) goes along when both stores know it.
+        kept_columns = [
+            str(r[1]) for r in conn.execute("PRAGMA table_info(purged_niks)")
+            if str(r[1]) in {str(c[1]) for c in source.execute("PRAGMA table_info(purged_niks)")}
+        ]  # fmt: skip
+        kept = ", ".join(kept_columns)
         for start in range(0, len(carried), 500):
             part = carried[start : start + 500]
             slots = ", ".join("?" * len(part))
             for row in source.execute(f"SELECT * FROM applicants WHERE id IN ({slots})", part):
                 keys: list[str] = row.keys()  # a Row iterates its values, not its names
                 values = {name: row[name] for name in keys if name in columns}
-                values.update(derived(values))  # a backup from before m006 has neither
+                values.update(derived(values))  # a backup from before m008 has neither
                 try:
                     conn.execute(
                         f"INSERT INTO applicants ({', '.join(values)}) "
@@ -325,11 +331,9 @@ def carry_over(conn: sqlite3.Connection, aside: Path, carried: tuple[str, ...]) 
             chunk = numbers[start : start + 500]
             slots = ", ".join("?" * len(chunk))
             conn.executemany(
-                "INSERT OR IGNORE INTO purged_niks (nik_hmac, registration_number, purged_at) "
-                "VALUES (?, ?, ?)",
+                f"INSERT OR IGNORE INTO purged_niks ({kept}) VALUES ({', '.join('?' * len(kept_columns))})",
                 source.execute(
-                    "SELECT nik_hmac, registration_number, purged_at FROM purged_niks "
-                    f"WHERE registration_number IN ({slots})",
+                    f"SELECT {kept} FROM purged_niks WHERE registration_number IN ({slots})",
                     chunk,
                 ).fetchall(),
             )

@@ -246,12 +246,20 @@ def m005_store_id(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m007_slow_tombstones(db: Database) -> None:
+    """How each purged NIK is keyed: `hmac-sha256` for those purged so far (their NIKs are gone,
+    so they cannot be keyed again), the slow scrypt of store.applicants.nik_tombstone from now on.
+    """
+    db.execute("ALTER TABLE purged_niks ADD COLUMN scheme TEXT NOT NULL DEFAULT 'hmac-sha256'")
+
+
 #: A registration number's serial, the digits after `office-desk-`, as an integer (numbering.py).
 SERIAL_SQL = "CAST(substr(registration_number, length(office_code) + length(desk) + 3) AS INTEGER)"
 
 
 @MIGRATIONS()
-def m006_scale(db: Database) -> None:
+def m008_scale(db: Database) -> None:
     """Indexes and derived columns for a store of a million records (issue 15).
 
     - `seq`: the registration number's serial as an integer. Numbers are `{serial:06d}`, so past
@@ -272,10 +280,10 @@ def m006_scale(db: Database) -> None:
     db.execute("ALTER TABLE applicants ADD COLUMN seq INTEGER")
     db.execute("ALTER TABLE applicants ADD COLUMN name_folded TEXT")
     db.conn.create_function(
-        "prakerja_m006_fold", 1, lambda name: None if name is None else fold(name),
+        "prakerja_m008_fold", 1, lambda name: None if name is None else fold(name),
         deterministic=True,
     )  # fmt: skip
-    db.execute(f"UPDATE applicants SET seq = {SERIAL_SQL}, name_folded = prakerja_m006_fold(name)")
+    db.execute(f"UPDATE applicants SET seq = {SERIAL_SQL}, name_folded = prakerja_m008_fold(name)")
     for name in ("applicants_status", "applicants_central", "applicants_created"):
         db.execute(f"DROP INDEX IF EXISTS {name}")
     # With applicants_live_nik, every NIK is in an index; a partial one stays tiny and costs an

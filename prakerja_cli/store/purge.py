@@ -2,6 +2,10 @@
 date. What stays: the registration number, region codes, gender, education, employment, the
 statuses and timestamps (the office's statistics), and for a live record its NIK's keyed hash, so
 that NIK is still refused as a duplicate here (docs/security.md says what purge does not reach).
+
+`prakerja purge --retention` does the same to the records that are going nowhere (withdrawn, or
+refused centrally as rejected, duplicate or unknown to the registry) and have not changed for the
+office's retention period; their NIKs are not kept: none of them holds a registration.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from prakerja_cli.store import audit
-from prakerja_cli.store.applicants import Office, nik_hmac, now_iso
+from prakerja_cli.store.applicants import TOMBSTONE_SCHEME, Office, now_iso, tombstones
 from prakerja_cli.store.db import write
 from prakerja_cli.store.migrations import PERSONAL_COLUMNS
 
@@ -35,10 +39,27 @@ _CANDIDATES = (
 )
 
 
+#: Central answers that end a record's way: it is not going again unless a clerk corrects it.
+REFUSED = ("rejected", "duplicate", "registry_rejected")
+#: The last day anything happened to a record (an edit, a withdrawal, a central answer).
+_LAST_CHANGE = "substr(max(updated_at, coalesce(synced_at, ''), coalesce(withdrawn_at, '')), 1, 10)"
+#: Withdrawn or refused, unchanged since before the day given, not purged yet, not being sent.
+_RETIRED = (
+    f"purged_at IS NULL AND (status = 'withdrawn' OR central_status IN {REFUSED!r}) "
+    f"AND {_LAST_CHANGE} < ? AND id NOT IN (SELECT applicant_id FROM outbox_items "
+    "JOIN outbox_batches ON id = batch_id WHERE done_at IS NULL)"
+)
+
+
 @dataclass(slots=True)
 class PurgeResult:
+    #: Verified before this day; with `retention`, last changed before it.
     verified_before: date
     dry_run: bool
+    #: A retention purge: withdrawn and refused records instead of verified ones.
+    retention: bool = False
+    #: Of a retention purge's `records`, how many per kind: withdrawn, or the central refusal.
+    by_kind: dict[str, int] = field(default_factory=dict)
     records: int = 0
     #: Of `records`, how many were withdrawn (their NIK is not kept: a withdrawn NIK is free).
     withdrawn: int = 0
@@ -49,25 +70,39 @@ class PurgeResult:
     vacuumed: bool = False
 
     def to_json(self) -> dict[str, Any]:
+        if self.retention:
+            return {"retention": True, "changed_before": self.verified_before.isoformat(),
+                    "dry_run": self.dry_run, "records": self.records, "by_kind": self.by_kind,
+                    "by_month": self.by_month, "purged_at": self.purged_at,
+                    "vacuumed": self.vacuumed}  # fmt: skip
         return {"verified_before": self.verified_before.isoformat(), "dry_run": self.dry_run,
                 "records": self.records, "withdrawn": self.withdrawn, "by_month": self.by_month,
                 "purged_at": self.purged_at, "vacuumed": self.vacuumed}  # fmt: skip
 
 
-def purge(db: Database, office: Office, before: date, *, dry_run: bool = False) -> PurgeResult:
-    """Purge every record verified before `before` in one write transaction (all or nothing),
-    with `secure_delete` on so SQLite overwrites the old values, then VACUUM the file."""
-    result = PurgeResult(before, dry_run)
+def purge(
+    db: Database, office: Office, before: date, *, dry_run: bool = False, retention: bool = False
+) -> PurgeResult:
+    """Purge every record verified before `before` (with `retention`: every withdrawn or refused
+    record last changed before it) in one write transaction (all or nothing), with
+    `secure_delete` on so SQLite overwrites the old values, then VACUUM the file."""
+    result = PurgeResult(before, dry_run, retention)
     if dry_run:
-        _count(result, _candidates(db, before))
+        _count(result, _candidates(db, before, retention))
         return result
     previous = int(db.execute("PRAGMA secure_delete").fetchone()[0])
     db.execute("PRAGMA secure_delete = ON")
     try:
         with write(db):
-            rows = _candidates(db, before)
+            rows = _candidates(db, before, retention)
             _count(result, rows)
-            if rows:
+            if rows and retention:
+                result.purged_at = _purge_rows(db, rows, keep_niks=False)
+                audit.record(db, office, "retention", None, {
+                    "changed_before": before.isoformat(), "records": result.records,
+                    "by_kind": result.by_kind, "by_month": result.by_month,
+                })  # fmt: skip
+            elif rows:
                 result.purged_at = _purge_rows(db, rows)
                 audit.record(db, office, "purge", None, {
                     "verified_before": before.isoformat(), "records": result.records,
@@ -79,10 +114,13 @@ def purge(db: Database, office: Office, before: date, *, dry_run: bool = False) 
     return result
 
 
-def _candidates(db: Database, before: date) -> list[dict[str, Any]]:
+def _candidates(db: Database, before: date, retention: bool = False) -> list[dict[str, Any]]:
+    """The records to purge; `verified_at` is the day a retention purge counts from."""
+    day = f"{_LAST_CHANGE} AS verified_at" if retention else "verified_at"
     cursor = db.execute(
-        "SELECT id, registration_number, nik, status, verified_at, findings FROM applicants "
-        f"WHERE {_CANDIDATES} ORDER BY verified_at, seq, registration_number",
+        f"SELECT id, registration_number, nik, status, central_status, {day}, findings "
+        f"FROM applicants WHERE {_RETIRED if retention else _CANDIDATES} "
+        "ORDER BY verified_at, seq, registration_number",
         [before.isoformat()],
     )
     names = [d[0] for d in cursor.description]
@@ -94,24 +132,27 @@ def _count(result: PurgeResult, rows: list[dict[str, Any]]) -> None:
     result.withdrawn = sum(1 for r in rows if r["status"] == "withdrawn")
     months = Counter(str(r["verified_at"])[:7] for r in rows)
     result.by_month = dict(sorted(months.items()))
+    if result.retention:
+        kinds = Counter("withdrawn" if r["status"] == "withdrawn" else r["central_status"]
+                        for r in rows)  # fmt: skip
+        result.by_kind = dict(sorted(kinds.items()))
 
 
-def _purge_rows(db: Database, rows: list[dict[str, Any]]) -> str:
-    """Empty the personal fields; call inside the write transaction. Returns the purge time."""
-    from prakerja_cli.config import office_key
-
+def _purge_rows(db: Database, rows: list[dict[str, Any]], *, keep_niks: bool = True) -> str:
+    """Empty the personal fields; call inside the write transaction. Returns the purge time.
+    With `keep_niks`, a live record's NIK is kept as its keyed hash (still a duplicate here)."""
     stamp = now_iso()
-    key = office_key()
-    db.conn.executemany(
-        "INSERT OR IGNORE INTO purged_niks (nik_hmac, registration_number, purged_at) "
-        "VALUES (?, ?, ?)",
-        (
-            (nik_hmac(r["nik"], key), r["registration_number"], stamp)
-            for r in rows
-            if r["status"] != "withdrawn" and r["nik"]
-        ),
-    )
-    # name_folded is the name as a search compares it (migration m006): it goes with the name.
+    live = [r for r in rows if keep_niks and r["status"] != "withdrawn" and r["nik"]]
+    if live:
+        from prakerja_cli.config import office_key
+
+        kept = tombstones([r["nik"] for r in live], office_key())
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO purged_niks (nik_hmac, registration_number, purged_at, scheme) "
+            "VALUES (?, ?, ?, ?)",
+            ((kept[r["nik"]], r["registration_number"], stamp, TOMBSTONE_SCHEME) for r in live),
+        )
+    # name_folded is the name as a search compares it (migration m008): it goes with the name.
     cleared = ", ".join(f"{c} = NULL" for c in (*PERSONAL_COLUMNS, "name_folded"))
     # sent_hash and the outbox's content hashes are plain SHA-256 over the whole record.
     db.conn.executemany(
