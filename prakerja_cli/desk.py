@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prakerja_cli.core.findings import Finding, has_errors
@@ -257,9 +259,44 @@ def note_access(
     ws: Workspace, action: str, rows: list[dict[str, Any]], details: dict[str, Any]
 ) -> None:
     """Audit a reveal of whole NIKs or an export: who saw or took which records."""
+    _note_access(ws, action, len(rows), rows[0]["id"] if len(rows) == 1 else None, details)
+
+
+def _note_access(
+    ws: Workspace, action: str, records: int, applicant_id: str | None, details: dict[str, Any]
+) -> None:
     with write(ws.db):
-        applicant_id = rows[0]["id"] if len(rows) == 1 else None
-        audit.record(ws.db, ws.office, action, applicant_id, {**details, "records": len(rows)})
+        audit.record(ws.db, ws.office, action, applicant_id, {**details, "records": records})
+
+
+def export_registrations(
+    ws: Workspace,
+    path: Path,
+    *,
+    statuses: Sequence[str],
+    since: date | None,
+    until: date | None,
+    reveal: bool,
+    force: bool,
+) -> int:
+    """`prakerja export`: the registrations of `statuses`, oldest first, streamed from the store
+    into the file (memory stays flat whatever the count), and the export audited."""
+    from prakerja_cli.roster.export import export_applicants
+
+    first: list[str] = []  # the id of the first record: audited when it is the only one
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for row in store.iter_applicants(
+            ws.db, oldest_first=True, statuses=statuses, since=since, until=until
+        ):
+            if not first:
+                first.append(row["id"])
+            yield row
+
+    count = export_applicants(rows(), path, reveal=reveal, force=force)
+    only = first[0] if count == 1 else None
+    _note_access(ws, "export", count, only, {"file": path.name, "revealed": reveal})
+    return count
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from tests.conftest import applicant_args, invoke
 JANUARY, MARCH = "2025-01-10", "2025-03-10"
 BEFORE = "2025-02-01"
 PERSONAL = ("nik", "kk", "name", "birth_place", "birth_date", "phone", "email", "address", "rt",
-            "rw", "occupation")  # fmt: skip
+            "rw", "occupation", "name_folded")  # fmt: skip
 PEOPLE = {i: person(i) for i in range(1, 8)}
 #: Roster import order gives the numbers: 1-4 in January, 5 before the March sync, 6 after it.
 NUMBER = {i: f"3273-D01-{i:06d}" for i in range(1, 7)}

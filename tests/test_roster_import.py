@@ -626,3 +626,33 @@ def test_update_summary_says_how_many_were_updated_and_which_fields(
     text = run.stdout
     for secret in (people[0]["NIK"], "3273010101109999", "081311112222", "+6281311112222"):
         assert secret not in text  # values of NIK/KK/phone never listed
+
+
+def test_an_import_looks_up_only_the_files_numbers_through_the_indexes(
+    office: Path, tmp_path: Path
+) -> None:
+    """Stored records are asked for by the file's NIKs, KKs and numbers (batched IN queries on
+    their indexes), never read whole: a million stored records took 2 GB before the first row."""
+    import re
+
+    from prakerja_cli.office import open_workspace
+    from prakerja_cli.roster.importer import import_roster
+
+    first = write_csv(tmp_path / "first.csv", [person(i) for i in range(1, 21)])
+    assert run_import(first)[0] == 0
+    # Two rows already stored (one unchanged, one with another phone), one family grows, one new.
+    again = [person(1), person(2, **{"No HP": "081299990000"}), person(30), person(3, NIK=None)]
+    again[2]["No. KK"] = person(5)["No. KK"]
+    second = write_csv(tmp_path / "second.csv", [p for p in again if p["NIK"]])
+    ws = open_workspace()
+    seen: list[str] = []
+    ws.db.conn.set_trace_callback(seen.append)
+    result = import_roster(ws, second)
+    ws.db.conn.set_trace_callback(None)
+    outcomes = [r.outcome for r in result.rows]
+    assert outcomes == ["unchanged", "rejected", "stored"]
+    asked = [q for q in seen if q.lstrip().startswith("SELECT") and "applicants" in q]
+    assert asked
+    for sql in asked:
+        steps = [r[3] for r in ws.db.conn.execute("EXPLAIN QUERY PLAN " + sql)]
+        assert not any(re.search(r"\bSCAN applicants\b(?! USING)", s) for s in steps), (sql, steps)

@@ -19,7 +19,7 @@ APPLICANT_COLUMNS = [
     "training", "source", "source_file", "source_sheet", "source_row", "source_sha256",
     "office_code", "desk", "operator", "rules", "status", "findings", "withdrawn_reason",
     "withdrawn_at", "created_at", "updated_at", "central_status", "central_id", "central_reason",
-    "central_wave", "sent_hash", "synced_at", "verified_at", "purged_at",
+    "central_wave", "sent_hash", "synced_at", "verified_at", "purged_at", "seq", "name_folded",
 ]  # fmt: skip
 
 
@@ -45,8 +45,12 @@ def test_migrating_an_empty_database_gives_the_schema(tmp_path: Path) -> None:
     assert indexes["applicants_live_nik"].unique
     assert {
         "applicants_kk",
-        "applicants_status",
-        "applicants_created",
+        "applicants_withdrawn_nik",
+        "applicants_phone",
+        "applicants_name_folded",
+        "applicants_status_central",
+        "applicants_central_created",
+        "applicants_created_seq",
         "applicants_district",
     } <= set(indexes)
     assert [c.name for c in db["outbox_batches"].columns] == [
@@ -65,7 +69,7 @@ def test_migrating_an_empty_database_gives_the_schema(tmp_path: Path) -> None:
     ]  # fmt: skip
     assert [m.name for m in MIGRATIONS.applied(db)] == [
         "m001_initial", "m002_sync", "m003_audit", "m004_purge", "m005_store_id",
-        "m007_slow_tombstones",
+        "m007_slow_tombstones", "m008_scale",
     ]  # fmt: skip
     assert len(db.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()[0]) == 32
     assert MIGRATIONS.pending(db) == []
@@ -84,7 +88,7 @@ def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
     made = first.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()
     first.conn.close()
     db = open_db(path)
-    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 6
+    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 7
     assert db.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone() == made
 
 
@@ -195,7 +199,7 @@ def test_m004_rebuilds_a_populated_store_keeping_rows_references_and_indexes(
         "outbox_batches",
     ]
     indexes = {i.name: i for i in db["applicants"].indexes}
-    assert indexes["applicants_live_nik"].unique and "applicants_central" in indexes
+    assert indexes["applicants_live_nik"].unique and "applicants_central_created" in indexes
     assert "outbox_items_applicant" in {i.name for i in db["outbox_items"].indexes}
     # Foreign keys still hold: an item for a missing applicant is refused.
     with pytest.raises(sqlite3.IntegrityError):

@@ -34,20 +34,17 @@ def export(
 ) -> None:
     """Export registrations, oldest first, in the roster's columns (the file imports again)."""
     from prakerja_cli.cli.common import parse_choice, parse_day
-    from prakerja_cli.desk import note_access
+    from prakerja_cli.desk import export_registrations
     from prakerja_cli.i18n import t
     from prakerja_cli.office import open_workspace
-    from prakerja_cli.roster.export import export_applicants
-    from prakerja_cli.store.applicants import STATUSES, list_applicants
+    from prakerja_cli.store.applicants import STATUSES
 
     chosen = [parse_choice(s, STATUSES, "status", "--status") for s in status or DEFAULT_STATUSES]
     wanted = tuple(dict.fromkeys(chosen))
     first, last = parse_day(since, "--since"), parse_day(until, "--until")
     ws = open_workspace()
-    rows = [r for r in list_applicants(ws.db, since=first, until=last) if r["status"] in wanted]
-    rows.reverse()  # list_applicants gives the newest first; a recap counts from the first
-    count = export_applicants(rows, out_file, reveal=reveal, force=force)
-    note_access(ws, "export", rows, {"file": out_file.name, "revealed": reveal})
+    count = export_registrations(ws, out_file, statuses=wanted, since=first, until=last,
+                                 reveal=reveal, force=force)  # fmt: skip
     if json_output:
         emit_json({"file": str(out_file.resolve()), "rows": count, "revealed": reveal})
         return

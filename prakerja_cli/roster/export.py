@@ -121,7 +121,13 @@ def _positions(fields: frozenset[str]) -> frozenset[int]:
     return frozenset(first + i for i, c in enumerate(COLUMNS) if c.field in fields)
 
 
+#: Excel's rows per sheet (the header is one): a longer export goes on in "Data 2", "Data 3"...
+XLSX_MAX_ROWS = 1_048_576
+
+
 def _write_xlsx(rows: Iterable[dict[str, Any]], path: Path, *, reveal: bool) -> int:
+    """Rows written one by one as they come (openpyxl's write-only mode keeps none of them, and
+    writes text cells inline, so memory stays flat whatever the count)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -130,21 +136,24 @@ def _write_xlsx(rows: Iterable[dict[str, Any]], path: Path, *, reveal: bool) -> 
     from prakerja_cli.roster.template import GUIDE
 
     book = Workbook(write_only=True)
-    ws: WriteOnlyWorksheet = book.create_sheet(SHEET)
-    # Write-only sheets have a normal sheet's column widths and filter; the stubs lack them.
-    layout: Any = ws
-    widths = {c.header: GUIDE[c.field].width for c in COLUMNS} | _WIDTHS
-    for index, header in enumerate(HEADERS, start=1):
-        layout.column_dimensions[get_column_letter(index)].width = widths[header]
-    layout.auto_filter.ref = f"A1:{get_column_letter(len(HEADERS))}1"
-    ws.freeze_panes = "A2"
     bold = Font(bold=True)
-    header_cells = []
-    for header in HEADERS:
-        cell = WriteOnlyCell(ws, header)
-        cell.font = bold
-        header_cells.append(cell)
-    ws.append(header_cells)
+    widths = {c.header: GUIDE[c.field].width for c in COLUMNS} | _WIDTHS
+
+    def new_sheet(number: int) -> WriteOnlyWorksheet:
+        ws: WriteOnlyWorksheet = book.create_sheet(SHEET if number == 1 else f"{SHEET} {number}")
+        # Write-only sheets have a normal sheet's column widths and filter; the stubs lack them.
+        layout: Any = ws
+        for index, header in enumerate(HEADERS, start=1):
+            layout.column_dimensions[get_column_letter(index)].width = widths[header]
+        layout.auto_filter.ref = f"A1:{get_column_letter(len(HEADERS))}1"
+        ws.freeze_panes = "A2"
+        header_cells = []
+        for header in HEADERS:
+            cell = WriteOnlyCell(ws, header)
+            cell.font = bold
+            header_cells.append(cell)
+        ws.append(header_cells)
+        return ws
 
     text_columns = _positions(_TEXT_FIELDS)
 
@@ -160,12 +169,20 @@ def _write_xlsx(rows: Iterable[dict[str, Any]], path: Path, *, reveal: bool) -> 
         cell.number_format = XLSX_DATE_FORMAT
         return cell
 
+    sheets = 1
+    ws = new_sheet(sheets)
+    on_sheet = 1  # the header
     count = 0
     for count, row in enumerate(rows, start=1):
+        if on_sheet == XLSX_MAX_ROWS:
+            sheets += 1
+            ws = new_sheet(sheets)
+            on_sheet = 1
         cells = record(count, row, reveal=reveal)
         for index in text_columns:
             cells[index] = text_cell(cells[index])
         ws.append([date_cell(v) if isinstance(v, date) else v for v in cells])
+        on_sheet += 1
     book.save(path)
     return count
 

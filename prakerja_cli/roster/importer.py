@@ -195,29 +195,106 @@ def _small_number(value: Any) -> bool:
     return isinstance(value, str) and _COLUMN_NUMBER.fullmatch(value) is not None
 
 
-def _live_records(ws: Workspace) -> tuple[dict[str, _Stored], Counter[str]]:
-    """Every live record's form values by NIK, and live records per KK number (a purged record has
-    neither: its NIK is checked by its keyed hash, see store.PurgedNiks)."""
-    columns = [
-        "id",
-        "registration_number",
-        "name",
-        "created_at",
-        *[f for f in FIELDS if f != "name"],
-    ]
-    cursor = ws.db.execute(
-        f"SELECT {', '.join(columns)} FROM applicants WHERE {store.LIVE} AND purged_at IS NULL"
-    )
-    by_nik: dict[str, _Stored] = {}
-    kk: Counter[str] = Counter()
-    for values in cursor:
-        row = dict(zip(columns, values, strict=True))
-        by_nik[row["nik"]] = _Stored(
-            ExistingRecord(row["id"], row["registration_number"], row["name"], row["created_at"]),
-            {f: row[f] for f in FIELDS},
-        )
-        kk[row["kk"]] += 1
-    return by_nik, kk
+_STORED_COLUMNS = ("id", "registration_number", "name", "created_at",
+                   *[f for f in FIELDS if f != "name"])  # fmt: skip
+#: Host parameters per IN (...): SQLite before 3.32 allows 999 in one statement.
+_LOOKUP_CHUNK = 500
+
+
+class _Known:
+    """The live stored records an import compares its rows with, looked up through the indexes for
+    the NIKs, KK numbers and registration numbers that the file holds, not read whole: a store of
+    a million records is ~1.6 GB of Python objects. The file's cells are read once up front and
+    asked for in batches; a value that only validation gives (a NIK typed with dots, a number
+    cell, a combined column) is asked for alone when the row meets it. A purged record has neither
+    NIK nor KK here: its NIK is checked by its keyed hash, see store.PurgedNiks."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.db = ws.db
+        self._by_nik: dict[str, _Stored | None] = {}
+        self._by_number: dict[str, _Stored | None] = {}
+        self._by_id: dict[str, _Stored] = {}  # one object per record: `owner is known` holds
+        self._kk: dict[str, int] = {}
+
+    def prefetch(self, niks: set[str], kks: set[str], numbers: set[str]) -> None:
+        self._fetch("nik", [n for n in niks if n not in self._by_nik])
+        self._fetch("registration_number", [n for n in numbers if n not in self._by_number])
+        wanted = [k for k in kks if k not in self._kk]
+        self._kk.update(dict.fromkeys(wanted, 0))
+        for part in _chunks(wanted):
+            rows = self.db.execute(
+                f"SELECT kk, count(*) FROM applicants WHERE kk IN ({', '.join('?' * len(part))}) "
+                f"AND {store.LIVE} AND purged_at IS NULL GROUP BY kk",
+                part,
+            )
+            self._kk.update((str(kk), int(count)) for kk, count in rows)
+
+    def _fetch(self, column: str, keys: list[str]) -> None:
+        found = self._by_nik if column == "nik" else self._by_number
+        found.update(dict.fromkeys(keys))
+        for part in _chunks(keys):
+            rows = self.db.execute(
+                f"SELECT {', '.join(_STORED_COLUMNS)} FROM applicants "
+                f"WHERE {column} IN ({', '.join('?' * len(part))}) "
+                f"AND {store.LIVE} AND purged_at IS NULL",
+                part,
+            )
+            for values in rows:
+                record = self._record(dict(zip(_STORED_COLUMNS, values, strict=True)))
+                found[str(values[_STORED_COLUMNS.index(column)])] = record
+
+    def _record(self, row: dict[str, Any]) -> _Stored:
+        known = self._by_id.get(row["id"])
+        if known is None:
+            existing = ExistingRecord(
+                row["id"], row["registration_number"], row["name"], row["created_at"]
+            )
+            known = self._by_id[row["id"]] = _Stored(existing, {f: row[f] for f in FIELDS})
+        return known
+
+    def by_nik(self, nik: str) -> _Stored | None:
+        if nik not in self._by_nik:
+            self._fetch("nik", [nik])
+        return self._by_nik[nik]
+
+    def by_number(self, number: str) -> _Stored | None:
+        if not number:
+            return None
+        if number not in self._by_number:
+            self._fetch("registration_number", [number])
+        return self._by_number[number]
+
+    def kk_count(self, kk: str) -> int:
+        if kk not in self._kk:
+            self.prefetch(set(), {kk}, set())
+        return self._kk[kk]
+
+
+def _chunks(keys: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(keys), _LOOKUP_CHUNK):
+        yield keys[start : start + _LOOKUP_CHUNK]
+
+
+def _file_keys(data: list[list[Any]], col: int | None, length: int | None = 16) -> set[str]:
+    """The values a column of the file holds, as the store writes them (digits of a NIK or KK, an
+    upper-case registration number): what to look up in one go before the rows are checked."""
+    if col is None:
+        return set()
+    keys: set[str] = set()
+    for cells in data:
+        value = cells[col] if col < len(cells) else None
+        if value is None:
+            continue
+        if length is None:
+            keys.add(str(value).strip().upper())
+            continue
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        text = value if isinstance(value, str) else str(value)
+        digits = text if text.isdigit() else "".join(ch for ch in text if ch.isdigit())
+        if len(digits) == length:
+            keys.add(digits)
+    return keys
 
 
 def _nik_cell(cells: list[Any], col: int) -> str | None:
@@ -267,7 +344,7 @@ def import_roster(
         raise RosterError("error.roster_missing_columns", hint="hint.roster_map", file=path.name,
                           columns=", ".join(field_label(m) for m in missing))  # fmt: skip
 
-    live, store_kk = _live_records(ws)
+    known_records = _Known(ws)
     purged = store.PurgedNiks(ws.db)
     file_kk: Counter[str] = Counter()
     regions = region_names(ws.db)
@@ -278,16 +355,14 @@ def import_roster(
         places=office_places(ws.db, ws.office.office_code, ws.office.regency),
         # Stored live NIKs are compared below (same content: unchanged); a purged one is refused.
         find_live_nik=purged.find,
-        kk_members=lambda kk: store_kk[kk] + file_kk[kk],
+        kk_members=lambda kk: known_records.kk_count(kk) + file_kk[kk],
     )
     # Our error report names the registration each warned row is stored as: a fixed row is
     # applied to it (the clerk was told to import the report as it is), where another file's row
     # with a stored NIK and other content needs --update.
     stored_as = _stored_as_column(header)
-    by_number = (
-        {s.existing.registration_number: s for s in live.values()} if stored_as is not None else {}
-    )
     nik_col = next(col for col, name in header.columns.items() if name == "nik")
+    kk_col = next((col for col, name in header.columns.items() if name == "kk"), None)
     id_cols = [col for col, name in header.columns.items() if name in ("nik", "kk")]
     mapped = list(header.columns)
     columns = list(header.columns.items())
@@ -295,10 +370,17 @@ def import_roster(
     combined = any(name in COMBINED for name in header.columns.values())
     first_data = chosen.first_row + header.row_index + 1
     data = chosen.rows[header.row_index + 1 :]
+    known_records.prefetch(
+        _file_keys(data, nik_col), _file_keys(data, kk_col), _file_keys(data, stored_as, None)
+    )
     # A purged NIK is found by its slow keyed hash: those of the file's NIKs that are not stored
     # live (a NIK is one or the other), on every CPU, first.
     purged.prepare(
-        [nik for cells in data if (nik := _nik_cell(cells, nik_col)) and nik not in live]
+        [
+            nik
+            for cells in data
+            if (nik := _nik_cell(cells, nik_col)) and known_records.by_nik(nik) is None
+        ]
     )
     seen: dict[str, int] = {}
     results: list[RowResult] = []
@@ -334,14 +416,16 @@ def import_roster(
         outcome = "rejected" if validated.rejected else "pending"
         differs: list[str] = []
         updates: str | None = None  # the registration number an updated row changes
-        owner = by_number.get(_stored_as(cells, stored_as)) if by_number else None
+        owner = (
+            known_records.by_number(_stored_as(cells, stored_as)) if stored_as is not None else None
+        )
         if nik:
             if nik in seen:
                 findings.append(error(Code.NIK_DUPLICATE_IN_FILE, "nik", first_row=seen[nik]))
                 outcome = "rejected"
             else:
                 seen[nik] = number
-                known = live.get(nik)
+                known = known_records.by_nik(nik)
                 if owner is not None and owner is not known:
                     # A report's stored row whose NIK was changed: storing it would register the
                     # person twice, updating by the number could overwrite another person.
@@ -370,12 +454,12 @@ def import_roster(
         progress(total, total)
     result = ImportResult(path.name, chosen.name, book.sha256, header, first_data, results, dry_run)
     if not dry_run:
-        _store(ws, result, live, purged)
+        _store(ws, result, known_records, purged)
     return result
 
 
 def _store(
-    ws: Workspace, result: ImportResult, live: dict[str, _Stored], purged: store.PurgedNiks
+    ws: Workspace, result: ImportResult, known_records: _Known, purged: store.PurgedNiks
 ) -> None:
     """Write the new and updated rows in one transaction (all or nothing)."""
     new = [r for r in result.rows if r.outcome in ("stored", "warned")]
@@ -417,7 +501,8 @@ def _store(
             store.insert_rows(ws.db, rows)
         for r in updates:
             assert r.validated is not None
-            known = live[r.validated.values["nik"]]
+            known = known_records.by_nik(r.validated.values["nik"])
+            assert known is not None  # an updated row's NIK was found stored
             changes = {
                 **store.record_values(r.validated),
                 **source,

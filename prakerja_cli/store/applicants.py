@@ -7,7 +7,7 @@ import hmac
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
 
 LIVE = "status != 'withdrawn'"
+#: The partial index applicants_withdrawn_nik answers `nik` conditions with this one (m008).
+WITHDRAWN = "status = 'withdrawn'"
 _NIK = re.compile(r"[0-9]{16}")
 #: Lifecycle states of a stored record (the sync adds its own later).
 STATUSES = ("valid", "flagged", "withdrawn")
@@ -111,7 +113,27 @@ def new_row(
         updated_at=stamp,
     )
     row.update(source or {})
+    row.update(derived(row))
     return row
+
+
+def derived(row: dict[str, Any]) -> dict[str, Any]:
+    """The columns computed from others (migration m008): the registration number's serial as an
+    integer (`seq`, what listings sort by) and the name as a search compares it (`name_folded`).
+    Only those whose sources are in `row` (an edit's changes hold the name or not)."""
+    from prakerja_cli.core.fields import fold
+
+    values: dict[str, Any] = {}
+    if "registration_number" in row:
+        values["seq"] = serial_of(str(row["registration_number"]))
+    if "name" in row:
+        values["name_folded"] = fold(row["name"]) if row["name"] else None
+    return values
+
+
+def serial_of(number: str) -> int:
+    """3273-D01-000042 -> 42; numbers past 999,999 have more digits (`{serial:06d}`)."""
+    return int(number.rsplit("-", 1)[-1])
 
 
 def insert_rows(db: Database, rows: list[dict[str, Any]]) -> None:
@@ -286,14 +308,21 @@ def _rows(db: Database, sql: str, params: list[Any]) -> list[dict[str, Any]]:
 
 
 def get_applicant(db: Database, ref: str) -> dict[str, Any]:
-    """Find one applicant by id, registration number, or NIK (the live record first)."""
+    """Find one applicant by id, registration number, or NIK (the live record first).
+
+    The kind of key is told from its form and only that column is asked, through its index: an
+    `id = ? OR registration_number = ? OR nik = ?` reads every row of a large store."""
     ref = ref.strip()
-    rows = _rows(
-        db,
-        "SELECT * FROM applicants WHERE id = ? OR registration_number = ? OR nik = ? "
-        "ORDER BY status = 'withdrawn', created_at DESC LIMIT 1",
-        [ref, ref.upper(), ref],
-    )
+    if _NIK.fullmatch(ref):
+        # The live record, else the latest withdrawn one: each through its partial index.
+        rows = _rows(db, f"SELECT * FROM applicants WHERE nik = ? AND {LIVE}", [ref]) or _rows(
+            db, "SELECT * FROM applicants INDEXED BY applicants_withdrawn_nik "
+            f"WHERE nik = ? AND {WITHDRAWN} ORDER BY created_at DESC LIMIT 1", [ref],
+        )  # fmt: skip
+    elif _ID_QUERY.fullmatch(ref):
+        rows = _rows(db, "SELECT * FROM applicants WHERE id = ?", [ref.lower()])
+    else:
+        rows = _rows(db, "SELECT * FROM applicants WHERE registration_number = ?", [ref.upper()])
     if (not rows or rows[0]["status"] == "withdrawn") and _NIK.fullmatch(ref):
         purged = find_purged_nik(db, ref)  # a live record whose NIK was purged comes first
         if purged is not None:
@@ -308,6 +337,11 @@ def get_applicant(db: Database, ref: str) -> dict[str, Any]:
     return rows[0]
 
 
+#: The order of a listing: by time, then by the number's serial as an integer (`seq`, m008), which
+#: sorts right past 999,999 where the number as text does not. The index
+#: applicants_created_seq holds this order, so the first page is read, not sorted.
+NEWEST_FIRST = "created_at DESC, seq DESC, registration_number DESC"
+OLDEST_FIRST = "created_at, seq, registration_number"
 #: The largest integer SQLite stores; `--limit 99999999999999999999` means "all of them".
 SQLITE_MAX_INT = 2**63 - 1
 
@@ -316,12 +350,26 @@ def list_applicants(
     db: Database, *, limit: int | None = None, **filters: Any
 ) -> list[dict[str, Any]]:
     """Applicants, newest first, filtered (see `_where`)."""
+    return list(iter_applicants(db, limit=limit, **filters))
+
+
+def iter_applicants(
+    db: Database, *, limit: int | None = None, oldest_first: bool = False, **filters: Any
+) -> Iterator[dict[str, Any]]:
+    """Applicants one at a time, read from the database as they are consumed (an export of a
+    million records holds a few hundred in memory, not all of them); newest first unless
+    `oldest_first`, filtered (see `_where`)."""
     where, params = _where(db, **filters)
-    sql = f"SELECT * FROM applicants{where} ORDER BY created_at DESC, registration_number DESC"
+    order = OLDEST_FIRST if oldest_first else NEWEST_FIRST
+    sql = f"SELECT * FROM applicants{where} ORDER BY {order}"
     if limit:
         # SQLite's integers stop at 2**63 - 1; a larger LIMIT is read as a real and refused.
         sql += f" LIMIT {min(int(limit), SQLITE_MAX_INT)}"
-    return _rows(db, sql, params)
+    cursor = db.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    while rows := cursor.fetchmany(500):
+        for row in rows:
+            yield dict(zip(names, row, strict=True))
 
 
 def count_applicants(db: Database, **filters: Any) -> int:
@@ -334,6 +382,7 @@ def _where(
     db: Database,
     *,
     status: str | None = None,
+    statuses: Sequence[str] = (),
     central: str | None = None,
     since: date | None = None,
     until: date | None = None,
@@ -348,6 +397,9 @@ def _where(
     if status:
         where.append("status = ?")
         params.append(status)
+    if statuses:
+        where.append(f"status IN ({', '.join('?' * len(statuses))})")
+        params += statuses
     if central == "pending":
         where.append("central_status IS NULL")
     elif central == "parked":
@@ -398,35 +450,34 @@ def _search(db: Database, query: str) -> tuple[str, list[Any]]:
         digits = "".join(ch for ch in text if ch.isdigit())
         purged = find_purged_nik(db, digits) if len(digits) == 16 else None
         phone, _ = normalise_phone(text)
-        # phone = NULL is never true: a text that is no phone number matches no phone.
-        return "(nik LIKE ? OR kk LIKE ? OR phone = ? OR registration_number IS ?)", [
-            f"{digits}%", f"{digits}%", phone, purged.registration_number if purged else None,
-        ]  # fmt: skip
-    db.conn.create_function("prakerja_has_words", 1, _has_words(fold(text).split()))
-    return "prakerja_has_words(name)", []
+        # A prefix as a range (`nik >= '3273' AND nik < '3274'`): the indexes on nik and kk answer
+        # it, where `LIKE '3273%'` reads every row. phone = NULL is never true: a text that is no
+        # phone number matches no phone.
+        start, stop = digits, _next_prefix(digits)
+        return (
+            f"((nik >= ? AND nik < ? AND {LIVE}) OR (nik >= ? AND nik < ? AND {WITHDRAWN}) "
+            "OR (kk >= ? AND kk < ?) OR phone = ? OR registration_number = ?)",
+            [start, stop, start, stop, start, stop, phone,
+             purged.registration_number if purged else None],
+        )  # fmt: skip
+    # Each word a substring of the folded name (m008): SQLite reads the narrow name_folded index
+    # (the rowids whose name holds the words), not every row through a Python function.
+    words = fold(text).split()
+    found = " AND ".join("instr(name_folded, ?) > 0" for _ in words)
+    return f"rowid IN (SELECT rowid FROM applicants WHERE {found})", words
 
 
-def _has_words(words: list[str]) -> Callable[[str | None], bool]:
-    """Does a name, folded, hold every one of the folded words (any order, any part)? One call
-    per row whatever the number of words; the usual single word costs what one did before."""
-    from prakerja_cli.core.fields import fold
-
-    if len(words) == 1:
-        (word,) = words
-        return lambda name: word in fold(name) if name else False
-
-    def has_all(name: str | None) -> bool:
-        if not name:
-            return False
-        folded = fold(name)
-        return all(word in folded for word in words)
-
-    return has_all
+def _next_prefix(digits: str) -> str:
+    """The first text after every one that starts with `digits` ("3273" -> "3274", "" -> ":"):
+    ':' follows '9' in ASCII, so "39" -> "3:" and "" -> ":" are still upper bounds."""
+    if not digits:
+        return ":"
+    return digits[:-1] + chr(ord(digits[-1]) + 1)
 
 
 def update_applicant(db: Database, applicant_id: str, changes: dict[str, Any]) -> None:
     """Write changed columns; call inside a write transaction."""
-    changes = {**changes, "updated_at": now_iso()}
+    changes = {**changes, **derived(changes), "updated_at": now_iso()}
     assignments = ", ".join(f"{name} = ?" for name in changes)
     db.execute(
         f"UPDATE applicants SET {assignments} WHERE id = ?", [*changes.values(), applicant_id]

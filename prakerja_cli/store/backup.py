@@ -22,6 +22,7 @@ from prakerja_cli.errors import (
     os_reason,
     same_file,
 )
+from prakerja_cli.store.applicants import derived
 from prakerja_cli.store.db import journals
 from prakerja_cli.store.numbering import StoreNumbers
 
@@ -315,12 +316,13 @@ def carry_over(conn: sqlite3.Connection, aside: Path, carried: tuple[str, ...]) 
             slots = ", ".join("?" * len(part))
             for row in source.execute(f"SELECT * FROM applicants WHERE id IN ({slots})", part):
                 keys: list[str] = row.keys()  # a Row iterates its values, not its names
-                names = [name for name in keys if name in columns]
+                values = {name: row[name] for name in keys if name in columns}
+                values.update(derived(values))  # a backup from before m008 has neither
                 try:
                     conn.execute(
-                        f"INSERT INTO applicants ({', '.join(names)}) "
-                        f"VALUES ({', '.join('?' * len(names))})",
-                        [row[name] for name in names],
+                        f"INSERT INTO applicants ({', '.join(values)}) "
+                        f"VALUES ({', '.join('?' * len(values))})",
+                        list(values.values()),
                     )
                 except sqlite3.IntegrityError:
                     continue  # its NIK is live in the backup under another record: stays aside

@@ -120,7 +120,7 @@ def _candidates(db: Database, before: date, retention: bool = False) -> list[dic
     cursor = db.execute(
         f"SELECT id, registration_number, nik, status, central_status, {day}, findings "
         f"FROM applicants WHERE {_RETIRED if retention else _CANDIDATES} "
-        "ORDER BY verified_at, registration_number",
+        "ORDER BY verified_at, seq, registration_number",
         [before.isoformat()],
     )
     names = [d[0] for d in cursor.description]
@@ -152,7 +152,8 @@ def _purge_rows(db: Database, rows: list[dict[str, Any]], *, keep_niks: bool = T
             "VALUES (?, ?, ?, ?)",
             ((kept[r["nik"]], r["registration_number"], stamp, TOMBSTONE_SCHEME) for r in live),
         )
-    cleared = ", ".join(f"{c} = NULL" for c in PERSONAL_COLUMNS)
+    # name_folded is the name as a search compares it (migration m008): it goes with the name.
+    cleared = ", ".join(f"{c} = NULL" for c in (*PERSONAL_COLUMNS, "name_folded"))
     # sent_hash and the outbox's content hashes are plain SHA-256 over the whole record.
     db.conn.executemany(
         f"UPDATE applicants SET {cleared}, sent_hash = NULL, findings = ?, purged_at = ? "

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from prakerja_cli.store import audit
-from prakerja_cli.store.applicants import Office, now_iso, update_applicant
+from prakerja_cli.store.applicants import OLDEST_FIRST, Office, now_iso, update_applicant
 from prakerja_cli.store.db import write
 
 if TYPE_CHECKING:
@@ -157,7 +157,7 @@ def make_batches(db: Database, office_code: str, size: int) -> list[Batch]:
         cursor = db.execute(
             f"SELECT {columns} FROM applicants WHERE {UNSENT} AND id NOT IN "
             "(SELECT applicant_id FROM outbox_items JOIN outbox_batches ON id = batch_id "
-            "WHERE done_at IS NULL) ORDER BY created_at, registration_number"
+            f"WHERE done_at IS NULL) ORDER BY {OLDEST_FIRST}"
         )
         names = [d[0] for d in cursor.description]
         rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
@@ -312,7 +312,12 @@ def sync_counts(db: Database) -> dict[str, Any]:
             "WHERE status != 'withdrawn' GROUP BY 1"
         ).fetchall()
     )
-    oldest = db.execute(f"SELECT min(created_at) FROM applicants WHERE {UNSENT}").fetchone()[0]
+    # The (central_status, created_at) index gives unsent records oldest first: the first that is
+    # also live and not purged ends the search (min() would read every pending one).
+    first = db.execute(
+        f"SELECT created_at FROM applicants WHERE {UNSENT} ORDER BY created_at LIMIT 1"
+    ).fetchone()
+    oldest = first[0] if first else None
     last = db.execute("SELECT value FROM meta WHERE key = 'last_sync'").fetchone()
     in_flight = db.execute("SELECT count(*) FROM outbox_batches WHERE done_at IS NULL").fetchone()[
         0
