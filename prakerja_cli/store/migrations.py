@@ -244,3 +244,10 @@ def m005_store_id(db: Database) -> None:
     db.execute(
         "INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id', lower(hex(randomblob(16))))"
     )
+
+
+@MIGRATIONS()
+def m006_audit_records(db: Database) -> None:
+    """Audit entries commit to the records they change: a keyed hash of each one's stored fields
+    (store/audit.py). Older entries have none; the next open seals the records they hold."""
+    db.execute("ALTER TABLE audit ADD COLUMN records TEXT")

@@ -72,7 +72,7 @@ def purge(db: Database, office: Office, before: date, *, dry_run: bool = False) 
                 audit.record(db, office, "purge", None, {
                     "verified_before": before.isoformat(), "records": result.records,
                     "withdrawn": result.withdrawn, "by_month": result.by_month,
-                })  # fmt: skip
+                }, touched=[row["id"] for row in rows])  # fmt: skip
     finally:
         db.execute(f"PRAGMA secure_delete = {_SECURE_DELETE.get(previous, 'ON')}")
     result.vacuumed = _vacuum(db)  # also after a run that found nothing: it may follow a failed one
