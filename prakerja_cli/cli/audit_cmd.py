@@ -12,14 +12,23 @@ app = typer.Typer(no_args_is_help=True)
 
 
 @app.command("verify")
-def verify(json_output: JsonOpt = False) -> None:
+def verify(
+    anchor: Annotated[str | None, typer.Option("--anchor")] = None, json_output: JsonOpt = False
+) -> None:
     """Check the whole chain; name the first edited, inserted or deleted entry (exit 1)."""
+    from dataclasses import replace
+
     from prakerja_cli.errors import ExitCode
     from prakerja_cli.i18n import t
     from prakerja_cli.office import open_workspace
+    from prakerja_cli.store.audit import holds, parse_anchor
     from prakerja_cli.store.audit import verify as verify_chain
 
-    result = verify_chain(open_workspace().db)
+    written = parse_anchor(anchor) if anchor is not None else None
+    ws = open_workspace()
+    result = verify_chain(ws.db)
+    if written is not None and not holds(ws.db, *written) and result.anchor_lost is None:
+        result = replace(result, anchor_lost=f"{written[0]}:{written[1]}")
     if json_output:
         emit_json({"entries": result.entries, "intact": result.intact,
                    "broken_at": result.broken_at, "problem": result.problem,

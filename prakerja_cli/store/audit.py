@@ -150,11 +150,23 @@ def head(db: Database) -> tuple[int, str]:
 
 
 def holds(db: Database, seq: int, digest: str) -> bool:
-    """Whether entry `seq` of this chain has hash `digest` (seq 0: the empty chain, always)."""
+    """Whether entry `seq` of this chain has hash `digest`, or one starting with it (at least 16
+    hex digits: what a backup prints); seq 0 is the empty chain, always held."""
     if seq == 0:
         return True
     row = db.execute("SELECT hash FROM audit WHERE seq = ?", [seq]).fetchone()
-    return row is not None and hmac.compare_digest(str(row[0]), digest)
+    return row is not None and hmac.compare_digest(str(row[0])[: len(digest)], digest)
+
+
+def parse_anchor(text: str) -> tuple[int, str]:
+    """`SEQ:HASH` (HASH at least its first 16 hex digits) as written down from a backup."""
+    from prakerja_cli.errors import UsageError
+
+    seq, _, digest = text.strip().lstrip("#").partition(":")
+    digest = digest.strip().lower()
+    if not (seq.isdigit() and 16 <= len(digest) <= 64) or digest.strip("0123456789abcdef"):
+        raise UsageError("error.audit_anchor", hint="hint.audit_anchor", value=text)
+    return int(seq), digest
 
 
 def ids_of(db: Database, numbers: Iterable[str]) -> list[str]:
