@@ -166,6 +166,9 @@ def test_a_record_edited_behind_the_apps_back_is_found(office: Path, tmp_path: P
     assert "3273-D01-000002" in run.stderr and "3273-D01-000001" not in run.stderr
     doc = invoke(["audit", "verify", "--json"]).json()
     assert (doc["intact"], doc["broken_at"], doc["changed"]) == (False, None, ["3273-D01-000002"])
+    # Reading it again (an audited reveal) does not vouch for the edited content.
+    assert invoke(["applicants", "show", "3273-D01-000002", "--reveal"]).exit_code == 0
+    assert invoke(["audit", "verify", "--json"]).json()["changed"] == ["3273-D01-000002"]
     checks = {c["check"]: c for c in invoke(["doctor", "--json"]).json()}
     assert checks["audit"]["ok"] is False and "3273-D01-000002" in checks["audit"]["detail"]
     # Putting the value back makes the record match its entry again.

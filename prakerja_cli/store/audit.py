@@ -39,6 +39,11 @@ COVERED = (
     "training", "status", "withdrawn_reason", "purged_at",
 )  # fmt: skip
 _CHUNK = 500
+#: Actions that change records, and so commit to their content. An entry that only reads (reveal,
+#: export) commits to nothing: it would otherwise vouch for a record edited behind the app's back.
+CHANGES = frozenset(
+    {"create", "edit", "withdraw", "withdraw_undo", "import", "purge", "restore", "seal"}
+)
 
 
 def _digest(prev: str, seq: int, at: str, operator: str, desk: str, action: str,
@@ -98,7 +103,7 @@ def record(
     at = now_iso()
     text = json.dumps(details or {}, ensure_ascii=False, sort_keys=True, default=str)
     ids = [applicant_id, *touched] if applicant_id else list(touched)
-    hashes = record_hashes(db, ids) if ids else {}
+    hashes = record_hashes(db, ids) if ids and action in CHANGES else {}
     records = json.dumps(hashes, sort_keys=True, separators=(",", ":")) if hashes else None
     digest = _digest(prev, seq, at, office.operator, office.desk, action, applicant_id, text,
                      records=records)  # fmt: skip
