@@ -68,7 +68,8 @@ def test_truncating_the_trail_is_found_at_the_next_sync(office: Path, tmp_path: 
 
 
 def test_the_reference_server_keeps_the_head_per_office_and_desk(tmp_path: Path) -> None:
-    head = "3273:D01:7:" + "a" * 64
+    first = ":" + "e" * 64
+    head = "3273:D01:7:" + "a" * 64 + first
     with central(tmp_path / "central") as url:
         auth = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -78,12 +79,14 @@ def test_the_reference_server_keeps_the_head_per_office_and_desk(tmp_path: Path)
 
         assert "audit_anchor" not in status(None).json()  # no header: the feed as before
         assert status(head).json()["audit_anchor"] is None
-        kept = status("3273:D01:8:" + "b" * 64).json()["audit_anchor"]
+        kept = status("3273:D01:8:" + "b" * 64 + first).json()["audit_anchor"]
         assert kept["head"] == head and kept["received_at"]
-        assert status("3273:D02:1:" + "c" * 64).json()["audit_anchor"] is None  # another desk
+        assert (
+            status("3273:D02:1:" + "c" * 64 + first).json()["audit_anchor"] is None
+        )  # another desk
         bad = status("3273:D01:8:xyz")
         assert bad.status_code == 400 and bad.json()["error"] == "BAD_REQUEST"
-        other = status("3201:D01:1:" + "d" * 64)
+        other = status("3201:D01:1:" + "d" * 64 + first)
         assert other.status_code == 403 and other.json()["error"] == "FORBIDDEN"
 
 
@@ -116,3 +119,30 @@ def test_a_restore_since_the_anchor_explains_a_shorter_trail(office: Path, tmp_p
         code, after, _ = sync(url)
         assert (code, after["audit_anchor"]) == (0, "restored")
     assert invoke(["audit", "verify"]).exit_code == 0
+
+
+def test_a_desk_set_up_again_is_another_trail_not_a_lost_one(
+    office: Path, _office_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new PC for desk D01 (or a store set up again) has its own trail: sync says `replaced`
+    and does not fail; an emptied trail that still holds records is `lost`."""
+    import shutil
+
+    with central(tmp_path / "central") as url:
+        register(1)
+        assert sync(url)[0] == 0
+        code, kept, _ = sync(url)
+        assert (code, kept["audit_anchor"]) == (0, "kept")
+        other = tmp_path / "other"
+        shutil.copytree(_office_template, other)
+        monkeypatch.setenv("PRAKERJA_HOME", str(other))
+        register(2)
+        code, again, _ = sync(url)
+        assert (code, again["audit_anchor"]) == (0, "replaced")
+        with closing(sqlite3.connect(other / "prakerja.db")) as conn, conn:
+            conn.execute("DELETE FROM audit")
+            conn.execute("DELETE FROM meta WHERE key = 'audit_head'")
+        code, emptied, _ = sync(url)
+        assert (code, emptied["audit_anchor"]) == (1, "lost")
+    changed = invoke(["audit", "verify", "--json"]).json()["changed"]
+    assert changed == ["3273-D01-000001"]  # not sealed again: its entry is gone

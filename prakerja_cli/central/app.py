@@ -436,7 +436,9 @@ class CentralApp:
             return None
         parsed = parse_audit_head(value.strip())
         if parsed is None:
-            raise bad_request("Audit-Head must be OFFICE:DESK:SEQ:HASH (64 lowercase hex digits)")
+            raise bad_request(
+                "Audit-Head must be OFFICE:DESK:SEQ:HASH:FIRST (hashes: 64 lowercase hex)"
+            )
         if office is not None and parsed[0] != office:
             raise ApiError(403, ErrorCode.FORBIDDEN, f"this token is not for office {parsed[0]}")
         return parsed

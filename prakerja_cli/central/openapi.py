@@ -384,7 +384,8 @@ def openapi_document() -> dict[str, Any]:
                     "name": "Audit-Head",
                     "in": "header",
                     "required": False,
-                    "description": "OFFICE:DESK:SEQ:HASH, the head of the desk's audit chain. "
+                    "description": "OFFICE:DESK:SEQ:HASH:FIRST, the head of the desk's audit chain "
+                    "and the hash of its first entry. "
                     "Kept per office and desk; the response's audit_anchor is the one kept "
                     "before.",
                     "schema": {"type": "string", "pattern": AUDIT_HEAD_PATTERN},

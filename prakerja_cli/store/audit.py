@@ -190,8 +190,14 @@ def ids_of(db: Database, numbers: Iterable[str]) -> list[str]:
 
 def seal(db: Database, office: Office) -> bool:
     """Commit to every record once, in a store whose trail commits to none yet (made before
-    entries carried record hashes): from then on a direct edit of any record is found."""
+    entries carried record hashes): from then on a direct edit of any record is found. Only a
+    trail holding a `create` entry without record hashes (signed, so made by an older version) is
+    sealed: a trail emptied behind the app's back leaves its records uncommitted (verify names
+    them) rather than sealed again."""
     if db.execute("SELECT 1 FROM audit WHERE records IS NOT NULL LIMIT 1").fetchone():
+        return False
+    legacy = "SELECT 1 FROM audit WHERE action = 'create' AND records IS NULL LIMIT 1"
+    if db.execute(legacy).fetchone() is None:
         return False
     ids = [row[0] for row in db.execute("SELECT id FROM applicants")]
     if not ids:
@@ -243,7 +249,7 @@ def verify(db: Database) -> VerifyResult:
     lost = db.execute("SELECT value FROM meta WHERE key = ?", [ANCHOR_LOST]).fetchone()
     return VerifyResult(
         count, unverifiable, "key" if unverifiable else None,
-        changed=_changed_records(db, committed, first_key, old_keys) if committed else (),
+        changed=_changed_records(db, committed, first_key, old_keys),
         anchor_lost=str(lost[0]) if lost else None,
     )  # fmt: skip
 

@@ -20,14 +20,20 @@ if TYPE_CHECKING:
 
     from prakerja_cli.store.applicants import Office
 
-#: What a sync found of the anchor: none kept yet, kept, explained by a restore, or lost.
-NEW, KEPT, RESTORED, LOST = "new", "kept", "restored", "lost"
+#: What a sync found of the anchor: none kept yet, kept, explained by a restore, lost, or one of
+#: another trail (a new store for this desk: a PC set up again, or the whole trail replaced).
+NEW, KEPT, RESTORED, LOST, REPLACED = "new", "kept", "restored", "lost", "replaced"
 
 
 def header(db: Database, office: Office) -> str:
-    """The Audit-Head header value: OFFICE:DESK:SEQ:HASH."""
+    """The Audit-Head header value: OFFICE:DESK:SEQ:HASH:FIRST (FIRST: entry #1's hash)."""
     seq, digest = audit.head(db)
-    return f"{office.office_code}:{office.desk}:{seq}:{digest}"
+    return f"{office.office_code}:{office.desk}:{seq}:{digest}:{_first(db)}"
+
+
+def _first(db: Database) -> str:
+    row = db.execute("SELECT hash FROM audit WHERE seq = 1").fetchone()
+    return str(row[0]) if row else audit.GENESIS
 
 
 def check(db: Database, office: Office, anchor: Any) -> str | None:
@@ -36,7 +42,7 @@ def check(db: Database, office: Office, anchor: Any) -> str | None:
     if anchor is None:
         return NEW
     try:
-        office_code, desk, seq_text, digest = str(anchor["head"]).split(":")
+        office_code, desk, seq_text, digest, first = str(anchor["head"]).split(":")
         seq, received = int(seq_text), datetime.fromisoformat(str(anchor["received_at"]))
     except (KeyError, TypeError, ValueError):
         return None
@@ -44,6 +50,11 @@ def check(db: Database, office: Office, anchor: Any) -> str | None:
         return None
     if audit.holds(db, seq, digest):
         return KEPT
+    ours = _first(db)
+    if first not in (audit.GENESIS, ours) and (
+        ours != audit.GENESIS or db.execute("SELECT 1 FROM applicants LIMIT 1").fetchone() is None
+    ):
+        return REPLACED  # another trail for this desk; an emptied one holding records is lost
     if _restored_since(db, received):
         return RESTORED
     lost = f"{seq}:{digest}"
