@@ -98,8 +98,8 @@ def record(
 ) -> None:
     """Append one entry; call inside the write transaction of the change it records, after the
     change: the entry commits to the stored content of `applicant_id` and of every `touched` id."""
-    last = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    last, prev = head(db)
+    seq = last + 1
     at = now_iso()
     text = json.dumps(details or {}, ensure_ascii=False, sort_keys=True, default=str)
     ids = [applicant_id, *touched] if applicant_id else list(touched)
