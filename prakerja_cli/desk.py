@@ -351,7 +351,19 @@ def health_checks(ws: Workspace, *, wal_limit: int = 64 << 20) -> list[Check]:
     checks.append(Check("clock", clock_ok, now.isoformat(timespec="seconds"), "fix.clock",
                         shown=fmt.moment(now)))  # fmt: skip
     chain = audit.verify(db)
-    checks.append(Check("audit", chain.broken_at is None,
-                        f"{chain.entries}" if chain.broken_at is None else f"#{chain.broken_at} {chain.problem}",
-                        "fix.audit_key" if chain.problem == "key" else "fix.audit"))  # fmt: skip
+    checks.append(Check("audit", chain.intact, _chain_shown(chain),
+                        "fix.audit_key" if chain.problem == "key"
+                        else "fix.audit_changed" if chain.changed else "fix.audit"))  # fmt: skip
     return checks
+
+
+def _chain_shown(chain: audit.VerifyResult) -> str:
+    """What doctor shows of the audit chain: its size, or what does not hold."""
+    if chain.broken_at is not None:
+        return f"#{chain.broken_at} {chain.problem}"
+    if chain.anchor_lost:
+        return t("msg.audit_anchor_lost", seq=chain.anchor_lost.split(":")[0],
+                 anchor=chain.anchor_lost.partition(":")[2][:12])  # fmt: skip
+    if chain.changed:
+        return t("msg.audit_changed", count=len(chain.changed), numbers=", ".join(chain.changed))
+    return f"{chain.entries}"

@@ -67,6 +67,9 @@ def open_workspace() -> Workspace:
         operator=config.effective_operator(),
         rules=config.rules,
     )
+    from prakerja_cli.store import audit
+
+    audit.seal(db, office)  # once, for a store made before entries committed to records
     return Workspace(config, db, office)
 
 
@@ -266,7 +269,7 @@ def restore_office(file: Path, last_number: str | None = None) -> RestoreResult:
             "file": file.name, "set_aside": done.set_aside.name, "key": key,
             "carried": carried, "removed": compared.removed,
             "numbering": {"issued": floors.issued[own], "locked": own in floors.unknown},
-        })  # fmt: skip
+        }, touched=audit.ids_of(ws.db, carried))  # fmt: skip
     return RestoreResult(
         done.set_aside, done.counts, key, done.key_set_aside, mismatch, compared, carried,
         nb.format_number(config.office_code, config.desk, floors.issued[own] + 1),

@@ -121,7 +121,8 @@ def test_verify_passes_on_an_intact_chain(office: Path, tmp_path: Path) -> None:
     busy_office(office, tmp_path)
     run = invoke(["audit", "verify", "--json"])
     assert run.exit_code == 0
-    assert run.json() == {"entries": 6, "intact": True, "broken_at": None, "problem": None}
+    assert run.json() == {"entries": 6, "intact": True, "broken_at": None, "problem": None,
+                          "changed": [], "anchor_lost": None}  # fmt: skip
     assert "utuh" in invoke(["audit", "verify"]).stdout
 
 
@@ -167,7 +168,7 @@ def test_a_forged_entry_is_found(office: Path, tmp_path: Path) -> None:
         last = conn.execute("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()[0]
         # Without the office key a forger can link the entry but not sign it.
         conn.execute(
-            "INSERT INTO audit VALUES (7, '2026-01-01T00:00:00+07:00', 'x', 'D01', 'create', NULL, '{}', ?, ?)",
+            "INSERT INTO audit VALUES (7, '2026-01-01T00:00:00+07:00', 'x', 'D01', 'create', NULL, '{}', ?, ?, NULL)",
             [last, "f" * 64],
         )
         conn.execute("UPDATE meta SET value = '7:' || ? WHERE key = 'audit_head'", ["f" * 64])
@@ -184,3 +185,75 @@ def test_an_edit_entry_written_before_fields_only_still_reads() -> None:
     assert "→" in audit_summary("edit", old)
     new = {"registration_number": "3273-D01-000001", "fields": ["phone", "address"]}
     assert "→" not in audit_summary("edit", new)
+
+
+def test_a_record_edited_behind_the_apps_back_is_found(office: Path, tmp_path: Path) -> None:
+    """A direct `UPDATE applicants ...` left `audit verify` and `doctor` green (issue 14,
+    finding 5): every entry now commits to the content of the records it changes."""
+    busy_office(office, tmp_path)
+    assert invoke(["audit", "verify"]).exit_code == 0
+    with sqlite3.connect(office / "prakerja.db") as conn:  # an imported record: one entry for all
+        (name,) = conn.execute("SELECT name FROM applicants WHERE registration_number = ?",
+                               ["3273-D01-000002"]).fetchone()  # fmt: skip
+        conn.execute("UPDATE applicants SET name = 'ORANG LAIN' WHERE registration_number = ?",
+                     ["3273-D01-000002"])  # fmt: skip
+    run = invoke(["audit", "verify"])
+    assert run.exit_code == 1
+    assert "3273-D01-000002" in run.stderr and "3273-D01-000001" not in run.stderr
+    doc = invoke(["audit", "verify", "--json"]).json()
+    assert (doc["intact"], doc["broken_at"], doc["changed"]) == (False, None, ["3273-D01-000002"])
+    # Reading it again (an audited reveal) does not vouch for the edited content.
+    assert invoke(["applicants", "show", "3273-D01-000002", "--reveal"]).exit_code == 0
+    assert invoke(["audit", "verify", "--json"]).json()["changed"] == ["3273-D01-000002"]
+    checks = {c["check"]: c for c in invoke(["doctor", "--json"]).json()}
+    assert checks["audit"]["ok"] is False and "3273-D01-000002" in checks["audit"]["detail"]
+    # Putting the value back makes the record match its entry again.
+    with sqlite3.connect(office / "prakerja.db") as conn:
+        conn.execute("UPDATE applicants SET name = ? WHERE registration_number = ?",
+                     [name, "3273-D01-000002"])  # fmt: skip
+    assert invoke(["audit", "verify"]).exit_code == 0, invoke(["audit", "verify"]).stderr
+
+
+def test_a_record_inserted_or_withdrawn_behind_the_apps_back_is_found(office: Path) -> None:
+    assert invoke(applicant_args(nik=NIK)).exit_code == 0
+    with sqlite3.connect(office / "prakerja.db") as conn:
+        conn.execute("UPDATE applicants SET status = 'withdrawn' WHERE registration_number = ?",
+                     ["3273-D01-000001"])  # fmt: skip
+        conn.execute(
+            "INSERT INTO applicants SELECT 'forged-id', '3273-D01-000099', "
+            + ", ".join(
+                name
+                for name in _applicant_columns(conn)
+                if name not in ("id", "registration_number")
+            )
+            + " FROM applicants WHERE registration_number = '3273-D01-000001'"
+        )
+    doc = invoke(["audit", "verify", "--json"]).json()
+    assert doc["changed"] == ["3273-D01-000001", "3273-D01-000099"]
+
+
+def _applicant_columns(conn: sqlite3.Connection) -> list[str]:
+    return [row[1] for row in conn.execute("PRAGMA table_info(applicants)")]
+
+
+def test_a_store_from_before_record_hashes_is_sealed_once(office: Path) -> None:
+    assert invoke(applicant_args(nik=NIK)).exit_code == 0
+    with sqlite3.connect(office / "prakerja.db") as conn:  # as m009 finds an older store
+        conn.execute("UPDATE audit SET records = NULL")
+    # (the chain no longer verifies that way: rebuild it as an older version would have signed it)
+    from prakerja_cli.store import audit
+
+    with sqlite3.connect(office / "prakerja.db") as conn:
+        prev = audit.GENESIS
+        rows = conn.execute("SELECT seq, at, operator, desk, action, applicant_id, details"
+                            " FROM audit ORDER BY seq").fetchall()  # fmt: skip
+        for seq, *rest in rows:
+            digest = audit._digest(prev, seq, *rest)
+            conn.execute("UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?",
+                         [prev, digest, seq])  # fmt: skip
+            prev = digest
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'audit_head'", [f"{seq}:{prev}"])
+    assert invoke(["audit", "verify"]).exit_code == 0  # the open sealed it
+    assert [row[1] for row in audit_rows(office)][-1] == "seal"
+    assert invoke(["audit", "verify"]).exit_code == 0
+    assert [row[1] for row in audit_rows(office)].count("seal") == 1

@@ -38,7 +38,7 @@ def test_list_masks_nik_and_kk_unless_revealed(two: Path) -> None:
     revealed = invoke(["applicants", "list", "--json", "--reveal"]).json()
     assert {r["nik"] for r in revealed} == {SITI, BUDI}
     human = invoke(["applicants", "list"])
-    assert SITI not in human.stdout and "327301" in human.stdout
+    assert SITI not in human.stdout and "3273**********01" in human.stdout
     assert SITI in invoke(["applicants", "list", "--reveal"]).stdout
 
 
@@ -228,7 +228,7 @@ def test_edit_revalidates(two: Path) -> None:
     )
     assert fixed.exit_code == 0
     assert fixed.json()["status"] == "valid"
-    row = invoke(["applicants", "show", "3273-D01-000002", "--json"]).json()
+    row = invoke(["applicants", "show", "3273-D01-000002", "--json", "--reveal"]).json()
     assert row["birth_date"] == "1985-03-02" and row["status"] == "valid" and row["findings"] == []
     assert row["updated_at"] >= row["created_at"]
 
@@ -259,7 +259,7 @@ def test_edit_takes_the_field_as_a_roster_header_names_it(two: Path) -> None:
          "--set", "tgl_lahir=02-03-1985", "--set", "No HP=0813 1111 2222", "--json"]
     )  # fmt: skip
     assert run.exit_code == 0, run.stderr
-    row = invoke(["applicants", "show", "3273-D01-000002", "--json"]).json()
+    row = invoke(["applicants", "show", "3273-D01-000002", "--json", "--reveal"]).json()
     assert (row["name"], row["birth_date"], row["phone"]) == (
         "BUDI SANTOSA", "1985-03-02", "+6281311112222"
     )  # fmt: skip
@@ -480,4 +480,48 @@ def test_show_of_an_unknown_nik_never_echoes_it_whole(office: Path) -> None:
         run = invoke(args)
         assert run.exit_code == 1
         assert nik not in run.stdout + run.stderr
-        assert f"{nik[:6]}********{nik[-2:]}" in run.stderr
+        assert f"{nik[:4]}**********{nik[-2:]}" in run.stderr
+
+
+def test_masked_output_gives_no_birth_digits_back(two: Path, tmp_path: Path) -> None:
+    """`327301********07` beside the birth date and gender left two unknown digits (issue 14,
+    finding 7): where the NIK is masked neither its date digits nor the day and month of the
+    birth date show, in any form, in list, show, search, export or JSON; --reveal shows them."""
+    born = {SITI: date(1990, 8, 17), BUDI: date(1985, 3, 12)}  # Budi's form date differs
+    nik_born = {SITI: date(1990, 8, 17), BUDI: date(1985, 3, 2)}
+
+    def birth_forms(nik: str) -> list[str]:
+        forms = [nik[6:12]]
+        for day in (born[nik], nik_born[nik]):
+            forms += [day.isoformat(), day.strftime("%d-%m-%Y"), day.strftime("%d/%m/%Y"),
+                      day.strftime("%d%m%y"), day.strftime("%m-%d")]  # fmt: skip
+        return forms
+
+    (two / "out").mkdir()
+    outputs = {
+        "list": invoke(["applicants", "list"]).stdout,
+        "list --json": invoke(["applicants", "list", "--json"]).stdout,
+        "search --json": invoke(["applicants", "search", "a", "--json"]).stdout,
+    }
+    for nik in born:
+        outputs[f"show {nik[-4:]}"] = invoke(["applicants", "show", nik]).stdout
+        outputs[f"show --json {nik[-4:]}"] = invoke(["applicants", "show", nik, "--json"]).stdout
+    for name in ("rekap.csv", "rekap.xlsx"):
+        assert invoke(["export", str(two / "out" / name)]).exit_code == 0
+    outputs["csv"] = (two / "out" / "rekap.csv").read_text(encoding="utf-8-sig")
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(two / "out" / "rekap.xlsx").active
+    assert sheet is not None
+    outputs["xlsx"] = " ".join(str(c) for row in sheet.iter_rows(values_only=True) for c in row)
+    for where, text in outputs.items():
+        for nik in born:
+            for form in birth_forms(nik):
+                assert form not in text, (where, form)
+    shown = invoke(["applicants", "show", SITI, "--json"]).json()
+    assert shown["birth_date"] == "1990" and shown["nik"] == SITI[:4] + "*" * 10 + SITI[-2:]
+    budi = invoke(["applicants", "show", BUDI, "--json"]).json()
+    assert "1985" in budi["findings"][0]["message"]  # the mismatch still says which year
+    revealed = invoke(["applicants", "show", BUDI, "--json", "--reveal"]).json()
+    assert revealed["birth_date"] == "1985-03-12"
+    assert "02-03-1985" in " ".join(x["message"] for x in revealed["findings"])

@@ -476,9 +476,9 @@ def test_kk_damaged_by_excel() -> None:
 # --- mask -------------------------------------------------------------------------------------
 
 
-def test_mask_shows_first_6_and_last_2() -> None:
-    assert mask(BASE) == "327301********01"
-    assert mask(make_kk()) == "327301********01"
+def test_mask_shows_province_regency_and_last_2() -> None:
+    assert mask(BASE) == "3273**********01"
+    assert mask(make_kk()) == "3273**********01"
     assert mask("+6281234567890") == "+62812******90"
     assert len(mask(BASE)) == len(BASE)
 

@@ -63,13 +63,14 @@ def test_migrating_an_empty_database_gives_the_schema(tmp_path: Path) -> None:
     ]
     assert [c.name for c in db["audit"].columns] == [
         "seq", "at", "operator", "desk", "action", "applicant_id", "details", "prev_hash", "hash",
+        "records",
     ]  # fmt: skip
     assert [c.name for c in db["purged_niks"].columns] == [
         "nik_hmac", "registration_number", "purged_at", "scheme",
     ]  # fmt: skip
     assert [m.name for m in MIGRATIONS.applied(db)] == [
         "m001_initial", "m002_sync", "m003_audit", "m004_purge", "m005_store_id",
-        "m007_slow_tombstones", "m008_scale",
+        "m007_slow_tombstones", "m008_scale", "m009_audit_records",
     ]  # fmt: skip
     assert len(db.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()[0]) == 32
     assert MIGRATIONS.pending(db) == []
@@ -88,7 +89,7 @@ def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
     made = first.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()
     first.conn.close()
     db = open_db(path)
-    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 7
+    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 8
     assert db.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone() == made
 
 

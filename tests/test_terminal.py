@@ -81,7 +81,7 @@ def test_applicants_list_fits_an_80_column_console_with_numbers_whole(
         stored = conn.execute("SELECT registration_number, nik FROM applicants").fetchall()
     for number, nik in stored:
         # The registration number and the masked NIK are on one line each, never cut.
-        assert any(number in line and f"{nik[:6]}********{nik[-2:]}" in line for line in lines)
+        assert any(number in line and f"{nik[:4]}**********{nik[-2:]}" in line for line in lines)
     # A long name wraps onto more lines rather than being cut with an ellipsis.
     assert "…" not in screen
     assert "SEKAR" in screen and "KEDATON" in screen

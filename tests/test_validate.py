@@ -400,7 +400,7 @@ TRIGGERS: dict[Code, tuple[dict[str, Any], dict[str, Any], frozenset[str]]] = {
     Code.NIK_BIRTHDATE_INVALID: ({"nik": NIK[:6] + "710490" + NIK[12:]}, {}, frozenset()),
     Code.NIK_SERIAL_INVALID: ({"nik": NIK[:12] + "0000"}, {}, frozenset()),
     Code.NIK_PRECISION_LOST: ({"nik": NIK[:15] + "0"}, {}, frozenset({"nik"})),
-    Code.NIK_MASKED: ({"nik": NIK[:6] + "********" + NIK[-2:]}, {}, frozenset()),
+    Code.NIK_MASKED: ({"nik": NIK[:4] + "**********" + NIK[-2:]}, {}, frozenset()),
     Code.NIK_BIRTHDATE_MISMATCH: ({"birth_date": "18/08/1990"}, {}, frozenset()),
     Code.NIK_GENDER_MISMATCH: ({"gender": "L"}, {}, frozenset()),
     Code.NIK_DUPLICATE: ({}, {"find_live_nik": lambda nik: RECORD}, frozenset()),

@@ -45,6 +45,7 @@ from prakerja_cli.central.contract import (
     SetupError,
     bad_request,
     is_uuid,
+    parse_audit_head,
     parse_batch,
 )
 from prakerja_cli.central.openapi import openapi_document
@@ -421,8 +422,26 @@ class CentralApp:
     async def status(self, request: Request, office: str | None) -> Response:
         cursor = _int_param(request, "cursor", 0, 0, MAX_CURSOR)
         limit = _int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+        anchor = self._audit_head(request, office)
         feed = await run_in_threadpool(self.store.events, office, cursor, limit)
+        if anchor is not None:
+            feed["audit_anchor"] = await run_in_threadpool(self.store.swap_anchor, *anchor)
         return JSONResponse(feed)
+
+    @staticmethod
+    def _audit_head(request: Request, office: str | None) -> tuple[str, str, str] | None:
+        """The Audit-Head header as (office, desk, head); None when absent."""
+        value = request.headers.get("audit-head")
+        if value is None:
+            return None
+        parsed = parse_audit_head(value.strip())
+        if parsed is None:
+            raise bad_request(
+                "Audit-Head must be OFFICE:DESK:SEQ:HASH:FIRST (hashes: 64 lowercase hex)"
+            )
+        if office is not None and parsed[0] != office:
+            raise ApiError(403, ErrorCode.FORBIDDEN, f"this token is not for office {parsed[0]}")
+        return parsed
 
     async def regions(self, request: Request, office: str | None) -> Response:
         raw, compressed = await run_in_threadpool(self.region_list.encoded)

@@ -31,6 +31,9 @@ OFFICE_PATTERN = r"^[0-9]{4}$"
 REGISTRATION_NUMBER_PATTERN = r"^[0-9]{4}-[A-Za-z0-9]{1,8}-[0-9]{6,}$"
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 DIGITS16_PATTERN = r"^[0-9]{16}$"
+#: The Audit-Head header of a status request: office, desk, then seq and hash of the desk's audit
+#: head and the hash of its first entry (which trail it is).
+AUDIT_HEAD_PATTERN = r"^[0-9]{4}:[A-Za-z0-9]{1,8}:[0-9]{1,18}:[0-9a-f]{64}:[0-9a-f]{64}$"
 
 _UUID = re.compile(UUID_PATTERN)
 _SHA256 = re.compile(SHA256_PATTERN)
@@ -38,6 +41,15 @@ _OFFICE = re.compile(OFFICE_PATTERN)
 _REGISTRATION_NUMBER = re.compile(REGISTRATION_NUMBER_PATTERN)
 _DATE = re.compile(DATE_PATTERN)
 _DIGITS16 = re.compile(DIGITS16_PATTERN)
+_AUDIT_HEAD = re.compile(AUDIT_HEAD_PATTERN)
+
+
+def parse_audit_head(value: str) -> tuple[str, str, str] | None:
+    """(office, desk, head) of an Audit-Head header value, or None when it is malformed."""
+    if len(value) > 200 or not _AUDIT_HEAD.fullmatch(value):
+        return None
+    office, desk, head = value.split(":", 2)
+    return office, desk, head
 
 
 class Outcome(StrEnum):

@@ -15,6 +15,7 @@ from typing import Any
 
 from prakerja_cli.central.contract import (
     API_VERSION,
+    AUDIT_HEAD_PATTERN,
     DATE_PATTERN,
     DEFAULT_LIMIT,
     DIGITS16_PATTERN,
@@ -264,6 +265,19 @@ def _schemas() -> dict[str, Any]:
                     "description": "The seq of the last event returned; the cursor asked for "
                     "when there is none.",
                 },
+                "audit_anchor": {
+                    "description": "Only when the request carried Audit-Head: the head this "
+                    "server held for that office and desk before the request (null: none yet).",
+                    "oneOf": [{"type": "null"}, _ref("AuditAnchor")],
+                },
+            },
+        },
+        "AuditAnchor": {
+            "type": "object",
+            "required": ["head", "received_at"],
+            "properties": {
+                "head": {"type": "string", "pattern": AUDIT_HEAD_PATTERN},
+                "received_at": {"type": "string", "format": "date-time"},
             },
         },
         "Region": {
@@ -366,11 +380,26 @@ def openapi_document() -> dict[str, Any]:
                         "default": DEFAULT_LIMIT,
                     },
                 },
+                {
+                    "name": "Audit-Head",
+                    "in": "header",
+                    "required": False,
+                    "description": "OFFICE:DESK:SEQ:HASH:FIRST, the head of the desk's audit chain "
+                    "and the hash of its first entry. "
+                    "Kept per office and desk; the response's audit_anchor is the one kept "
+                    "before.",
+                    "schema": {"type": "string", "pattern": AUDIT_HEAD_PATTERN},
+                },
             ],
             "responses": {
                 "200": _json("StatusFeed", "Events after the cursor; never reordered or removed."),
-                "400": _error("cursor or limit out of range (BAD_REQUEST)."),
-                **_COMMON_ERRORS,
+                "400": _error(
+                    "cursor or limit out of range, or Audit-Head malformed (BAD_REQUEST)."
+                ),
+                "401": _COMMON_ERRORS["401"],
+                "403": _error("Audit-Head names another office than the token's (FORBIDDEN)."),
+                "429": _COMMON_ERRORS["429"],
+                "503": _COMMON_ERRORS["503"],
             },
         }
     }

@@ -79,6 +79,14 @@ _SCHEMA = (
         at TEXT NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS events_office ON events (office_code, seq)",
+    # The last audit head each desk sent (Audit-Head): its anchor outside the desk's PC.
+    """CREATE TABLE IF NOT EXISTS audit_anchors (
+        office_code TEXT NOT NULL,
+        desk TEXT NOT NULL,
+        head TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (office_code, desk)
+    ) WITHOUT ROWID""",
 )
 
 
@@ -347,6 +355,20 @@ class CentralStore:
                 [key, batch.office_code, body_sha256, response, work.stamp],
             )
         return response.encode("utf-8")
+
+    def swap_anchor(self, office_code: str, desk: str, head: str) -> dict[str, Any] | None:
+        """Keep `head` as the desk's audit anchor; return the one kept before (None: none yet)."""
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT head, received_at FROM audit_anchors WHERE office_code = ? AND desk = ?",
+                [office_code, desk],
+            ).fetchone()
+            conn.execute(
+                "INSERT OR REPLACE INTO audit_anchors (office_code, desk, head, received_at) "
+                "VALUES (?, ?, ?, ?)",
+                [office_code, desk, head, now_iso()],
+            )
+        return {"head": f"{office_code}:{desk}:{row[0]}", "received_at": row[1]} if row else None
 
     # -- reading ------------------------------------------------------------------------------
 

@@ -160,7 +160,7 @@ def search(
 @app.command("show")
 def show(ref: RefArg, reveal: RevealOpt = False, json_output: JsonOpt = False) -> None:
     """Show one registration in full, with its findings."""
-    from prakerja_cli.cli.render import applicant_json, print_record
+    from prakerja_cli.cli.render import applicant_json, masked_finding, print_record
     from prakerja_cli.office import open_workspace
     from prakerja_cli.store.applicants import get_applicant, stored_findings
 
@@ -171,7 +171,8 @@ def show(ref: RefArg, reveal: RevealOpt = False, json_output: JsonOpt = False) -
         emit_json(applicant_json(row, reveal=reveal))
         return
     print_record(out, row, reveal=reveal)
-    render_findings(stored_findings(row), out)
+    findings = stored_findings(row)
+    render_findings(findings if reveal else [masked_finding(x) for x in findings], out)
 
 
 @app.command("edit")

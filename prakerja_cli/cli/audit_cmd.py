@@ -12,26 +12,45 @@ app = typer.Typer(no_args_is_help=True)
 
 
 @app.command("verify")
-def verify(json_output: JsonOpt = False) -> None:
+def verify(
+    anchor: Annotated[str | None, typer.Option("--anchor")] = None, json_output: JsonOpt = False
+) -> None:
     """Check the whole chain; name the first edited, inserted or deleted entry (exit 1)."""
+    from dataclasses import replace
+
     from prakerja_cli.errors import ExitCode
     from prakerja_cli.i18n import t
     from prakerja_cli.office import open_workspace
+    from prakerja_cli.store.audit import holds, parse_anchor
     from prakerja_cli.store.audit import verify as verify_chain
 
-    result = verify_chain(open_workspace().db)
+    written = parse_anchor(anchor) if anchor is not None else None
+    ws = open_workspace()
+    result = verify_chain(ws.db)
+    if written is not None and not holds(ws.db, *written) and result.anchor_lost is None:
+        result = replace(result, anchor_lost=f"{written[0]}:{written[1]}")
     if json_output:
-        emit_json({"entries": result.entries, "intact": result.broken_at is None,
-                   "broken_at": result.broken_at, "problem": result.problem})  # fmt: skip
-    elif result.broken_at is None:
+        emit_json({"entries": result.entries, "intact": result.intact,
+                   "broken_at": result.broken_at, "problem": result.problem,
+                   "changed": list(result.changed), "anchor_lost": result.anchor_lost})  # fmt: skip
+    elif result.broken_at is None and result.intact:
         out.print(t("msg.audit_ok", count=result.entries), markup=False)
     elif result.problem == "key":
         err.print(t("msg.audit_key", seq=result.broken_at), markup=False)
         err.print(f"{t('label.hint')}: {t('fix.audit_key')}", markup=False)
-    else:
+    elif result.broken_at is not None:
         problem = t(f"audit.{result.problem}")
         err.print(t("msg.audit_broken", seq=result.broken_at, problem=problem), markup=False)
-    if result.broken_at is not None:
+    if result.broken_at is None and not result.intact and not json_output:
+        if result.anchor_lost:
+            seq, _, anchor = result.anchor_lost.partition(":")
+            err.print(t("msg.audit_anchor_lost", seq=seq, anchor=anchor[:12]), markup=False)
+        if result.changed:
+            err.print(t("msg.audit_changed", count=len(result.changed),
+                        numbers=", ".join(result.changed)), markup=False)  # fmt: skip
+        fix = "fix.audit_changed" if result.changed else "fix.audit"
+        err.print(f"{t('label.hint')}: {t(fix)}", markup=False)
+    if not result.intact:
         raise typer.Exit(int(ExitCode.ERROR))
 
 

@@ -24,19 +24,26 @@ def backup(
     from prakerja_cli.config import app_dir, db_path, office_key
     from prakerja_cli.i18n import t
     from prakerja_cli.office import open_workspace
+    from prakerja_cli.store.audit import head
     from prakerja_cli.store.backup import backup as make_backup
 
-    open_workspace().db.close()  # migrated first: the copy carries the store id a restore reads
+    ws = open_workspace()  # migrated first: the copy carries the store id a restore reads
+    # The chain's head before the copy: the copy holds it. Written down (the handover, the
+    # supervisor's book), it is an anchor outside the PC, as the one each sync sends.
+    seq, digest = head(ws.db)
+    ws.db.close()
     target = dest or app_dir() / "backups"
     result = make_backup(db_path(), target, key=office_key(), keep=keep, force=force)
     if json_output:
         emit_json({"file": str(result.path), "counts": result.counts,
-                   "removed": [str(p) for p in result.removed]})  # fmt: skip
+                   "removed": [str(p) for p in result.removed],
+                   "audit_head": f"{seq}:{digest}"})  # fmt: skip
         return
     out.print(
         t("msg.backup_done", file=str(result.path), applicants=result.counts["applicants"]),
         markup=False,
     )
+    out.print(t("msg.backup_audit_head", seq=seq, head=digest[:16]), markup=False)
 
 
 def restore(

@@ -13,7 +13,7 @@ from rich.table import Table
 from prakerja_cli.cli.common import data_row, escape
 from prakerja_cli.core import fields as f
 from prakerja_cli.core.findings import Finding
-from prakerja_cli.core.nik import mask
+from prakerja_cli.core.nik import mask, mask_birth_date
 from prakerja_cli.core.validate import FIELDS
 from prakerja_cli.i18n import field_label, maybe, t
 from prakerja_cli.i18n import format as fmt
@@ -33,6 +33,8 @@ def display_value(name: str, value: Any, *, reveal: bool = False) -> str:
         return choice_label(name, str(value))
     if name in ("in_school", "social_assistance"):
         return t("yes") if value in (True, 1, "1") else t("no")
+    if name == "birth_date" and not reveal:  # beside a masked NIK: the year only
+        return mask_birth_date(value) or "-"
     if isinstance(value, date) or name == "birth_date":
         return fmt.day(value)
     return str(value)
@@ -81,13 +83,31 @@ def applicant_json(row: dict[str, Any], *, reveal: bool = False) -> dict[str, An
     data = {k: v for k, v in row.items() if k != "findings"}
     for name in SECRET_FIELDS:
         data[name] = row[name] if reveal or row[name] is None else mask(row[name])
+    if not reveal and row.get("birth_date"):  # day and month would give the NIK's digits back
+        data["birth_date"] = mask_birth_date(row["birth_date"])
     data["in_school"] = bool(row["in_school"])
     data["social_assistance"] = bool(row["social_assistance"])
     data["findings"] = [
-        Finding.from_stored(x).to_dict() for x in json.loads(row["findings"] or "[]")
+        (finding if reveal else masked_finding(finding)).to_dict()
+        for finding in map(Finding.from_stored, json.loads(row["findings"] or "[]"))
     ]
     data["changed_since_sent"] = changed_since_sent(row)
     return data
+
+
+#: Finding parameters that carry a birth date or the NIK's date digits.
+_BIRTH_PARAMS = ("nik_date", "form_date", "born", "digits")
+
+
+def masked_finding(finding: Finding) -> Finding:
+    """A finding as shown beside a masked NIK: its birth dates the year only, date digits starred."""
+    params = dict(finding.params)
+    for key in _BIRTH_PARAMS:
+        if key not in params:
+            continue
+        value = str(params[key])
+        params[key] = "******" if key == "digits" else mask_birth_date(value) or value[-4:]
+    return Finding(finding.code, finding.severity, finding.field, params)
 
 
 def print_record(console: Console, row: dict[str, Any], *, reveal: bool) -> None:

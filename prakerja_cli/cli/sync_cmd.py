@@ -44,12 +44,17 @@ def sync(
         result = run_sync(ws, settings, batch_size=batch_size, dry_run=dry_run,
                           progress=progress, on_retry=retrying)  # fmt: skip
     if json_output:
-        emit_json(result.to_json())
+        emit_json({**result.to_json(), "audit_anchor": result.audit_anchor})
     else:
         key = "msg.sync_dry" if dry_run else "msg.sync_done"
         out.print(t(key, **result.to_json()), markup=False)
+    if result.audit_anchor == "lost":  # the chain lost what the central system kept of it
+        err.print(t("msg.sync_anchor_lost"), markup=False)
+        err.print(f"{t('label.hint')}: {t('fix.audit')}", markup=False)
     if result.refused:
         raise typer.Exit(int(ExitCode.REJECTED))
+    if result.audit_anchor == "lost":
+        raise typer.Exit(int(ExitCode.ERROR))
 
 
 @app.command("status")

@@ -206,9 +206,19 @@ def parse_kk(
 
 
 def mask(number: str | None) -> str:
-    """Show the first 6 and last 2 digits of a NIK or KK number; star the rest."""
+    """Show the first 4 digits (province and regency) and the last 2 of a NIK or KK number; star
+    the rest: the kecamatan and the six date digits never show (see docs/security.md). Other
+    numbers (a phone) keep their first 6 and last 2."""
     if not number:
         return ""
     if len(number) <= 8:
         return "*" * len(number)
-    return number[:6] + "*" * (len(number) - 8) + number[-2:]
+    keep = 4 if len(number) == 16 else 6
+    return number[:keep] + "*" * (len(number) - keep - 2) + number[-2:]
+
+
+def mask_birth_date(value: object) -> str:
+    """A birth date where the NIK is masked: the year only. Day and month beside a masked NIK
+    would give its date digits back (see docs/security.md)."""
+    text = value.isoformat() if isinstance(value, date) else str(value or "")
+    return text[:4] if len(text) >= 4 and text[:4].isdigit() else ""

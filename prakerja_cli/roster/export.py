@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from prakerja_cli.core.nik import mask
+from prakerja_cli.core.nik import mask, mask_birth_date
 from prakerja_cli.roster.columns import COLUMNS, LEAD_HEADERS, TAIL_HEADERS
 from prakerja_cli.roster.output import neutralised
 
@@ -79,8 +79,8 @@ def record(number: int, row: dict[str, Any], *, reveal: bool) -> list[Any]:
             value = mask(str(value))
         elif column.field == "phone" and value:
             value = _national_phone(str(value))
-        elif column.field == "birth_date":
-            value = _day(value)
+        elif column.field == "birth_date":  # beside a masked NIK: the year only
+            value = _day(value) if reveal else mask_birth_date(value)
         elif column.field in _YES_NO:
             value = "ya" if value in (1, True, "1") else "tidak"
         cells.append(value if value != "" else None)

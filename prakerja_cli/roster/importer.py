@@ -486,6 +486,7 @@ def _store(
         updates = [r for r in updates if r.outcome != "rejected"]
         numbers = reserve_numbers(ws.db, ws.office, len(new)) if new else []
         stamp = store.now_iso()
+        created: list[str] = []
         for start in range(0, len(new), _INSERT_CHUNK):
             chunk = slice(start, start + _INSERT_CHUNK)
             ids = store.new_ids(len(new[chunk]))
@@ -499,6 +500,7 @@ def _store(
             for r, number in zip(new[chunk], numbers[chunk], strict=True):
                 r.registration_number = number  # the error report names it (STORED_AS)
             store.insert_rows(ws.db, rows)
+            created += (row["id"] for row in rows)
         for r in updates:
             assert r.validated is not None
             known = known_records.by_nik(r.validated.values["nik"])
@@ -519,7 +521,7 @@ def _store(
         audit.record(ws.db, ws.office, "import", None, {
             "file": result.file, "sheet": result.sheet, "sha256": result.sha256,
             "stored": len(new), "updated": len(updates), "rejected": result.rejected,
-        })  # fmt: skip
+        }, touched=created)  # fmt: skip
 
 
 @contextmanager

@@ -298,3 +298,10 @@ def m008_scale(db: Database) -> None:
     db.execute(
         "CREATE INDEX applicants_created_seq ON applicants (created_at, seq, registration_number)"
     )
+
+
+@MIGRATIONS()
+def m009_audit_records(db: Database) -> None:
+    """Audit entries commit to the records they change: a keyed hash of each one's stored fields
+    (store/audit.py). Older entries have none; the next open seals the records they hold."""
+    db.execute("ALTER TABLE audit ADD COLUMN records TEXT")

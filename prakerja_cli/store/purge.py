@@ -101,13 +101,13 @@ def purge(
                 audit.record(db, office, "retention", None, {
                     "changed_before": before.isoformat(), "records": result.records,
                     "by_kind": result.by_kind, "by_month": result.by_month,
-                })  # fmt: skip
+                }, touched=[row["id"] for row in rows])  # fmt: skip
             elif rows:
                 result.purged_at = _purge_rows(db, rows)
                 audit.record(db, office, "purge", None, {
                     "verified_before": before.isoformat(), "records": result.records,
                     "withdrawn": result.withdrawn, "by_month": result.by_month,
-                })  # fmt: skip
+                }, touched=[row["id"] for row in rows])  # fmt: skip
     finally:
         db.execute(f"PRAGMA secure_delete = {_SECURE_DELETE.get(previous, 'ON')}")
     result.vacuumed = _vacuum(db)  # also after a run that found nothing: it may follow a failed one

@@ -12,7 +12,7 @@ from typing import Any
 
 from prakerja_cli.errors import PrakerjaError
 from prakerja_cli.office import Workspace
-from prakerja_cli.sync import outbox
+from prakerja_cli.sync import anchor, outbox
 from prakerja_cli.sync.http import ApiSettings, RetryReport, api_call, make_session
 
 Progress = Callable[[int, int], None]
@@ -41,6 +41,8 @@ class SyncResult:
     )
     pending: int = 0
     dry_run: bool = False
+    #: What the central system's audit anchor said (sync/anchor.py); not part of the audit entry.
+    audit_anchor: str | None = None
 
     @property
     def refused(self) -> int:
@@ -148,11 +150,14 @@ def _deliver(
 
 
 def _pull_status(ws: Workspace, session: Any, base: str, result: SyncResult) -> None:
+    """Pull the status feed; its first page carries the chain's head and checks the anchor."""
     cursor = outbox.status_cursor(ws.db)
+    headers = {"Audit-Head": anchor.header(ws.db, ws.office)}
     while True:
         response = api_call(
-            session, "GET", f"{base}/v1/status", params={"cursor": cursor, "limit": 1000}
-        )
+            session, "GET", f"{base}/v1/status", params={"cursor": cursor, "limit": 1000},
+            headers=headers,
+        )  # fmt: skip
         result.requests += 1
         try:
             data = response.json()
@@ -162,6 +167,8 @@ def _pull_status(ws: Workspace, session: Any, base: str, result: SyncResult) -> 
             raise ProtocolError(
                 "error.api_protocol", hint="hint.api_later", status=response.status_code
             ) from None
+        if result.audit_anchor is None and "audit_anchor" in data:
+            result.audit_anchor = anchor.check(ws.db, ws.office, data["audit_anchor"])
         if not events:
             return
         for name, count in outbox.apply_events(ws.db, events, next_cursor).items():
