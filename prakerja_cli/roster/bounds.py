@@ -32,6 +32,12 @@ MAX_CELLS = 4_000_000
 #: Uncompressed bytes of any one XML part read from the zip (a 100k x 15 sheet is ~85 MB).
 MAX_PART_BYTES = 512 << 20
 _CHUNK = 1 << 20
+#: Excel's limit for a cell's text, in characters.
+MAX_CELL_TEXT = 32_767
+#: Bytes of text one shared string may hold: a full cell written as numeric entities.
+MAX_SHARED_STRING_BYTES = MAX_CELL_TEXT * 10
+#: Spaces an .ods file may ask for with `<text:s text:c="N"/>`, all its cells together.
+MAX_ODS_SPACES = 1 << 24
 
 
 class TooBig(Exception):
@@ -100,9 +106,30 @@ def _check_parts(archive: zipfile.ZipFile) -> None:
             _ods_extent(_chunks(archive, info, strict=True))
         elif name.lower() in sheets:
             _xlsx_extent(_chunks(archive, info, strict=True))
+        elif name.lower().replace("\\", "/").endswith("sharedstrings.xml"):
+            _shared_strings(_chunks(archive, info))
         elif name.startswith("xl/") and name.endswith(".xml"):
             for _ in _chunks(archive, info):  # shared strings, styles: size only
                 pass
+
+
+_SHARED_ITEM = re.compile(rb"<(?:[\w.-]+:)?si\b")
+_MARKUP = re.compile(rb"<[^>]*>")
+
+
+def _shared_strings(chunks: Iterator[bytes]) -> None:
+    """Refuse a shared string longer than a cell may be: every cell that names it gets a copy
+    of its own (one 20 MB string in 40 cells is 800 MB), so its length is what counts, however
+    many runs (`<r><t>`) it is split into. Counted in bytes of text between tags, which is at
+    least its characters; entities (`&amp;` is five bytes for one) are allowed for."""
+    length = 0
+    for chunk in chunks:
+        for i, piece in enumerate(_SHARED_ITEM.split(chunk)):
+            if i:
+                length = 0
+            length += len(piece) - sum(map(len, _MARKUP.findall(piece)))
+            if length > MAX_SHARED_STRING_BYTES:
+                raise TextTooLong
 
 
 _RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>", re.IGNORECASE)
@@ -260,6 +287,10 @@ _ODS_TAG = re.compile(
 _REPEATED = re.compile(rb"""number-(rows|columns)-repeated\s*=\s*(["'])(.*?)\2""")
 
 
+#: `<text:s text:c="N"/>`: N spaces, expanded by the reader.
+_ODS_SPACES = re.compile(rb"""<(?:[\w.-]+:)?s\b[^>]*?\bc\s*=\s*["']([^"']*)["']""")
+
+
 def _repeats(attrs: bytes, kind: bytes) -> int:
     for match in _REPEATED.finditer(attrs):
         if match[1] == kind:
@@ -274,10 +305,17 @@ def _ods_extent(chunks: Iterator[bytes]) -> None:
     """Rows and columns of each table in content.xml, repeats expanded, counting only the rows
     and cells that hold something (LibreOffice ends every sheet with a million empty rows).
     calamine reads every table when it opens the file, so the limits hold for all together."""
-    done = 0
+    done = spaces = 0
     extent = Extent()
     row = column = 0
     for chunk in chunks:
+        for count in _ODS_SPACES.findall(chunk):
+            value = count.strip().lstrip(b"+")
+            if not value.isdigit() or len(value) > 9 or int(value) > MAX_CELL_TEXT:
+                raise TextTooLong
+            spaces += int(value)
+            if spaces > MAX_ODS_SPACES:
+                raise TextTooLong
         for match in _ODS_TAG.finditer(chunk):
             kind, attrs, empty = match[1], match[2], match[3]
             if kind == b"table":

@@ -138,18 +138,27 @@ def choose_sheet(
             raise RosterError("error.roster_sheet", hint="hint.roster_sheets", file=book.path.name,
                               sheet=wanted, sheets=", ".join(names))  # fmt: skip
         names = match[:1]
+    # Visible sheets first: a hidden or "very hidden" one is not what the clerk sees in Excel.
+    ordered = [n for n in names if n not in book.hidden] + [n for n in names if n in book.hidden]
     empty: tuple[Sheet, HeaderMap] | None = None
-    for name in names[:_MAX_SHEETS_TRIED]:
+    for name in ordered[:_MAX_SHEETS_TRIED]:
         sheet = book.sheet(name)
         header = find_header(sheet.rows, overrides)
         if header is not None:
             if wanted is not None or not all(map(_blank, sheet.rows[header.row_index + 1 :])):
+                if wanted is None and name in book.hidden:
+                    raise RosterError("error.roster_only_hidden", hint="hint.roster_only_hidden",
+                                      file=book.path.name, sheet=name)  # fmt: skip
                 return sheet, header
             empty = empty or (sheet, header)  # header only: kept (small), the next sheets tried
         if empty is None or empty[0] is not sheet:
             book.forget(name)  # one sheet in memory at a time, however many the workbook lists
     if empty is not None:
         return empty
+    if len(ordered) > _MAX_SHEETS_TRIED:
+        raise RosterError("error.roster_no_header_more", hint="hint.roster_no_header_more",
+                          file=book.path.name, tried=_MAX_SHEETS_TRIED, count=len(ordered),
+                          sheets=", ".join(ordered[_MAX_SHEETS_TRIED:]))  # fmt: skip
     raise RosterError("error.roster_no_header", hint="hint.roster_map", file=book.path.name)
 
 

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from prakerja_cli.errors import UsageError, check_input_file, library_reason, os_reason
+from prakerja_cli.roster import sandbox
 from prakerja_cli.roster.bounds import (
+    MAX_CELL_TEXT,
     MAX_CELLS,
     MAX_COLUMNS,
     MAX_ROWS,
@@ -28,7 +30,6 @@ SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 CSV_SUFFIXES = (".csv", ".txt")
 #: Bounds that keep a hostile file from exhausting memory or time (more in roster/bounds.py).
 MAX_CSV_LINE = 1 << 20  # 1 MiB: no honest roster line is longer
-MAX_CELL = 32_767  # Excel's own limit for a cell's text
 _SNIFF_BYTES = 1 << 16
 _DECODE_CHUNK = 1 << 20
 
@@ -51,6 +52,8 @@ class Workbook:
     sha256: str
     sheets: list[str]
     kind: str  # "spreadsheet" or "csv"
+    #: Sheets Excel does not show (hidden or "very hidden"): chosen only when no other will do.
+    hidden: set[str] = field(default_factory=set)
     _loaded: dict[str, Sheet] = field(default_factory=dict)
 
     def sheet(self, name: str) -> Sheet:
@@ -88,33 +91,36 @@ def open_roster(path: Path) -> Workbook:
         return Workbook(path, sha, [path.stem], "csv")
     if suffix not in SPREADSHEET_SUFFIXES:
         raise RosterError("error.roster_kind", hint="hint.roster_kinds", file=path.name)
-    workbook = _calamine(path)
-    try:
-        names = [m.name for m in workbook.sheets_metadata if str(m.typ).endswith("WorkSheet")]
-    finally:
-        workbook.close()
-    return Workbook(path, sha, names or list(workbook.sheet_names), "spreadsheet")
+    metadata = _calamine(path, "sheets")
+    names = [name for name, kind, _ in metadata if kind.endswith("WorkSheet")]
+    hidden = {name for name, _, visible in metadata if not visible.endswith(".Visible")}
+    return Workbook(path, sha, names or [name for name, _, _ in metadata], "spreadsheet", hidden)
 
 
-def _calamine(path: Path, *, checked: bool = False) -> Any:
-    from python_calamine import CalamineWorkbook
-
+def _calamine(path: Path, operation: str, sheet: str = "") -> Any:
+    """calamine's answer, read in a child process (roster/sandbox.py); a zipped file's bounds are
+    checked first (calamine sniffs suffixes it does not know, so the bytes decide)."""
     zipped_kind = path.suffix.lower() in (".xlsx", ".xlsm", ".ods")
-    if not checked and (zipped_kind or _is_zip(path)):  # calamine sniffs suffixes it does not know
+    if operation == "sheets" and (zipped_kind or _is_zip(path)):
         _check_size(path)
     try:
-        return CalamineWorkbook.from_path(str(path))
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException as exc:  # damaged files raise several kinds, and Rust panics
-        raise _unreadable(path, exc) from None
+        return sandbox.run(
+            operation, path, sheet, (MAX_COLUMNS, MAX_ROWS, MAX_CELLS, MAX_CELL_TEXT)
+        )
+    except sandbox.ChildError as exc:
+        raise _unreadable(path, exc.name, exc.text) from None
+    except sandbox.ChildFailed as exc:
+        if exc.memory:
+            raise RosterError(
+                "error.roster_memory", hint="hint.roster_split", file=path.name
+            ) from None
+        raise _unreadable(path, "", str(exc)) from None
 
 
-def _unreadable(path: Path, exc: BaseException) -> RosterError:
-    name = type(exc).__name__
-    if "Password" in name or "password" in str(exc).lower() or "encrypt" in str(exc).lower():
+def _unreadable(path: Path, name: str, text: str) -> RosterError:
+    if "Password" in name or "password" in text.lower() or "encrypt" in text.lower():
         return RosterError("error.roster_password", hint="hint.roster_password", file=path.name)
-    reason = library_reason(str(exc).splitlines()[0][:200] if str(exc) else name)
+    reason = library_reason(text or name)
     return RosterError(
         "error.roster_unreadable", hint="hint.roster_resave", file=path.name, reason=reason
     )
@@ -163,21 +169,13 @@ def _looks_encrypted(path: Path) -> bool:
 def _read_sheet(book: Workbook, name: str) -> Sheet:
     if book.kind == "csv":
         return Sheet(name, list(_csv_rows(book.path)))
-    workbook = _calamine(book.path, checked=True)  # open_roster checked the file's bounds
-    try:
-        sheet = workbook.get_sheet_by_name(name)
-        width, height = sheet.width, sheet.height
-        if width > MAX_COLUMNS or height > MAX_ROWS or width * height > MAX_CELLS:
-            raise _too_big(book.path)  # .xls has no pre-check: BIFF caps it at 65,536 x 256
-        rows = sheet.to_python(skip_empty_area=False)
-        first = sheet.start[0] + 1 if sheet.start else 1
-    except (RosterError, KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException as exc:  # including calamine's Rust panics
-        raise _unreadable(book.path, exc) from None
-    finally:
-        workbook.close()
-    return Sheet(name, rows, first_row=first)
+    reply = _calamine(book.path, "cells", name)
+    if reply[0] == "too_big":
+        raise _too_big(book.path)
+    if reply[0] == "text_too_long":
+        raise RosterError("error.roster_cell_too_long", hint="hint.roster_resave",
+                          file=book.path.name, row=reply[1])  # fmt: skip
+    return Sheet(name, reply[1], first_row=reply[2])
 
 
 def detect_encoding(raw: BinaryIO) -> str | None:
@@ -248,7 +246,7 @@ def _csv_rows(path: Path) -> Iterator[list[Any]]:
                 cells += len(row)
                 if cells > MAX_CELLS or reader.line_num > MAX_ROWS or len(row) > MAX_COLUMNS:
                     raise _too_big(path)
-                if any(len(cell) > MAX_CELL for cell in row):
+                if any(len(cell) > MAX_CELL_TEXT for cell in row):
                     raise RosterError("error.roster_cell_too_long", hint="hint.roster_resave", file=path.name,
                                       row=reader.line_num)  # fmt: skip
                 yield row
