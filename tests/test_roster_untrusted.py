@@ -168,3 +168,24 @@ def test_killed_import_leaves_a_consistent_store_and_a_rerun_converges(
 
     assert content(office) == content(reference)
     assert applicant_count(office) == len(people)
+
+
+def test_control_characters_in_names_are_shown_not_sent(office: Path, tmp_path: Path) -> None:
+    """A sheet name (and, on Linux, a file name) can hold ESC sequences: printed raw they would
+    recolour the clerk's terminal or forge a line; they are shown written out instead."""
+    from tests.test_proof_malformed import rezip
+
+    base = write_xlsx(tmp_path / "base.xlsx", [person(1)], title=False)
+    with zipfile.ZipFile(base) as z:
+        book = z.read("xl/workbook.xml")
+    renamed = book.replace(b'name="Sheet"', b'name="Data&#x1b;[2J&#x1b;]0;x&#x7;"')
+    assert renamed != book
+    name = "daftar\x1b[31m.xlsx" if sys.platform != "win32" else "daftar.xlsx"
+    path = rezip(base, tmp_path / name, replace={"xl/workbook.xml": renamed})
+    run = invoke(["roster", "import", str(path)])
+    assert run.exit_code == 0, run.stderr
+    shown = run.stdout + run.stderr
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert "Data\\x1b[2J\\x1b]0;x\\x07" in shown
+    if sys.platform != "win32":
+        assert "daftar\\x1b[31m.xlsx" in shown
