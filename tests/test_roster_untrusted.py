@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from rosters import person, write_xlsx
+from rosters import person, write_csv, write_ods, write_xls, write_xlsx
 
 from tests.conftest import invoke
 
@@ -61,7 +61,8 @@ def test_text_renamed_to_xlsx_and_binary_csv(office: Path, tmp_path: Path) -> No
 def test_password_protected_workbook(office: Path, tmp_path: Path) -> None:
     # Excel saves an encrypted workbook as an OLE compound file, whatever its .xlsx name says.
     path = tmp_path / "rahasia.xlsx"
-    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4096))
+    name = "EncryptedPackage".encode("utf-16-le")  # its directory entry
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(1024) + name + bytes(3072))
     assert "kata sandi" in assert_one_line_refusal(office, path)
 
 
@@ -189,3 +190,78 @@ def test_control_characters_in_names_are_shown_not_sent(office: Path, tmp_path: 
     assert "Data\\x1b[2J\\x1b]0;x\\x07" in shown
     if sys.platform != "win32":
         assert "daftar\\x1b[31m.xlsx" in shown
+
+
+def test_a_real_xls_named_xlsx_is_named_as_such(office: Path, tmp_path: Path) -> None:
+    path = tmp_path / "daftar.xlsx"
+    path.write_bytes(write_xls(tmp_path / "asli.xls", [person(1)]).read_bytes())
+    message = assert_one_line_refusal(office, path)
+    assert ".xls" in message and "kata sandi" not in message
+
+
+def test_an_xlsx_named_xls_is_named_as_such(office: Path, tmp_path: Path) -> None:
+    path = tmp_path / "daftar.xls"
+    path.write_bytes(write_xlsx(tmp_path / "asli.xlsx", [person(1)]).read_bytes())
+    assert ".xlsx" in assert_one_line_refusal(office, path)
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ("<html><body><table><tr><td>NIK</td></tr></table></body></html>", "HTML"),
+        ('<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet">'
+         "<Worksheet/></Workbook>", "XML Excel 2003"),
+    ],
+)  # fmt: skip
+def test_web_exports_saved_as_xls_say_what_they_are(
+    office: Path, tmp_path: Path, body: str, named: str
+) -> None:
+    path = tmp_path / "ekspor.xls"
+    path.write_text(body, encoding="utf-8")
+    message = assert_one_line_refusal(office, path)
+    assert named in message and "OLE" not in message
+
+
+def test_a_csv_saved_as_xls_is_read_as_csv(office: Path, tmp_path: Path) -> None:
+    csv_file = write_csv(tmp_path / "asli.csv", [person(1), person(2)])
+    path = tmp_path / "ekspor.xls"
+    path.write_bytes(csv_file.read_bytes())
+    run = invoke(["roster", "import", str(path)])
+    assert run.exit_code == 0, run.stderr
+    assert applicant_count(office) == 2
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_a_fifo_or_device_is_not_an_ordinary_file(office: Path, tmp_path: Path) -> None:
+    fifo = tmp_path / "pipa.csv"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/zero")):
+        message = assert_one_line_refusal(office, path)
+        assert "bukan berkas biasa" in message and "tidak ada" not in message
+
+
+def test_an_ods_with_a_wrong_mimetype_says_so(office: Path, tmp_path: Path) -> None:
+    from tests.test_proof_malformed import rezip
+
+    base = write_ods(tmp_path / "base.ods", [person(1)])
+    path = rezip(base, tmp_path / "salah.ods", replace={"mimetype": b"application/zip"})
+    message = assert_one_line_refusal(office, path)
+    assert "mimetype" in message and "buffer" not in message
+
+
+def test_a_full_disk_under_the_error_report_names_it(
+    office: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from openpyxl import Workbook
+
+    def full(self: object, filename: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")  # zipfile names no file
+
+    roster = write_xlsx(tmp_path / "daftar.xlsx", [person(1), person(2, NIK="123")])
+    monkeypatch.setattr(Workbook, "save", full)
+    report = tmp_path / "perbaikan.xlsx"
+    run = invoke(["roster", "import", str(roster), "--errors", str(report)])
+    assert run.exit_code != 0 and "Traceback" not in run.stderr
+    assert str(report) in run.stderr and "disk penuh" in run.stderr.lower()

@@ -98,7 +98,16 @@ def check_spreadsheet(path: Path) -> None:
             raise Damaged(reason) from None
 
 
+#: What calamine requires as the `mimetype` part of an .ods (it reads exactly this many bytes).
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+
+
 def _check_parts(archive: zipfile.ZipFile) -> None:
+    names = set(archive.namelist())
+    if "content.xml" in names and "mimetype" in names:
+        with archive.open("mimetype") as stream:
+            if stream.read(len(ODS_MIMETYPE) + 1).strip() != ODS_MIMETYPE:
+                raise Damaged("mimetype: not an OpenDocument spreadsheet")
     sheets = _worksheet_parts(archive)
     for info in archive.infolist():
         name = info.filename

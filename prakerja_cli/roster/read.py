@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from prakerja_cli.errors import UsageError, check_input_file, library_reason, os_reason
+from prakerja_cli.i18n import t
 from prakerja_cli.roster import sandbox
 from prakerja_cli.roster.bounds import (
     MAX_CELL_TEXT,
@@ -91,6 +92,10 @@ def open_roster(path: Path) -> Workbook:
         return Workbook(path, sha, [path.stem], "csv")
     if suffix not in SPREADSHEET_SUFFIXES:
         raise RosterError("error.roster_kind", hint="hint.roster_kinds", file=path.name)
+    content = _content_kind(path)
+    if content == "text" and suffix == ".xls":  # CSV saved under .xls by a web application
+        return Workbook(path, sha, [path.stem], "csv")
+    _check_content_matches(path, suffix, content)
     metadata = _calamine(path, "sheets")
     names = [name for name, kind, _ in metadata if kind.endswith("WorkSheet")]
     hidden = {name for name, _, visible in metadata if not visible.endswith(".Visible")}
@@ -159,11 +164,69 @@ def _is_zip(path: Path) -> bool:
         return handle.read(4) == b"PK\x03\x04"
 
 
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+#: The stream an encrypted (password-protected) Office file keeps its workbook in, as the OLE
+#: directory spells names (UTF-16LE).
+_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
+
+
+def _content_kind(path: Path) -> str:
+    """What the bytes are, whatever the name says: "zip", "ole", "html", "spreadsheetml"
+    (Excel 2003 XML), "text" (CSV or other plain text) or "other"."""
+    with path.open("rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+    if head.startswith(b"PK\x03\x04"):
+        return "zip"
+    if head.startswith(_OLE):
+        return "ole"
+    if b"\x00" in head or not head:
+        return "other"
+    lower = head.lower()
+    if b"urn:schemas-microsoft-com:office:spreadsheet" in lower:
+        return "spreadsheetml"
+    if b"<table" in lower or b"<html" in lower:
+        return "html"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:  # not merely a character cut by the sniff's end
+            try:
+                head.decode("cp1252")
+            except UnicodeDecodeError:
+                return "other"
+    return "text"
+
+
+def _check_content_matches(path: Path, suffix: str, content: str) -> None:
+    """Refuse a file whose bytes are another kind than its name says, naming what it is: a real
+    .xls named .xlsx is not "password-protected", and an HTML page saved as .xls (what many
+    web applications export) is no damaged workbook."""
+    if content == "ole" and suffix != ".xls":
+        if _looks_encrypted(path):
+            raise RosterError("error.roster_password", hint="hint.roster_password", file=path.name)
+        what = ".xls"
+    elif content == "zip" and suffix == ".xls":
+        what = ".xlsx"
+    elif content in ("html", "spreadsheetml"):
+        raise RosterError("error.roster_disguised", hint="hint.roster_disguised",
+                          file=path.name, what=t(f"roster.kind_{content}"))  # fmt: skip
+    else:
+        return
+    raise RosterError("error.roster_renamed", hint="hint.roster_renamed", file=path.name,
+                      what=what, suffix=suffix)  # fmt: skip
+
+
 def _looks_encrypted(path: Path) -> bool:
     """Password-protected xlsx files are OLE compound files holding an EncryptedPackage."""
     with path.open("rb") as handle:
-        head = handle.read(8)
-    return head == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+        if handle.read(len(_OLE)) != _OLE:
+            return False
+        tail = b""
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            if _ENCRYPTED in tail + block:
+                return True
+            tail = block[-len(_ENCRYPTED) :]
+    return False
 
 
 def _read_sheet(book: Workbook, name: str) -> Sheet:
