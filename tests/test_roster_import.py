@@ -678,3 +678,10 @@ def test_data_past_the_sheets_searched_says_so(office: Path, tmp_path: Path) -> 
     assert run.exit_code == 2
     assert "16" in run.stderr and "--sheet" in run.stderr and "Data" in run.stderr
     assert invoke(["roster", "import", str(path), "--sheet", "Data"]).exit_code == 0
+
+
+def test_a_lone_nik_column_names_the_missing_columns(office: Path, tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "nik.xlsx", [person(1)], headers=["NIK"], title=False)
+    run = invoke(["roster", "import", str(path)])
+    assert run.exit_code == 2
+    assert "tidak punya kolom wajib" in run.stderr and "Nama" in run.stderr
