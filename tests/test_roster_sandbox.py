@@ -9,11 +9,13 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rosters import HEADERS, person, write_ods, write_xls, write_xlsx
 
 from prakerja_cli.roster import sandbox
+from prakerja_cli.roster.bounds import TextTooLong, TooBig, check_spreadsheet
 from tests.conftest import invoke
 from tests.test_proof_malformed import (
     _limited_import,
@@ -35,7 +37,7 @@ def relocated_workbook(tmp_path: Path) -> Path:
     with zipfile.ZipFile(base) as src, zipfile.ZipFile(path, "w") as dst:
         for item in src.infolist():
             data = src.read(item)
-            if item.filename in ("_rels/.rels", "[Content_Types].xml", "docProps/app.xml"):
+            if item.filename.endswith((".rels", "[Content_Types].xml", "docProps/app.xml")):
                 data = data.replace(b"/xl/", b"/data/").replace(b'"xl/', b'"data/')
             name = item.filename
             if name.startswith("xl/"):
@@ -163,11 +165,20 @@ def test_hostile_file_ends_in_one_clean_refusal(office: Path, tmp_path: Path, ki
     assert invoke(["audit", "verify"]).exit_code == 0
 
 
-def test_an_abort_in_the_child_is_reported_as_memory(tmp_path: Path) -> None:
-    # The child aborts (as a Rust allocation failure does); the command survives and says so.
-    path = xls_number_at(tmp_path, 65535, 2000)
+@pytest.mark.parametrize(
+    ("make", "sheet"),
+    [
+        (lambda p: xls_number_at(p, 65535, 2000), "Data"),
+        (relocated_workbook, "Sheet"),
+        (backslash_part, "Sheet"),
+    ],
+    ids=["xls", "relocated", "backslash"],
+)
+def test_an_abort_in_the_child_is_reported_as_memory(tmp_path: Path, make: Any, sheet: str) -> None:
+    # Past the static check (called directly), calamine aborts on its allocation: the child
+    # ends, the caller survives and is told it was memory.
     with pytest.raises(sandbox.ChildFailed) as failed:
-        sandbox.run("cells", path, "Data", (512, 1_100_000, 4_000_000, 32_767))
+        sandbox.run("cells", make(tmp_path), sheet, (512, 1_100_000, 4_000_000, 32_767))
     assert failed.value.memory
 
 
@@ -191,3 +202,19 @@ def test_the_child_is_this_python(tmp_path: Path) -> None:
         done.stdout.strip()
         == "['prakerja_cli', 'prakerja_cli.roster', 'prakerja_cli.roster.sandbox']"
     )
+
+
+@pytest.mark.parametrize(
+    "make", [relocated_workbook, backslash_part, dialogsheet], ids=lambda f: f.__name__
+)
+def test_the_size_check_follows_the_reader_to_the_sheet(tmp_path: Path, make: Any) -> None:
+    """The static check finds the sheet where calamine does, and refuses it before the child
+    is started (a precise reason rather than "memory")."""
+    with pytest.raises(TooBig):
+        check_spreadsheet(make(tmp_path))
+
+
+@pytest.mark.parametrize("make", [huge_shared_string, ods_spaces], ids=lambda f: f.__name__)
+def test_the_size_check_counts_expanded_text(tmp_path: Path, make: Any) -> None:
+    with pytest.raises(TextTooLong):
+        check_spreadsheet(make(tmp_path, 2))

@@ -113,12 +113,12 @@ def _check_parts(archive: zipfile.ZipFile) -> None:
         name = info.filename
         if name == "content.xml":
             _ods_extent(_chunks(archive, info, strict=True))
-        elif name.lower() in sheets:
+        elif part_name(name) in sheets:
             _xlsx_extent(_chunks(archive, info, strict=True))
-        elif name.lower().replace("\\", "/").endswith("sharedstrings.xml"):
+        elif part_name(name).endswith("sharedstrings.xml"):
             _shared_strings(_chunks(archive, info))
-        elif name.startswith("xl/") and name.endswith(".xml"):
-            for _ in _chunks(archive, info):  # shared strings, styles: size only
+        elif part_name(name).endswith((".xml", ".rels")):
+            for _ in _chunks(archive, info):  # styles, relationships: size only
                 pass
 
 
@@ -143,25 +143,55 @@ def _shared_strings(chunks: Iterator[bytes]) -> None:
 
 _RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>", re.IGNORECASE)
 _TARGET = re.compile(rb"""\bTarget\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
+_TYPE = re.compile(rb"""\bType\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
+#: Relationship types a reader takes as a sheet: worksheet, dialogsheet, chartsheet,
+#: macrosheet (xlMacrosheet, xlIntlMacrosheet), whatever namespace spells them.
+_SHEET_TYPE = re.compile(rb"sheet$", re.IGNORECASE)
+
+
+def part_name(name: str) -> str:
+    """A part's name as a reader matches it: backslashes as slashes, no leading slash, '.' and
+    '..' resolved, case ignored."""
+    return posixpath.normpath("/" + name.replace("\\", "/")).lstrip("/").lower()
+
+
+def _relationships(
+    archive: zipfile.ZipFile, names: dict[str, str], rels: str
+) -> list[tuple[bytes, str]]:
+    """(type, target part name) of each relationship in the part `rels` (normalised name),
+    targets resolved against the folder the relationships are for."""
+    member = names.get(rels)
+    if member is None:
+        return []
+    data = b"".join(_chunks(archive, archive.getinfo(member)))
+    source = posixpath.dirname(posixpath.dirname(rels))  # "xl/_rels/x.rels" -> "xl"
+    found = []
+    for relationship in _RELATIONSHIP.findall(data):
+        target, kind = _TARGET.search(relationship), _TYPE.search(relationship)
+        if target is None:
+            continue
+        text = target[1].decode("utf-8", "replace").replace("\\", "/")
+        joined = text if text.startswith("/") else posixpath.join(source, text)
+        found.append((kind[1] if kind else b"", part_name(joined)))
+    return found
 
 
 def _worksheet_parts(archive: zipfile.ZipFile) -> set[str]:
-    """The parts a reader may take as worksheets, lower case: everything under xl/worksheets/,
-    and whatever xl/_rels/workbook.xml.rels points at as a worksheet (a hostile file may keep
-    its sheet elsewhere)."""
-    parts = {n.lower() for n in archive.namelist() if n.lower().startswith("xl/worksheets/")}
-    try:
-        info = archive.getinfo("xl/_rels/workbook.xml.rels")
-    except KeyError:
-        return parts
-    rels = b"".join(_chunks(archive, info))
-    for relationship in _RELATIONSHIP.findall(rels):
-        target = _TARGET.search(relationship)
-        if target is None or b"worksheet" not in relationship.lower():
-            continue
-        name = target[1].decode("utf-8", "replace").replace("\\", "/")
-        name = name.lstrip("/") if name.startswith("/") else "xl/" + name
-        parts.add(posixpath.normpath(name).lower())
+    """The parts a reader may take as sheets, by normalised name: everything under a
+    worksheets/dialogsheets/chartsheets/macrosheets folder, and every sheet the workbook's
+    relationships name, the workbook found as a reader finds it (through _rels/.rels, which
+    may put it in any folder; xl/workbook.xml when it names none)."""
+    names = {part_name(n): n for n in archive.namelist()}
+    parts = {n for n in names if re.search(r"(?:^|/)(?:work|dialog|chart|macro)sheets/", n)}
+    workbooks = [
+        t
+        for k, t in _relationships(archive, names, "_rels/.rels")
+        if k.endswith(b"/officeDocument")
+    ]
+    for workbook in {*workbooks, "xl/workbook.xml"}:
+        folder, base = posixpath.split(workbook)
+        rels = posixpath.join(folder, "_rels", base + ".rels")
+        parts.update(t for k, t in _relationships(archive, names, rels) if _SHEET_TYPE.search(k))
     return parts
 
 
