@@ -206,20 +206,44 @@ def test_an_xlsx_named_xls_is_named_as_such(office: Path, tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize(
-    ("body", "named"),
+    ("name", "body", "named"),
     [
-        ("<html><body><table><tr><td>NIK</td></tr></table></body></html>", "HTML"),
-        ('<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet">'
-         "<Worksheet/></Workbook>", "XML Excel 2003"),
+        ("ekspor.xls", '<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:'
+         'spreadsheet"><Worksheet/></Workbook>', "XML Excel 2003"),
+        ("ekspor.xlsx", "<html><body><table><tr><td>NIK</td></tr></table></body></html>", "HTML"),
+        ("kosong.xls", "<html><body><p>Sesi habis, silakan masuk lagi</p></body></html>", "HTML"),
     ],
 )  # fmt: skip
-def test_web_exports_saved_as_xls_say_what_they_are(
-    office: Path, tmp_path: Path, body: str, named: str
+def test_web_exports_that_are_no_table_say_what_they_are(
+    office: Path, tmp_path: Path, name: str, body: str, named: str
 ) -> None:
-    path = tmp_path / "ekspor.xls"
+    path = tmp_path / name
     path.write_text(body, encoding="utf-8")
     message = assert_one_line_refusal(office, path)
     assert named in message and "OLE" not in message
+
+
+def test_an_html_table_saved_as_xls_is_read(office: Path, tmp_path: Path) -> None:
+    """What many government web applications export as "Excel": a page with a table."""
+    from html import escape
+
+    from rosters import HEADERS, rows_of
+
+    def cell(value: object) -> str:
+        text = value.strftime("%d-%m-%Y") if hasattr(value, "strftime") else str(value)
+        return f"<td>{escape(text)}</td>"
+
+    rows = [HEADERS, *rows_of([person(1), person(2, **{"Nama Sesuai KTP": "Nur'aini"})])]
+    table = "".join("<tr>" + "".join(map(cell, row)) + "</tr>" for row in rows)
+    path = tmp_path / "ekspor.xls"
+    path.write_text(
+        "<html><head><style>td {mso-number-format:'@'}</style></head><body><h3>DAFTAR</h3>"
+        f"<table border=1><tr><th colspan=3>Desa Gegerkalong</th></tr>{table}</table></body></html>",
+        encoding="utf-8",
+    )
+    run = invoke(["roster", "import", str(path)])
+    assert run.exit_code == 0, run.stderr
+    assert applicant_count(office) == 2
 
 
 def test_a_csv_saved_as_xls_is_read_as_csv(office: Path, tmp_path: Path) -> None:

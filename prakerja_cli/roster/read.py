@@ -52,7 +52,7 @@ class Workbook:
     path: Path
     sha256: str
     sheets: list[str]
-    kind: str  # "spreadsheet" or "csv"
+    kind: str  # "spreadsheet", "csv" or "html" (a web page's table saved as .xls)
     #: Sheets Excel does not show (hidden or "very hidden"): chosen only when no other will do.
     hidden: set[str] = field(default_factory=set)
     _loaded: dict[str, Sheet] = field(default_factory=dict)
@@ -93,8 +93,8 @@ def open_roster(path: Path) -> Workbook:
     if suffix not in SPREADSHEET_SUFFIXES:
         raise RosterError("error.roster_kind", hint="hint.roster_kinds", file=path.name)
     content = _content_kind(path)
-    if content == "text" and suffix == ".xls":  # CSV saved under .xls by a web application
-        return Workbook(path, sha, [path.stem], "csv")
+    if suffix == ".xls" and content in ("text", "html"):  # what web applications call Excel
+        return Workbook(path, sha, [path.stem], "csv" if content == "text" else "html")
     _check_content_matches(path, suffix, content)
     metadata = _calamine(path, "sheets")
     names = [name for name, kind, _ in metadata if kind.endswith("WorkSheet")]
@@ -207,7 +207,7 @@ def _check_content_matches(path: Path, suffix: str, content: str) -> None:
         what = ".xls"
     elif content == "zip" and suffix == ".xls":
         what = ".xlsx"
-    elif content in ("html", "spreadsheetml"):
+    elif content in ("html", "spreadsheetml"):  # HTML under .xls is read (open_roster)
         raise RosterError("error.roster_disguised", hint="hint.roster_disguised",
                           file=path.name, what=t(f"roster.kind_{content}"))  # fmt: skip
     else:
@@ -232,6 +232,8 @@ def _looks_encrypted(path: Path) -> bool:
 def _read_sheet(book: Workbook, name: str) -> Sheet:
     if book.kind == "csv":
         return Sheet(name, list(_csv_rows(book.path)))
+    if book.kind == "html":
+        return Sheet(name, _html_rows(book.path))
     reply = _calamine(book.path, "cells", name)
     if reply[0] == "too_big":
         raise _too_big(book.path)
@@ -239,6 +241,22 @@ def _read_sheet(book: Workbook, name: str) -> Sheet:
         raise RosterError("error.roster_cell_too_long", hint="hint.roster_resave",
                           file=book.path.name, row=reply[1])  # fmt: skip
     return Sheet(name, reply[1], first_row=reply[2])
+
+
+def _html_rows(path: Path) -> list[list[Any]]:
+    """The rows of the tables of a web page saved as .xls (roster/htmltable.py)."""
+    from prakerja_cli.roster.htmltable import TableTooBig, html_rows
+
+    with path.open("rb") as raw:
+        encoding = detect_encoding(raw) or "cp1252"
+    try:
+        rows = html_rows(path, encoding, (MAX_COLUMNS, MAX_ROWS, MAX_CELLS, MAX_CELL_TEXT))
+    except TableTooBig:
+        raise _too_big(path) from None
+    if not rows:
+        raise RosterError("error.roster_disguised", hint="hint.roster_disguised", file=path.name,
+                          what=t("roster.kind_html"))  # fmt: skip
+    return list(rows)
 
 
 def detect_encoding(raw: BinaryIO) -> str | None:
