@@ -15,7 +15,7 @@ import pytest
 from rosters import HEADERS, person, write_ods, write_xls, write_xlsx
 
 from prakerja_cli.roster import sandbox
-from prakerja_cli.roster.bounds import TextTooLong, TooBig, check_spreadsheet
+from prakerja_cli.roster.bounds import TextTooLong, TooBig, check_spreadsheet, check_xls
 from tests.conftest import invoke
 from tests.test_proof_malformed import (
     _limited_import,
@@ -218,3 +218,12 @@ def test_the_size_check_follows_the_reader_to_the_sheet(tmp_path: Path, make: An
 def test_the_size_check_counts_expanded_text(tmp_path: Path, make: Any) -> None:
     with pytest.raises(TextTooLong):
         check_spreadsheet(make(tmp_path, 2))
+
+
+@pytest.mark.parametrize("column", [255, 2000])
+def test_xls_cell_records_are_checked_before_the_grid_is_built(tmp_path: Path, column: int) -> None:
+    """The BIFF records' coordinates are read from the compound file before calamine runs
+    (Windows has no address-space limit for the child)."""
+    with pytest.raises(TooBig):
+        check_xls(xls_number_at(tmp_path, 65535, column))
+    check_xls(write_xls(tmp_path / "ok.xls", [person(i) for i in range(1, 200)]))

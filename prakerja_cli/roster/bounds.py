@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import posixpath
 import re
+import struct
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import mmap
 
 #: Columns a roster may have (Excel's own limit is 16,384).
 MAX_COLUMNS = 512
@@ -367,3 +371,127 @@ def _ods_extent(chunks: Iterator[bytes]) -> None:
                 column += _repeats(attrs, b"columns")
                 if not empty or b"value-type" in attrs:
                     extent.grow(row, column)
+
+
+# .xls: an OLE compound file (CFB) whose "Workbook" stream holds BIFF8 records. calamine places
+# each cell by the row and column its record says and builds the grid from the largest, so a
+# 6 KB file whose one NUMBER record says row 65535, column 2000 asks for 131 million cells.
+
+_CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_END_OF_CHAIN = 0xFFFFFFFE
+#: BIFF records that place one cell by (row, column) in their first four bytes.
+_CELL_RECORDS = frozenset({0x0203, 0x00FD, 0x027E, 0x0201, 0x0204, 0x0006, 0x0205, 0x00D6})
+_MULTI_RECORDS = frozenset({0x00BD, 0x00BE})  # MULRK, MULBLANK: row, first column ... last
+_BOF, _DIMENSIONS = 0x0809, 0x0200
+
+
+def check_xls(path: Path) -> None:
+    """Raise TooBig when a sheet's cell records (or its DIMENSIONS) ask for a grid past the
+    limits, Damaged when the compound file cannot be followed. Reads the file through a memory
+    map: nothing is copied but the workbook stream."""
+    import mmap
+
+    with path.open("rb") as handle:
+        try:
+            data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:  # an empty file
+            raise Damaged("cfb error: empty file") from None
+        with data:
+            try:
+                stream = _workbook_stream(data)
+            except (IndexError, struct.error, ValueError, KeyError) as exc:
+                raise Damaged(f"cfb error: {exc}") from None
+            if stream is not None:
+                _biff_extent(stream)
+
+
+def _workbook_stream(data: mmap.mmap) -> bytes | None:
+    if data[:8] != _CFB_MAGIC:
+        return None  # not a compound file: calamine says what it is
+    shift, mini_shift = struct.unpack_from("<HH", data, 0x1E)
+    if not 7 <= shift <= 12 or mini_shift != 6:
+        raise ValueError("sector size")
+    size = 1 << shift
+    sectors = (len(data) - size) // size + 1
+    fat_count, first_dir = struct.unpack_from("<II", data, 0x2C)
+    cutoff, first_mini, mini_count, first_difat, difat_count = struct.unpack_from(
+        "<IIIII", data, 0x38
+    )
+    difat = list(struct.unpack_from("<109I", data, 0x4C))
+    sector = first_difat
+    for _ in range(min(difat_count, sectors)):
+        if sector >= sectors:
+            break
+        entries = struct.unpack_from(f"<{size // 4}I", data, (sector + 1) * size)
+        difat.extend(entries[:-1])
+        sector = entries[-1]
+    fat: list[int] = []
+    for sector in difat[: min(fat_count, sectors)]:
+        fat.extend(struct.unpack_from(f"<{size // 4}I", data, (sector + 1) * size))
+
+    def chain(start: int) -> Iterator[int]:
+        seen = 0
+        while start != _END_OF_CHAIN:
+            if start >= len(fat) or seen > sectors:
+                raise ValueError("sector chain")
+            yield start
+            seen += 1
+            start = fat[start]
+
+    def read(start: int, length: int) -> bytes:
+        out = b"".join(data[(s + 1) * size : (s + 2) * size] for s in chain(start))
+        return out[:length]
+
+    directory = b"".join(data[(s + 1) * size : (s + 2) * size] for s in chain(first_dir))
+    streams: dict[tuple[str, int], tuple[int, int]] = {}
+    for offset in range(0, len(directory) - 127, 128):
+        name_length, kind = struct.unpack_from("<HB", directory, offset + 64)
+        name = directory[offset : offset + max(0, min(name_length, 64) - 2)].decode(
+            "utf-16-le", "replace"
+        )
+        start, length = struct.unpack_from("<IQ", directory, offset + 116)
+        if shift == 9:
+            length &= 0xFFFFFFFF
+        streams[(name.lower(), kind)] = (start, length)
+    root = streams.get(("root entry", 5))
+    found = streams.get(("workbook", 2)) or streams.get(("book", 2))
+    if found is None:
+        return None
+    start, length = found
+    if length > MAX_PART_BYTES:
+        raise TooBig
+    if length >= cutoff or root is None:
+        return read(start, length)
+    mini_stream = read(root[0], root[1])
+    mini_fat: list[int] = []
+    for sector in list(chain(first_mini))[:mini_count]:
+        mini_fat.extend(struct.unpack_from(f"<{size // 4}I", data, (sector + 1) * size))
+    out, seen = [], 0
+    while start != _END_OF_CHAIN:
+        if start >= len(mini_fat) or seen > len(mini_fat):
+            raise ValueError("mini sector chain")
+        out.append(mini_stream[start * 64 : start * 64 + 64])
+        seen += 1
+        start = mini_fat[start]
+    return b"".join(out)[:length]
+
+
+def _biff_extent(stream: bytes) -> None:
+    extent = Extent()
+    offset, end = 0, len(stream) - 4
+    while offset <= end:
+        kind, length = struct.unpack_from("<HH", stream, offset)
+        body = offset + 4
+        if kind == _BOF:
+            extent = Extent()
+        elif kind in _CELL_RECORDS and length >= 4:
+            row, column = struct.unpack_from("<HH", stream, body)
+            extent.grow(row + 1, column + 1)
+        elif kind in _MULTI_RECORDS and length >= 6:
+            row, first = struct.unpack_from("<HH", stream, body)
+            (last,) = struct.unpack_from("<H", stream, body + length - 2)
+            extent.grow(row + 1, max(first, last) + 1)
+        elif kind == _DIMENSIONS and length >= 14:
+            _, rows, _, columns = struct.unpack_from("<IIHH", stream, body)
+            extent.grow(rows, columns)
+        offset = body + length

@@ -8,7 +8,7 @@ import codecs
 import csv
 import hashlib
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -25,6 +25,7 @@ from prakerja_cli.roster.bounds import (
     TextTooLong,
     TooBig,
     check_spreadsheet,
+    check_xls,
 )
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
@@ -107,7 +108,9 @@ def _calamine(path: Path, operation: str, sheet: str = "") -> Any:
     checked first (calamine sniffs suffixes it does not know, so the bytes decide)."""
     zipped_kind = path.suffix.lower() in (".xlsx", ".xlsm", ".ods")
     if operation == "sheets" and (zipped_kind or _is_zip(path)):
-        _check_size(path)
+        _check_size(path, check_spreadsheet)
+    elif operation == "sheets" and _content_kind(path) == "ole":
+        _check_size(path, check_xls)
     try:
         return sandbox.run(
             operation, path, sheet, (MAX_COLUMNS, MAX_ROWS, MAX_CELLS, MAX_CELL_TEXT)
@@ -136,10 +139,10 @@ def _too_big(path: Path) -> RosterError:
                        columns=MAX_COLUMNS, rows=MAX_ROWS, cells=MAX_CELLS)  # fmt: skip
 
 
-def _check_size(path: Path) -> None:
-    """Refuse a zipped spreadsheet whose sheets would not fit the limits (see roster/bounds.py)."""
+def _check_size(path: Path, check: Callable[[Path], None]) -> None:
+    """Refuse a spreadsheet whose sheets would not fit the limits (see roster/bounds.py)."""
     try:
-        check_spreadsheet(path)
+        check(path)
     except TooBig:
         raise _too_big(path) from None
     except TextTooLong:
