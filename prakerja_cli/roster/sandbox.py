@@ -58,8 +58,7 @@ def run(
             capture_output=True,
             check=False,
             timeout=TIMEOUT,
-            # A Rust panic's backtrace, symbolised with no memory left, can hang the child.
-            env={**os.environ, "RUST_BACKTRACE": "0", "RUST_LIB_BACKTRACE": "0"},
+            env=_child_environment(),
         )
     except MemoryError:
         raise ChildFailed(True, "reply too big") from None
@@ -81,6 +80,15 @@ def run(
     # before the reply, the kernel's OOM killer sends SIGKILL (-9); on Windows 0xC0000409/...
     memory = "memory" in text.lower() or "alloc" in text.lower() or done.returncode in (-6, -9)
     raise ChildFailed(memory, text)
+
+
+def _child_environment() -> dict[str, str]:
+    # The package's own folder first, so the child imports this very code however the parent was
+    # started (installed, editable, or from a checkout on sys.path).
+    root = str(Path(__file__).resolve().parents[2])
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    # A Rust panic's backtrace, symbolised with no memory left, can hang the child.
+    return {**os.environ, "PYTHONPATH": path, "RUST_BACKTRACE": "0", "RUST_LIB_BACKTRACE": "0"}
 
 
 def _limit_memory() -> None:
