@@ -15,6 +15,8 @@ def check_input_file(path: Path, error: type[PrakerjaError] | None = None) -> No
     if path.is_dir():
         raise kind("error.input_is_folder", hint="hint.input_is_folder", file=str(path))
     if not path.is_file():
+        if path.exists():  # a FIFO, a device (/dev/zero), a socket: nothing to read to an end
+            raise kind("error.input_not_file", hint="hint.input_not_file", file=str(path))
         raise kind("error.file_missing", hint="hint.check_path", file=str(path))
 
 
@@ -161,6 +163,7 @@ _LIBRARY_REASONS = (
     (re.compile(r"not well-formed|syntax error|unclosed token|mismatched tag|xml", re.I), "xml"),
     (re.compile(r"comment, CDATA section or processing instruction", re.I), "xml_extras"),
     (re.compile(r"line contains nul", re.I), "nul"),
+    (re.compile(r"mimetype", re.I), "not_ods"),
     (re.compile(r"field larger than field limit", re.I), "cell_too_long"),
 )  # fmt: skip
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from rosters import HEADERS, person, write_csv, write_ods, write_xls, write_xlsx
+from rosters import HEADERS, person, rows_of, write_csv, write_ods, write_xls, write_xlsx
 
 from prakerja_cli.demo import synthetic_nik
 from tests.conftest import applicant_args, invoke
@@ -656,3 +657,61 @@ def test_an_import_looks_up_only_the_files_numbers_through_the_indexes(
     for sql in asked:
         steps = [r[3] for r in ws.db.conn.execute("EXPLAIN QUERY PLAN " + sql)]
         assert not any(re.search(r"\bSCAN applicants\b(?! USING)", s) for s in steps), (sql, steps)
+
+
+def _two_rosters(path: Path, hidden_state: str, *, visible_has_rows: bool) -> Path:
+    """A hidden sheet (first) and a visible one, both with the roster's header."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    secret = book.active
+    assert secret is not None
+    secret.title = "Rahasia"
+    secret.sheet_state = hidden_state
+    shown = book.create_sheet("Data")
+    secret.append(HEADERS)
+    for row in rows_of([person(1), person(2)]):
+        secret.append(row)
+    shown.append(HEADERS if visible_has_rows else ["Catatan"])
+    if visible_has_rows:
+        for row in rows_of([person(3)]):
+            shown.append(row)
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize("state", ["hidden", "veryHidden"])
+def test_a_visible_sheet_is_chosen_before_a_hidden_one(
+    office: Path, tmp_path: Path, state: str
+) -> None:
+    path = _two_rosters(tmp_path / "dua.xlsx", state, visible_has_rows=True)
+    run = invoke(["roster", "import", str(path), "--json"])
+    assert run.exit_code == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["sheet"] == "Data" and result["stored"] == 1
+
+
+def test_a_hidden_sheet_alone_with_data_is_named(office: Path, tmp_path: Path) -> None:
+    path = _two_rosters(tmp_path / "rahasia.xlsx", "veryHidden", visible_has_rows=False)
+    run = invoke(["roster", "import", str(path)])
+    assert run.exit_code == 2
+    assert "Rahasia" in run.stderr and "--sheet Rahasia" in run.stderr
+    assert run.stderr.count("galat:") == 1
+    chosen = invoke(["roster", "import", str(path), "--sheet", "Rahasia", "--json"])
+    assert chosen.exit_code == 0, chosen.stderr
+    assert json.loads(chosen.stdout)["stored"] == 2
+
+
+def test_data_past_the_sheets_searched_says_so(office: Path, tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "banyak.xlsx", [person(1)], sheets_before=19, title=False)
+    run = invoke(["roster", "import", str(path)])
+    assert run.exit_code == 2
+    assert "16" in run.stderr and "--sheet" in run.stderr and "Data" in run.stderr
+    assert invoke(["roster", "import", str(path), "--sheet", "Data"]).exit_code == 0
+
+
+def test_a_lone_nik_column_names_the_missing_columns(office: Path, tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "nik.xlsx", [person(1)], headers=["NIK"], title=False)
+    run = invoke(["roster", "import", str(path)])
+    assert run.exit_code == 2
+    assert "tidak punya kolom wajib" in run.stderr and "Nama" in run.stderr

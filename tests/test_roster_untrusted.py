@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from rosters import person, write_xlsx
+from rosters import person, write_csv, write_ods, write_xls, write_xlsx
 
 from tests.conftest import invoke
 
@@ -61,7 +61,8 @@ def test_text_renamed_to_xlsx_and_binary_csv(office: Path, tmp_path: Path) -> No
 def test_password_protected_workbook(office: Path, tmp_path: Path) -> None:
     # Excel saves an encrypted workbook as an OLE compound file, whatever its .xlsx name says.
     path = tmp_path / "rahasia.xlsx"
-    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4096))
+    name = "EncryptedPackage".encode("utf-16-le")  # its directory entry
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(1024) + name + bytes(3072))
     assert "kata sandi" in assert_one_line_refusal(office, path)
 
 
@@ -168,3 +169,123 @@ def test_killed_import_leaves_a_consistent_store_and_a_rerun_converges(
 
     assert content(office) == content(reference)
     assert applicant_count(office) == len(people)
+
+
+def test_control_characters_in_names_are_shown_not_sent(office: Path, tmp_path: Path) -> None:
+    """A sheet name (and, on Linux, a file name) can hold ESC sequences: printed raw they would
+    recolour the clerk's terminal or forge a line; they are shown written out instead."""
+    from tests.test_proof_malformed import rezip
+
+    base = write_xlsx(tmp_path / "base.xlsx", [person(1)], title=False)
+    with zipfile.ZipFile(base) as z:
+        book = z.read("xl/workbook.xml")
+    renamed = book.replace(b'name="Sheet"', b'name="Data&#x1b;[2J&#x1b;]0;x&#x7;"')
+    assert renamed != book
+    name = "daftar\x1b[31m.xlsx" if sys.platform != "win32" else "daftar.xlsx"
+    path = rezip(base, tmp_path / name, replace={"xl/workbook.xml": renamed})
+    run = invoke(["roster", "import", str(path)])
+    assert run.exit_code == 0, run.stderr
+    shown = run.stdout + run.stderr
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert "Data\\x1b[2J\\x1b]0;x\\x07" in shown
+    if sys.platform != "win32":
+        assert "daftar\\x1b[31m.xlsx" in shown
+
+
+def test_a_real_xls_named_xlsx_is_named_as_such(office: Path, tmp_path: Path) -> None:
+    path = tmp_path / "daftar.xlsx"
+    path.write_bytes(write_xls(tmp_path / "asli.xls", [person(1)]).read_bytes())
+    message = assert_one_line_refusal(office, path)
+    assert ".xls" in message and "kata sandi" not in message
+
+
+def test_an_xlsx_named_xls_is_named_as_such(office: Path, tmp_path: Path) -> None:
+    path = tmp_path / "daftar.xls"
+    path.write_bytes(write_xlsx(tmp_path / "asli.xlsx", [person(1)]).read_bytes())
+    assert ".xlsx" in assert_one_line_refusal(office, path)
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "named"),
+    [
+        ("ekspor.xls", '<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:'
+         'spreadsheet"><Worksheet/></Workbook>', "XML Excel 2003"),
+        ("ekspor.xlsx", "<html><body><table><tr><td>NIK</td></tr></table></body></html>", "HTML"),
+        ("kosong.xls", "<html><body><p>Sesi habis, silakan masuk lagi</p></body></html>", "HTML"),
+    ],
+)  # fmt: skip
+def test_web_exports_that_are_no_table_say_what_they_are(
+    office: Path, tmp_path: Path, name: str, body: str, named: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(body, encoding="utf-8")
+    message = assert_one_line_refusal(office, path)
+    assert named in message and "OLE" not in message
+
+
+def test_an_html_table_saved_as_xls_is_read(office: Path, tmp_path: Path) -> None:
+    """What many government web applications export as "Excel": a page with a table."""
+    from html import escape
+
+    from rosters import HEADERS, rows_of
+
+    def cell(value: object) -> str:
+        text = value.strftime("%d-%m-%Y") if hasattr(value, "strftime") else str(value)
+        return f"<td>{escape(text)}</td>"
+
+    rows = [HEADERS, *rows_of([person(1), person(2, **{"Nama Sesuai KTP": "Nur'aini"})])]
+    table = "".join("<tr>" + "".join(map(cell, row)) + "</tr>" for row in rows)
+    path = tmp_path / "ekspor.xls"
+    path.write_text(
+        "<html><head><style>td {mso-number-format:'@'}</style></head><body><h3>DAFTAR</h3>"
+        f"<table border=1><tr><th colspan=3>Desa Gegerkalong</th></tr>{table}</table></body></html>",
+        encoding="utf-8",
+    )
+    run = invoke(["roster", "import", str(path)])
+    assert run.exit_code == 0, run.stderr
+    assert applicant_count(office) == 2
+
+
+def test_a_csv_saved_as_xls_is_read_as_csv(office: Path, tmp_path: Path) -> None:
+    csv_file = write_csv(tmp_path / "asli.csv", [person(1), person(2)])
+    path = tmp_path / "ekspor.xls"
+    path.write_bytes(csv_file.read_bytes())
+    run = invoke(["roster", "import", str(path)])
+    assert run.exit_code == 0, run.stderr
+    assert applicant_count(office) == 2
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_a_fifo_or_device_is_not_an_ordinary_file(office: Path, tmp_path: Path) -> None:
+    fifo = tmp_path / "pipa.csv"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/zero")):
+        message = assert_one_line_refusal(office, path)
+        assert "bukan berkas biasa" in message and "tidak ada" not in message
+
+
+def test_an_ods_with_a_wrong_mimetype_says_so(office: Path, tmp_path: Path) -> None:
+    from tests.test_proof_malformed import rezip
+
+    base = write_ods(tmp_path / "base.ods", [person(1)])
+    path = rezip(base, tmp_path / "salah.ods", replace={"mimetype": b"application/zip"})
+    message = assert_one_line_refusal(office, path)
+    assert "mimetype" in message and "buffer" not in message
+
+
+def test_a_full_disk_under_the_error_report_names_it(
+    office: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from openpyxl import Workbook
+
+    def full(self: object, filename: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")  # zipfile names no file
+
+    roster = write_xlsx(tmp_path / "daftar.xlsx", [person(1), person(2, NIK="123")])
+    monkeypatch.setattr(Workbook, "save", full)
+    report = tmp_path / "perbaikan.xlsx"
+    run = invoke(["roster", "import", str(roster), "--errors", str(report)])
+    assert run.exit_code != 0 and "Traceback" not in run.stderr
+    assert str(report) in run.stderr and "disk penuh" in run.stderr.lower()

@@ -268,3 +268,27 @@ def test_opening_the_store_does_not_load_numpy_or_pandas() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False", "False", "4"]
+
+
+@pytest.mark.parametrize(
+    ("code", "free", "key"),
+    [
+        (13, 10 << 30, "error.disk_full"),  # SQLITE_FULL
+        (10 | (4 << 8), 4096, "error.disk_full"),  # SQLITE_IOERR_WRITE on a full disk
+        (14, 0, "error.disk_full"),  # SQLITE_CANTOPEN: no room for the WAL file
+        (10 | (4 << 8), 10 << 30, "error.db_open"),  # an I/O error with room left: not "full"
+    ],
+)
+def test_a_full_disk_is_named_whatever_sqlite_calls_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int, free: int, key: str
+) -> None:
+    import shutil
+
+    from prakerja_cli.store.db import store_error
+
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: shutil._ntuple_diskusage(1, 1, free))  # type: ignore[attr-defined]
+    exc = sqlite3.OperationalError(
+        "disk I/O error" if code != 14 else "unable to open database file"
+    )
+    exc.sqlite_errorcode = code  # type: ignore[attr-defined]
+    assert store_error(exc, tmp_path / "prakerja.db").key == key

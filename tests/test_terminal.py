@@ -97,3 +97,25 @@ def test_the_api_token_is_asked_without_echo_and_never_needs_the_command_line(
     assert code == 0, screen
     assert "rahasia-kantor-3273" not in screen  # not echoed as typed, nor printed back
     assert 'api_token = "rahasia-kantor-3273"' in (office / "config.toml").read_text()
+
+
+def test_a_sheet_name_with_escape_sequences_reaches_the_terminal_written_out(
+    office: Path, tmp_path: Path
+) -> None:
+    """A sheet named with ESC sequences (clear the screen, set the window title) is shown as
+    text at a real terminal; the sequences themselves never reach it."""
+    import zipfile
+
+    from test_proof_malformed import rezip
+
+    base = write_xlsx(tmp_path / "base.xlsx", [person(1)], title=False)
+    with zipfile.ZipFile(base) as z:
+        book = z.read("xl/workbook.xml")
+    renamed = book.replace(b'name="Sheet"', b'name="Data&#x1b;[2J&#x1b;]0;x&#x7;"')
+    roster = rezip(base, tmp_path / "daftar.xlsx", replace={"xl/workbook.xml": renamed})
+    terminal = Terminal(["roster", "import", str(roster)], office)
+    code, screen = terminal.close()
+    raw = "".join(terminal._seen)
+    assert code == 0, screen
+    assert "\x1b[2J" not in raw and "\x1b]0;x" not in raw
+    assert "Data\\x1b[2J\\x1b]0;x\\x07" in screen

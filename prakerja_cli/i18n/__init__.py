@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -40,10 +41,28 @@ def t(key: str, /, lang: str | None = None, **params: Any) -> str:
     """The message `key` in the chosen language, filled in with `params`."""
     lang = lang or current_language()
     text = _catalogue(lang).get(key) or _catalogue("en").get(key) or key
+    shown = {k: printable(v) if isinstance(v, str) else v for k, v in params.items()}
     try:
-        return text.format(**params)
+        return text.format(**shown)
     except (KeyError, IndexError, ValueError):
         return text
+
+
+#: Control characters (C0, DEL, C1) and the bidirectional overrides that reorder what follows.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` as it is, with every control character written out (`\\x1b`): a file, sheet or
+    column name comes from whoever made the file, and an ESC sequence or a newline in it must
+    not recolour the terminal, move the cursor or forge a line of ours. Every value a message
+    is filled in with passes through here."""
+    return _CONTROLS.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def maybe(key: str, lang: str | None = None) -> str | None:

@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import posixpath
 import re
+import struct
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import mmap
 
 #: Columns a roster may have (Excel's own limit is 16,384).
 MAX_COLUMNS = 512
@@ -32,6 +36,12 @@ MAX_CELLS = 4_000_000
 #: Uncompressed bytes of any one XML part read from the zip (a 100k x 15 sheet is ~85 MB).
 MAX_PART_BYTES = 512 << 20
 _CHUNK = 1 << 20
+#: Excel's limit for a cell's text, in characters.
+MAX_CELL_TEXT = 32_767
+#: Bytes of text one shared string may hold: a full cell written as numeric entities.
+MAX_SHARED_STRING_BYTES = MAX_CELL_TEXT * 10
+#: Spaces an .ods file may ask for with `<text:s text:c="N"/>`, all its cells together.
+MAX_ODS_SPACES = 1 << 24
 
 
 class TooBig(Exception):
@@ -92,40 +102,100 @@ def check_spreadsheet(path: Path) -> None:
             raise Damaged(reason) from None
 
 
+#: What calamine requires as the `mimetype` part of an .ods (it reads exactly this many bytes).
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+
+
 def _check_parts(archive: zipfile.ZipFile) -> None:
+    names = set(archive.namelist())
+    if "content.xml" in names and "mimetype" in names:
+        with archive.open("mimetype") as stream:
+            if stream.read(len(ODS_MIMETYPE) + 1).strip() != ODS_MIMETYPE:
+                raise Damaged("mimetype: not an OpenDocument spreadsheet")
     sheets = _worksheet_parts(archive)
     for info in archive.infolist():
         name = info.filename
         if name == "content.xml":
             _ods_extent(_chunks(archive, info, strict=True))
-        elif name.lower() in sheets:
+        elif part_name(name) in sheets:
             _xlsx_extent(_chunks(archive, info, strict=True))
-        elif name.startswith("xl/") and name.endswith(".xml"):
-            for _ in _chunks(archive, info):  # shared strings, styles: size only
+        elif part_name(name).endswith("sharedstrings.xml"):
+            _shared_strings(_chunks(archive, info))
+        elif part_name(name).endswith((".xml", ".rels")):
+            for _ in _chunks(archive, info):  # styles, relationships: size only
                 pass
+
+
+_SHARED_ITEM = re.compile(rb"<(?:[\w.-]+:)?si\b")
+_MARKUP = re.compile(rb"<[^>]*>")
+
+
+def _shared_strings(chunks: Iterator[bytes]) -> None:
+    """Refuse a shared string longer than a cell may be: every cell that names it gets a copy
+    of its own (one 20 MB string in 40 cells is 800 MB), so its length is what counts, however
+    many runs (`<r><t>`) it is split into. Counted in bytes of text between tags, which is at
+    least its characters; entities (`&amp;` is five bytes for one) are allowed for."""
+    length = 0
+    for chunk in chunks:
+        for i, piece in enumerate(_SHARED_ITEM.split(chunk)):
+            if i:
+                length = 0
+            length += len(piece) - sum(map(len, _MARKUP.findall(piece)))
+            if length > MAX_SHARED_STRING_BYTES:
+                raise TextTooLong
 
 
 _RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>", re.IGNORECASE)
 _TARGET = re.compile(rb"""\bTarget\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
+_TYPE = re.compile(rb"""\bType\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
+#: Relationship types a reader takes as a sheet: worksheet, dialogsheet, chartsheet,
+#: macrosheet (xlMacrosheet, xlIntlMacrosheet), whatever namespace spells them.
+_SHEET_TYPE = re.compile(rb"sheet$", re.IGNORECASE)
+
+
+def part_name(name: str) -> str:
+    """A part's name as a reader matches it: backslashes as slashes, no leading slash, '.' and
+    '..' resolved, case ignored."""
+    return posixpath.normpath("/" + name.replace("\\", "/")).lstrip("/").lower()
+
+
+def _relationships(
+    archive: zipfile.ZipFile, names: dict[str, str], rels: str
+) -> list[tuple[bytes, str]]:
+    """(type, target part name) of each relationship in the part `rels` (normalised name),
+    targets resolved against the folder the relationships are for."""
+    member = names.get(rels)
+    if member is None:
+        return []
+    data = b"".join(_chunks(archive, archive.getinfo(member)))
+    source = posixpath.dirname(posixpath.dirname(rels))  # "xl/_rels/x.rels" -> "xl"
+    found = []
+    for relationship in _RELATIONSHIP.findall(data):
+        target, kind = _TARGET.search(relationship), _TYPE.search(relationship)
+        if target is None:
+            continue
+        text = target[1].decode("utf-8", "replace").replace("\\", "/")
+        joined = text if text.startswith("/") else posixpath.join(source, text)
+        found.append((kind[1] if kind else b"", part_name(joined)))
+    return found
 
 
 def _worksheet_parts(archive: zipfile.ZipFile) -> set[str]:
-    """The parts a reader may take as worksheets, lower case: everything under xl/worksheets/,
-    and whatever xl/_rels/workbook.xml.rels points at as a worksheet (a hostile file may keep
-    its sheet elsewhere)."""
-    parts = {n.lower() for n in archive.namelist() if n.lower().startswith("xl/worksheets/")}
-    try:
-        info = archive.getinfo("xl/_rels/workbook.xml.rels")
-    except KeyError:
-        return parts
-    rels = b"".join(_chunks(archive, info))
-    for relationship in _RELATIONSHIP.findall(rels):
-        target = _TARGET.search(relationship)
-        if target is None or b"worksheet" not in relationship.lower():
-            continue
-        name = target[1].decode("utf-8", "replace").replace("\\", "/")
-        name = name.lstrip("/") if name.startswith("/") else "xl/" + name
-        parts.add(posixpath.normpath(name).lower())
+    """The parts a reader may take as sheets, by normalised name: everything under a
+    worksheets/dialogsheets/chartsheets/macrosheets folder, and every sheet the workbook's
+    relationships name, the workbook found as a reader finds it (through _rels/.rels, which
+    may put it in any folder; xl/workbook.xml when it names none)."""
+    names = {part_name(n): n for n in archive.namelist()}
+    parts = {n for n in names if re.search(r"(?:^|/)(?:work|dialog|chart|macro)sheets/", n)}
+    workbooks = [
+        t
+        for k, t in _relationships(archive, names, "_rels/.rels")
+        if k.endswith(b"/officeDocument")
+    ]
+    for workbook in {*workbooks, "xl/workbook.xml"}:
+        folder, base = posixpath.split(workbook)
+        rels = posixpath.join(folder, "_rels", base + ".rels")
+        parts.update(t for k, t in _relationships(archive, names, rels) if _SHEET_TYPE.search(k))
     return parts
 
 
@@ -260,6 +330,10 @@ _ODS_TAG = re.compile(
 _REPEATED = re.compile(rb"""number-(rows|columns)-repeated\s*=\s*(["'])(.*?)\2""")
 
 
+#: `<text:s text:c="N"/>`: N spaces, expanded by the reader.
+_ODS_SPACES = re.compile(rb"""<(?:[\w.-]+:)?s\b[^>]*?\bc\s*=\s*["']([^"']*)["']""")
+
+
 def _repeats(attrs: bytes, kind: bytes) -> int:
     for match in _REPEATED.finditer(attrs):
         if match[1] == kind:
@@ -274,10 +348,17 @@ def _ods_extent(chunks: Iterator[bytes]) -> None:
     """Rows and columns of each table in content.xml, repeats expanded, counting only the rows
     and cells that hold something (LibreOffice ends every sheet with a million empty rows).
     calamine reads every table when it opens the file, so the limits hold for all together."""
-    done = 0
+    done = spaces = 0
     extent = Extent()
     row = column = 0
     for chunk in chunks:
+        for count in _ODS_SPACES.findall(chunk):
+            value = count.strip().lstrip(b"+")
+            if not value.isdigit() or len(value) > 9 or int(value) > MAX_CELL_TEXT:
+                raise TextTooLong
+            spaces += int(value)
+            if spaces > MAX_ODS_SPACES:
+                raise TextTooLong
         for match in _ODS_TAG.finditer(chunk):
             kind, attrs, empty = match[1], match[2], match[3]
             if kind == b"table":
@@ -290,3 +371,127 @@ def _ods_extent(chunks: Iterator[bytes]) -> None:
                 column += _repeats(attrs, b"columns")
                 if not empty or b"value-type" in attrs:
                     extent.grow(row, column)
+
+
+# .xls: an OLE compound file (CFB) whose "Workbook" stream holds BIFF8 records. calamine places
+# each cell by the row and column its record says and builds the grid from the largest, so a
+# 6 KB file whose one NUMBER record says row 65535, column 2000 asks for 131 million cells.
+
+_CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_END_OF_CHAIN = 0xFFFFFFFE
+#: BIFF records that place one cell by (row, column) in their first four bytes.
+_CELL_RECORDS = frozenset({0x0203, 0x00FD, 0x027E, 0x0201, 0x0204, 0x0006, 0x0205, 0x00D6})
+_MULTI_RECORDS = frozenset({0x00BD, 0x00BE})  # MULRK, MULBLANK: row, first column ... last
+_BOF, _DIMENSIONS = 0x0809, 0x0200
+
+
+def check_xls(path: Path) -> None:
+    """Raise TooBig when a sheet's cell records (or its DIMENSIONS) ask for a grid past the
+    limits, Damaged when the compound file cannot be followed. Reads the file through a memory
+    map: nothing is copied but the workbook stream."""
+    import mmap
+
+    with path.open("rb") as handle:
+        try:
+            data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:  # an empty file
+            raise Damaged("cfb error: empty file") from None
+        with data:
+            try:
+                stream = _workbook_stream(data)
+            except (IndexError, struct.error, ValueError, KeyError) as exc:
+                raise Damaged(f"cfb error: {exc}") from None
+            if stream is not None:
+                _biff_extent(stream)
+
+
+def _workbook_stream(data: mmap.mmap) -> bytes | None:
+    if data[:8] != _CFB_MAGIC:
+        return None  # not a compound file: calamine says what it is
+    shift, mini_shift = struct.unpack_from("<HH", data, 0x1E)
+    if not 7 <= shift <= 12 or mini_shift != 6:
+        raise ValueError("sector size")
+    size = 1 << shift
+    sectors = (len(data) - size) // size + 1
+    fat_count, first_dir = struct.unpack_from("<II", data, 0x2C)
+    cutoff, first_mini, mini_count, first_difat, difat_count = struct.unpack_from(
+        "<IIIII", data, 0x38
+    )
+    difat = list(struct.unpack_from("<109I", data, 0x4C))
+    sector = first_difat
+    for _ in range(min(difat_count, sectors)):
+        if sector >= sectors:
+            break
+        entries = struct.unpack_from(f"<{size // 4}I", data, (sector + 1) * size)
+        difat.extend(entries[:-1])
+        sector = entries[-1]
+    fat: list[int] = []
+    for sector in difat[: min(fat_count, sectors)]:
+        fat.extend(struct.unpack_from(f"<{size // 4}I", data, (sector + 1) * size))
+
+    def chain(start: int) -> Iterator[int]:
+        seen = 0
+        while start != _END_OF_CHAIN:
+            if start >= len(fat) or seen > sectors:
+                raise ValueError("sector chain")
+            yield start
+            seen += 1
+            start = fat[start]
+
+    def read(start: int, length: int) -> bytes:
+        out = b"".join(data[(s + 1) * size : (s + 2) * size] for s in chain(start))
+        return out[:length]
+
+    directory = b"".join(data[(s + 1) * size : (s + 2) * size] for s in chain(first_dir))
+    streams: dict[tuple[str, int], tuple[int, int]] = {}
+    for offset in range(0, len(directory) - 127, 128):
+        name_length, kind = struct.unpack_from("<HB", directory, offset + 64)
+        name = directory[offset : offset + max(0, min(name_length, 64) - 2)].decode(
+            "utf-16-le", "replace"
+        )
+        start, length = struct.unpack_from("<IQ", directory, offset + 116)
+        if shift == 9:
+            length &= 0xFFFFFFFF
+        streams[(name.lower(), kind)] = (start, length)
+    root = streams.get(("root entry", 5))
+    found = streams.get(("workbook", 2)) or streams.get(("book", 2))
+    if found is None:
+        return None
+    start, length = found
+    if length > MAX_PART_BYTES:
+        raise TooBig
+    if length >= cutoff or root is None:
+        return read(start, length)
+    mini_stream = read(root[0], root[1])
+    mini_fat: list[int] = []
+    for sector in list(chain(first_mini))[:mini_count]:
+        mini_fat.extend(struct.unpack_from(f"<{size // 4}I", data, (sector + 1) * size))
+    out, seen = [], 0
+    while start != _END_OF_CHAIN:
+        if start >= len(mini_fat) or seen > len(mini_fat):
+            raise ValueError("mini sector chain")
+        out.append(mini_stream[start * 64 : start * 64 + 64])
+        seen += 1
+        start = mini_fat[start]
+    return b"".join(out)[:length]
+
+
+def _biff_extent(stream: bytes) -> None:
+    extent = Extent()
+    offset, end = 0, len(stream) - 4
+    while offset <= end:
+        kind, length = struct.unpack_from("<HH", stream, offset)
+        body = offset + 4
+        if kind == _BOF:
+            extent = Extent()
+        elif kind in _CELL_RECORDS and length >= 4:
+            row, column = struct.unpack_from("<HH", stream, body)
+            extent.grow(row + 1, column + 1)
+        elif kind in _MULTI_RECORDS and length >= 6:
+            row, first = struct.unpack_from("<HH", stream, body)
+            (last,) = struct.unpack_from("<H", stream, body + length - 2)
+            extent.grow(row + 1, max(first, last) + 1)
+        elif kind == _DIMENSIONS and length >= 14:
+            _, rows, _, columns = struct.unpack_from("<IIHH", stream, body)
+            extent.grow(rows, columns)
+        offset = body + length

@@ -111,9 +111,14 @@ def _two_rows(
     return columns, names
 
 
-def find_header(rows: list[list[Any]], overrides: dict[str, str] | None = None) -> HeaderMap | None:
-    """The first row, among the first 30, naming at least three fields including the NIK; with
-    the row below it when the two together name more fields (a two-row header)."""
+def find_header(
+    rows: list[list[Any]],
+    overrides: dict[str, str] | None = None,
+    *,
+    min_fields: int = MIN_HEADER_FIELDS,
+) -> HeaderMap | None:
+    """The first row, among the first 30, naming at least three fields (`min_fields`) including
+    the NIK; with the row below it when the two together name more fields (a two-row header)."""
     overrides = overrides or {}
     window = rows[: HEADER_SEARCH_ROWS + 1]
     singles: dict[int, tuple[dict[int, str], list[str]]] = {}
@@ -132,7 +137,7 @@ def find_header(rows: list[list[Any]], overrides: dict[str, str] | None = None) 
             alone = max(len(columns), len(single(index + 1)[0]))
             if len(paired) > alone and "nik" in paired.values():
                 columns, headers, last = paired, names, index + 1
-        if len(columns) >= MIN_HEADER_FIELDS and "nik" in columns.values():
+        if len(columns) >= min_fields and "nik" in columns.values():
             unknown = [
                 h for col, h in enumerate(headers)
                 if h and col not in columns and header_key(h) not in IGNORED_KEYS

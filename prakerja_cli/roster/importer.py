@@ -139,19 +139,42 @@ def choose_sheet(
             raise RosterError("error.roster_sheet", hint="hint.roster_sheets", file=book.path.name,
                               sheet=wanted, sheets=", ".join(names))  # fmt: skip
         names = match[:1]
+    # Visible sheets first: a hidden or "very hidden" one is not what the clerk sees in Excel.
+    ordered = [n for n in names if n not in book.hidden] + [n for n in names if n in book.hidden]
     empty: tuple[Sheet, HeaderMap] | None = None
-    for name in names[:_MAX_SHEETS_TRIED]:
+    lone_nik: HeaderMap | None = None  # a NIK column with too few others to be sure of
+    for name in ordered[:_MAX_SHEETS_TRIED]:
         sheet = book.sheet(name)
         header = find_header(sheet.rows, overrides)
+        if header is None and lone_nik is None:
+            lone_nik = find_header(sheet.rows, overrides, min_fields=1)
         if header is not None:
             if wanted is not None or not all(map(_blank, sheet.rows[header.row_index + 1 :])):
+                if wanted is None and name in book.hidden:
+                    raise RosterError("error.roster_only_hidden", hint="hint.roster_only_hidden",
+                                      file=book.path.name, sheet=name)  # fmt: skip
                 return sheet, header
             empty = empty or (sheet, header)  # header only: kept (small), the next sheets tried
         if empty is None or empty[0] is not sheet:
             book.forget(name)  # one sheet in memory at a time, however many the workbook lists
     if empty is not None:
         return empty
+    if lone_nik is not None:
+        _refuse_missing_columns(book.path, lone_nik)
+    if len(ordered) > _MAX_SHEETS_TRIED:
+        raise RosterError("error.roster_no_header_more", hint="hint.roster_no_header_more",
+                          file=book.path.name, tried=_MAX_SHEETS_TRIED, count=len(ordered),
+                          sheets=", ".join(ordered[_MAX_SHEETS_TRIED:]))  # fmt: skip
     raise RosterError("error.roster_no_header", hint="hint.roster_map", file=book.path.name)
+
+
+def _refuse_missing_columns(path: Path, header: HeaderMap) -> None:
+    missing = header.missing_required()
+    if missing:
+        from prakerja_cli.i18n import field_label
+
+        raise RosterError("error.roster_missing_columns", hint="hint.roster_map", file=path.name,
+                          columns=", ".join(field_label(m) for m in missing))  # fmt: skip
 
 
 def _blank(cells: list[Any]) -> bool:
@@ -337,12 +360,7 @@ def import_roster(
     overrides = parse_overrides(mapping or [])
     book = open_roster(path)
     chosen, header = choose_sheet(book, sheet, overrides)
-    missing = header.missing_required()
-    if missing:
-        from prakerja_cli.i18n import field_label
-
-        raise RosterError("error.roster_missing_columns", hint="hint.roster_map", file=path.name,
-                          columns=", ".join(field_label(m) for m in missing))  # fmt: skip
+    _refuse_missing_columns(path, header)
 
     known_records = _Known(ws)
     purged = store.PurgedNiks(ws.db)

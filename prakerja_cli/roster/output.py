@@ -80,7 +80,12 @@ def replacing(path: Path) -> Iterator[Path]:
     # error report), and a predictable name could be a link planted by another account.
     tmp = private_temp(path)
     try:
-        yield tmp
+        try:
+            yield tmp
+        except OSError as exc:
+            if exc.filename is None:  # a library's write (zipfile's) names no file: ours it is
+                exc.filename = str(path)
+            raise
         try:
             tmp.replace(path)
         except PermissionError as exc:

@@ -8,13 +8,16 @@ import codecs
 import csv
 import hashlib
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from prakerja_cli.errors import UsageError, check_input_file, library_reason, os_reason
+from prakerja_cli.i18n import t
+from prakerja_cli.roster import sandbox
 from prakerja_cli.roster.bounds import (
+    MAX_CELL_TEXT,
     MAX_CELLS,
     MAX_COLUMNS,
     MAX_ROWS,
@@ -22,13 +25,13 @@ from prakerja_cli.roster.bounds import (
     TextTooLong,
     TooBig,
     check_spreadsheet,
+    check_xls,
 )
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 CSV_SUFFIXES = (".csv", ".txt")
 #: Bounds that keep a hostile file from exhausting memory or time (more in roster/bounds.py).
 MAX_CSV_LINE = 1 << 20  # 1 MiB: no honest roster line is longer
-MAX_CELL = 32_767  # Excel's own limit for a cell's text
 _SNIFF_BYTES = 1 << 16
 _DECODE_CHUNK = 1 << 20
 
@@ -50,7 +53,9 @@ class Workbook:
     path: Path
     sha256: str
     sheets: list[str]
-    kind: str  # "spreadsheet" or "csv"
+    kind: str  # "spreadsheet", "csv" or "html" (a web page's table saved as .xls)
+    #: Sheets Excel does not show (hidden or "very hidden"): chosen only when no other will do.
+    hidden: set[str] = field(default_factory=set)
     _loaded: dict[str, Sheet] = field(default_factory=dict)
 
     def sheet(self, name: str) -> Sheet:
@@ -88,33 +93,42 @@ def open_roster(path: Path) -> Workbook:
         return Workbook(path, sha, [path.stem], "csv")
     if suffix not in SPREADSHEET_SUFFIXES:
         raise RosterError("error.roster_kind", hint="hint.roster_kinds", file=path.name)
-    workbook = _calamine(path)
-    try:
-        names = [m.name for m in workbook.sheets_metadata if str(m.typ).endswith("WorkSheet")]
-    finally:
-        workbook.close()
-    return Workbook(path, sha, names or list(workbook.sheet_names), "spreadsheet")
+    content = _content_kind(path)
+    if suffix == ".xls" and content in ("text", "html"):  # what web applications call Excel
+        return Workbook(path, sha, [path.stem], "csv" if content == "text" else "html")
+    _check_content_matches(path, suffix, content)
+    metadata = _calamine(path, "sheets")
+    names = [name for name, kind, _ in metadata if kind.endswith("WorkSheet")]
+    hidden = {name for name, _, visible in metadata if not visible.endswith(".Visible")}
+    return Workbook(path, sha, names or [name for name, _, _ in metadata], "spreadsheet", hidden)
 
 
-def _calamine(path: Path, *, checked: bool = False) -> Any:
-    from python_calamine import CalamineWorkbook
-
+def _calamine(path: Path, operation: str, sheet: str = "") -> Any:
+    """calamine's answer, read in a child process (roster/sandbox.py); a zipped file's bounds are
+    checked first (calamine sniffs suffixes it does not know, so the bytes decide)."""
     zipped_kind = path.suffix.lower() in (".xlsx", ".xlsm", ".ods")
-    if not checked and (zipped_kind or _is_zip(path)):  # calamine sniffs suffixes it does not know
-        _check_size(path)
+    if operation == "sheets" and (zipped_kind or _is_zip(path)):
+        _check_size(path, check_spreadsheet)
+    elif operation == "sheets" and _content_kind(path) == "ole":
+        _check_size(path, check_xls)
     try:
-        return CalamineWorkbook.from_path(str(path))
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException as exc:  # damaged files raise several kinds, and Rust panics
-        raise _unreadable(path, exc) from None
+        return sandbox.run(
+            operation, path, sheet, (MAX_COLUMNS, MAX_ROWS, MAX_CELLS, MAX_CELL_TEXT)
+        )
+    except sandbox.ChildError as exc:
+        raise _unreadable(path, exc.name, exc.text) from None
+    except sandbox.ChildFailed as exc:
+        if exc.memory:
+            raise RosterError(
+                "error.roster_memory", hint="hint.roster_split", file=path.name
+            ) from None
+        raise _unreadable(path, "", str(exc)) from None
 
 
-def _unreadable(path: Path, exc: BaseException) -> RosterError:
-    name = type(exc).__name__
-    if "Password" in name or "password" in str(exc).lower() or "encrypt" in str(exc).lower():
+def _unreadable(path: Path, name: str, text: str) -> RosterError:
+    if "Password" in name or "password" in text.lower() or "encrypt" in text.lower():
         return RosterError("error.roster_password", hint="hint.roster_password", file=path.name)
-    reason = library_reason(str(exc).splitlines()[0][:200] if str(exc) else name)
+    reason = library_reason(text or name)
     return RosterError(
         "error.roster_unreadable", hint="hint.roster_resave", file=path.name, reason=reason
     )
@@ -125,10 +139,10 @@ def _too_big(path: Path) -> RosterError:
                        columns=MAX_COLUMNS, rows=MAX_ROWS, cells=MAX_CELLS)  # fmt: skip
 
 
-def _check_size(path: Path) -> None:
-    """Refuse a zipped spreadsheet whose sheets would not fit the limits (see roster/bounds.py)."""
+def _check_size(path: Path, check: Callable[[Path], None]) -> None:
+    """Refuse a spreadsheet whose sheets would not fit the limits (see roster/bounds.py)."""
     try:
-        check_spreadsheet(path)
+        check(path)
     except TooBig:
         raise _too_big(path) from None
     except TextTooLong:
@@ -153,31 +167,99 @@ def _is_zip(path: Path) -> bool:
         return handle.read(4) == b"PK\x03\x04"
 
 
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+#: The stream an encrypted (password-protected) Office file keeps its workbook in, as the OLE
+#: directory spells names (UTF-16LE).
+_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
+
+
+def _content_kind(path: Path) -> str:
+    """What the bytes are, whatever the name says: "zip", "ole", "html", "spreadsheetml"
+    (Excel 2003 XML), "text" (CSV or other plain text) or "other"."""
+    with path.open("rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+    if head.startswith(b"PK\x03\x04"):
+        return "zip"
+    if head.startswith(_OLE):
+        return "ole"
+    if b"\x00" in head or not head:
+        return "other"
+    lower = head.lower()
+    if b"urn:schemas-microsoft-com:office:spreadsheet" in lower:
+        return "spreadsheetml"
+    if b"<table" in lower or b"<html" in lower:
+        return "html"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:  # not merely a character cut by the sniff's end
+            try:
+                head.decode("cp1252")
+            except UnicodeDecodeError:
+                return "other"
+    return "text"
+
+
+def _check_content_matches(path: Path, suffix: str, content: str) -> None:
+    """Refuse a file whose bytes are another kind than its name says, naming what it is: a real
+    .xls named .xlsx is not "password-protected", and an HTML page saved as .xls (what many
+    web applications export) is no damaged workbook."""
+    if content == "ole" and suffix != ".xls":
+        if _looks_encrypted(path):
+            raise RosterError("error.roster_password", hint="hint.roster_password", file=path.name)
+        what = ".xls"
+    elif content == "zip" and suffix == ".xls":
+        what = ".xlsx"
+    elif content in ("html", "spreadsheetml"):  # HTML under .xls is read (open_roster)
+        raise RosterError("error.roster_disguised", hint="hint.roster_disguised",
+                          file=path.name, what=t(f"roster.kind_{content}"))  # fmt: skip
+    else:
+        return
+    raise RosterError("error.roster_renamed", hint="hint.roster_renamed", file=path.name,
+                      what=what, suffix=suffix)  # fmt: skip
+
+
 def _looks_encrypted(path: Path) -> bool:
     """Password-protected xlsx files are OLE compound files holding an EncryptedPackage."""
     with path.open("rb") as handle:
-        head = handle.read(8)
-    return head == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+        if handle.read(len(_OLE)) != _OLE:
+            return False
+        tail = b""
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            if _ENCRYPTED in tail + block:
+                return True
+            tail = block[-len(_ENCRYPTED) :]
+    return False
 
 
 def _read_sheet(book: Workbook, name: str) -> Sheet:
     if book.kind == "csv":
         return Sheet(name, list(_csv_rows(book.path)))
-    workbook = _calamine(book.path, checked=True)  # open_roster checked the file's bounds
+    if book.kind == "html":
+        return Sheet(name, _html_rows(book.path))
+    reply = _calamine(book.path, "cells", name)
+    if reply[0] == "too_big":
+        raise _too_big(book.path)
+    if reply[0] == "text_too_long":
+        raise RosterError("error.roster_cell_too_long", hint="hint.roster_resave",
+                          file=book.path.name, row=reply[1])  # fmt: skip
+    return Sheet(name, reply[1], first_row=reply[2])
+
+
+def _html_rows(path: Path) -> list[list[Any]]:
+    """The rows of the tables of a web page saved as .xls (roster/htmltable.py)."""
+    from prakerja_cli.roster.htmltable import TableTooBig, html_rows
+
+    with path.open("rb") as raw:
+        encoding = detect_encoding(raw) or "cp1252"
     try:
-        sheet = workbook.get_sheet_by_name(name)
-        width, height = sheet.width, sheet.height
-        if width > MAX_COLUMNS or height > MAX_ROWS or width * height > MAX_CELLS:
-            raise _too_big(book.path)  # .xls has no pre-check: BIFF caps it at 65,536 x 256
-        rows = sheet.to_python(skip_empty_area=False)
-        first = sheet.start[0] + 1 if sheet.start else 1
-    except (RosterError, KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException as exc:  # including calamine's Rust panics
-        raise _unreadable(book.path, exc) from None
-    finally:
-        workbook.close()
-    return Sheet(name, rows, first_row=first)
+        rows = html_rows(path, encoding, (MAX_COLUMNS, MAX_ROWS, MAX_CELLS, MAX_CELL_TEXT))
+    except TableTooBig:
+        raise _too_big(path) from None
+    if not rows:
+        raise RosterError("error.roster_disguised", hint="hint.roster_disguised", file=path.name,
+                          what=t("roster.kind_html"))  # fmt: skip
+    return list(rows)
 
 
 def detect_encoding(raw: BinaryIO) -> str | None:
@@ -248,7 +330,7 @@ def _csv_rows(path: Path) -> Iterator[list[Any]]:
                 cells += len(row)
                 if cells > MAX_CELLS or reader.line_num > MAX_ROWS or len(row) > MAX_COLUMNS:
                     raise _too_big(path)
-                if any(len(cell) > MAX_CELL for cell in row):
+                if any(len(cell) > MAX_CELL_TEXT for cell in row):
                     raise RosterError("error.roster_cell_too_long", hint="hint.roster_resave", file=path.name,
                                       row=reader.line_num)  # fmt: skip
                 yield row

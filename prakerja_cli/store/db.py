@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,9 +34,32 @@ def store_error(exc: sqlite3.Error, path: Path) -> StoreError:
         return StoreError("error.db_readonly", hint="hint.db_readonly", path=str(path))
     if "not a database" in text or "malformed" in text or "corrupt" in text:
         return StoreError("error.db_corrupt", hint="hint.db_corrupt", path=str(path))
-    if "disk" in text and "full" in text:
+    if ("disk" in text and "full" in text) or _out_of_space(exc, path):
         return StoreError("error.disk_full", hint="hint.disk_full", path=str(path))
     return StoreError("error.db_open", hint="hint.db_open", path=str(path), reason=str(exc))
+
+
+#: SQLite's primary result codes that a full disk can surface as: SQLITE_FULL, and SQLITE_IOERR
+#: or SQLITE_CANTOPEN when the journal or WAL file cannot be created or grown.
+_SQLITE_FULL, _SQLITE_IOERR, _SQLITE_CANTOPEN = 13, 10, 14
+#: Free bytes below which an I/O failure is taken for a full disk.
+_NEARLY_FULL = 1 << 20
+
+
+def _out_of_space(exc: sqlite3.Error, path: Path) -> bool:
+    """Whether the store failed because its disk is full (SQLite may say "disk I/O error" or
+    "unable to open database file" for it, which would send the clerk to the permissions)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:
+        return False
+    if code & 0xFF == _SQLITE_FULL:
+        return True
+    if code & 0xFF not in (_SQLITE_IOERR, _SQLITE_CANTOPEN):
+        return False
+    try:
+        return shutil.disk_usage(path.parent).free < _NEARLY_FULL
+    except OSError:
+        return False
 
 
 def open_db(path: Path, *, create: bool = False) -> Database:
