@@ -44,6 +44,16 @@ FIRST = ["Siti", "Budi", "Dewi", "Agus", "Rina", "Joko", "Ayu", "Eko", "Sri", "B
          "Andi", "Wahyu", "Nur", "Dian", "Yuni", "Hendra", "Rizky", "Fitri", "Dedi"]  # fmt: skip
 LAST = ["Aminah", "Santoso", "Lestari", "Salim", "Wati", "Susilo", "Pratama", "Hidayat",
         "Saputra", "Wijaya", "Kurniawan", "Setiawan", "Rahayu", "Permana", "Nugroho"]  # fmt: skip
+#: Kecamatan of Kota Bandung: records are spread over them (the possible-duplicate check blocks
+#: on birth date and kecamatan).
+DISTRICTS = ["Sukasari", "Sukajadi", "Cidadap", "Coblong", "Cicendo", "Andir", "Bojongloa Kaler",
+             "Bojongloa Kidul", "Astanaanyar", "Regol", "Lengkong", "Bandung Kidul", "Batununggal",
+             "Kiaracondong", "Bandung Kulon", "Babakan Ciparay", "Bandung Wetan", "Sumur Bandung",
+             "Cibeunying Kidul", "Cibeunying Kaler", "Antapani", "Arcamanik", "Mandalajati",
+             "Ujungberung", "Cibiru", "Panyileukan", "Cinambo", "Gedebage", "Rancasari",
+             "Buahbatu"]  # fmt: skip
+#: Birth dates over 42 years, as adults' are: ~65 records share a day in a million.
+BIRTH_DAYS = 42 * 365
 #: One record with a name no other has: what a search for a rare name finds.
 RARE = "Yohanes Ñoviantoro"
 PER_IMPORT = 10_000
@@ -79,7 +89,8 @@ def build(home: Path, records: int) -> None:
     conn.execute("DELETE FROM applicants")
     chunk: list[list[Any]] = []
     for i in range(1, records + 1):
-        born = date(1970, 1, 1) + timedelta(days=i // 10_000 * 7 + i % 7)
+        # (day, serial) pairs never repeat below 51 million records (lcm of 15330 and 9999).
+        born = date(1966, 1, 1) + timedelta(days=i * 7919 % BIRTH_DAYS)
         gender = "P" if i % 2 else "L"
         name = RARE if i == records // 2 else f"{FIRST[i % 20]} {LAST[rng.randrange(15)]}"
         stamp = (start + timedelta(minutes=i // PER_IMPORT * 50)).isoformat()
@@ -87,9 +98,11 @@ def build(home: Path, records: int) -> None:
         row.update(
             id=f"{rng.getrandbits(128):032x}",
             registration_number=f"3273-D01-{i:06d}",
-            nik=synthetic_nik("327301", born, gender, i % 10_000),
+            nik=synthetic_nik("327301", born, gender, i % 9_999 + 1),
             kk=f"32730101{i // 4:08d}",
             name=name.upper(),
+            birth_date=born.isoformat(),
+            district=DISTRICTS[i % len(DISTRICTS)],
             phone=f"+62812{i:08d}",
             created_at=stamp,
             updated_at=stamp,
@@ -150,6 +163,38 @@ def main() -> None:
     }
     for label, args in commands.items():
         print(f"{label:32} {timed(home, args, options.repeat) * 1000:8.0f} ms")
+    print(f"{'possible-duplicate check':32} {similar_check(home) * 1000:8.3f} ms per registration")
+
+
+def similar_check(home: Path, forms: int = 2000) -> float:
+    """What POSSIBLE_DUPLICATE adds to one registration: the candidates from the store's indexes
+    and their comparison (core/similar.py), for a new form born on a stored record's day in its
+    kecamatan with its name one letter off; mean over `forms` forms, in this process."""
+    from prakerja_cli.core.similar import possible_duplicate
+    from prakerja_cli.store.applicants import similar_records
+    from prakerja_cli.store.db import open_db
+
+    db = open_db(home / "prakerja.db")
+    rng = random.Random(7)
+    count = int(db.execute("SELECT max(rowid) FROM applicants").fetchone()[0])
+    picked = []
+    for _ in range(forms):
+        row = db.execute(
+            "SELECT name, birth_date, district FROM applicants WHERE rowid = ?",
+            [rng.randrange(1, count + 1)],
+        ).fetchone()
+        if row is not None:
+            picked.append(row)
+    found = 0
+    began = time.perf_counter()
+    for name, born, district in picked:
+        form = {"nik": "3273010000000000", "name": name[:-1] + "X", "kk": "3273019999999999",
+                "birth_date": date.fromisoformat(born), "district": district}  # fmt: skip
+        found += bool(possible_duplicate(form, similar_records(db, born, district, form["kk"])))
+    elapsed = time.perf_counter() - began
+    db.conn.close()
+    print(f"  ({found} of {len(picked)} forms found a possible duplicate)")
+    return elapsed / len(picked)
 
 
 if __name__ == "__main__":

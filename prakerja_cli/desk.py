@@ -57,6 +57,9 @@ def validation_context(
         places=office_places(db, ws.office.office_code, ws.office.regency),
         find_live_nik=lambda nik: store.find_live_nik(db, nik, exclude_id),
         kk_members=lambda kk: store.count_kk(db, kk, exclude_id),
+        similar_records=lambda born, district, kk: store.similar_records(
+            db, born, district, kk, exclude_id
+        ),
     )
 
 

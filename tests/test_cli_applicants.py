@@ -521,7 +521,20 @@ def test_masked_output_gives_no_birth_digits_back(two: Path, tmp_path: Path) -> 
     shown = invoke(["applicants", "show", SITI, "--json"]).json()
     assert shown["birth_date"] == "1990" and shown["nik"] == SITI[:4] + "*" * 10 + SITI[-2:]
     budi = invoke(["applicants", "show", BUDI, "--json"]).json()
-    assert "1985" in budi["findings"][0]["message"]  # the mismatch still says which year
+    # Same year on both sides: the mismatch is said without dates, and how to see them.
+    assert "--reveal" in budi["findings"][0]["message"]
     revealed = invoke(["applicants", "show", BUDI, "--json", "--reveal"]).json()
     assert revealed["birth_date"] == "1985-03-12"
     assert "02-03-1985" in " ".join(x["message"] for x in revealed["findings"])
+
+
+def test_a_masked_birth_date_mismatch_is_said_without_two_bare_years(two: Path) -> None:
+    """Beside a masked NIK the dates are years only; "(1985) differs from the NIK (1985)" read as
+    nonsense, so the masked wording names no dates and says how to see them."""
+    shown = " ".join(invoke(["applicants", "show", "3273-D01-000002"]).stdout.split())
+    assert "tidak ditampilkan selama NIK disamarkan" in shown
+    assert "(1985) berbeda" not in shown
+    revealed = " ".join(
+        invoke(["applicants", "show", "3273-D01-000002", "--reveal"]).stdout.split()
+    )
+    assert "(12-03-1985) berbeda dengan NIK (02-03-1985)" in revealed

@@ -101,20 +101,21 @@ def test_a_duplicate_with_other_content_names_the_fields_not_their_values(office
 
 
 def test_third_member_of_a_kk_is_warned(office: Path) -> None:
-    for serial in (1, 2):
+    # Three people of one family born on one day (triplets): not one person twice.
+    for serial, name in ((1, "Siti Aminah"), (2, "Dewi Lestari")):
         nik = synthetic_nik("327301", date(1990, 8, 17), "P", serial)
-        assert invoke(applicant_args(nik=nik, kk=KK)).exit_code == 0
+        assert invoke(applicant_args(nik=nik, kk=KK, name=name)).exit_code == 0
     third = synthetic_nik("327301", date(1990, 8, 17), "P", 3)
-    doc = invoke([*applicant_args(nik=third, kk=KK), "--json"]).json()
+    doc = invoke([*applicant_args(nik=third, kk=KK, name="Rina Wati"), "--json"]).json()
     assert doc["status"] == "flagged"
     assert [f["code"] for f in doc["findings"]] == ["KK_LIMIT_EXCEEDED"]
 
 
 def test_editing_an_early_member_of_a_full_kk_is_not_warned(office: Path) -> None:
     """Only the third member registered is one too many; editing the first two stays clean."""
-    for serial in (1, 2, 3):
+    for serial, name in ((1, "Siti Aminah"), (2, "Dewi Lestari"), (3, "Rina Wati")):
         nik = synthetic_nik("327301", date(1990, 8, 17), "P", serial)
-        assert invoke(applicant_args(nik=nik, kk=KK)).exit_code == 0
+        assert invoke(applicant_args(nik=nik, kk=KK, name=name)).exit_code == 0
     first = invoke(["applicants", "edit", "3273-D01-000001", "--set", "rt=7", "--json"])
     assert first.exit_code == 0, first.stderr
     assert [f["code"] for f in first.json()["findings"]] == []
@@ -178,17 +179,23 @@ def test_interactive_form_shows_an_existing_registration(office: Path) -> None:
     other = synthetic_nik("327301", date(1990, 8, 17), "P", 9002)
     answers = form_answers()
     answers[0:1] = [NIK, other]
+    # The same name and birth date under the other NIK: possibly one person (a NIK typo); once
+    # the birth date is typed the NIK is offered again, and Enter keeps it.
+    answers[6:6] = [""]
     run = invoke(["register"], input="\n".join([*answers, "y"]) + "\n")
     assert run.exit_code == 0, run.stderr
     assert "sudah terdaftar: 3273-D01-000001 atas nama SITI AMINAH" in run.stderr
     assert "NIK_DUPLICATE" in run.stderr
+    said = " ".join(run.stderr.split())
+    assert "mungkin orang yang sama dengan 3273-D01-000001 (SITI AMINAH" in said
+    assert f"NIK (Enter = tetap {other}, atau ketik ulang)" in said
     assert count_rows(office) == 2
 
 
 def test_interactive_form_warns_on_a_third_kk_member(office: Path) -> None:
-    for serial in (1, 2):
+    for serial, name in ((1, "Dewi Lestari"), (2, "Rina Wati")):
         nik = synthetic_nik("327301", date(1990, 8, 17), "P", serial)
-        assert invoke(applicant_args(nik=nik, kk=KK)).exit_code == 0
+        assert invoke(applicant_args(nik=nik, kk=KK, name=name)).exit_code == 0
     answers = form_answers()
     answers[2:2] = [""]  # after the warning, Enter keeps the KK
     run = invoke(["register"], input="\n".join([*answers, "y"]) + "\n")

@@ -170,3 +170,30 @@ def test_ctrl_c_at_the_summary_stores_nothing(office: Path) -> None:
     assert "Dibatalkan; tidak ada yang disimpan." in screen
     assert "Traceback" not in screen
     assert rows(office) == []
+
+
+def test_a_possible_duplicate_offers_the_nik_again_and_the_fix_is_typed_in_place(
+    office: Path,
+) -> None:
+    """The same person under another NIK (a serial digit mistyped): once the birth date is typed
+    the form names the stored registration and asks the NIK again; the clerk checks the KTP and
+    types it right, and the form goes on where it was."""
+    from tests.conftest import applicant_args, invoke
+
+    stored = synthetic_nik("327301", date(1990, 8, 17), "P", 9101)
+    assert invoke(applicant_args(nik=stored, name="Siti Aminah")).exit_code == 0
+    typo = synthetic_nik("327301", date(1990, 8, 17), "P", 9107)
+    terminal = Terminal(["register"], office)
+    terminal.answer("NIK", typo)
+    fill(terminal, CLEAN[1:4])
+    terminal.answer("Tanggal lahir", "")
+    # The KTP says the stored one is right: this is the same person, registered already.
+    screen = terminal.answer(f"NIK (Enter = tetap {typo}", stored)
+    said = " ".join(screen.split())
+    assert "mungkin orang yang sama dengan 3273-D01-000001 (SITI AMINAH" in said
+    assert stored not in screen  # the other record's NIK is masked
+    assert "NIK_DUPLICATE" in terminal.expect("NIK_DUPLICATE")
+    terminal.interrupt()
+    code, _ = terminal.close()
+    assert code == 130
+    assert [row["nik"] for row in rows(office)] == [stored]

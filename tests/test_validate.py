@@ -14,6 +14,7 @@ from prakerja_cli.core.findings import Code, Finding, Severity
 from prakerja_cli.core.nik import NikInfo
 from prakerja_cli.core.places import Places
 from prakerja_cli.core.rules import load_rule_set
+from prakerja_cli.core.similar import Candidate
 from prakerja_cli.core.validate import (
     FIELDS,
     ExistingRecord,
@@ -408,6 +409,23 @@ TRIGGERS: dict[Code, tuple[dict[str, Any], dict[str, Any], frozenset[str]]] = {
     Code.RT_RW_INVALID: ({"rt": "1.5"}, {}, frozenset()),
     Code.TEXT_TOO_LONG: ({"address": "JL. " * 100}, {}, frozenset()),
     Code.KK_LIMIT_EXCEEDED: ({}, {"kk_members": lambda kk: 2}, frozenset()),
+    # Another member of the form's KK, born the same day, named alike, under another NIK.
+    Code.POSSIBLE_DUPLICATE: (
+        {},
+        {
+            "similar_records": lambda born, district, kk: [
+                Candidate(
+                    make_nik("327301", date(1990, 8, 17), "P", 9002),
+                    "SITI AMINAH",
+                    born,
+                    "Cidadap",
+                    kk,
+                    registration_number="3273-D01-000001",
+                )
+            ]
+        },
+        frozenset(),
+    ),
     Code.AGE_BELOW_MIN: (
         {"nik": make_nik("327301", date(2010, 1, 5), "P", 9003), "birth_date": "05-01-2010"},
         {},
@@ -439,6 +457,7 @@ SEVERITY = {
     Code.NIK_BIRTHDATE_MISMATCH: Severity.WARNING,
     Code.NIK_GENDER_MISMATCH: Severity.WARNING,
     Code.KK_LIMIT_EXCEEDED: Severity.WARNING,
+    Code.POSSIBLE_DUPLICATE: Severity.WARNING,
     Code.OCCUPATION_STUDENT: Severity.WARNING,
     Code.DISTRICT_UNKNOWN: Severity.WARNING,
     Code.VILLAGE_UNKNOWN: Severity.WARNING,
@@ -509,6 +528,7 @@ DECIDED_AT: dict[Code, str] = {
     Code.VILLAGE_UNKNOWN: "district",  # the desa is asked first; its kecamatan decides
     Code.RT_RW_INVALID: "rt",
     Code.TEXT_TOO_LONG: "address",
+    Code.POSSIBLE_DUPLICATE: "birth_date",  # the name, then the birth date that blocks
 }
 
 

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from prakerja_cli.cli.common import data_row, escape
 from prakerja_cli.core import fields as f
-from prakerja_cli.core.findings import Finding
+from prakerja_cli.core.findings import Code, Finding
 from prakerja_cli.core.nik import mask, mask_birth_date
 from prakerja_cli.core.validate import FIELDS
 from prakerja_cli.i18n import field_label, maybe, t
@@ -107,6 +107,10 @@ def masked_finding(finding: Finding) -> Finding:
             continue
         value = str(params[key])
         params[key] = "******" if key == "digits" else mask_birth_date(value) or value[-4:]
+    if finding.code is Code.NIK_BIRTHDATE_MISMATCH and params.get("nik_date") == params.get(
+        "form_date"
+    ):  # "(1985) differs from the NIK's (1985)" reads as nonsense: said without the years
+        params["variant"] = "masked"
     return Finding(finding.code, finding.severity, finding.field, params)
 
 

@@ -16,6 +16,7 @@ from prakerja_cli.core.findings import Code, Finding, Severity, error, has_error
 from prakerja_cli.core.nik import NikInfo, RegionLookup, age_on, parse_kk, parse_nik
 from prakerja_cli.core.places import Places
 from prakerja_cli.core.rules import RuleSet
+from prakerja_cli.core.similar import Candidate, key_of, possible_duplicate
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,12 @@ class ValidationContext:
     find_live_nik: Callable[[str], ExistingRecord | None] = lambda nik: None
     #: How many live records (other than the one being edited) share a KK number.
     kk_members: Callable[[str], int] = lambda kk: 0
+    #: Live records (other than the one being edited) born on a day (ISO) in a kecamatan or with
+    #: a KK: the candidates core.similar compares names with. A roster import leaves this empty
+    #: and compares in bulk (roster/importer.py).
+    similar_records: Callable[[str, str | None, str | None], list[Candidate]] = (
+        lambda born, district, kk: []
+    )
 
 
 #: Form fields in the order the desk form asks them; True = required.
@@ -347,6 +354,8 @@ def _validate(
         findings.extend(check_duplicates(nik_info.nik, values.get("kk"), ctx, asked))
         if "birth_date" not in answered and nik_info.birth_date is not None:
             findings.extend(check_age(nik_info.birth_date, ctx, "nik"))
+        if "name" in answered and (key := key_of(values)) is not None:
+            findings.extend(possible_duplicate(values, ctx.similar_records(*key)))
     findings.extend(check_eligibility(values, ctx))
     if ctx.places is not None:
         findings.extend(ctx.places.check(values.get("district"), values.get("village")))

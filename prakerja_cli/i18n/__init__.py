@@ -82,6 +82,8 @@ def finding_message(finding: Finding, lang: str | None = None) -> str:
             params[k] = t(f"gender.{v}", lang)
         elif k == "fields":  # field names, as the clerk's language labels them
             params[k] = ", ".join(field_label(name, lang) for name in v)
+        elif k == "same":  # one field's name
+            params[k] = field_label(v, lang)
         elif k.endswith(("_date", "_on")) and v and len(str(v)) >= 10:  # ISO days in the core,
             # DD-MM-YYYY to people; a masked one (the year only) as it is
             from prakerja_cli.i18n.format import day

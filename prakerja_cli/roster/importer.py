@@ -19,6 +19,7 @@ from prakerja_cli.core.fields import blank
 from prakerja_cli.core.findings import Code, Finding, Severity, error, info
 from prakerja_cli.core.nik import clean_number
 from prakerja_cli.core.rules import load_rule_set
+from prakerja_cli.core.similar import Candidate, key_of, possible_duplicate
 from prakerja_cli.core.validate import (
     FIELDS,
     ExistingRecord,
@@ -470,10 +471,36 @@ def import_roster(
         results.append(RowResult(number, cells, outcome, findings, validated, number_of, changed))
     if progress is not None:
         progress(total, total)
+    mark_possible_duplicates(ws.db, results)
     result = ImportResult(path.name, chosen.name, book.sha256, header, first_data, results, dry_run)
     if not dry_run:
         _store(ws, result, known_records, purged)
     return result
+
+
+def mark_possible_duplicates(db: Database, results: list[RowResult]) -> None:
+    """POSSIBLE_DUPLICATE (core/similar.py) on the rows about to be stored: against the store's
+    records (one bulk look-up through the indexes) and the file's earlier rows. A warned row is
+    stored flagged, as any warning makes it."""
+    keyed = [
+        (r, key)
+        for r in results
+        if r.outcome in ("stored", "warned")
+        and r.validated is not None
+        and (key := key_of(r.validated.values)) is not None
+    ]
+    if not keyed:
+        return
+    stored = store.similar_records_bulk(db, (key for _, key in keyed))
+    earlier: dict[str, list[Candidate]] = {}
+    for r, (born, district, kk) in keyed:
+        values = r.validated.values if r.validated is not None else {}
+        same_day = earlier.setdefault(born, [])
+        found = possible_duplicate(values, [*stored.get(born, ()), *same_day])
+        if found:
+            r.findings.extend(found)
+            r.outcome = "warned"
+        same_day.append(Candidate(values["nik"], values["name"], born, district, kk, row=r.row))
 
 
 def _store(

@@ -305,3 +305,13 @@ def m009_audit_records(db: Database) -> None:
     """Audit entries commit to the records they change: a keyed hash of each one's stored fields
     (store/audit.py). Older entries have none; the next open seals the records they hold."""
     db.execute("ALTER TABLE audit ADD COLUMN records TEXT")
+
+
+@MIGRATIONS()
+def m010_similar(db: Database) -> None:
+    """Possible duplicates (core/similar.py) are looked for among records born on the same day in
+    the same kecamatan: one index makes that a seek, not a scan of the store (the KK half uses
+    applicants_kk). The kecamatan compares in any case, as typed names differ in it."""
+    db.execute(
+        "CREATE INDEX applicants_birth_district ON applicants (birth_date, district COLLATE NOCASE)"
+    )
