@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from prakerja_cli.core.fields import fold
@@ -58,8 +59,17 @@ def key_of(values: dict[str, Any]) -> tuple[str, str | None, str | None] | None:
     return born.isoformat(), values.get("district"), values.get("kk")
 
 
-def _same_place(a: str | None, b: str | None) -> bool:
-    return bool(a) and bool(b) and fold(a or "") == fold(b or "")
+@lru_cache(maxsize=4096)
+def _place(district: str) -> str:
+    """A kecamatan as blocks compare it (an office has a few dozen: folded once each)."""
+    return "d:" + fold(district)
+
+
+def blocks(born: str, district: str | None, kk: str | None) -> list[tuple[str, str]]:
+    """The blocks a record falls in: (birth date, kecamatan as folded) and (birth date, KK).
+    Records that share one are compared; a roster's rows are grouped by them."""
+    found = [(born, _place(district))] if district else []
+    return [*found, (born, "k:" + kk)] if kk else found
 
 
 def possible_duplicate(values: dict[str, Any], candidates: Iterable[Candidate]) -> list[Finding]:
@@ -70,13 +80,16 @@ def possible_duplicate(values: dict[str, Any], candidates: Iterable[Candidate]) 
         return []
     born, district, kk = key
     nik = values.get("nik")
-    name = fold(str(values["name"]))
+    name: str | None = None
+    place = _place(district) if district else None
     best: tuple[float, Candidate] | None = None
     for other in candidates:
         if other.birth_date != born or other.nik == nik or not other.name:
             continue
-        if not (_same_place(district, other.district) or (kk and kk == other.kk)):
+        same_kk = kk is not None and kk == other.kk
+        if not same_kk and (place is None or not other.district or _place(other.district) != place):
             continue
+        name = name or fold(str(values["name"]))
         score = similarity(name, fold(other.name))
         if score >= SIMILAR_FROM and (best is None or score > best[0]):
             best = (score, other)

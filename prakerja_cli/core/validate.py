@@ -46,11 +46,9 @@ class ValidationContext:
     #: How many live records (other than the one being edited) share a KK number.
     kk_members: Callable[[str], int] = lambda kk: 0
     #: Live records (other than the one being edited) born on a day (ISO) in a kecamatan or with
-    #: a KK: the candidates core.similar compares names with. A roster import leaves this empty
+    #: a KK: the candidates core.similar compares names with. A roster import leaves it None
     #: and compares in bulk (roster/importer.py).
-    similar_records: Callable[[str, str | None, str | None], list[Candidate]] = (
-        lambda born, district, kk: []
-    )
+    similar_records: Callable[[str, str | None, str | None], list[Candidate]] | None = None
 
 
 #: Form fields in the order the desk form asks them; True = required.
@@ -354,8 +352,10 @@ def _validate(
         findings.extend(check_duplicates(nik_info.nik, values.get("kk"), ctx, asked))
         if "birth_date" not in answered and nik_info.birth_date is not None:
             findings.extend(check_age(nik_info.birth_date, ctx, "nik"))
-        if "name" in answered and (key := key_of(values)) is not None:
-            findings.extend(possible_duplicate(values, ctx.similar_records(*key)))
+        similar = ctx.similar_records
+        key = key_of(values) if similar is not None and "name" in answered else None
+        if similar is not None and key is not None and (candidates := similar(*key)):
+            findings.extend(possible_duplicate(values, candidates))
     findings.extend(check_eligibility(values, ctx))
     if ctx.places is not None:
         findings.extend(ctx.places.check(values.get("district"), values.get("village")))

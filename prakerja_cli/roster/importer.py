@@ -19,7 +19,7 @@ from prakerja_cli.core.fields import blank
 from prakerja_cli.core.findings import Code, Finding, Severity, error, info
 from prakerja_cli.core.nik import clean_number
 from prakerja_cli.core.rules import load_rule_set
-from prakerja_cli.core.similar import Candidate, key_of, possible_duplicate
+from prakerja_cli.core.similar import Candidate, blocks, key_of, possible_duplicate
 from prakerja_cli.core.validate import (
     FIELDS,
     ExistingRecord,
@@ -491,16 +491,21 @@ def mark_possible_duplicates(db: Database, results: list[RowResult]) -> None:
     ]
     if not keyed:
         return
-    stored = store.similar_records_bulk(db, (key for _, key in keyed))
-    earlier: dict[str, list[Candidate]] = {}
+    # Stored records and the file's earlier rows, by block: a row meets only its few candidates.
+    by_block: dict[tuple[str, str], list[Candidate]] = {}
+    for other in store.similar_records_bulk(db, (key for _, key in keyed)):
+        for block in blocks(other.birth_date, other.district, other.kk):
+            by_block.setdefault(block, []).append(other)
     for r, (born, district, kk) in keyed:
         values = r.validated.values if r.validated is not None else {}
-        same_day = earlier.setdefault(born, [])
-        found = possible_duplicate(values, [*stored.get(born, ()), *same_day])
-        if found:
+        mine = blocks(born, district, kk)
+        candidates = [other for block in mine for other in by_block.get(block, ())]
+        if candidates and (found := possible_duplicate(values, candidates)):
             r.findings.extend(found)
             r.outcome = "warned"
-        same_day.append(Candidate(values["nik"], values["name"], born, district, kk, row=r.row))
+        row = Candidate(values["nik"], values["name"], born, district, kk, row=r.row)
+        for block in mine:
+            by_block.setdefault(block, []).append(row)
 
 
 def _store(

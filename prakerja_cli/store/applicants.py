@@ -324,9 +324,9 @@ def similar_records(
 
 def similar_records_bulk(
     db: Database, keys: Iterable[tuple[str, str | None, str | None]]
-) -> dict[str, list[Candidate]]:
-    """similar_records for many (born, district, kk) keys at once (a roster's rows), by birth
-    date: the keys go into a temporary table joined through the same two indexes."""
+) -> list[Candidate]:
+    """similar_records for many (born, district, kk) keys at once (a roster's rows): the keys go
+    into a temporary table joined through the same two indexes."""
     db.execute("CREATE TEMP TABLE IF NOT EXISTS similar_keys (birth_date, district, kk)")
     db.execute("DELETE FROM temp.similar_keys")
     db.conn.executemany("INSERT INTO temp.similar_keys VALUES (?, ?, ?)", set(keys))
@@ -337,10 +337,7 @@ def similar_records_bulk(
         f"JOIN applicants a ON a.kk = k.kk AND a.birth_date = k.birth_date WHERE a.{LIVE}"
     ).fetchall()
     db.execute("DELETE FROM temp.similar_keys")
-    found: dict[str, list[Candidate]] = {}
-    for row in rows:
-        found.setdefault(row[2], []).append(Candidate(*row))
-    return found
+    return [Candidate(*row) for row in rows]
 
 
 def _rows(db: Database, sql: str, params: list[Any]) -> list[dict[str, Any]]:
