@@ -174,6 +174,7 @@ def translate_unexpected(exc: BaseException) -> PrakerjaError | None:
 _EXTRA_ARGS = re.compile(r"Got unexpected extra argument\(s\) \((.*)\)", re.DOTALL)
 _NO_COMMAND = re.compile(r"No such command '(.*?)'\.(?: Did you mean (.*)\?)?", re.DOTALL)
 _NOT_A_NUMBER = re.compile(r".* is not a valid (int|integer|float)(?: range)?\.", re.DOTALL)
+_OUT_OF_RANGE = re.compile(r"(.*) is not in the range .*", re.DOTALL)
 
 
 def parser_error(exc: Any) -> ParserError | None:
@@ -200,6 +201,11 @@ def parser_error(exc: Any) -> ParserError | None:
     if kind == "MissingParameter" and param is not None:
         key = "error.parser_missing_option" if is_option else "error.parser_missing_argument"
         return ParserError(key, hint="hint.parser_help", **params)
+    if kind == "BadParameter" and param is not None and (match := _OUT_OF_RANGE.fullmatch(message)):
+        low, high = getattr(param.type, "min", None), getattr(param.type, "max", None)
+        key = "error.parser_range" if low is not None and high is not None else "error.parser_value"
+        return ParserError(key, hint="hint.parser_help", value=match[1], low=low, high=high,
+                           detail=message, **params)  # fmt: skip
     if kind == "BadParameter" and param is not None:
         key = "error.parser_number" if _NOT_A_NUMBER.fullmatch(message) else "error.parser_value"
         return ParserError(key, hint="hint.parser_help", detail=message, **params)

@@ -16,7 +16,9 @@ app = typer.Typer(invoke_without_command=True)
 @app.callback()
 def sync(
     ctx: typer.Context,
-    batch_size: Annotated[int, typer.Option()] = 500,
+    # The contract takes at most 1000 records a batch (sync.run.MAX_BATCH): more is refused here,
+    # naming the range, rather than quietly cut down.
+    batch_size: Annotated[int, typer.Option(min=1, max=1000)] = 500,
     dry_run: Annotated[bool, typer.Option("--dry-run")] = False,
     ca_bundle: Annotated[Path | None, typer.Option()] = None,
     allow_insecure_http: Annotated[bool, typer.Option("--allow-insecure-http")] = False,
