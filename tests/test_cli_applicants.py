@@ -538,3 +538,11 @@ def test_a_masked_birth_date_mismatch_is_said_without_two_bare_years(two: Path) 
         invoke(["applicants", "show", "3273-D01-000002", "--reveal"]).stdout.split()
     )
     assert "(12-03-1985) berbeda dengan NIK (02-03-1985)" in revealed
+
+
+def test_an_empty_reference_is_named_as_empty(office: Path) -> None:
+    """Was "Pendaftar  tidak ditemukan." (two spaces round nothing)."""
+    for ref in ("", "  "):
+        run = invoke(["applicants", "show", ref])
+        assert run.exit_code == 2
+        assert run.stderr.splitlines()[0] == "galat: Nomor pendaftaran atau NIK pendaftar kosong."

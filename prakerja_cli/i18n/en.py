@@ -134,6 +134,7 @@ MESSAGES: dict[str, str] = {
     "error.refdata_row": "File {file} row {row}: code {code} does not match its level.",
     "error.refdata_unreadable": "The file {file} cannot be read: {reason}.",
     "hint.refdata_format": "Use a UTF-8 CSV with columns code,level,name like kemendagri_regions_2015_2025.csv.",
+    "error.ref_blank": "The applicant's registration number or NIK is empty.",
     "error.applicant_not_found": "Applicant {ref} not found.",
     "hint.applicant_search": "Search with `prakerja applicants search NAME`.",
     "error.search_blank": "The search text is empty: it would match every applicant.",

@@ -126,6 +126,7 @@ MESSAGES: dict[str, str] = {
     "error.refdata_row": "Berkas {file} baris {row}: kode {code} tidak cocok dengan tingkatnya.",
     "error.refdata_unreadable": "Berkas {file} tidak dapat dibaca: {reason}.",
     "hint.refdata_format": "Pakai CSV UTF-8 berkolom code,level,name seperti kemendagri_regions_2015_2025.csv.",
+    "error.ref_blank": "Nomor pendaftaran atau NIK pendaftar kosong.",
     "error.applicant_not_found": "Pendaftar {ref} tidak ditemukan.",
     "hint.applicant_search": "Cari dengan `prakerja applicants search NAMA`.",
     "error.search_blank": "Kata pencarian kosong: pencarian akan menampilkan semua pendaftar.",

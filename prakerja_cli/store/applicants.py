@@ -352,6 +352,8 @@ def get_applicant(db: Database, ref: str) -> dict[str, Any]:
     The kind of key is told from its form and only that column is asked, through its index: an
     `id = ? OR registration_number = ? OR nik = ?` reads every row of a large store."""
     ref = ref.strip()
+    if not ref:  # was "Applicant  not found" (an empty quote, a variable left empty in a script)
+        raise UsageError("error.ref_blank", hint="hint.applicant_search")
     if _NIK.fullmatch(ref):
         # The live record, else the latest withdrawn one: each through its partial index.
         rows = _rows(db, f"SELECT * FROM applicants WHERE nik = ? AND {LIVE}", [ref]) or _rows(
