@@ -227,3 +227,92 @@ def test_xls_cell_records_are_checked_before_the_grid_is_built(tmp_path: Path, c
     with pytest.raises(TooBig):
         check_xls(xls_number_at(tmp_path, 65535, column))
     check_xls(write_xls(tmp_path / "ok.xls", [person(i) for i in range(1, 200)]))
+
+
+# --- Windows: the same limit through a Job Object (cannot run here; its logic and layout can) ---
+
+
+def test_the_job_limit_structure_has_the_windows_sdk_layout() -> None:
+    """sizeof(JOBOBJECT_BASIC_LIMIT_INFORMATION) is 64 and of the EXTENDED one 144 on 64-bit
+    Windows, ProcessMemoryLimit at offset 112 (48 and 112, offset 88, on 32-bit): a wrong
+    layout would make SetInformationJobObject fail or set another field."""
+    import ctypes
+
+    basic, extended = sandbox._job_structures()
+    wide = ctypes.sizeof(ctypes.c_void_p) == 8
+    assert ctypes.sizeof(basic) == (64 if wide else 48)
+    assert ctypes.sizeof(extended) == (144 if wide else 112)
+    assert extended.ProcessMemoryLimit.offset == (112 if wide else 88)
+    info = sandbox.job_limit(sandbox.MAX_READ_MEMORY)
+    assert info.ProcessMemoryLimit == sandbox.MAX_READ_MEMORY
+    assert info.BasicLimitInformation.LimitFlags == 0x100 | 0x400  # process memory, no dialog
+
+
+class FakeKernel32:
+    """Records the calls _limit_memory_windows makes, as kernel32 would answer them."""
+
+    def __init__(self, *, create: int = 7, set_ok: int = 1, assign_ok: int = 1) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        self.create, self.set_ok, self.assign_ok = create, set_ok, assign_ok
+
+    def SetErrorMode(self, mode: int) -> int:
+        self.calls.append(("SetErrorMode", mode))
+        return 0
+
+    def CreateJobObjectW(self, attributes: Any, name: Any) -> int:
+        self.calls.append(("CreateJobObjectW", attributes, name))
+        return self.create
+
+    def SetInformationJobObject(self, job: int, kind: int, info: Any, size: int) -> int:
+        import ctypes
+
+        limit = ctypes.cast(info, ctypes.POINTER(sandbox._job_structures()[1])).contents
+        self.calls.append(("SetInformationJobObject", job, kind, limit.ProcessMemoryLimit, size))
+        return self.set_ok
+
+    def GetCurrentProcess(self) -> int:
+        return -1  # the pseudo-handle Windows gives
+
+    def AssignProcessToJobObject(self, job: int, process: int) -> int:
+        self.calls.append(("AssignProcessToJobObject", job, process))
+        return self.assign_ok
+
+
+def test_on_windows_the_child_joins_a_job_capped_at_the_same_memory() -> None:
+    import ctypes
+
+    kernel32 = FakeKernel32()
+    assert sandbox._limit_memory_windows(kernel32) is True
+    size = ctypes.sizeof(sandbox._job_structures()[1])
+    assert kernel32.calls == [
+        ("SetErrorMode", 0x0001 | 0x0002),  # no "python has stopped working" box
+        ("CreateJobObjectW", None, None),
+        ("SetInformationJobObject", 7, 9, sandbox.MAX_READ_MEMORY, size),
+        ("AssignProcessToJobObject", 7, -1),
+    ]
+    # Where Windows refuses (no job, a job that forbids nesting), the read still goes on in the
+    # child, which keeps an abort from taking the command down.
+    assert sandbox._limit_memory_windows(FakeKernel32(create=0)) is False
+    assert sandbox._limit_memory_windows(FakeKernel32(set_ok=0)) is False
+    assert sandbox._limit_memory_windows(FakeKernel32(assign_ok=0)) is False
+
+
+def test_the_limit_is_chosen_by_platform(monkeypatch: pytest.MonkeyPatch) -> None:
+    chosen: list[str] = []
+    monkeypatch.setattr(sandbox, "_limit_memory_windows", lambda: chosen.append("job") or True)
+    monkeypatch.setattr(sys, "platform", "win32")
+    sandbox._limit_memory()
+    assert chosen == ["job"]
+
+
+@pytest.mark.parametrize("code", [0xC0000409, 0xC0000017, 3])
+def test_a_windows_out_of_memory_exit_is_reported_as_memory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, code: int
+) -> None:
+    """Under the job's limit a Rust abort is a fail-fast (0xC0000409), the C runtime's abort()
+    exits 3: each is told as "too big for memory", not as a damaged file."""
+    done = subprocess.CompletedProcess([], code, b"", b"")
+    monkeypatch.setattr(sandbox.subprocess, "run", lambda *a, **k: done)
+    with pytest.raises(sandbox.ChildFailed) as failed:
+        sandbox.run("cells", tmp_path / "x.xlsx", "Sheet1")
+    assert failed.value.memory

@@ -5,9 +5,11 @@ ends the child, and the command reports it as one clean refusal.
 Why a child and not only static checks (roster/bounds.py): calamine follows package
 relationships, part-name spellings, sheet kinds, BIFF records and text expansions (shared strings,
 .ods `text:s`) its own way, and each new version may read one more. bounds.py refuses what it
-recognises early and with a precise reason; this limit holds for whatever it misses. On Windows,
-where `resource` does not exist, the child still keeps an abort from taking the command down; the
-memory is then bounded by the machine only.
+recognises early and with a precise reason; this limit holds for whatever it misses. On Linux and
+macOS the limit is the child's address space (RLIMIT_AS); on Windows, where `resource` does not
+exist, the child puts itself in a Job Object whose per-process memory limit is the same figure
+(`_limit_memory_windows`), and asks Windows for no crash dialog, so a hostile file cannot leave a
+"python has stopped working" box on the clerk's screen with the import waiting behind it.
 
 The child is `python -m prakerja_cli.roster.sandbox`: it reads one pickled request on stdin and
 writes one pickled reply on stdout. It imports nothing of the application but this module.
@@ -77,8 +79,9 @@ def run(
     detail = done.stderr.decode("utf-8", "replace").strip().splitlines()
     text = detail[-1] if detail else f"exit {done.returncode}"
     # An allocation failure aborts (SIGABRT, -6; 134 through a shell), a MemoryError exits 1
-    # before the reply, the kernel's OOM killer sends SIGKILL (-9); on Windows 0xC0000409/...
-    memory = "memory" in text.lower() or "alloc" in text.lower() or done.returncode in (-6, -9)
+    # before the reply, the kernel's OOM killer sends SIGKILL (-9); on Windows a Rust abort is a
+    # fail-fast (0xC0000409), the C runtime's abort() exits 3, and 0xC0000017 is "no memory".
+    memory = "memory" in text.lower() or "alloc" in text.lower() or done.returncode in _MEMORY_EXITS
     raise ChildFailed(memory, text)
 
 
@@ -91,11 +94,16 @@ def _child_environment() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": path, "RUST_BACKTRACE": "0", "RUST_LIB_BACKTRACE": "0"}
 
 
+#: Exit codes of a child that ran out of memory (see run): POSIX signals, then Windows statuses.
+_MEMORY_EXITS = (-6, -9, 3, 0xC0000409, 0xC0000017)
+
+
 def _limit_memory() -> None:
-    try:
-        import resource
-    except ImportError:  # Windows: no address-space limit; the child still isolates an abort
+    if sys.platform == "win32":
+        _limit_memory_windows()
         return
+    import resource
+
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     limit = MAX_READ_MEMORY
     if soft != resource.RLIM_INFINITY:
@@ -103,6 +111,103 @@ def _limit_memory() -> None:
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+# Windows: a Job Object with a per-process memory limit (winnt.h, jobapi2.h). The structures are
+# laid out as the 64-bit and 32-bit SDKs define them: LARGE_INTEGER is 64 bits, SIZE_T and
+# ULONG_PTR are pointer-sized.
+_JOB_OBJECT_EXTENDED_LIMIT_INFORMATION = 9  # JOBOBJECTINFOCLASS
+_JOB_OBJECT_LIMIT_PROCESS_MEMORY = 0x00000100
+_JOB_OBJECT_LIMIT_DIE_ON_UNHANDLED_EXCEPTION = 0x00000400
+_SEM_FAILCRITICALERRORS, _SEM_NOGPFAULTERRORBOX = 0x0001, 0x0002
+
+
+def _job_structures() -> tuple[type[Any], type[Any]]:
+    """(JOBOBJECT_BASIC_LIMIT_INFORMATION, JOBOBJECT_EXTENDED_LIMIT_INFORMATION) as ctypes
+    structures; defined on any OS so that tests can check their layout."""
+    import ctypes
+
+    class Basic(ctypes.Structure):
+        _fields_ = [
+            ("PerProcessUserTimeLimit", ctypes.c_int64),
+            ("PerJobUserTimeLimit", ctypes.c_int64),
+            ("LimitFlags", ctypes.c_uint32),
+            ("MinimumWorkingSetSize", ctypes.c_size_t),
+            ("MaximumWorkingSetSize", ctypes.c_size_t),
+            ("ActiveProcessLimit", ctypes.c_uint32),
+            ("Affinity", ctypes.c_size_t),
+            ("PriorityClass", ctypes.c_uint32),
+            ("SchedulingClass", ctypes.c_uint32),
+        ]
+
+    class IoCounters(ctypes.Structure):
+        _fields_ = [
+            (name, ctypes.c_uint64)
+            for name in ("ReadOperationCount", "WriteOperationCount", "OtherOperationCount",
+                         "ReadTransferCount", "WriteTransferCount", "OtherTransferCount")
+        ]  # fmt: skip
+
+    class Extended(ctypes.Structure):
+        _fields_ = [
+            ("BasicLimitInformation", Basic),
+            ("IoInfo", IoCounters),
+            ("ProcessMemoryLimit", ctypes.c_size_t),
+            ("JobMemoryLimit", ctypes.c_size_t),
+            ("PeakProcessMemoryUsed", ctypes.c_size_t),
+            ("PeakJobMemoryUsed", ctypes.c_size_t),
+        ]
+
+    return Basic, Extended
+
+
+def job_limit(limit: int) -> Any:
+    """The JOBOBJECT_EXTENDED_LIMIT_INFORMATION that caps each process of a job at `limit` bytes
+    (and ends it, rather than showing a dialog, on an unhandled exception)."""
+    _, extended = _job_structures()
+    info = extended()
+    info.BasicLimitInformation.LimitFlags = (
+        _JOB_OBJECT_LIMIT_PROCESS_MEMORY | _JOB_OBJECT_LIMIT_DIE_ON_UNHANDLED_EXCEPTION
+    )
+    info.ProcessMemoryLimit = limit
+    return info
+
+
+def _limit_memory_windows(kernel32: Any = None) -> bool:
+    """Put this process in a new Job Object limited to MAX_READ_MEMORY (a process may join a
+    job of its own since Windows 8, nested inside any job it is already in); True when the limit
+    holds. Where it cannot be set (an old Windows, a job that forbids it), the child still keeps
+    an abort from taking the command down, and the memory is bounded by the machine only."""
+    import ctypes
+
+    if kernel32 is None:
+        from ctypes import wintypes
+
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+        kernel32.SetErrorMode.argtypes = [wintypes.UINT]
+        kernel32.SetErrorMode.restype = wintypes.UINT
+        kernel32.CreateJobObjectW.argtypes = [wintypes.LPVOID, wintypes.LPCWSTR]
+        kernel32.CreateJobObjectW.restype = wintypes.HANDLE
+        kernel32.SetInformationJobObject.argtypes = [
+            wintypes.HANDLE, ctypes.c_int, wintypes.LPVOID, wintypes.DWORD,
+        ]  # fmt: skip
+        kernel32.SetInformationJobObject.restype = wintypes.BOOL
+        kernel32.GetCurrentProcess.argtypes = []
+        kernel32.GetCurrentProcess.restype = wintypes.HANDLE
+        kernel32.AssignProcessToJobObject.argtypes = [wintypes.HANDLE, wintypes.HANDLE]
+        kernel32.AssignProcessToJobObject.restype = wintypes.BOOL
+    # No "has stopped working" box for a crash: the parent reports it.
+    kernel32.SetErrorMode(_SEM_FAILCRITICALERRORS | _SEM_NOGPFAULTERRORBOX)
+    job = kernel32.CreateJobObjectW(None, None)
+    if not job:
+        return False
+    info = job_limit(MAX_READ_MEMORY)
+    if not kernel32.SetInformationJobObject(
+        job, _JOB_OBJECT_EXTENDED_LIMIT_INFORMATION, ctypes.byref(info), ctypes.sizeof(info)
+    ):
+        return False
+    # The job's handle stays open for the child's life (closing it would not lift the limit,
+    # but there is nothing to gain by closing it early).
+    return bool(kernel32.AssignProcessToJobObject(job, kernel32.GetCurrentProcess()))
 
 
 def sheets(path: str) -> list[tuple[str, str, str]]:
