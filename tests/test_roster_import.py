@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -514,6 +516,50 @@ def test_an_unwritable_report_path_is_refused_before_anything_is_stored(
     assert run.exit_code == 3 and set(stored(office)) == {person(1)["NIK"]}
     assert (tmp_path / "perbaikan.xlsx").is_file()
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+@contextmanager
+def immutable(folder: Path) -> Iterator[None]:
+    """A folder nobody may add a file to, root included (ext4's immutable attribute): what a
+    read-only folder is to a clerk, whose account the permission bits do stop."""
+    import shutil
+    import subprocess
+
+    if shutil.which("chattr") is None:
+        pytest.skip("chattr is not installed: cannot make a folder read-only for root")
+    if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+        pytest.skip("this file system has no immutable attribute (chattr +i refused)")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
+def test_a_report_into_a_read_only_folder_is_refused_before_anything_is_stored(
+    office: Path, tmp_path: Path
+) -> None:
+    """Issue 13: an --errors path in a read-only folder stored the valid rows, then failed on
+    the report. The folder is now tried for a file before the import (never before: the folder
+    existed, so the check passed)."""
+    locked = tmp_path / "terkunci"
+    locked.mkdir()
+    young_born = date(2012, 1, 1)
+    young = person(
+        2, NIK=synthetic_nik("327301", young_born, "L", 7002), **{"Tgl Lahir": young_born}
+    )
+    path = write_xlsx(tmp_path / "desa.xlsx", [person(1), young])
+    with immutable(locked):
+        run = invoke(["roster", "import", str(path), "--errors", str(locked / "perbaikan.xlsx")])
+        assert run.exit_code == 2, run.stdout + run.stderr
+        error, hint = run.stderr.splitlines()
+        assert error.startswith(f"galat: Folder {locked} tidak dapat ditulisi: ")
+        assert hint.startswith("saran: Pilih folder yang dapat ditulisi")
+        assert stored(office) == {}
+        assert list(locked.iterdir()) == []
+        # The same for an export into it: one rule for every file the tool writes.
+        export = invoke(["export", str(locked / "rekap.xlsx")])
+        assert export.exit_code == 2 and "tidak dapat ditulisi" in export.stderr
+    assert invoke(["audit", "verify"]).exit_code == 0
 
 
 def test_column_numbers_headings_and_the_signature_block_are_skipped_not_rejected(

@@ -232,6 +232,8 @@ MESSAGES: dict[str, str] = {
     "error.parser_extra": "Words not understood: {words}.",
     "hint.parser_quote": 'A value with spaces (a name, an address) must be in quotes, e.g. --name "Siti Aminah". See also `{command} --help`.',
     "error.parser_command": "Unknown command {name}.",
+    "error.output_folder_readonly": "Folder {folder} cannot be written to: {reason}.",
+    "hint.output_folder_readonly": "Choose a folder you can write to (e.g. Documents), or remove the USB stick's write protection.",
     "error.output_folder_missing": "Folder {folder} does not exist.",
     "error.output_is_folder": "{file} is a folder, not a file.",
     "hint.report_suffix": "End the report's file name with .xlsx, for example fixes.xlsx.",

@@ -227,6 +227,8 @@ MESSAGES: dict[str, str] = {
     "error.parser_extra": "Ada kata yang tidak dikenali: {words}.",
     "hint.parser_quote": 'Isian yang memuat spasi (nama, alamat) harus diapit tanda kutip, mis. --name "Siti Aminah". Lihat juga `{command} --help`.',
     "error.parser_command": "Perintah {name} tidak dikenal.",
+    "error.output_folder_readonly": "Folder {folder} tidak dapat ditulisi: {reason}.",
+    "hint.output_folder_readonly": "Pilih folder yang dapat ditulisi (mis. Dokumen), atau lepaskan proteksi tulis flashdisk.",
     "error.output_folder_missing": "Folder {folder} tidak ada.",
     "error.output_is_folder": "{file} adalah folder, bukan berkas.",
     "hint.report_suffix": "Akhiri nama berkas laporan dengan .xlsx, misalnya perbaikan.xlsx.",

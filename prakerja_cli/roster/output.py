@@ -56,6 +56,7 @@ def check_output(
     if not folder.is_dir():
         raise UsageError("error.output_folder_missing", hint="hint.check_path", folder=str(folder))
     check_new_file(path, force=force)
+    _check_writable(folder, path)
     if path.exists():
         try:  # Excel on Windows holds the files it has open against writing
             with path.open("r+b"):
@@ -65,6 +66,23 @@ def check_output(
                 "error.output_locked", hint="hint.output_locked", file=str(path)
             ) from exc
     return suffix
+
+
+def _check_writable(folder: Path, path: Path) -> None:
+    """The folder takes a new file: a read-only folder, a write-protected USB stick or a share
+    without write access is refused now (an import's --errors before anything is stored), not
+    after the work. Tried by making and removing the very kind of file `replacing` writes:
+    permission bits and os.access() do not tell (Windows ACLs, root, read-only mounts)."""
+    from prakerja_cli.errors import os_reason
+    from prakerja_cli.files import private_temp
+
+    try:
+        private_temp(path).unlink()
+    except OSError as exc:
+        raise UsageError(
+            "error.output_folder_readonly", hint="hint.output_folder_readonly",
+            folder=str(folder), reason=os_reason(exc),
+        ) from exc  # fmt: skip
 
 
 @contextmanager
