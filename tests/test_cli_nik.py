@@ -145,3 +145,17 @@ def test_without_an_office_the_default_rule_set_judges_and_says_so() -> None:
         "Age judged by the default rule set normal-2023: no office is set up on this computer "
         "yet (`prakerja init`)."
     ]
+
+
+def test_invisible_characters_in_a_pasted_nik_are_dropped_and_others_written_out() -> None:
+    """Issue 13: a zero-width space pasted into a NIK made it "has ?" at `prakerja nik`, which
+    reads the NIK without the form's cleaning. Invisible format characters are dropped in the
+    core's number cleaning; a control character that is a real mistake is named, written out."""
+    pasted = "3273015708\u200b9000\ufeff01\u00ad"
+    run = invoke(["nik", pasted, "--json"])
+    assert run.exit_code == 0, run.stdout
+    assert run.json()[0]["valid"] is True
+    bell = invoke(["nik", "32730157089000\a1"])
+    assert bell.exit_code == 3
+    assert "tetapi ada \\u0007." in bell.stdout + bell.stderr
+    assert "ada ?" not in bell.stdout + bell.stderr

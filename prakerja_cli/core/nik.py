@@ -7,6 +7,7 @@ to a woman's day, + a serial 0001-9999. The region digits are where the NIK was 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -85,7 +86,11 @@ class NikInfo:
 
 
 def clean_number(raw: str) -> str:
-    """Drop what people and spreadsheets put around the digits: spaces, dots, dashes, a leading '."""
+    """Drop what people and spreadsheets put around the digits: spaces, dots, dashes, a leading ',
+    and the invisible format characters a paste brings (zero-width space, BOM, soft hyphen...):
+    every path, the `nik` command's too, reads the digits a clerk sees."""
+    if not raw.isprintable():
+        raw = "".join(ch for ch in raw if unicodedata.category(ch) != "Cf")
     text = raw.strip().lstrip("'")
     return _STRIP.sub("", text)
 
@@ -117,7 +122,8 @@ def _format_error(code: Code, number: str, field_name: str) -> Finding:
     typos of a handwritten form) names the letters: "16 digits, read 16" would not tell which."""
     others = [ch for ch in dict.fromkeys(number) if not "0" <= ch <= "9"]
     if others:  # each character once, a few at most: never the number itself
-        chars = " ".join(ch if ch.isprintable() else "?" for ch in others[:5])
+        # One the clerk cannot see is written out (\u0007), never shown as "?".
+        chars = " ".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in others[:5])
         return error(code, field_name, variant="not_digits", chars=chars)
     return error(code, field_name, length=len(number))
 
