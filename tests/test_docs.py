@@ -94,3 +94,22 @@ def test_commands_md_describes_each_option_and_the_exit_codes(command: str) -> N
     )
     assert [o for o in options if f"`{o}" not in described] == []
     assert "Exit code" in section and "```text" in section  # exit codes and an example
+
+
+def test_every_test_the_security_page_names_exists() -> None:
+    """docs/security.md's threat table points each claim at the test that attacks it."""
+    import ast
+    import re
+
+    text = (DOCS / "security.md").read_text(encoding="utf-8")
+    # A name ending in "_" is a family (`test_retention_*`), not one test.
+    named = {m for m in re.findall(r"(tests/test_\w+\.py)::(\w+)", text) if not m[1].endswith("_")}
+    assert len(named) >= 20
+    tests = DOCS.parent
+    missing = []
+    for path, name in sorted(named):
+        tree = ast.parse((tests / path).read_text(encoding="utf-8"))
+        defined = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+        if name not in defined:
+            missing.append(f"{path}::{name}")
+    assert missing == []
