@@ -22,15 +22,17 @@ from prakerja_cli.errors import UsageError
 from prakerja_cli.i18n import format as fmt
 from prakerja_cli.i18n import t
 from prakerja_cli.office import Workspace
-from prakerja_cli.roster.columns import field_for_header
 from prakerja_cli.store import applicants as store
-from prakerja_cli.store import audit
 from prakerja_cli.store.db import write
 from prakerja_cli.store.regions import office_places, region_name
-from prakerja_cli.sync import outbox
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from prakerja_cli.store import audit
+    from prakerja_cli.store.db import Database
+    from prakerja_cli.sync import outbox
+
+# audit, outbox and the roster's header names load in the functions that use them: `prakerja
+# nik` and the listings need none of them, and every command pays for what this module imports.
 
 
 def region_lookup(db: Database | None) -> RegionLookup:
@@ -75,6 +77,8 @@ class RegisterResult:
 
 def register(ws: Workspace, form: dict[str, Any], *, today: date | None = None) -> RegisterResult:
     """Validate and store one applicant in one transaction (so two desks cannot race on a NIK)."""
+    from prakerja_cli.store import audit
+
     with write(ws.db):
         validated = validate_applicant(form, validation_context(ws, today=today))
         if validated.rejected:
@@ -90,7 +94,7 @@ def register(ws: Workspace, form: dict[str, Any], *, today: date | None = None) 
 @dataclass(slots=True)
 class EditResult(RegisterResult):
     #: What the edit means centrally: sent again, or the central registration keeps the old content.
-    central: outbox.CentralEdit = field(default_factory=outbox.CentralEdit)
+    central: outbox.CentralEdit = field(default_factory=lambda: _outbox().CentralEdit())
 
 
 def form_of(row: dict[str, Any]) -> dict[str, Any]:
@@ -119,6 +123,10 @@ def edit(
     """Apply changed fields to a live record and re-validate the whole of it; a record the central
     system refused goes again, one it registered keeps the old content there (outbox.central_edit).
     """
+    from prakerja_cli.roster.columns import field_for_header
+    from prakerja_cli.store import audit
+    from prakerja_cli.sync import outbox
+
     with write(ws.db):
         row = _live(store.get_applicant(ws.db, ref))
         if row["purged_at"]:
@@ -165,6 +173,8 @@ def to_withdraw(ws: Workspace, ref: str, reason: str | None) -> dict[str, Any]:
 def withdraw(ws: Workspace, ref: str, reason: str | None) -> dict[str, Any]:
     """Withdraw a live record, keeping it with the reason; its NIK may register again (a purged
     record's too: its NIK's keyed hash stops counting as a registration)."""
+    from prakerja_cli.store import audit
+
     reason = _withdraw_reason(reason)
     with write(ws.db):
         row = _live(store.get_applicant(ws.db, ref))
@@ -186,6 +196,9 @@ def undo_withdraw(ws: Workspace, ref: str, reason: str | None = None) -> dict[st
     has not gone to the central system: a record that went has a central registration (or an
     answer) the office cannot take back by undoing here. Refused too when its NIK was registered
     again since (one live record per NIK)."""
+    from prakerja_cli.store import audit
+    from prakerja_cli.sync import outbox
+
     with write(ws.db):
         row = store.get_applicant(ws.db, ref)
         number = row["registration_number"]
@@ -268,6 +281,8 @@ def note_access(
 def _note_access(
     ws: Workspace, action: str, records: int, applicant_id: str | None, details: dict[str, Any]
 ) -> None:
+    from prakerja_cli.store import audit
+
     with write(ws.db):
         audit.record(ws.db, ws.office, action, applicant_id, {**details, "records": records})
 
@@ -321,6 +336,8 @@ def health_checks(ws: Workspace, *, wal_limit: int = 64 << 20) -> list[Check]:
     from datetime import datetime
 
     from prakerja_cli.config import db_path
+    from prakerja_cli.store import audit
+    from prakerja_cli.sync import outbox
 
     db = ws.db
     checks = []
@@ -370,3 +387,9 @@ def _chain_shown(chain: audit.VerifyResult) -> str:
     if chain.changed:
         return t("msg.audit_changed", count=len(chain.changed), numbers=", ".join(chain.changed))
     return f"{chain.entries}"
+
+
+def _outbox() -> Any:
+    from prakerja_cli.sync import outbox
+
+    return outbox

@@ -27,9 +27,8 @@ from prakerja_cli.store.numbering import adopt, marks_path
 from prakerja_cli.store.regions import load_packaged_regions, region_name
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
-
     from prakerja_cli.store.backup import Comparison
+    from prakerja_cli.store.db import Database
 
 _DESK = re.compile(r"[A-Z0-9]{1,8}")
 

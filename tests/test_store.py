@@ -9,8 +9,16 @@ from pathlib import Path
 import pytest
 
 from prakerja_cli.errors import StoreError
-from prakerja_cli.store.db import open_db, write
+from prakerja_cli.store.db import MIGRATION_COUNT, open_db, write
 from prakerja_cli.store.migrations import MIGRATIONS
+
+
+def tables(path: Path):  # type: ignore[no-untyped-def]
+    """sqlite-utils' table API on a store the opener made (the package itself needs only SQL)."""
+    from sqlite_utils import Database
+
+    return Database(open_db(path).conn)
+
 
 APPLICANT_COLUMNS = [
     "id", "registration_number", "nik", "kk", "name", "birth_place", "birth_date", "gender",
@@ -24,7 +32,8 @@ APPLICANT_COLUMNS = [
 
 
 def test_migrating_an_empty_database_gives_the_schema(tmp_path: Path) -> None:
-    db = open_db(tmp_path / "new.db", create=True)
+    open_db(tmp_path / "new.db", create=True).close()
+    db = tables(tmp_path / "new.db")
     assert set(db.table_names()) >= {
         "applicants",
         "counters",
@@ -183,7 +192,7 @@ def test_m004_rebuilds_a_populated_store_keeping_rows_references_and_indexes(
     old.execute("INSERT INTO audit VALUES (1, 'now', 'op', 'D01', 'create', 'a', '{}', 'p', 'h')")
     conn.close()
 
-    db = open_db(path)
+    db = tables(path)
     assert "m004_purge" in [m.name for m in MIGRATIONS.applied(db)]
     rows = db.execute(
         "SELECT id, nik, status, central_status, verified_at, purged_at FROM applicants ORDER BY id"
@@ -292,3 +301,25 @@ def test_a_full_disk_is_named_whatever_sqlite_calls_it(
     )
     exc.sqlite_errorcode = code  # type: ignore[attr-defined]
     assert store_error(exc, tmp_path / "prakerja.db").key == key
+
+
+def test_an_up_to_date_store_opens_without_sqlite_utils(tmp_path: Path) -> None:
+    """The opener counts the applied migrations with one query; only a store with migrations to
+    apply loads the migrations module and sqlite-utils (~85 ms of every command)."""
+    import subprocess
+    import sys
+
+    assert len(MIGRATIONS.pending(tables_of_new(tmp_path))) == 0
+    assert len(MIGRATIONS._migrations) == MIGRATION_COUNT  # bump it with each new migration
+    probe = (
+        "import sys; from pathlib import Path; from prakerja_cli.store.db import open_db; "
+        f"open_db(Path({str(tmp_path / 'n.db')!r})).close(); "
+        "print('sqlite_utils' in sys.modules, 'prakerja_cli.store.migrations' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "False"]
+
+
+def tables_of_new(tmp_path: Path):  # type: ignore[no-untyped-def]
+    open_db(tmp_path / "n.db", create=True).close()
+    return tables(tmp_path / "n.db")

@@ -41,7 +41,7 @@ from prakerja_cli.store.regions import office_places, region_names
 from prakerja_cli.sync import outbox
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from prakerja_cli.store.db import Database
 
 _TOTAL_ROW = re.compile(r"^\s*(jumlah|total|grand total|sub ?total)\b", re.IGNORECASE)
 Progress = Callable[[int, int], None]

@@ -20,7 +20,7 @@ from prakerja_cli.errors import NotFoundError, UsageError
 from prakerja_cli.store.numbering import reserve_numbers
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from prakerja_cli.store.db import Database
 
 LIVE = "status != 'withdrawn'"
 #: The partial index applicants_withdrawn_nik answers `nik` conditions with this one (m008).

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from prakerja_cli.store.applicants import Office, now_iso
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from prakerja_cli.store.db import Database
 
 GENESIS = "0" * 64
 #: meta: the first entry signed with this office's key after a backup without the key was restored

@@ -8,13 +8,56 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from prakerja_cli.errors import StoreError, os_reason
 from prakerja_cli.files import private_folder
 
-if TYPE_CHECKING:
-    from sqlite_utils import Database
+#: How many migrations store/migrations.py registers: a store that has applied this many (they
+#: are never removed, and names are unique) is up to date, and opening it needs neither the
+#: migrations module nor sqlite-utils (~85 ms of every command's start-up).
+#: tests/test_store.py checks it against the module.
+MIGRATION_COUNT = 9
+_APPLIED = "SELECT count(*) FROM _sqlite_migrations WHERE migration_set = 'prakerja'"
+
+
+class Database:
+    """The store's connection as the package uses it: `execute`, `conn`, `close`, `atomic`,
+    the part of sqlite_utils.Database it needs, without importing sqlite-utils at every
+    command. Migrations (store/migrations.py) use sqlite-utils' table API on the same
+    connection."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, parameters: Any = None) -> sqlite3.Cursor:
+        if parameters is None:
+            return self.conn.execute(sql)
+        return self.conn.execute(sql, parameters)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """A savepoint inside the open transaction (as sqlite_utils.Database.atomic)."""
+        self.conn.execute("SAVEPOINT prakerja_atomic")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK TO SAVEPOINT prakerja_atomic")
+            self.conn.execute("RELEASE SAVEPOINT prakerja_atomic")
+            raise
+        else:
+            self.conn.execute("RELEASE SAVEPOINT prakerja_atomic")
+
+
+def _up_to_date(conn: sqlite3.Connection) -> bool:
+    try:
+        return int(conn.execute(_APPLIED).fetchone()[0]) == MIGRATION_COUNT
+    except sqlite3.OperationalError:  # no migrations table: a new store
+        return False
+
 
 #: How long a writer waits for another process's transaction before giving up (ms). Desks commit
 #: in milliseconds and an import commits in chunks, so 60 s is never reached in normal use.
@@ -64,10 +107,6 @@ def _out_of_space(exc: sqlite3.Error, path: Path) -> bool:
 
 def open_db(path: Path, *, create: bool = False) -> Database:
     """Open (or with `create`, make) the store at `path` and bring its schema up to date."""
-    from sqlite_utils import Database
-
-    from prakerja_cli.store.migrations import MIGRATIONS
-
     is_new = not path.exists()
     if is_new and not create:
         raise StoreError("error.no_database", hint="hint.run_init_force", path=str(path))
@@ -90,11 +129,13 @@ def open_db(path: Path, *, create: bool = False) -> Database:
         # (store.applicants.similar_records_bulk) fills 3x faster.
         conn.execute("PRAGMA temp_store = MEMORY")
         db = Database(conn)
-        if MIGRATIONS.pending(db):
+        if not _up_to_date(conn):
+            from prakerja_cli.store.migrations import migrate
+
             # Serialise migrations between processes: the first takes the write lock, the
             # others wait for it and then find nothing pending.
             with write(db):
-                MIGRATIONS.apply(db)
+                migrate(conn)
     except BaseException as exc:
         # Closed at once, not when the exception lets go of it: Windows cannot delete or move a
         # file that is open, and `init` removes the files of a failed set-up.

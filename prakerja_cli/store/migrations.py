@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 
-from sqlite_utils import Database, Migrations
+from prakerja_cli.store import _import_sqlite_utils
+
+_import_sqlite_utils()
+
+from sqlite_utils import Database, Migrations  # noqa: E402 - after the numpy/pandas block
 
 MIGRATIONS = Migrations("prakerja")
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Apply the pending migrations on the store's connection (store.db.open_db, in its write
+    transaction)."""
+    db = Database(conn)
+    if MIGRATIONS.pending(db):
+        MIGRATIONS.apply(db)
 
 
 @MIGRATIONS()

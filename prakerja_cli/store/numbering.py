@@ -29,9 +29,8 @@ from typing import TYPE_CHECKING, Any
 from prakerja_cli.errors import ConfigError
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
-
     from prakerja_cli.store.applicants import Office
+    from prakerja_cli.store.db import Database
 
 MARKS_NAME = "numbering.json"
 #: Counter names (the store's `counters` table and the file): registration:<office>:<desk>.

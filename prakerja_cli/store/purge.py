@@ -23,7 +23,7 @@ from prakerja_cli.store.db import write
 from prakerja_cli.store.migrations import PERSONAL_COLUMNS
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from prakerja_cli.store.db import Database
 
 #: Finding parameters that quote personal data: the two birth dates of NIK_BIRTHDATE_MISMATCH,
 #: the e-mail domain of EMAIL_DOMAIN_SUSPECT (the code, field and severity stay, so the office

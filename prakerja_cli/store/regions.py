@@ -12,7 +12,7 @@ from prakerja_cli.errors import UsageError, check_input_file, library_reason
 from prakerja_cli.store.db import write
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from prakerja_cli.store.db import Database
 
 _INSERT = (
     "INSERT INTO regions (code, level, name, in_current_list, source) VALUES (?, ?, ?, ?, ?) "

@@ -16,9 +16,8 @@ from prakerja_cli.store import audit
 from prakerja_cli.store.db import write
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
-
     from prakerja_cli.store.applicants import Office
+    from prakerja_cli.store.db import Database
 
 #: What a sync found of the anchor: none kept yet, kept, explained by a restore, lost, or one of
 #: another trail (a new store for this desk: a PC set up again, or the whole trail replaced).

@@ -16,7 +16,7 @@ from prakerja_cli.store.applicants import OLDEST_FIRST, Office, now_iso, update_
 from prakerja_cli.store.db import write
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from prakerja_cli.store.db import Database
 
 #: The record fields the central system receives (docs/central-api.md).
 RECORD_FIELDS = (
