@@ -10,6 +10,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from prakerja_cli.core.nik import _checked_digits, _number_digits
 from prakerja_cli.core.rules import load_rule_set
 from prakerja_cli.core.validate import (
     BY_VALUE,
@@ -90,3 +91,18 @@ def test_memo_only_holds_value_only_fields_and_stays_bounded() -> None:
     for cell in (True, 1, 1.0, "1"):
         validate_applicant(valid_form(rt=cell), shared)
     assert {key for key in memo["rt"] if key[1] == 1} == {(bool, True), (int, 1), (float, 1.0)}
+
+
+NUMBER_TEXT = st.one_of(
+    st.text(alphabet="0123456789", min_size=16, max_size=16),
+    st.text(alphabet="0123456789 .-'*E+,\u0663\uff11\u00a0", min_size=14, max_size=18),
+    st.text(max_size=20),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(NUMBER_TEXT, st.booleans(), st.sampled_from(["nik", "kk"]))
+def test_nik_fast_path_gives_what_the_checked_path_gives(
+    raw: str, numeric: bool, field: str
+) -> None:
+    assert _number_digits(raw, numeric, field) == _checked_digits(raw, numeric, field)
