@@ -152,6 +152,7 @@ BY_VALUE = frozenset(
 #: roster; a field of free text past it is checked afresh (the memo's memory stays bounded).
 MEMO_LIMIT = 4096
 _MEMO_TYPES = frozenset((str, int, float, bool, type(None)))
+_NO_MEMO: dict[tuple[type, Any], tuple[Any, tuple[Finding, ...]]] = {}
 #: Occupations that say the applicant is a student (the KTP's own is PELAJAR/MAHASISWA).
 _STUDENT = re.compile(r"\b(PELAJAR|MAHASISWA|MAHASISWI|SISWA|SISWI|STUDENT)\b", re.IGNORECASE)
 
@@ -343,18 +344,12 @@ def _remembered(
     raw: Any,
     ctx: ValidationContext,
 ) -> tuple[Any, list[Finding]]:
-    """check_field of a BY_VALUE field, from the memo when this value was checked before. The key
-    holds the type: 1, 1.0 and True are equal keys in a dict but not the same cell."""
-    known = memo.get(name)
-    if known is None:
-        known = memo[name] = {}
-    key = (type(raw), raw)
-    hit = known.get(key)
-    if hit is not None:
-        return hit[0], list(hit[1])
+    """check_field of a BY_VALUE field whose value the memo does not hold yet, remembered. The
+    key holds the type: 1, 1.0 and True are equal keys in a dict but not the same cell."""
     value, found = check_field(name, raw, ctx)
+    known = memo.setdefault(name, {})
     if len(known) < MEMO_LIMIT:
-        known[key] = (value, tuple(found))
+        known[(type(raw), raw)] = (value, tuple(found))
     return value, found
 
 
@@ -371,6 +366,12 @@ def _validate(
     for name in FIELDS:
         raw = form.get(name)
         if memo is not None and name in BY_VALUE and type(raw) in _MEMO_TYPES:
+            hit = memo.get(name, _NO_MEMO).get((type(raw), raw))
+            if hit is not None:  # the common case, inline: no call, no list
+                if hit[1] and name in answered:
+                    findings.extend(hit[1])
+                values[name] = hit[0]
+                continue
             value, found = _remembered(memo, name, raw, ctx)
         else:
             nik_born = nik_info.birth_date if nik_info is not None else None
