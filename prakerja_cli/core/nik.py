@@ -117,6 +117,20 @@ def _damaged(raw: str, numeric_cell: bool, field_name: str) -> Finding | None:
     return None
 
 
+def _number_digits(raw: str, numeric_cell: bool, field_name: str) -> tuple[str, Finding | None]:
+    """A NIK or KK cell's digits (clean_number), or the finding that its digits are gone."""
+    if len(raw) == 16 and raw.isascii() and raw.isdigit() and not numeric_cell:
+        # Nearly every cell: 16 plain ASCII digits in a text cell. Nothing to clean, no E+15,
+        # no star, and only a number cell can have been rounded: what the slow path gives.
+        return raw, None
+    return _checked_digits(raw, numeric_cell, field_name)
+
+
+def _checked_digits(raw: str, numeric_cell: bool, field_name: str) -> tuple[str, Finding | None]:
+    damaged = _damaged(raw, numeric_cell, field_name)
+    return ("", damaged) if damaged is not None else (clean_number(raw), None)
+
+
 def _format_error(code: Code, number: str, field_name: str) -> Finding:
     """A NIK or KK that is not 16 digits. One with a letter in it (O for 0, l or I for 1, the
     typos of a handwritten form) names the letters: "16 digits, read 16" would not tell which."""
@@ -163,10 +177,9 @@ def parse_nik(
     field_name: str = "nik",
 ) -> NikInfo:
     """Decode and check a NIK. Pure: region names come from the `regions` lookup."""
-    damaged = _damaged(raw, numeric_cell, field_name)
+    nik, damaged = _number_digits(raw, numeric_cell, field_name)
     if damaged is not None:
         return NikInfo(None, findings=[damaged])
-    nik = clean_number(raw)
     if not _DIGITS16.fullmatch(nik):
         return NikInfo(None, findings=[_format_error(Code.NIK_FORMAT, nik, field_name)])
     findings: list[Finding] = []
@@ -200,10 +213,9 @@ def parse_kk(
     raw: str, *, numeric_cell: bool = False, field_name: str = "kk"
 ) -> tuple[str, list[Finding]]:
     """Check a KK number: 16 digits starting with a real province. Returns (digits, findings)."""
-    damaged = _damaged(raw, numeric_cell, field_name)
+    kk, damaged = _number_digits(raw, numeric_cell, field_name)
     if damaged is not None:
         return "", [damaged]
-    kk = clean_number(raw)
     if not _DIGITS16.fullmatch(kk):
         return kk, [_format_error(Code.KK_FORMAT, kk, field_name)]
     if kk[0:2] not in PROVINCE_CODES:

@@ -49,6 +49,11 @@ class ValidationContext:
     #: a KK: the candidates core.similar compares names with. A roster import leaves it None
     #: and compares in bulk (roster/importer.py).
     similar_records: Callable[[str, str | None, str | None], list[Candidate]] | None = None
+    #: Results of the checks that depend on the cell's value alone (BY_VALUE), per field and
+    #: value, kept for the life of this context: a roster import gives each context a dict of its
+    #: own ({}), and a 100k-row file's few hundred distinct genders, schools and villages are
+    #: then checked once each. None: every value is checked afresh (the desk form).
+    memo: dict[str, dict[tuple[type, Any], tuple[Any, tuple[Finding, ...]]]] | None = None
 
 
 #: Form fields in the order the desk form asks them; True = required.
@@ -141,6 +146,18 @@ _CHECKS: dict[str, _Check] = {
     "rw": lambda text, ctx, numeric: _rt_rw(text, "rw"),
 }
 _YES_NO = ("in_school", "social_assistance")
+#: Fields whose check_field result is a function of the raw value alone: their checks read
+#: neither the context nor another field (nor numeric_cell). A memo may only hold these;
+#: tests/test_validate_memo.py compares memoised and fresh validation on generated rows.
+BY_VALUE = frozenset(
+    ("birth_place", "gender", "rt", "rw", "village", "district", "education", "employment",
+     "occupation", "in_school", "social_assistance", "training")
+)  # fmt: skip
+#: Distinct values remembered per field: enough for the choice lists, places and yes/no of any
+#: roster; a field of free text past it is checked afresh (the memo's memory stays bounded).
+MEMO_LIMIT = 4096
+_MEMO_TYPES = frozenset((str, int, float, bool, type(None)))
+_NO_MEMO: dict[tuple[type, Any], tuple[Any, tuple[Finding, ...]]] = {}
 #: Occupations that say the applicant is a student (the KTP's own is PELAJAR/MAHASISWA).
 _STUDENT = re.compile(r"\b(PELAJAR|MAHASISWA|MAHASISWI|SISWA|SISWI|STUDENT)\b", re.IGNORECASE)
 
@@ -326,6 +343,21 @@ def validate_answered(form: dict[str, Any], ctx: ValidationContext) -> Validated
     return _validate(form, ctx, frozenset(), answered)
 
 
+def _remembered(
+    memo: dict[str, dict[tuple[type, Any], tuple[Any, tuple[Finding, ...]]]],
+    name: str,
+    raw: Any,
+    ctx: ValidationContext,
+) -> tuple[Any, list[Finding]]:
+    """check_field of a BY_VALUE field whose value the memo does not hold yet, remembered. The
+    key holds the type: 1, 1.0 and True are equal keys in a dict but not the same cell."""
+    value, found = check_field(name, raw, ctx)
+    known = memo.setdefault(name, {})
+    if len(known) < MEMO_LIMIT:
+        known[(type(raw), raw)] = (value, tuple(found))
+    return value, found
+
+
 def _validate(
     form: dict[str, Any],
     ctx: ValidationContext,
@@ -335,11 +367,22 @@ def _validate(
     values: dict[str, Any] = {}
     findings: list[Finding] = []
     nik_info: NikInfo | None = None
+    memo = ctx.memo
     for name in FIELDS:
-        nik_born = nik_info.birth_date if nik_info is not None else None
-        value, found = check_field(
-            name, form.get(name), ctx, numeric_cell=name in numeric_cells, nik_born=nik_born
-        )
+        raw = form.get(name)
+        if memo is not None and name in BY_VALUE and type(raw) in _MEMO_TYPES:
+            hit = memo.get(name, _NO_MEMO).get((type(raw), raw))
+            if hit is not None:  # the common case, inline: no call, no list
+                if hit[1] and name in answered:
+                    findings.extend(hit[1])
+                values[name] = hit[0]
+                continue
+            value, found = _remembered(memo, name, raw, ctx)
+        else:
+            nik_born = nik_info.birth_date if nik_info is not None else None
+            value, found = check_field(
+                name, raw, ctx, numeric_cell=name in numeric_cells, nik_born=nik_born
+            )
         if name in answered:  # an unanswered field is not missing yet
             findings.extend(found)
         if name == "nik" and isinstance(value, NikInfo):

@@ -375,6 +375,7 @@ def import_roster(
         # Stored live NIKs are compared below (same content: unchanged); a purged one is refused.
         find_live_nik=purged.find,
         kk_members=lambda kk: known_records.kk_count(kk) + file_kk[kk],
+        memo={},  # this import's value-only checks, each distinct value once (see BY_VALUE)
     )
     # Our error report names the registration each warned row is stored as: a fixed row is
     # applied to it (the clerk was told to import the report as it is), where another file's row

@@ -80,7 +80,11 @@ def record_values(validated: Validated) -> dict[str, Any]:
     v["social_assistance"] = int(bool(v.get("social_assistance")))
     v["priority"] = validated.priority
     v["status"] = validated.status
-    v["findings"] = json.dumps([x.to_stored() for x in validated.findings], ensure_ascii=False)
+    found = validated.findings
+    # Nearly every row has none: "[]" is what json.dumps([]) writes, without the encoder's call.
+    v["findings"] = (
+        json.dumps([x.to_stored() for x in found], ensure_ascii=False) if found else "[]"
+    )
     return v
 
 

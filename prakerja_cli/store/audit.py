@@ -75,6 +75,11 @@ def _digest(prev: str, seq: int, at: str, operator: str, desk: str, action: str,
     return hmac.new(key or office_key(), payload.encode(), hashlib.sha256).hexdigest()
 
 
+#: What json.dumps(value, ensure_ascii=False, separators=(",", ":")) writes, from one encoder: dumps
+#: builds a new one per call with those arguments, a third of the time of hashing an imported row.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def record_hashes(
     db: Database, ids: Iterable[str] | None = None, key: bytes | None = None
 ) -> dict[str, str]:
@@ -94,7 +99,7 @@ def record_hashes(
             continue
         where = f" WHERE id IN ({', '.join('?' * len(chunk))})" if chunk else ""
         for row in db.execute(f"SELECT {columns} FROM applicants{where}", chunk):
-            payload = json.dumps(list(row), ensure_ascii=False, separators=(",", ":"))
+            payload = _COMPACT.encode(list(row))
             out[row[0]] = hmac.new(secret, payload.encode(), hashlib.sha256).hexdigest()
     return out
 
