@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from prakerja_cli.store import audit
-from prakerja_cli.store.applicants import OLDEST_FIRST, Office, now_iso, update_applicant
+from prakerja_cli.store.applicants import (
+    OLDEST_FIRST,
+    Office,
+    new_ids,
+    now_iso,
+    update_applicant,
+)
 from prakerja_cli.store.db import write
 
 if TYPE_CHECKING:
@@ -182,7 +187,7 @@ def _insert_batch(db: Database, envelope: dict[str, Any], items: list[dict[str, 
     body = json.dumps(
         {**envelope, "records": items}, ensure_ascii=False, separators=(",", ":")
     ).encode()
-    batch = Batch(str(uuid.uuid4()), body, len(items))
+    batch = Batch(new_ids(1)[0], body, len(items))  # time-ordered: the server's key index too
     db.execute(
         "INSERT INTO outbox_batches (id, body, records, created_at) VALUES (?, ?, ?, ?)",
         [batch.id, batch.body, batch.records, now_iso()],
