@@ -1,19 +1,29 @@
 """Sync benchmark: N records to the reference central server on loopback, batched and gzipped by
 `prakerja sync`, against a baseline client that posts one record per request (no gzip).
 
-    python benchmarks/sync.py [--records 100000] [--baseline-records 10000]
+    python benchmarks/sync.py [--records 100000] [--baseline-records 10000] [--ratio-records 20000]
 
 The baseline is timed on a sample (one request per record is slow by design; at ~600 rec/s the
 full 100k would take minutes) and compared by records per second. Targets: >= 20x fewer requests,
 >= 5x faster, gzip body <= 35 % of the raw JSON.
+
+Then the floor: `--ratio-records` records (20k) synced by `prakerja sync` against the same records
+sent by a bare client (read from the store, JSON, gzip, 1000 per batch, one keep-alive session) to
+a bare server over loopback (stdlib http.server in its own process: gunzip, json, one INSERT per
+record in one transaction per batch, WAL with synchronous=FULL like the reference server), side by
+side, `--repeat` times alternating (median). Target: sync within 3x of the bare POST.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
+import platform
+import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -21,6 +31,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -82,12 +93,127 @@ def baseline(url: str, home: Path, sample: int) -> tuple[float, int, int]:
     return time.perf_counter() - started, len(rows), sent_bytes
 
 
+BARE_SERVER = r"""
+import gzip, json, sqlite3, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+conn = sqlite3.connect(sys.argv[1], isolation_level=None, check_same_thread=False)
+conn.execute("PRAGMA journal_mode = WAL")
+conn.execute("PRAGMA synchronous = FULL")
+conn.execute("CREATE TABLE IF NOT EXISTS records (client_id TEXT PRIMARY KEY, content_hash TEXT, "
+             "nik TEXT, record TEXT)")
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        items = json.loads(gzip.decompress(body))["records"]
+        conn.execute("BEGIN IMMEDIATE")
+        for item in items:  # one insert per record
+            conn.execute("INSERT INTO records VALUES (?, ?, ?, ?)", (item["client_id"],
+                         item["content_hash"], item["record"]["nik"], json.dumps(item["record"])))
+        conn.execute("COMMIT")
+        out = json.dumps({"results": [{"client_id": i["client_id"], "outcome": "accepted"}
+                                      for i in items]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+    def log_message(self, *args):
+        pass
+
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+
+def bare_post(home: Path, data_dir: Path, batch_size: int) -> tuple[float, int]:
+    """The floor: the office's records posted by a bare client to a bare server (see the module
+    docstring); returns seconds (reading the store to the last answer) and records stored."""
+    from prakerja_cli.sync.outbox import RECORD_FIELDS, content_hash, record_of
+
+    data_dir.mkdir(parents=True)
+    server = subprocess.Popen([sys.executable, "-c", BARE_SERVER, str(data_dir / "bare.sqlite3")],
+                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert server.stdout is not None
+        url = f"http://127.0.0.1:{server.stdout.readline().strip()}/batches"
+        session = requests.Session()
+        started = time.perf_counter()
+        with sqlite3.connect(home / "prakerja.db") as conn:
+            conn.row_factory = sqlite3.Row
+            columns = ", ".join(("id", "created_at", *RECORD_FIELDS))
+            rows = conn.execute(f"SELECT {columns} FROM applicants").fetchall()
+        for start in range(0, len(rows), batch_size):
+            items = []
+            for row in rows[start : start + batch_size]:
+                record = record_of(row)
+                items.append({"client_id": row["id"], "content_hash": content_hash(record),
+                              "record": record})  # fmt: skip
+            body = json.dumps({"office_code": "3273", "records": items}).encode()
+            response = session.post(url, data=gzip.compress(body, compresslevel=6),
+                                    headers={"Content-Encoding": "gzip"}, timeout=60)  # fmt: skip
+            response.raise_for_status()
+            assert len(response.json()["results"]) == len(items)
+        seconds = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait()
+    with sqlite3.connect(data_dir / "bare.sqlite3") as conn:
+        stored = int(conn.execute("SELECT count(*) FROM records").fetchone()[0])
+    return seconds, stored
+
+
+def sync_once(home: Path, data_dir: Path, batch_size: int) -> tuple[float, dict[str, Any]]:
+    with central(data_dir) as url:
+        env = {"PRAKERJA_API_TOKEN": TOKEN, "PRAKERJA_API_URL": url}
+        started = time.perf_counter()
+        done = prakerja(home, "sync", "--json", "--batch-size", str(batch_size), env=env)
+        seconds = time.perf_counter() - started
+    assert done.returncode == 0, done.stderr
+    return seconds, json.loads(done.stdout)
+
+
+def floor_ratio(work: Path, records: int, seed: int, batch_size: int, repeat: int) -> bool:
+    """Sync against the bare batched POST of the same records, alternating, median of `repeat`."""
+    template = work / "ratio-office"
+    stored = make_office(template, records, seed + 2)
+    syncs, bares = [], []
+    for run in range(repeat):
+        home = work / f"ratio-sync-{run}"
+        shutil.copytree(template, home)
+        seconds, summary = sync_once(home, work / f"ratio-central-{run}", batch_size)
+        assert summary["accepted"] == stored, summary
+        syncs.append(seconds)
+        bare_seconds, bare_stored = bare_post(template, work / f"ratio-bare-{run}", batch_size)
+        assert bare_stored == stored
+        bares.append(bare_seconds)
+    sync_s, bare_s = statistics.median(syncs), statistics.median(bares)
+    ratio = sync_s / bare_s
+    print(f"\n{stored} records, median of {repeat} (load average {os.getloadavg()[0]:.2f}):")
+    print(f"prakerja sync (whole command):   {sync_s:6.2f} s  {stored / sync_s:8.0f} rec/s  "
+          f"runs {' '.join(f'{s:.2f}' for s in syncs)}")  # fmt: skip
+    print(f"bare batched POST into SQLite:   {bare_s:6.2f} s  {stored / bare_s:8.0f} rec/s  "
+          f"runs {' '.join(f'{s:.2f}' for s in bares)}")  # fmt: skip
+    ok = ratio <= 3.0
+    print(f"{'PASS' if ok else 'FAIL'}  sync / bare batched POST: {ratio:.2f}x (target <= 3x)")
+    return ok
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--baseline-records", type=int, default=10_000)
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=20261123)
+    parser.add_argument("--ratio-records", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="prakerja-sync-bench-"))
     office, other = work / "office", work / "baseline-office"
@@ -128,7 +254,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     for text, ok in checks:
         print(f"{'PASS' if ok else 'FAIL'}  {text}")
-    return 0 if all(ok for _, ok in checks) else 1
+    floor_ok = floor_ratio(work, args.ratio_records, args.seed, args.batch_size, args.repeat)
+    print(f"\n{platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+          f"SQLite {sqlite3.sqlite_version}, load average {os.getloadavg()}")  # fmt: skip
+    return 0 if all(ok for _, ok in checks) and floor_ok else 1
 
 
 if __name__ == "__main__":

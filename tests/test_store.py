@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -227,25 +228,54 @@ def test_only_a_purged_record_may_lack_its_personal_fields(tmp_path: Path) -> No
     db.execute("UPDATE applicants SET nik = NULL, name = NULL, purged_at = 'now' WHERE id = 'b'")
 
 
-def test_new_ids_are_version_4_uuids_written_as_uuid_writes_them() -> None:
+def test_new_ids_are_time_ordered_uuids_written_as_uuid_writes_them() -> None:
     import uuid
 
     from prakerja_cli.central.contract import is_uuid
     from prakerja_cli.store.applicants import new_ids
 
-    ids = new_ids(2000)
-    assert len(set(ids)) == 2000
+    ids = new_ids(2000) + new_ids(1) + new_ids(500)
+    assert len(set(ids)) == 2501
+    assert ids == sorted(ids)  # made in this order, and text order is creation order
     for text in ids:
         parsed = uuid.UUID(text)
-        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+        assert (parsed.version, parsed.variant) == (7, uuid.RFC_4122)
         assert str(parsed) == text and is_uuid(text)
-    # Every random bit outside version and variant varies (no byte stuck by the slicing).
-    masks = {i: 0 for i in range(16)}
+    # The first 48 bits are the time in milliseconds (RFC 9562): within this test's minute.
+    millis = int(ids[0][:8] + ids[0][9:13], 16)
+    assert abs(millis / 1000 - time.time()) < 60
+    # Every random bit (the last 62) varies: none stuck by the packing.
+    seen = 0
     for text in ids:
-        for i, byte in enumerate(uuid.UUID(text).bytes):
-            masks[i] |= byte
-    assert [masks[i] for i in range(16)] == [0xFF] * 6 + [0x4F, 0xFF, 0xBF] + [0xFF] * 7
+        seen |= uuid.UUID(text).int
+    assert seen & ((1 << 62) - 1) == (1 << 62) - 1
     assert new_ids(0) == []
+
+
+def test_new_ids_sort_by_creation_and_stay_unique_across_processes() -> None:
+    """Two desks' processes, one after the other, then side by side: the later ones sort after the
+    earlier ones, and no id repeats (62 random bits per id, not a per-process counter)."""
+    import subprocess
+    import sys
+
+    code = "from prakerja_cli.store.applicants import new_ids\nprint(' '.join(new_ids(3000)))"
+
+    def run() -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+        return done.stdout.split()
+
+    first, second = run(), run()
+    assert first == sorted(first) and second == sorted(second)
+    assert max(first) < min(second)
+    together = [
+        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    side_by_side = [p.communicate()[0].split() for p in together]
+    everything = first + second + side_by_side[0] + side_by_side[1]
+    assert len(set(everything)) == len(everything) == 12000
 
 
 def test_a_tombstone_costs_what_the_docs_say() -> None:

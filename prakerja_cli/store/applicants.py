@@ -7,6 +7,8 @@ import hmac
 import json
 import os
 import re
+import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -52,23 +54,48 @@ class Office:
     rules: str
 
 
-#: Byte maps that set a random UUID's version (4) and variant (RFC 4122) bits.
-_VERSION_4 = bytes((b & 0x0F) | 0x40 for b in range(256))
-_VARIANT = bytes((b & 0x3F) | 0x80 for b in range(256))
+#: The last 60-bit time stamp (milliseconds << 12 | sub-millisecond steps) this process gave out.
+_last_stamp = 0
+_stamp_lock = threading.Lock()
+_RANDOM_BITS = (1 << 62) - 1
+
+
+def _stamps(count: int) -> int:
+    """The first of `count` consecutive time stamps, each later than any given out before by this
+    process (RFC 9562 method 3: 12 bits of sub-millisecond time; a bulk takes consecutive steps
+    of 1/4096 ms, so 100,000 ids move the clock 24 ms ahead, less than they take to make)."""
+    global _last_stamp
+    ns = time.time_ns()
+    now = (ns // 1_000_000) << 12 | (ns % 1_000_000) * 4096 // 1_000_000
+    with _stamp_lock:
+        first = max(now, _last_stamp + 1)
+        _last_stamp = first + count - 1
+    return first
 
 
 def new_ids(count: int) -> list[str]:
-    """`count` random version-4 UUIDs, as `str(uuid.uuid4())` writes them, from one read of the
-    system's random source (uuid4 asks for 16 bytes at a time: 0.5 s of a 100k-row import)."""
-    raw = bytearray(os.urandom(16 * count))
-    raw[6::16] = raw[6::16].translate(_VERSION_4)
-    raw[8::16] = raw[8::16].translate(_VARIANT)
-    h = raw.hex()
-    return [
-        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-{h[i + 16 : i + 20]}-"
-        f"{h[i + 20 : i + 32]}"
-        for i in range(0, 32 * count, 32)
-    ]
+    """`count` time-ordered UUIDs (version 7, RFC 9562), written as `str(uuid.UUID(...))` writes
+    them, in the order they were made: ids sort by creation, so each insert into a unique index
+    (here and on the central server) lands at its end instead of at a random page. 62 random bits
+    per id, from one read of the system's random source, keep them unique across processes and
+    desks. Records made before keep their version-4 ids; both are plain UUIDs to everyone."""
+    if count <= 0:
+        return []
+    first = _stamps(count)
+    rand = os.urandom(8 * count)
+    ids = []
+    for i in range(count):
+        stamp = first + i
+        value = (
+            (stamp >> 12) << 80
+            | 0x7 << 76
+            | (stamp & 0xFFF) << 64
+            | 0x2 << 62
+            | int.from_bytes(rand[8 * i : 8 * i + 8]) & _RANDOM_BITS
+        )
+        h = f"{value:032x}"
+        ids.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+    return ids
 
 
 def record_values(validated: Validated) -> dict[str, Any]:

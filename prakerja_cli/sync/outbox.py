@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from prakerja_cli.store import audit
-from prakerja_cli.store.applicants import OLDEST_FIRST, Office, now_iso, update_applicant
+from prakerja_cli.store.applicants import (
+    OLDEST_FIRST,
+    Office,
+    new_ids,
+    now_iso,
+    update_applicant,
+)
 from prakerja_cli.store.db import write
 
 if TYPE_CHECKING:
@@ -150,20 +155,51 @@ def open_batches(db: Database) -> list[Batch]:
     return [Batch(row[0], bytes(row[1]), row[2]) for row in rows]
 
 
-def make_batches(db: Database, office_code: str, size: int) -> list[Batch]:
-    """Put every unsent record not already in an open batch into new batches of `size`."""
-    columns = ", ".join(("id", "created_at", *RECORD_FIELDS))
+#: Not in a batch still open (written, not answered): such a record goes again with that batch.
+_NOT_IN_OPEN_BATCH = (
+    "NOT EXISTS (SELECT 1 FROM outbox_items i JOIN outbox_batches b ON b.id = i.batch_id "
+    "WHERE i.applicant_id = applicants.id AND b.done_at IS NULL)"
+)
+_BATCH_COLUMNS = ", ".join(f"applicants.{name}" for name in ("id", "created_at", *RECORD_FIELDS))
+
+
+def unsent_ids(db: Database) -> list[str]:
+    """The ids of every unsent record not already in an open batch, oldest first: what this sync
+    puts into new batches, one batch at a time (write_batch)."""
+    return [
+        row[0]
+        for row in db.execute(
+            f"SELECT id FROM applicants WHERE {UNSENT} AND {_NOT_IN_OPEN_BATCH} "
+            f"ORDER BY {OLDEST_FIRST}"
+        ).fetchall()
+    ]
+
+
+def write_batch(db: Database, office_code: str, ids: list[str]) -> Batch | None:
+    """Write the records `ids` (in that order) that are still unsent and in no open batch into one
+    new batch, reading their content in the transaction that writes it; None when none is left."""
     with write(db):
+        # CROSS JOIN keeps the ids outside: each is looked up by its key, in the order given (an
+        # index on the unsent condition would walk every unsent record for each batch).
         cursor = db.execute(
-            f"SELECT {columns} FROM applicants WHERE {UNSENT} AND id NOT IN "
-            "(SELECT applicant_id FROM outbox_items JOIN outbox_batches ON id = batch_id "
-            f"WHERE done_at IS NULL) ORDER BY {OLDEST_FIRST}"
+            f"SELECT {_BATCH_COLUMNS} FROM json_each(?) AS wanted CROSS JOIN applicants "
+            f"ON applicants.id = wanted.value WHERE {UNSENT} AND {_NOT_IN_OPEN_BATCH} "
+            "ORDER BY wanted.key",
+            [json.dumps(ids)],
         )
         names = [d[0] for d in cursor.description]
-        rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
-        batches = []
-        for start in range(0, len(rows), size):
-            batches.append(_write_batch(db, office_code, rows[start : start + size]))
+        rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+        return _write_batch(db, office_code, rows) if rows else None
+
+
+def make_batches(db: Database, office_code: str, size: int) -> list[Batch]:
+    """Put every unsent record not already in an open batch into new batches of `size`."""
+    ids = unsent_ids(db)
+    batches = []
+    for start in range(0, len(ids), size):
+        batch = write_batch(db, office_code, ids[start : start + size])
+        if batch is not None:
+            batches.append(batch)
     return batches
 
 
@@ -182,7 +218,7 @@ def _insert_batch(db: Database, envelope: dict[str, Any], items: list[dict[str, 
     body = json.dumps(
         {**envelope, "records": items}, ensure_ascii=False, separators=(",", ":")
     ).encode()
-    batch = Batch(str(uuid.uuid4()), body, len(items))
+    batch = Batch(new_ids(1)[0], body, len(items))  # time-ordered: the server's key index too
     db.execute(
         "INSERT INTO outbox_batches (id, body, records, created_at) VALUES (?, ?, ?, ?)",
         [batch.id, batch.body, batch.records, now_iso()],
@@ -223,9 +259,12 @@ def apply_results(db: Database, batch: Batch, results: list[dict[str, Any]]) -> 
 
     A record refused as sent (rejected, duplicate) but edited since its batch was written is not
     parked: it is unsent again, and its corrected content goes with the next sync (`requeued`).
+    The updates go to SQLite as one executemany each, in the answer's order.
     """
     counts = dict.fromkeys((*OUTCOMES, "requeued"), 0)
     stamp = now_iso()
+    outcomes: list[tuple[Any, ...]] = []
+    requeued: list[tuple[Any, ...]] = []
     with write(db):
         hashes = dict(
             db.execute(
@@ -238,11 +277,7 @@ def apply_results(db: Database, batch: Batch, results: list[dict[str, Any]]) -> 
             if client_id not in hashes or outcome not in OUTCOMES:
                 continue  # the contract promises neither; ignore rather than guess
             if outcome in NOT_REGISTERED and _edited_since(db, str(client_id), hashes[client_id]):
-                reset = "".join(f"{name} = ?, " for name in _UNSENT_AGAIN)
-                db.execute(
-                    f"UPDATE applicants SET {reset}sent_hash = ?, synced_at = ? WHERE id = ?",
-                    [*_UNSENT_AGAIN.values(), hashes[client_id], stamp, client_id],
-                )
+                requeued.append((*_UNSENT_AGAIN.values(), hashes[client_id], stamp, client_id))
                 counts["requeued"] += 1
                 continue
             counts[outcome] += 1
@@ -250,11 +285,18 @@ def apply_results(db: Database, batch: Batch, results: list[dict[str, Any]]) -> 
             if outcome == "duplicate":
                 by = result.get("registered_by") or {}
                 reason = f"{by.get('office_code', '?')} {by.get('registration_number', '?')}"
-            db.execute(
-                "UPDATE applicants SET central_status = ?, central_id = ?, central_reason = ?, "
-                "sent_hash = ?, synced_at = ? WHERE id = ?",
-                [outcome, result.get("central_id"), reason, hashes[client_id], stamp, client_id],
+            outcomes.append(
+                (outcome, result.get("central_id"), reason, hashes[client_id], stamp, client_id)
             )
+        reset = "".join(f"{name} = ?, " for name in _UNSENT_AGAIN)
+        db.conn.executemany(
+            f"UPDATE applicants SET {reset}sent_hash = ?, synced_at = ? WHERE id = ?", requeued
+        )
+        db.conn.executemany(
+            "UPDATE applicants SET central_status = ?, central_id = ?, central_reason = ?, "
+            "sent_hash = ?, synced_at = ? WHERE id = ?",
+            outcomes,
+        )
         db.execute("UPDATE outbox_batches SET done_at = ? WHERE id = ?", [stamp, batch.id])
     return counts
 
@@ -265,28 +307,56 @@ def _edited_since(db: Database, applicant_id: str, sent_hash: str) -> bool:
     return row is not None and content_hash(record_of(row)) != sent_hash
 
 
+#: One record's status-feed events of a page, folded into one UPDATE: the wave if one was
+#: assigned, the last verification outcome if one came (as applying them one by one would leave it).
+_APPLY_EVENT = (
+    "UPDATE applicants SET "
+    "central_wave = CASE WHEN :has_wave THEN :wave ELSE central_wave END, "
+    "central_status = CASE WHEN :has_status THEN :status ELSE central_status END, "
+    "central_reason = CASE WHEN :has_status THEN :reason ELSE central_reason END, "
+    # verified_at: when this office learned it (what `purge --verified-before` reads).
+    "verified_at = CASE WHEN NOT :has_status THEN verified_at "
+    "WHEN :status = 'verified' THEN coalesce(verified_at, :stamp) END, "
+    "synced_at = :stamp WHERE id = :id"
+)
+
+
 def apply_events(db: Database, events: list[dict[str, Any]], cursor: int) -> dict[str, int]:
-    """Apply status-feed events (verified, registry_rejected, wave_assigned) and keep the cursor."""
+    """Apply status-feed events (verified, registry_rejected, wave_assigned) and keep the cursor.
+
+    A page's events are folded per record (its `verified` and `wave_assigned` become one update)
+    and written with one executemany; the counts are of events for records in this store.
+    """
     counts = {"verified": 0, "registry_rejected": 0, "wave_assigned": 0}
     stamp = now_iso()
+    folded: dict[str, dict[str, Any]] = {}
+    kinds: list[tuple[str, str]] = []
+    for event in events:
+        status = event.get("status")
+        client_id = event.get("client_id")
+        if status not in counts or not isinstance(client_id, str):
+            continue
+        change = folded.setdefault(client_id, {"id": client_id, "stamp": stamp, "has_wave": False,
+                                               "wave": None, "has_status": False, "status": None,
+                                               "reason": None})  # fmt: skip
+        if status == "wave_assigned":
+            change.update(has_wave=True, wave=event.get("wave"))
+        else:
+            change.update(has_status=True, status=status, reason=event.get("reason"))
+        kinds.append((str(status), client_id))
     with write(db):
-        for event in events:
-            status = event.get("status")
-            client_id = event.get("client_id")
-            if status == "wave_assigned":
-                done = db.execute("UPDATE applicants SET central_wave = ?, synced_at = ? "
-                                  "WHERE id = ?", [event.get("wave"), stamp, client_id])  # fmt: skip
-            elif status in ("verified", "registry_rejected"):
-                # verified_at: when this office learned it (what `purge --verified-before` reads).
-                done = db.execute(
-                    "UPDATE applicants SET central_status = ?, central_reason = ?, synced_at = ?, "
-                    "verified_at = CASE WHEN ? THEN coalesce(verified_at, ?) END WHERE id = ?",
-                    [status, event.get("reason"), stamp, status == "verified", stamp, client_id],
-                )
-            else:
-                continue
-            # The feed is the office's: records of the office's other desks are not in this store.
-            counts[str(status)] += done.rowcount
+        # The feed is the office's: records of the office's other desks are not in this store.
+        here = {
+            row[0]
+            for row in db.execute(
+                "SELECT applicants.id FROM json_each(?) AS wanted CROSS JOIN applicants "
+                "ON applicants.id = wanted.value",
+                [json.dumps(list(folded))],
+            )
+        }
+        db.conn.executemany(_APPLY_EVENT, [change for i, change in folded.items() if i in here])
+        for status, client_id in kinds:
+            counts[status] += client_id in here
         db.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('status_cursor', ?)", [str(cursor)]
         )

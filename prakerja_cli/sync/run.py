@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from prakerja_cli.errors import PrakerjaError
 from prakerja_cli.office import Workspace
+from prakerja_cli.store.db import write
 from prakerja_cli.sync import anchor, outbox
 from prakerja_cli.sync.http import ApiSettings, RetryReport, api_call, make_session
 
 Progress = Callable[[int, int], None]
 MAX_BATCH = 1000
+#: Status events written per transaction (five pages of the feed).
+EVENTS_PER_TRANSACTION = 5000
 
 
 class SyncBusyError(PrakerjaError):
@@ -87,20 +91,124 @@ def run_sync(
     try:
         session = make_session(settings, on_retry)
         base = settings.url.rstrip("/")
-        queue = outbox.open_batches(ws.db) + outbox.make_batches(ws.db, ws.office.office_code, size)
-        total = sum(b.records for b in queue)
-        while queue:
-            batch = queue.pop(0)
-            parts = _deliver(ws, session, base, batch, result)
-            queue[:0] = parts  # a split batch goes next, in halves
-            if progress is not None:
-                progress(result.sent, total)
-        _pull_status(ws, session, base, result)
+        # One thread does the HTTP (and the gzip, which frees the GIL) while this one writes the
+        # answers into SQLite: the server works on the next batch while the last one's results
+        # and the batch after are written here. One call at a time; every write stays here.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-http") as http:
+            _send_all(ws, _Wire(http, session, base), size, result, progress)
+            _pull_status(ws, _Wire(http, session, base), result)
         outbox.mark_synced(ws.db, ws.office, result.to_json())
     finally:
         lock.release()
     result.pending = _pending(ws)
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class _Wire:
+    """The HTTP side of a sync, run on its own thread one call at a time."""
+
+    http: ThreadPoolExecutor
+    session: Any
+    base: str
+
+    def post(self, batch: outbox.Batch) -> Future[tuple[Any, int]]:
+        return self.http.submit(self._post, batch)
+
+    def _post(self, batch: outbox.Batch) -> tuple[Any, int]:
+        body = gzip.compress(batch.body, compresslevel=6)  # level 9: twice the CPU for 3 % less
+        headers = {
+            "Idempotency-Key": batch.id,
+            "Content-Type": "application/json",
+            "Content-Encoding": "gzip",
+        }
+        url = f"{self.base}/v1/registrations/batches"
+        return api_call(self.session, "POST", url, data=body, headers=headers), len(body)
+
+    def status(self, cursor: int, headers: dict[str, str]) -> Future[Any]:
+        return self.http.submit(
+            api_call, self.session, "GET", f"{self.base}/v1/status",
+            params={"cursor": cursor, "limit": 1000}, headers=headers,
+        )  # fmt: skip
+
+
+def _send_all(
+    ws: Workspace, wire: _Wire, size: int, result: SyncResult, progress: Progress | None
+) -> None:
+    """Resend the open batches, then batch and send every unsent record. Each new batch is written
+    to the outbox (committed) before it is sent, while the one before it is on the wire."""
+    queue = outbox.open_batches(ws.db)
+    ids = outbox.unsent_ids(ws.db)
+    total = sum(b.records for b in queue) + len(ids)
+    chunks = (ids[start : start + size] for start in range(0, len(ids), size))
+
+    def next_batch() -> outbox.Batch | None:
+        while not queue:
+            chunk = next(chunks, None)
+            if chunk is None:
+                return None
+            batch = outbox.write_batch(ws.db, ws.office.office_code, chunk)
+            if batch is not None:
+                return batch
+        return queue.pop(0)
+
+    def write_answer(answered: tuple[outbox.Batch, list[dict[str, Any]]] | None) -> None:
+        if answered is not None:
+            done, results = answered
+            for name, count in outbox.apply_results(ws.db, done, results).items():
+                result.outcomes[name] += count
+            result.sent += done.records
+            if progress is not None:
+                progress(result.sent, total)
+
+    batch = next_batch()
+    flight = wire.post(batch) if batch is not None else None
+    answered = None
+    while batch is not None and flight is not None:
+        # While `batch` is on the wire: the answer before it and the batch after it are written,
+        # in one transaction (one commit, one fsync). Should the sync stop before an answer is
+        # written, its batch stays open in the outbox and goes again, with its key, next time.
+        with write(ws.db):
+            write_answer(answered)
+            upcoming = next_batch()
+        results = _answer(ws, batch, flight, result)
+        answered = None if results is None else (batch, results)
+        if results is None:  # too large: its halves go next, then the rest in order
+            queue[:0] = [*outbox.split_batch(ws.db, batch), *([upcoming] if upcoming else [])]
+            upcoming = next_batch()
+        flight = wire.post(upcoming) if upcoming is not None else None
+        batch = upcoming
+    write_answer(answered)
+
+
+def _answer(
+    ws: Workspace, batch: outbox.Batch, flight: Future[tuple[Any, int]], result: SyncResult
+) -> list[dict[str, Any]] | None:
+    """The results the server answered for `batch`; None when it was too large to be taken."""
+    result.requests += 1
+    try:
+        response, sent = flight.result()
+    except PrakerjaError as exc:
+        outbox.note_attempt(ws.db, batch, exc.key)
+        raise
+    result.bytes_sent += sent
+    if response.status_code == 413 and batch.records > 1:
+        return None
+    if response.status_code != 200:
+        outbox.note_attempt(ws.db, batch, f"HTTP {response.status_code}")
+        raise ProtocolError(
+            "error.api_protocol", hint="hint.api_later", status=response.status_code
+        )
+    try:
+        results = response.json()["results"]
+        if not isinstance(results, list):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        outbox.note_attempt(ws.db, batch, "bad body")
+        raise ProtocolError(
+            "error.api_protocol", hint="hint.api_later", status=response.status_code
+        ) from None
+    return results
 
 
 def _pending(ws: Workspace) -> int:
@@ -109,55 +217,15 @@ def _pending(ws: Workspace) -> int:
     )
 
 
-def _deliver(
-    ws: Workspace, session: Any, base: str, batch: outbox.Batch, result: SyncResult
-) -> list[outbox.Batch]:
-    """Send one batch; returns the halves to send instead when the server says it is too large."""
-    body = gzip.compress(batch.body, compresslevel=6)  # level 9 costs twice the CPU for 3 % less
-    headers = {
-        "Idempotency-Key": batch.id,
-        "Content-Type": "application/json",
-        "Content-Encoding": "gzip",
-    }
-    result.requests += 1
-    result.bytes_sent += len(body)
-    try:
-        response = api_call(
-            session, "POST", f"{base}/v1/registrations/batches", data=body, headers=headers
-        )
-    except PrakerjaError as exc:
-        outbox.note_attempt(ws.db, batch, exc.key)
-        raise
-    if response.status_code == 413 and batch.records > 1:
-        return outbox.split_batch(ws.db, batch)
-    if response.status_code != 200:
-        outbox.note_attempt(ws.db, batch, f"HTTP {response.status_code}")
-        raise ProtocolError(
-            "error.api_protocol", hint="hint.api_later", status=response.status_code
-        )
-    try:
-        results = response.json()["results"]
-    except (ValueError, KeyError, TypeError):
-        outbox.note_attempt(ws.db, batch, "bad body")
-        raise ProtocolError(
-            "error.api_protocol", hint="hint.api_later", status=response.status_code
-        ) from None
-    counts = outbox.apply_results(ws.db, batch, results)
-    for name, count in counts.items():
-        result.outcomes[name] += count
-    result.sent += batch.records
-    return []
-
-
-def _pull_status(ws: Workspace, session: Any, base: str, result: SyncResult) -> None:
-    """Pull the status feed; its first page carries the chain's head and checks the anchor."""
+def _pull_status(ws: Workspace, wire: _Wire, result: SyncResult) -> None:
+    """Pull the status feed; its first page carries the chain's head and checks the anchor. The
+    next page is asked for while this one is written."""
     cursor = outbox.status_cursor(ws.db)
     headers = {"Audit-Head": anchor.header(ws.db, ws.office)}
+    flight = wire.status(cursor, headers)
+    waiting: list[dict[str, Any]] = []
     while True:
-        response = api_call(
-            session, "GET", f"{base}/v1/status", params={"cursor": cursor, "limit": 1000},
-            headers=headers,
-        )  # fmt: skip
+        response = flight.result()
         result.requests += 1
         try:
             data = response.json()
@@ -169,8 +237,13 @@ def _pull_status(ws: Workspace, session: Any, base: str, result: SyncResult) -> 
             ) from None
         if result.audit_anchor is None and "audit_anchor" in data:
             result.audit_anchor = anchor.check(ws.db, ws.office, data["audit_anchor"])
+        if events:
+            flight = wire.status(next_cursor, headers)
+            waiting += events
+        # Several pages to a transaction (one commit each), with the cursor after them.
+        if waiting and (not events or len(waiting) >= EVENTS_PER_TRANSACTION):
+            for name, count in outbox.apply_events(ws.db, waiting, next_cursor).items():
+                result.events[name] += count
+            waiting = []
         if not events:
             return
-        for name, count in outbox.apply_events(ws.db, events, next_cursor).items():
-            result.events[name] += count
-        cursor = next_cursor
