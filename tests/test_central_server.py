@@ -1040,3 +1040,61 @@ def test_tokens_stay_out_of_the_process_list(tmp_path: Path) -> None:
     finally:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=20)
+
+
+# -- several worker processes on one PostgreSQL -------------------------------------------------
+
+
+def test_workers_share_one_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    """Two server processes, eight desks at once, each NIK sent by two of them and every batch
+    sent twice (the second time as after a lost answer): each NIK registers once, every copy of
+    it is a duplicate of that one registration, replays answer the same, and the status feed
+    holds every event once, in order, without a gap."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from prakerja_cli.central.launch import running_server
+
+    desks, per_batch, batches = 8, 10, 4
+
+    def desk(number: int) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        session = requests.Session()
+        sent = []
+        for b in range(batches):
+            # Desk n and desk n+1 share half their NIKs.
+            serials = [(number * batches + b) * per_batch // 2 + k for k in range(per_batch)]
+            items = [item(make_record(5000 + s), str(uuid.uuid4())) for s in serials]
+            key = str(uuid.uuid4())
+            for _ in range(2):
+                answer = session.post(
+                    f"{url}/v1/registrations/batches",
+                    json={"office_code": "3273", "records": items},
+                    headers={**ANY, "Idempotency-Key": key},
+                    timeout=60,
+                )
+                assert answer.status_code == 200, answer.text
+                sent.append((items, answer.json()))
+            assert sent[-1][1] == sent[-2][1]
+        return sent
+
+    with running_server(
+        tmp_path, "tok-any", "--database", postgres_url, "--workers", "2", "--pool-size", "4"
+    ) as url:
+        with ThreadPoolExecutor(desks) as pool:
+            answers = [pair for sent in pool.map(desk, range(desks)) for pair in sent]
+        feed = requests.get(
+            f"{url}/v1/status", headers=ANY, params={"limit": 1000}, timeout=30
+        ).json()
+    by_nik: dict[str, list[dict[str, Any]]] = {}
+    for items, answer in answers[::2]:
+        for sent_item, result in zip(items, answer["results"], strict=True):
+            by_nik.setdefault(sent_item["record"]["nik"], []).append(result)
+    for results in by_nik.values():
+        accepted = [r for r in results if r["outcome"] == "accepted"]
+        assert len(accepted) == 1, results
+        assert {r["central_id"] for r in results} == {accepted[0]["central_id"]}
+        assert {r["outcome"] for r in results} <= {"accepted", "duplicate"}
+    seqs = [event["seq"] for event in feed["events"]]
+    assert seqs == list(range(1, 2 * len(by_nik) + 1))  # verified + wave_assigned each
+    counts = Central("", tmp_path, database=postgres_url).stats()
+    assert counts["registrations"] == counts["distinct_nik"] == len(by_nik)
+    assert counts["batches"] == desks * batches
