@@ -533,7 +533,8 @@ def listen(host: str, port: int) -> socket.socket:
         if os.name != "nt":  # on Windows SO_REUSEADDR would let two servers share the port
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
-        sock.listen(128)
+        # Room for many desks connecting at once (the kernel caps it at somaxconn).
+        sock.listen(1024)
     except OSError:
         sock.close()
         raise
