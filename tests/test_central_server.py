@@ -136,6 +136,7 @@ class Central:
     data_dir: Path
     app: Any = None
     session: requests.Session = field(default_factory=requests.Session)
+    database: str | None = None
 
     def post(
         self,
@@ -166,8 +167,9 @@ class Central:
         return self.session.get(f"{self.url}/v1/status", headers=headers, params=params, timeout=30)
 
     def stats(self) -> dict[str, Any]:
+        where = ["--database", self.database] if self.database else []
         run = CliRunner().invoke(
-            central_cmd.app, ["stats", "--data-dir", str(self.data_dir), "--json"]
+            central_cmd.app, ["stats", "--data-dir", str(self.data_dir), *where, "--json"]
         )
         assert run.exit_code == 0, run.output
         counts: dict[str, Any] = json.loads(run.stdout)
@@ -207,9 +209,12 @@ StartCentral = Callable[..., Central]
 
 
 @pytest.fixture
-def start_central(tmp_path: Path) -> Iterator[StartCentral]:
-    """Start a server (faults, registry, ... as keyword arguments) for this test."""
+def start_central(tmp_path: Path, central_database: str | None) -> Iterator[StartCentral]:
+    """Start a server (faults, registry, ... as keyword arguments) for this test, on each engine:
+    SQLite in a fresh data folder, and a fresh PostgreSQL database (the data folder given again
+    means the same database)."""
     running: list[_Running] = []
+    databases: dict[Path, str | None] = {}
 
     def start(
         *,
@@ -219,15 +224,26 @@ def start_central(tmp_path: Path) -> Iterator[StartCentral]:
         **options: Any,
     ) -> Central:
         folder = data_dir or tmp_path / f"central-{len(running)}"
+        if folder not in databases:
+            database = central_database
+            if database is not None and database in databases.values():
+                # Another server of this test on PostgreSQL: a database of its own.
+                from prakerja_cli.central.launch import new_database
+
+                name = f"{database.rsplit('/', 1)[1]}_{len(databases)}"
+                database = new_database(database.rsplit("/", 1)[0] + "/postgres", name)
+            databases[folder] = database
+        database = databases[folder]
         settings = Settings(
             data_dir=folder,
             tokens=Tokens.parse(TOKENS),
             faults=faults or Faults(),
+            database=database,
             **options,
         )
         server, url = _start(settings, plain_h11=plain_h11)
         running.append(server)
-        return Central(url, folder, server.app)
+        return Central(url, folder, server.app, database=database)
 
     yield start
     for server in running:
@@ -567,8 +583,6 @@ def test_unknown_paths_and_methods_answer_json(central: Central) -> None:
 def test_a_crash_is_a_json_500_and_a_locked_database_a_503(
     central: Central, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import sqlite3
-
     store = central.app.state.central.store
 
     def crash(*args: Any) -> None:
@@ -579,7 +593,9 @@ def test_a_crash_is_a_json_500_and_a_locked_database_a_503(
     assert (response.status_code, response.json()["error"]) == (500, "INTERNAL_ERROR")
 
     def locked(*args: Any) -> None:
-        raise sqlite3.OperationalError("database is locked")
+        # sqlite3.OperationalError "database is locked", psycopg.OperationalError "server closed
+        # the connection": the engine's own error for "not now".
+        raise store.busy_errors[0]("database is locked")
 
     monkeypatch.setattr(store, "events", locked)
     response = central.status()
@@ -798,7 +814,10 @@ def test_stats_command(central: Central, tmp_path: Path) -> None:
     assert counts["offices"] == {"3201": 1, "3273": 1}
     assert counts["outcomes"]["rejected"] == 1
     assert counts["reasons"] == {"KK_INVALID": 1}
-    text = CliRunner().invoke(central_cmd.app, ["stats", "--data-dir", str(central.data_dir)])
+    where = ["--database", central.database] if central.database else []
+    text = CliRunner().invoke(
+        central_cmd.app, ["stats", "--data-dir", str(central.data_dir), *where]
+    )
     assert "registrations 2" in text.stdout
     missing = CliRunner().invoke(central_cmd.app, ["stats", "--data-dir", str(tmp_path / "none")])
     assert missing.exit_code == 2
@@ -902,12 +921,21 @@ def test_serve_refuses_a_taken_port(tmp_path: Path) -> None:
 # -- the server against its own OpenAPI document ------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def served_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def served_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    database = None
+    if request.param == "postgresql":
+        from prakerja_cli.central.launch import new_database
+
+        server = request.getfixturevalue("postgres_server")
+        database = new_database(server, "schemathesis")
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("schemathesis"),
         tokens=Tokens.parse(TOKENS),
         regions_csv=small_regions(tmp_path_factory.mktemp("regions")),
+        database=database,
     )
     running, url = _start(settings)
     yield url
@@ -1012,3 +1040,61 @@ def test_tokens_stay_out_of_the_process_list(tmp_path: Path) -> None:
     finally:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=20)
+
+
+# -- several worker processes on one PostgreSQL -------------------------------------------------
+
+
+def test_workers_share_one_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    """Two server processes, eight desks at once, each NIK sent by two of them and every batch
+    sent twice (the second time as after a lost answer): each NIK registers once, every copy of
+    it is a duplicate of that one registration, replays answer the same, and the status feed
+    holds every event once, in order, without a gap."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from prakerja_cli.central.launch import running_server
+
+    desks, per_batch, batches = 8, 10, 4
+
+    def desk(number: int) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        session = requests.Session()
+        sent = []
+        for b in range(batches):
+            # Desk n and desk n+1 share half their NIKs.
+            serials = [(number * batches + b) * per_batch // 2 + k for k in range(per_batch)]
+            items = [item(make_record(5000 + s), str(uuid.uuid4())) for s in serials]
+            key = str(uuid.uuid4())
+            for _ in range(2):
+                answer = session.post(
+                    f"{url}/v1/registrations/batches",
+                    json={"office_code": "3273", "records": items},
+                    headers={**ANY, "Idempotency-Key": key},
+                    timeout=60,
+                )
+                assert answer.status_code == 200, answer.text
+                sent.append((items, answer.json()))
+            assert sent[-1][1] == sent[-2][1]
+        return sent
+
+    with running_server(
+        tmp_path, "tok-any", "--database", postgres_url, "--workers", "2", "--pool-size", "4"
+    ) as url:
+        with ThreadPoolExecutor(desks) as pool:
+            answers = [pair for sent in pool.map(desk, range(desks)) for pair in sent]
+        feed = requests.get(
+            f"{url}/v1/status", headers=ANY, params={"limit": 1000}, timeout=30
+        ).json()
+    by_nik: dict[str, list[dict[str, Any]]] = {}
+    for items, answer in answers[::2]:
+        for sent_item, result in zip(items, answer["results"], strict=True):
+            by_nik.setdefault(sent_item["record"]["nik"], []).append(result)
+    for results in by_nik.values():
+        accepted = [r for r in results if r["outcome"] == "accepted"]
+        assert len(accepted) == 1, results
+        assert {r["central_id"] for r in results} == {accepted[0]["central_id"]}
+        assert {r["outcome"] for r in results} <= {"accepted", "duplicate"}
+    seqs = [event["seq"] for event in feed["events"]]
+    assert seqs == list(range(1, 2 * len(by_nik) + 1))  # verified + wave_assigned each
+    counts = Central("", tmp_path, database=postgres_url).stats()
+    assert counts["registrations"] == counts["distinct_nik"] == len(by_nik)
+    assert counts["batches"] == desks * batches

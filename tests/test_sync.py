@@ -58,14 +58,19 @@ def local(office: Path) -> dict[str, tuple[str | None, str | None]]:
         }
 
 
-def central_rows(data_dir: Path) -> list[tuple[str, str]]:
+def central_rows(data_dir: Path, database: str | None = None) -> list[tuple[str, str]]:
+    if database is not None:
+        import psycopg
+
+        with psycopg.connect(database) as pg:
+            return pg.execute("SELECT client_id, nik FROM registrations").fetchall()
     with sqlite3.connect(data_dir / "central.sqlite3") as conn:
         return conn.execute("SELECT client_id, nik FROM registrations").fetchall()
 
 
-def assert_exactly_once(office: Path, data_dir: Path) -> None:
+def assert_exactly_once(office: Path, data_dir: Path, database: str | None = None) -> None:
     """The server holds exactly the valid local records, once each, and locals know it."""
-    rows = central_rows(data_dir)
+    rows = central_rows(data_dir, database)
     ours = local(office)
     assert sorted(r[0] for r in rows) == sorted(ours)
     assert len({r[1] for r in rows}) == len(rows)
@@ -180,6 +185,22 @@ def test_faults_still_deliver_everything_exactly_once(
             pytest.fail("never delivered everything")
     assert_exactly_once(office, data)
     assert stats(data)["registrations"] == 40
+
+
+def test_sync_to_two_workers_on_postgresql_through_dropped_answers(
+    office: Path, tmp_path: Path, postgres_url: str
+) -> None:
+    fill(office, tmp_path, 40)
+    options = ["--database", postgres_url, "--workers", "2", "--drop-rate", "0.3"]
+    with central(tmp_path / "central", *options, "--fault-seed", "7") as url:
+        for _ in range(10):
+            code, doc = sync(office, url, "--batch-size", "5")
+            if code == 0 and doc["pending"] == 0:
+                break
+            assert code in (0, 4), doc
+        else:
+            pytest.fail("never delivered everything")
+    assert_exactly_once(office, tmp_path / "central", postgres_url)
 
 
 def test_a_batch_too_large_is_split_until_it_fits(office: Path, tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """The HTTP face of the reference central server: routes, bearer tokens, faults, and uvicorn.
 
-Needs the `central` extra (Starlette + uvicorn). Request handling is async; SQLite work runs in
-Starlette's thread pool, one batch per transaction (see store.py).
+Needs the `central` extra (Starlette + uvicorn). Request handling is async; database work runs in
+Starlette's thread pool, one batch per transaction (see store.py). `serve_workers` runs several
+server processes on one listening socket (PostgreSQL only: they share its database).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import os
 import random
 import re
 import socket
-import sqlite3
 import zlib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -51,7 +51,7 @@ from prakerja_cli.central.contract import (
 from prakerja_cli.central.openapi import openapi_document
 from prakerja_cli.central.reference import RegionList
 from prakerja_cli.central.registry import Registry
-from prakerja_cli.central.store import CentralStore
+from prakerja_cli.central.store import CentralStore, open_store
 
 #: Env var with tokens, separated by commas or whitespace, each OFFICE:TOKEN or a bare TOKEN.
 TOKENS_ENV = "PRAKERJA_CENTRAL_TOKENS"
@@ -157,6 +157,10 @@ class Settings:
     max_body_bytes: int = MAX_BODY_BYTES
     #: The server's date, for NIK decoding and the age check.
     today: Callable[[], date] = date.today
+    #: A postgresql:// URL; None: SQLite in `data_dir`.
+    database: str | None = None
+    #: Connections each server process keeps to PostgreSQL at most.
+    pool_size: int = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,7 +335,9 @@ class CentralApp:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.faults = settings.faults
-        self.store = CentralStore(settings.data_dir)
+        self.store: CentralStore = open_store(
+            settings.data_dir, settings.database, pool_size=settings.pool_size
+        )
         self.region_list = RegionList(settings.regions_csv)
         # Not for security: the dice of the fault settings, repeatable with a seed.
         self.dice = random.Random(settings.faults.seed)  # noqa: S311
@@ -472,7 +478,8 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _on_busy(request: Request, exc: Exception) -> Response:
-    """The database stayed locked past the busy timeout, or the disk failed: unavailable."""
+    """The database stayed locked past the busy timeout, the disk failed, or the database server
+    cannot be reached: unavailable."""
     error = ApiError(
         503, ErrorCode.UNAVAILABLE, "the central database is busy", {"Retry-After": "5"}
     )
@@ -499,15 +506,14 @@ def create_app(settings: Settings) -> Starlette:
         Route("/v1/status", central.api(central.status), methods=["GET"]),
         Route("/v1/reference/regions", central.api(central.regions), methods=["GET"]),
     ]
-    app = Starlette(
-        routes=routes,
-        exception_handlers={
-            ApiError: _on_api_error,
-            HTTPException: _on_http_error,
-            sqlite3.OperationalError: _on_busy,
-            Exception: _on_crash,
-        },
-    )
+    handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+        ApiError: _on_api_error,
+        HTTPException: _on_http_error,
+        Exception: _on_crash,
+    }
+    for error in central.store.busy_errors:
+        handlers[error] = _on_busy
+    app = Starlette(routes=routes, exception_handlers=handlers)
     app.state.central = central
     return app
 
@@ -527,7 +533,8 @@ def listen(host: str, port: int) -> socket.socket:
         if os.name != "nt":  # on Windows SO_REUSEADDR would let two servers share the port
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
-        sock.listen(128)
+        # Room for many desks connecting at once (the kernel caps it at somaxconn).
+        sock.listen(1024)
     except OSError:
         sock.close()
         raise

@@ -1,21 +1,21 @@
-"""The central server's own SQLite: registrations, first results, idempotency keys, status events.
+"""The central server's storage: one interface, two engines.
 
-A batch is one transaction taken with BEGIN IMMEDIATE, so it is either wholly committed (and a
-lost response is harmless to replay) or not at all. Writers queue on the busy timeout; WAL lets
-`prakerja central stats` and the status feed read while a batch is being written.
+`open_store` picks the engine: SQLite in the data folder (the embedded default, one process) or
+PostgreSQL at a `postgresql://` URL (an existing database server, several worker processes).
+Both keep the same tables and apply the same rules, which live here once: what the database
+already knows about a batch is read up front (`Known`), the records are decided in order by
+`BatchWork`, each seeing the ones before it, and the engine writes the new rows in one
+transaction. A batch is wholly committed (and a lost response is harmless to replay) or not at all.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from prakerja_cli.central.contract import (
     ApiError,
@@ -29,296 +29,19 @@ from prakerja_cli.central.contract import (
 )
 from prakerja_cli.central.registry import Registry
 
-DB_NAME = "central.sqlite3"
-BUSY_TIMEOUT_MS = 60_000
-SCHEMA_VERSION = 1
-
-_SCHEMA = (
-    # Accepted records only: one row per NIK across all offices.
-    """CREATE TABLE IF NOT EXISTS registrations (
-        seq INTEGER PRIMARY KEY,
-        central_id TEXT NOT NULL UNIQUE,
-        office_code TEXT NOT NULL,
-        client_id TEXT NOT NULL UNIQUE,
-        content_hash TEXT NOT NULL,
-        nik TEXT NOT NULL UNIQUE,
-        registration_number TEXT NOT NULL,
-        record TEXT NOT NULL,
-        batch_id TEXT NOT NULL,
-        created_at TEXT NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS registrations_office ON registrations (office_code)",
-    # The first result of every (client_id, content_hash), whatever its outcome: replays return it.
-    """CREATE TABLE IF NOT EXISTS results (
-        client_id TEXT NOT NULL,
-        content_hash TEXT NOT NULL,
-        office_code TEXT NOT NULL,
-        outcome TEXT NOT NULL,
-        reason TEXT,
-        result TEXT NOT NULL,
-        batch_id TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        PRIMARY KEY (client_id, content_hash)
-    ) WITHOUT ROWID""",
-    """CREATE TABLE IF NOT EXISTS idempotency (
-        key TEXT PRIMARY KEY,
-        office_code TEXT NOT NULL,
-        body_sha256 TEXT NOT NULL,
-        response TEXT NOT NULL,
-        created_at TEXT NOT NULL
-    )""",
-    # AUTOINCREMENT: a seq is never reused, so a client's cursor never skips an event.
-    """CREATE TABLE IF NOT EXISTS events (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        office_code TEXT NOT NULL,
-        client_id TEXT NOT NULL,
-        central_id TEXT NOT NULL,
-        status TEXT NOT NULL,
-        reason TEXT,
-        wave INTEGER,
-        at TEXT NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS events_office ON events (office_code, seq)",
-    # The last audit head each desk sent (Audit-Head): its anchor outside the desk's PC.
-    """CREATE TABLE IF NOT EXISTS audit_anchors (
-        office_code TEXT NOT NULL,
-        desk TEXT NOT NULL,
-        head TEXT NOT NULL,
-        received_at TEXT NOT NULL,
-        PRIMARY KEY (office_code, desk)
-    ) WITHOUT ROWID""",
-)
-
-
-def now_iso() -> str:
-    """Local time with its offset, to the second (the contract's times are ISO 8601 with offset)."""
-    return datetime.now().astimezone().isoformat(timespec="seconds")
-
-
-def central_id(seq: int) -> str:
-    return f"C-{seq:06d}"
-
-
-def _dumps(value: Any) -> str:
-    # ensure_ascii: a lone surrogate ("\ud800") from a client's JSON cannot be encoded as UTF-8.
-    return json.dumps(value, ensure_ascii=True, separators=(",", ":"))
-
-
-_CHUNK = 500  # host parameters per IN (...) query
-
-
-def _chunks(values: list[str]) -> Iterator[list[str]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
-
-
-class _BatchWork:
-    """One batch inside its transaction: what the database already knows about the batch's
-    client_ids and NIKs is read up front (a few queries, not several per record), then the records
-    are decided in order, each seeing the ones before it, and the new rows are written at the end.
-    """
-
-    def __init__(
-        self,
-        conn: sqlite3.Connection,
-        batch: Batch,
-        batch_id: str,
-        stamp: str,
-        today: date,
-        registry: Registry | None,
-        wave: int | None,
-    ) -> None:
-        self.conn = conn
-        self.office_code = batch.office_code
-        self.batch_id = batch_id
-        self.stamp = stamp
-        self.today = today
-        self.registry = registry
-        self.wave = wave
-        client_ids = sorted({item.client_id for item in batch.items})
-        niks = sorted({n for item in batch.items if isinstance(n := item.record.get("nik"), str)})
-        #: (client_id, content_hash) → first result (as stored JSON, or as a dict once decided here)
-        self.firsts: dict[tuple[str, str], str | dict[str, Any]] = {}
-        #: client_id → central_id of its registration
-        self.registered: dict[str, str] = {}
-        #: NIK → (central_id, office_code, registration_number) of the registration holding it
-        self.holders: dict[str, tuple[str, str, str]] = {}
-        for part in _chunks(client_ids):
-            marks = ", ".join("?" * len(part))
-            for cid, digest, result in conn.execute(
-                f"SELECT client_id, content_hash, result FROM results WHERE client_id IN ({marks})",
-                part,
-            ):
-                self.firsts[(cid, digest)] = result
-            for cid, central in conn.execute(
-                f"SELECT client_id, central_id FROM registrations WHERE client_id IN ({marks})",
-                part,
-            ):
-                self.registered[cid] = central
-        for part in _chunks(niks):
-            marks = ", ".join("?" * len(part))
-            for nik, central, office, number in conn.execute(
-                "SELECT nik, central_id, office_code, registration_number FROM registrations "
-                f"WHERE nik IN ({marks})",
-                part,
-            ):
-                self.holders[nik] = (central, office, number)
-        self.next_seq = int(
-            conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM registrations").fetchone()[0]
-        )
-        self.new_registrations: list[tuple[Any, ...]] = []
-        self.new_events: list[tuple[Any, ...]] = []
-        self.new_results: list[tuple[Any, ...]] = []
-
-    def result(self, item: Item) -> dict[str, Any]:
-        """The result for one record: its first result if it has one, else decided now."""
-        first = self.firsts.get((item.client_id, item.content_hash))
-        if first is not None:
-            return json.loads(first) if isinstance(first, str) else first
-        result: dict[str, Any]
-        cid = item.client_id
-        if cid in self.registered:
-            result = {
-                "client_id": cid,
-                "outcome": str(Outcome.CONFLICT),
-                "reason": str(ConflictReason.CONTENT_CHANGED),
-                "central_id": self.registered[cid],
-            }
-        elif (reason := check_record(item.record, self.office_code, self.today)) is not None:
-            result = {"client_id": cid, "outcome": str(Outcome.REJECTED), "reason": str(reason)}
-        elif (holder := self.holders.get(item.record["nik"])) is not None:
-            result = {
-                "client_id": cid,
-                "outcome": str(Outcome.DUPLICATE),
-                "central_id": holder[0],
-                "registered_by": {"office_code": holder[1], "registration_number": holder[2]},
-            }
-        else:
-            new_id = self._register(item)
-            result = {"client_id": cid, "outcome": str(Outcome.ACCEPTED), "central_id": new_id}
-        self.firsts[(cid, item.content_hash)] = result
-        self.new_results.append(
-            (
-                cid, item.content_hash, self.office_code, result["outcome"], result.get("reason"),
-                _dumps(result), self.batch_id, self.stamp,
-            )
-        )  # fmt: skip
-        return result
-
-    def _register(self, item: Item) -> str:
-        record = item.record
-        new_id = central_id(self.next_seq)
-        self.new_registrations.append(
-            (
-                self.next_seq, new_id, self.office_code, item.client_id, item.content_hash,
-                record["nik"], record["registration_number"], _dumps(record), self.batch_id,
-                self.stamp,
-            )
-        )  # fmt: skip
-        self.next_seq += 1
-        self.registered[item.client_id] = new_id
-        self.holders[record["nik"]] = (new_id, self.office_code, record["registration_number"])
-        # The central verification, as status events: the registry check, then (for the verified)
-        # the wave. Deterministic, so a training run can be replayed.
-        reason = self.registry.verify(record) if self.registry is not None else None
-        if reason is not None:
-            self._event(item, new_id, Status.REGISTRY_REJECTED, str(reason), None)
-        else:
-            self._event(item, new_id, Status.VERIFIED, None, None)
-            if self.wave:
-                self._event(item, new_id, Status.WAVE_ASSIGNED, None, self.wave)
-        return new_id
-
-    def _event(
-        self, item: Item, new_id: str, status: Status, reason: str | None, wave: int | None
-    ) -> None:
-        self.new_events.append(
-            (self.office_code, item.client_id, new_id, str(status), reason, wave, self.stamp)
-        )
-
-    def flush(self) -> None:
-        """Write the batch's new rows, in the order they were decided."""
-        self.conn.executemany(
-            "INSERT INTO registrations (seq, central_id, office_code, client_id, content_hash, "
-            "nik, registration_number, record, batch_id, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            self.new_registrations,
-        )
-        self.conn.executemany(
-            "INSERT INTO events (office_code, client_id, central_id, status, reason, wave, at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            self.new_events,
-        )
-        self.conn.executemany(
-            "INSERT INTO results (client_id, content_hash, office_code, outcome, reason, result, "
-            "batch_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            self.new_results,
-        )
+#: URL schemes that select the PostgreSQL engine.
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 class StoreMissingError(Exception):
     """The data folder holds no central database yet."""
 
 
-class CentralStore:
-    """The server's database at `data_dir/central.sqlite3`; one connection per thread."""
+class CentralStore(Protocol):
+    """What the server asks of its database, whatever the engine."""
 
-    def __init__(self, data_dir: Path, *, create: bool = True) -> None:
-        self.path = data_dir / DB_NAME
-        if not self.path.exists():
-            if not create:
-                raise StoreMissingError(str(self.path))
-            data_dir.mkdir(parents=True, exist_ok=True)
-            # Owner-only before SQLite writes personal data into it.
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
-        if create:
-            with self._write() as conn:
-                for statement in _SCHEMA:
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(
-                str(self.path),
-                timeout=BUSY_TIMEOUT_MS / 1000,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
-            self._local.conn = conn
-            with self._all_lock:
-                self._all.append(conn)
-        return conn
-
-    def close(self) -> None:
-        with self._all_lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, lock taken up front (see store.db.write for why)."""
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        else:
-            conn.execute("COMMIT")
-
-    # -- batches ------------------------------------------------------------------------------
+    #: Exceptions meaning "the database is busy or unreachable now" (answered 503, Retry-After).
+    busy_errors: tuple[type[BaseException], ...]
 
     def submit_batch(
         self,
@@ -332,105 +55,332 @@ class CentralStore:
     ) -> bytes:
         """Process a batch, or return the stored response of an earlier call with the same key and
         body. Raises ApiError 422 when the key was used with another body."""
-        with self._write() as conn:
-            row = conn.execute(
-                "SELECT office_code, body_sha256, response FROM idempotency WHERE key = ?", [key]
-            ).fetchone()
-            if row is not None:
-                if row[0] == batch.office_code and row[1] == body_sha256:
-                    return str(row[2]).encode("utf-8")
-                raise ApiError(
-                    422,
-                    ErrorCode.IDEMPOTENCY_KEY_REUSED,
-                    "this Idempotency-Key was used before with another body; "
-                    "use a new key for a new batch",
-                )
-            work = _BatchWork(conn, batch, key, now_iso(), today, registry, wave)
-            results = [work.result(item) for item in batch.items]
-            work.flush()
-            response = _dumps({"batch_id": key, "results": results})
-            conn.execute(
-                "INSERT INTO idempotency (key, office_code, body_sha256, response, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [key, batch.office_code, body_sha256, response, work.stamp],
-            )
-        return response.encode("utf-8")
+        ...
 
     def swap_anchor(self, office_code: str, desk: str, head: str) -> dict[str, Any] | None:
         """Keep `head` as the desk's audit anchor; return the one kept before (None: none yet)."""
-        with self._write() as conn:
-            row = conn.execute(
-                "SELECT head, received_at FROM audit_anchors WHERE office_code = ? AND desk = ?",
-                [office_code, desk],
-            ).fetchone()
-            conn.execute(
-                "INSERT OR REPLACE INTO audit_anchors (office_code, desk, head, received_at) "
-                "VALUES (?, ?, ?, ?)",
-                [office_code, desk, head, now_iso()],
-            )
-        return {"head": f"{office_code}:{desk}:{row[0]}", "received_at": row[1]} if row else None
-
-    # -- reading ------------------------------------------------------------------------------
+        ...
 
     def events(self, office_code: str | None, cursor: int, limit: int) -> dict[str, Any]:
         """Events after `cursor`, oldest first; `office_code` None means every office's."""
-        sql = (
-            "SELECT seq, client_id, central_id, status, reason, wave, at FROM events WHERE seq > ?"
-        )
-        params: list[Any] = [cursor]
-        if office_code is not None:
-            sql += " AND office_code = ?"
-            params.append(office_code)
-        sql += " ORDER BY seq LIMIT ?"
-        params.append(limit)
-        rows = self._conn().execute(sql, params).fetchall()
-        events = [
-            {
-                "seq": seq,
-                "client_id": client_id,
-                "central_id": cid,
-                "status": status,
-                "reason": reason,
-                "wave": wave,
-                "at": at,
-            }
-            for seq, client_id, cid, status, reason, wave, at in rows
-        ]
-        return {"events": events, "next_cursor": events[-1]["seq"] if events else cursor}
+        ...
 
     def stats(self) -> dict[str, Any]:
-        """Counts for `prakerja central stats`: registrations (= distinct NIKs), per office, per
-        first outcome and rejection reason, status events per status, batches."""
-        conn = self._conn()
+        """Counts for `prakerja central stats`, read in one transaction."""
+        ...
 
-        def pairs(sql: str) -> dict[str, int]:
-            return {str(k): int(v) for k, v in conn.execute(sql).fetchall()}
+    def describe(self) -> str:
+        """Where the data is, for the start-up line (never a password)."""
+        ...
 
-        # One read transaction, so the counts agree with each other.
-        conn.execute("BEGIN")
-        try:
-            registrations, distinct = conn.execute(
-                "SELECT count(*), count(DISTINCT nik) FROM registrations"
-            ).fetchone()
-            return {
-                "registrations": int(registrations),
-                "distinct_nik": int(distinct),
-                "offices": pairs(
-                    "SELECT office_code, count(*) FROM registrations GROUP BY 1 ORDER BY 1"
-                ),
-                "outcomes": {str(o): 0 for o in Outcome}
-                | pairs("SELECT outcome, count(*) FROM results GROUP BY 1"),
-                "reasons": pairs(
-                    "SELECT reason, count(*) FROM results WHERE reason IS NOT NULL "
-                    "GROUP BY 1 ORDER BY 1"
-                ),
-                "events": {str(s): 0 for s in Status}
-                | pairs("SELECT status, count(*) FROM events GROUP BY 1"),
-                "registry_reasons": pairs(
-                    "SELECT reason, count(*) FROM events WHERE reason IS NOT NULL "
-                    "GROUP BY 1 ORDER BY 1"
-                ),
-                "batches": int(conn.execute("SELECT count(*) FROM idempotency").fetchone()[0]),
-            }
-        finally:
-            conn.execute("COMMIT")
+    def close(self) -> None: ...
+
+
+def is_postgres_url(database: str | None) -> bool:
+    return database is not None and database.lower().startswith(POSTGRES_SCHEMES)
+
+
+def open_store(
+    data_dir: Path, database: str | None = None, *, create: bool = True, pool_size: int = 8
+) -> CentralStore:
+    """The engine for `database` (a postgresql:// URL) or, without one, SQLite in `data_dir`.
+
+    `create` False: open only a database that exists (StoreMissingError otherwise; on PostgreSQL,
+    one whose tables were never made). Raises ValueError for a URL of another kind.
+    """
+    if database is None:
+        from prakerja_cli.central.sqlite_store import SqliteStore
+
+        return SqliteStore(data_dir, create=create)
+    if not is_postgres_url(database):
+        raise ValueError("--database takes a postgresql:// URL (without it: SQLite in --data-dir)")
+    from prakerja_cli.central.postgres_store import PostgresStore
+
+    return PostgresStore(database, create=create, pool_size=pool_size)
+
+
+def database_errors(database: str | None) -> tuple[type[Exception], ...]:
+    """What opening or reading the engine's database may raise when it cannot be used."""
+    import sqlite3
+
+    if is_postgres_url(database):
+        import psycopg
+
+        return (psycopg.Error, OSError)
+    return (sqlite3.Error, OSError)
+
+
+def now_iso() -> str:
+    """Local time with its offset, to the second (the contract's times are ISO 8601 with offset)."""
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def central_id(seq: int) -> str:
+    return f"C-{seq:06d}"
+
+
+def dumps(value: Any) -> str:
+    # ensure_ascii: a lone surrogate ("\ud800") from a client's JSON cannot be encoded as UTF-8,
+    # and PostgreSQL text cannot hold NUL: both stay escaped inside the JSON text.
+    return json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+
+
+def keys_of(batch: Batch) -> tuple[list[str], list[str]]:
+    """The batch's client_ids and the NIKs worth looking up (16 ASCII digits: any other value is
+    rejected before its NIK matters), each sorted and once."""
+    client_ids = sorted({item.client_id for item in batch.items})
+    niks = sorted(
+        {
+            n
+            for item in batch.items
+            if isinstance(n := item.record.get("nik"), str)
+            and len(n) == 16
+            and n.isascii()
+            and n.isdigit()
+        }
+    )
+    return client_ids, niks
+
+
+def reused_key() -> ApiError:
+    return ApiError(
+        422,
+        ErrorCode.IDEMPOTENCY_KEY_REUSED,
+        "this Idempotency-Key was used before with another body; use a new key for a new batch",
+    )
+
+
+@dataclass(slots=True)
+class Known:
+    """What the database holds about one batch's client_ids and NIKs, read before deciding."""
+
+    #: (client_id, content_hash) → its first result, as stored JSON
+    firsts: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: client_id → central_id of its registration
+    registered: dict[str, str] = field(default_factory=dict)
+    #: NIK → (central_id, office_code, registration_number) of the registration holding it
+    holders: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+
+
+class BatchWork:
+    """One batch's decisions, engine-neutral. `decide` gives every record its result in order;
+    registrations made here get their central ids afterwards from `assign` (the engine hands out
+    the numbers: SQLite the next ones under its write lock, PostgreSQL from a sequence), and then
+    `registration_rows`, `event_rows` and `result_rows` are what to write, in decision order.
+    """
+
+    def __init__(
+        self,
+        batch: Batch,
+        batch_id: str,
+        stamp: str,
+        today: date,
+        registry: Registry | None,
+        wave: int | None,
+        known: Known,
+    ) -> None:
+        self.batch = batch
+        self.office_code = batch.office_code
+        self.batch_id = batch_id
+        self.stamp = stamp
+        self.today = today
+        self.registry = registry
+        self.wave = wave
+        self.known = known
+        #: (client_id, content_hash) → result decided in this batch
+        self.decided: dict[tuple[str, str], dict[str, Any]] = {}
+        #: results of this batch in the order of its records (repeats share one dict)
+        self.results: list[dict[str, Any]] = []
+        #: the records registered here, in order; index = their place in `assign`'s numbers
+        self.new: list[Item] = []
+        self._new_by_client: dict[str, int] = {}
+        self._new_by_nik: dict[str, int] = {}
+        #: results whose central_id is a registration made here: (result, index in `new`)
+        self._pending: list[tuple[dict[str, Any], int]] = []
+        #: (index in `new`, status, reason, wave) in the order decided
+        self._events: list[tuple[int, Status, str | None, int | None]] = []
+        #: newly decided (client_id, content_hash), in order, for the results table
+        self._fresh: list[tuple[str, str]] = []
+        self._seqs: list[int] = []
+        self._ids: list[str] = []
+
+    def decide(self) -> list[dict[str, Any]]:
+        self.results = [self._result(item) for item in self.batch.items]
+        return self.results
+
+    def _pending_id(self, result: dict[str, Any], index: int) -> dict[str, Any]:
+        self._pending.append((result, index))
+        return result
+
+    def _result(self, item: Item) -> dict[str, Any]:
+        """The result for one record: its first result if it has one, else decided now."""
+        key = (item.client_id, item.content_hash)
+        if (done := self.decided.get(key)) is not None:
+            return done
+        if (first := self.known.firsts.get(key)) is not None:
+            result: dict[str, Any] = json.loads(first)
+            self.decided[key] = result
+            return result
+        cid = item.client_id
+        if cid in self.known.registered:
+            result = self._conflict(cid, self.known.registered[cid])
+        elif cid in self._new_by_client:
+            result = self._pending_id(self._conflict(cid, ""), self._new_by_client[cid])
+        elif (reason := check_record(item.record, self.office_code, self.today)) is not None:
+            result = {"client_id": cid, "outcome": str(Outcome.REJECTED), "reason": str(reason)}
+        elif (holder := self.known.holders.get(item.record["nik"])) is not None:
+            result = self._duplicate(cid, holder[0], holder[1], holder[2])
+        elif (index := self._new_by_nik.get(item.record["nik"])) is not None:
+            earlier = self.new[index].record
+            result = self._duplicate(cid, "", self.office_code, earlier["registration_number"])
+            result = self._pending_id(result, index)
+        else:
+            index = self._register(item)
+            result = {"client_id": cid, "outcome": str(Outcome.ACCEPTED), "central_id": ""}
+            result = self._pending_id(result, index)
+        self.decided[key] = result
+        self._fresh.append(key)
+        return result
+
+    @staticmethod
+    def _conflict(cid: str, central: str) -> dict[str, Any]:
+        return {
+            "client_id": cid,
+            "outcome": str(Outcome.CONFLICT),
+            "reason": str(ConflictReason.CONTENT_CHANGED),
+            "central_id": central,
+        }
+
+    @staticmethod
+    def _duplicate(cid: str, central: str, office: str, number: str) -> dict[str, Any]:
+        return {
+            "client_id": cid,
+            "outcome": str(Outcome.DUPLICATE),
+            "central_id": central,
+            "registered_by": {"office_code": office, "registration_number": number},
+        }
+
+    def _register(self, item: Item) -> int:
+        index = len(self.new)
+        self.new.append(item)
+        self._new_by_client[item.client_id] = index
+        self._new_by_nik[item.record["nik"]] = index
+        # The central verification, as status events: the registry check, then (for the verified)
+        # the wave. Deterministic, so a training run can be replayed.
+        reason = self.registry.verify(item.record) if self.registry is not None else None
+        if reason is not None:
+            self._events.append((index, Status.REGISTRY_REJECTED, str(reason), None))
+        else:
+            self._events.append((index, Status.VERIFIED, None, None))
+            if self.wave:
+                self._events.append((index, Status.WAVE_ASSIGNED, None, self.wave))
+        return index
+
+    def assign(self, seqs: Sequence[int]) -> None:
+        """Number the registrations made here (one seq each, in order) and fill in their ids."""
+        assert len(seqs) == len(self.new)
+        self._seqs = list(seqs)
+        self._ids = [central_id(seq) for seq in seqs]
+        for result, index in self._pending:
+            result["central_id"] = self._ids[index]
+
+    @property
+    def event_count(self) -> int:
+        return len(self._events)
+
+    def registration_rows(self) -> list[tuple[Any, ...]]:
+        """(seq, central_id, office_code, client_id, content_hash, nik, registration_number,
+        record, batch_id, created_at) per registration."""
+        return [
+            (
+                seq, self._ids[i], self.office_code, item.client_id, item.content_hash,
+                item.record["nik"], item.record["registration_number"], dumps(item.record),
+                self.batch_id, self.stamp,
+            )
+            for i, (seq, item) in enumerate(zip(self._seqs, self.new, strict=True))
+        ]  # fmt: skip
+
+    def event_rows(self) -> list[tuple[Any, ...]]:
+        """(office_code, client_id, central_id, status, reason, wave, at) per event, in order."""
+        return [
+            (
+                self.office_code, self.new[i].client_id, self._ids[i], str(status), reason, wave,
+                self.stamp,
+            )
+            for i, status, reason, wave in self._events
+        ]  # fmt: skip
+
+    def result_rows(self) -> list[tuple[Any, ...]]:
+        """(client_id, content_hash, office_code, outcome, reason, result, batch_id, created_at)
+        per result decided here (not the replayed ones)."""
+        rows = []
+        for key in self._fresh:
+            result = self.decided[key]
+            rows.append(
+                (
+                    key[0], key[1], self.office_code, result["outcome"], result.get("reason"),
+                    dumps(result), self.batch_id, self.stamp,
+                )
+            )  # fmt: skip
+        return rows
+
+    def response(self) -> str:
+        return dumps({"batch_id": self.batch_id, "results": self.results})
+
+
+def events_query(
+    office_code: str | None, cursor: int, limit: int, mark: str
+) -> tuple[str, list[Any]]:
+    """The status feed's query (placeholders `mark`: ? or %s) and its parameters."""
+    sql = f"SELECT seq, client_id, central_id, status, reason, wave, at FROM events WHERE seq > {mark}"
+    params: list[Any] = [cursor]
+    if office_code is not None:
+        sql += f" AND office_code = {mark}"
+        params.append(office_code)
+    sql += f" ORDER BY seq LIMIT {mark}"
+    params.append(limit)
+    return sql, params
+
+
+def feed(rows: Iterable[Sequence[Any]], cursor: int) -> dict[str, Any]:
+    """Rows of (seq, client_id, central_id, status, reason, wave, at) as the feed's answer."""
+    events = [
+        {
+            "seq": seq,
+            "client_id": client_id,
+            "central_id": cid,
+            "status": status,
+            "reason": reason,
+            "wave": wave,
+            "at": at,
+        }
+        for seq, client_id, cid, status, reason, wave, at in rows
+    ]
+    return {"events": events, "next_cursor": events[-1]["seq"] if events else cursor}
+
+
+def collect_stats(query: Callable[[str], list[tuple[Any, ...]]]) -> dict[str, Any]:
+    """Counts for `prakerja central stats`: registrations (= distinct NIKs), per office, per
+    first outcome and rejection reason, status events per status, batches. `query` runs one SQL
+    statement (the same in both engines) inside one read transaction, so the counts agree."""
+
+    def pairs(sql: str) -> dict[str, int]:
+        return {str(k): int(v) for k, v in query(sql)}
+
+    registrations, distinct = query("SELECT count(*), count(DISTINCT nik) FROM registrations")[0]
+    return {
+        "registrations": int(registrations),
+        "distinct_nik": int(distinct),
+        "offices": pairs("SELECT office_code, count(*) FROM registrations GROUP BY 1 ORDER BY 1"),
+        "outcomes": {str(o): 0 for o in Outcome}
+        | pairs("SELECT outcome, count(*) FROM results GROUP BY 1"),
+        "reasons": pairs(
+            "SELECT reason, count(*) FROM results WHERE reason IS NOT NULL GROUP BY 1 ORDER BY 1"
+        ),
+        "events": {str(s): 0 for s in Status}
+        | pairs("SELECT status, count(*) FROM events GROUP BY 1"),
+        "registry_reasons": pairs(
+            "SELECT reason, count(*) FROM events WHERE reason IS NOT NULL GROUP BY 1 ORDER BY 1"
+        ),
+        "batches": int(query("SELECT count(*) FROM idempotency")[0][0]),
+    }

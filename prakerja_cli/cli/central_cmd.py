@@ -25,7 +25,15 @@ DataDirOpt = Annotated[
     ),
 ]
 
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option("--database", envvar="PRAKERJA_CENTRAL_DATABASE", show_envvar=False),
+]
+
 _EXTRA_HINT = 'pip install "prakerja-cli[central]"'
+_POSTGRES_HINT = 'pip install "prakerja-cli[postgres]"'
+#: Worker processes at most (each keeps up to --pool-size connections to PostgreSQL).
+MAX_WORKERS = 64
 
 
 def _usage(message: str, hint: str | None = None) -> NoReturn:
@@ -64,6 +72,8 @@ def _settings(
     wave: int,
     faults: Faults,
     max_batch_bytes: int,
+    database: str | None = None,
+    pool_size: int = 8,
 ) -> Settings:
     """Raises SetupError for an unusable token, registry or regions file."""
     from prakerja_cli.central.app import Settings, Tokens
@@ -85,7 +95,42 @@ def _settings(
         wave=wave or None,
         faults=faults,
         max_body_bytes=max_batch_bytes,
+        database=database,
+        pool_size=pool_size,
     )
+
+
+def _check_database(database: str | None, workers: int) -> None:
+    """Refuse, in one line, what cannot work before anything starts."""
+    from prakerja_cli.central.store import is_postgres_url
+
+    if database is not None and not is_postgres_url(database):
+        _usage(
+            "--database takes a postgresql:// URL",
+            "Leave it out for SQLite in --data-dir, or give e.g. "
+            "postgresql://prakerja@dbhost/prakerja (the password in PGPASSWORD or ~/.pgpass, "
+            "not in the URL: every account can read the process list).",
+        )
+    if database is not None:
+        try:
+            import psycopg  # noqa: F401
+            import psycopg_pool  # noqa: F401
+        except ImportError:
+            _usage("the PostgreSQL engine needs psycopg and psycopg-pool", _POSTGRES_HINT)
+    if workers > 1 and database is None:
+        _usage(
+            "--workers needs --database postgresql://...: SQLite is one file that one process "
+            "writes at a time",
+            "Run one process on SQLite, or give several workers a PostgreSQL database.",
+        )
+
+
+def _open_failure(database: str | None, folder: Path, exc: Exception) -> str:
+    from prakerja_cli.central.postgres_store import masked
+
+    where = f"at {masked(database)}" if database else f"in {folder}"
+    detail = " ".join(str(exc).split()) or type(exc).__name__
+    return f"cannot open the central database {where}: {detail}"
 
 
 @app.command("serve")
@@ -140,6 +185,9 @@ def serve(
         ),
     ] = MAX_BODY_BYTES,
     log_level: Annotated[str, typer.Option("--log-level")] = "info",
+    database: DatabaseOpt = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=MAX_WORKERS)] = 1,
+    pool_size: Annotated[int, typer.Option("--pool-size", min=1, max=100)] = 8,
 ) -> None:
     """Run the reference central server on HTTP until Ctrl+C. Logs go to stderr."""
     try:
@@ -157,19 +205,24 @@ def serve(
         seed=fault_seed,
     )
     import ipaddress
-    import sqlite3
 
     from prakerja_cli.central.contract import SetupError
+    from prakerja_cli.central.store import database_errors
 
+    _check_database(database, workers)
     folder = _data_dir(data_dir)
     try:
         tokens = [*(token or []), *_token_lines(token_file)]
-        settings = _settings(folder, tokens, regions, registry, wave, faults, max_batch_bytes)
+        settings = _settings(
+            folder, tokens, regions, registry, wave, faults, max_batch_bytes, database, pool_size
+        )
+        # Made here also with several workers: the schema is migrated once, and a wrong URL or
+        # an unreachable database is one line before anything listens.
         asgi = create_app(settings)
     except SetupError as exc:
         _usage(str(exc))
-    except (sqlite3.Error, OSError) as exc:
-        _usage(f"cannot open the central database in {folder}: {exc}")
+    except database_errors(database) as exc:
+        _usage(_open_failure(database, folder, exc))
     try:
         sock = listen(host, port)
     except OSError as exc:
@@ -191,11 +244,22 @@ def serve(
             "(docs/central-server.md#over-a-network)",
             markup=False,
         )
+    store = asgi.state.central.store
     err.print(
-        f"  data {folder}; {settings.tokens.describe()}; registry {registry_text}; "
-        f"regions {asgi.state.central.region_list.source}; faults {faults.describe()}",
+        f"  data {store.describe()}; {settings.tokens.describe()}; registry {registry_text}; "
+        f"regions {asgi.state.central.region_list.source}; faults {faults.describe()}"
+        + (f"; {workers} worker processes" if workers > 1 else ""),
         markup=False,
     )
+    if workers > 1:
+        from prakerja_cli.central.workers import serve_workers
+
+        store.close()
+        status = serve_workers(settings, sock, workers, log_level)
+        err.print("prakerja central: stopped", markup=False)
+        if status:
+            raise typer.Exit(1)
+        return
     try:
         build_server(asgi, log_level=log_level).run(sockets=[sock])
     except KeyboardInterrupt:
@@ -207,23 +271,25 @@ def serve(
 
 
 @app.command("stats")
-def stats(data_dir: DataDirOpt = None, json_output: JsonOpt = False) -> None:
+def stats(
+    data_dir: DataDirOpt = None, database: DatabaseOpt = None, json_output: JsonOpt = False
+) -> None:
     """Count the server's registrations (= distinct NIKs), per office, per outcome."""
-    import sqlite3
+    from prakerja_cli.central.store import StoreMissingError, database_errors, open_store
 
-    from prakerja_cli.central.store import CentralStore, StoreMissingError
-
+    _check_database(database, 1)
     folder = _data_dir(data_dir)
     try:
-        store = CentralStore(folder, create=False)
+        store = open_store(folder, database, create=False, pool_size=1)
         try:
             counts = store.stats()
         finally:
             store.close()
     except StoreMissingError:
-        _usage(f"no central database in {folder}", "Start `prakerja central serve` there first.")
-    except (sqlite3.Error, OSError) as exc:
-        _usage(f"cannot read the central database in {folder}: {exc}")
+        where = "at that --database" if database else f"in {folder}"
+        _usage(f"no central database {where}", "Start `prakerja central serve` there first.")
+    except database_errors(database) as exc:
+        _usage(_open_failure(database, folder, exc).replace("open", "read", 1))
     if json_output:
         emit_json(counts)
         return
