@@ -489,6 +489,21 @@ async def _on_crash(request: Request, exc: Exception) -> Response:
     )
 
 
+def exception_handlers() -> dict[Any, Callable[[Request, Exception], Awaitable[Response]]]:
+    """How a server of this contract answers what goes wrong (also the office hub's, hub/app.py)."""
+    return {
+        ApiError: _on_api_error,
+        HTTPException: _on_http_error,
+        sqlite3.OperationalError: _on_busy,
+        Exception: _on_crash,
+    }
+
+
+async def read_body(request: Request) -> bytes:
+    """A request's raw body, refused with 413 past the limit (also the office hub's)."""
+    return await _read_body(request)
+
+
 def create_app(settings: Settings) -> Starlette:
     """The ASGI app; `app.state.central` is the CentralApp (store, settings)."""
     central = CentralApp(settings)
@@ -499,15 +514,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/v1/status", central.api(central.status), methods=["GET"]),
         Route("/v1/reference/regions", central.api(central.regions), methods=["GET"]),
     ]
-    app = Starlette(
-        routes=routes,
-        exception_handlers={
-            ApiError: _on_api_error,
-            HTTPException: _on_http_error,
-            sqlite3.OperationalError: _on_busy,
-            Exception: _on_crash,
-        },
-    )
+    app = Starlette(routes=routes, exception_handlers=exception_handlers())
     app.state.central = central
     return app
 
