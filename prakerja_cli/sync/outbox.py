@@ -267,7 +267,7 @@ def _edited_since(db: Database, applicant_id: str, sent_hash: str) -> bool:
 
 def apply_events(db: Database, events: list[dict[str, Any]], cursor: int) -> dict[str, int]:
     """Apply status-feed events (verified, registry_rejected, wave_assigned) and keep the cursor."""
-    counts = {"verified": 0, "registry_rejected": 0, "wave_assigned": 0}
+    counts = {"verified": 0, "registry_rejected": 0, "wave_assigned": 0, "relayed": 0}
     stamp = now_iso()
     with write(db):
         for event in events:
@@ -283,6 +283,9 @@ def apply_events(db: Database, events: list[dict[str, Any]], cursor: int) -> dic
                     "verified_at = CASE WHEN ? THEN coalesce(verified_at, ?) END WHERE id = ?",
                     [status, event.get("reason"), stamp, status == "verified", stamp, client_id],
                 )
+            elif status in RELAYED:
+                done = _apply_relayed(db, event, stamp)
+                status = "relayed"
             else:
                 continue
             # The feed is the office's: records of the office's other desks are not in this store.
@@ -291,6 +294,21 @@ def apply_events(db: Database, events: list[dict[str, Any]], cursor: int) -> dic
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('status_cursor', ?)", [str(cursor)]
         )
     return counts
+
+
+#: A batch's outcomes that an office hub relays later through its status feed (hub/): the
+#: central system's answer to a record the hub held and forwarded (docs/office.md).
+RELAYED = OUTCOMES
+
+
+def _apply_relayed(db: Database, event: dict[str, Any], stamp: str) -> Any:
+    """The central answer to a record this desk sent through the office hub."""
+    return db.execute(
+        "UPDATE applicants SET central_status = ?, central_id = ?, central_reason = ?, "
+        "synced_at = ? WHERE id = ?",
+        [event.get("status"), event.get("central_id"), event.get("reason"), stamp,
+         event.get("client_id")],
+    )  # fmt: skip
 
 
 def status_cursor(db: Database) -> int:

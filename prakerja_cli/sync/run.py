@@ -37,7 +37,12 @@ class SyncResult:
         default_factory=lambda: dict.fromkeys((*outbox.OUTCOMES, "requeued"), 0)
     )
     events: dict[str, int] = field(
-        default_factory=lambda: {"verified": 0, "registry_rejected": 0, "wave_assigned": 0}
+        default_factory=lambda: {
+            "verified": 0,
+            "registry_rejected": 0,
+            "wave_assigned": 0,
+            "relayed": 0,
+        }
     )
     pending: int = 0
     dry_run: bool = False
