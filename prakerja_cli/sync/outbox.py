@@ -265,7 +265,9 @@ def _edited_since(db: Database, applicant_id: str, sent_hash: str) -> bool:
     return row is not None and content_hash(record_of(row)) != sent_hash
 
 
-def apply_events(db: Database, events: list[dict[str, Any]], cursor: int) -> dict[str, int]:
+def apply_events(
+    db: Database, events: list[dict[str, Any]], cursor: int, source: str | None = None
+) -> dict[str, int]:
     """Apply status-feed events (verified, registry_rejected, wave_assigned) and keep the cursor."""
     counts = {"verified": 0, "registry_rejected": 0, "wave_assigned": 0, "relayed": 0}
     stamp = now_iso()
@@ -293,6 +295,10 @@ def apply_events(db: Database, events: list[dict[str, Any]], cursor: int) -> dic
         db.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('status_cursor', ?)", [str(cursor)]
         )
+        if source is not None:
+            db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('status_source', ?)", [source]
+            )
     return counts
 
 
@@ -311,9 +317,21 @@ def _apply_relayed(db: Database, event: dict[str, Any], stamp: str) -> Any:
     )  # fmt: skip
 
 
-def status_cursor(db: Database) -> int:
-    row = db.execute("SELECT value FROM meta WHERE key = 'status_cursor'").fetchone()
-    return int(row[0]) if row else 0
+def status_cursor(db: Database, source: str | None = None) -> int:
+    """Where this desk's status feed stands. A cursor is one feed's: a desk moved between an
+    office hub and the central system (docs/office.md) starts the other feed from 0 (its events
+    are idempotent), never from a cursor of the feed it left. A store from before the source was
+    kept adopts its cursor for the source it syncs with next."""
+    found = dict(
+        db.execute(
+            "SELECT key, value FROM meta WHERE key IN ('status_cursor', 'status_source')"
+        ).fetchall()
+    )
+    if "status_cursor" not in found:
+        return 0
+    if source is not None and found.get("status_source", source) != source:
+        return 0
+    return int(found["status_cursor"])
 
 
 def mark_synced(db: Database, office: Office, summary: dict[str, Any]) -> None:

@@ -156,7 +156,7 @@ def _deliver(
 
 def _pull_status(ws: Workspace, session: Any, base: str, result: SyncResult) -> None:
     """Pull the status feed; its first page carries the chain's head and checks the anchor."""
-    cursor = outbox.status_cursor(ws.db)
+    cursor = outbox.status_cursor(ws.db, base)
     headers = {"Audit-Head": anchor.header(ws.db, ws.office)}
     while True:
         response = api_call(
@@ -176,6 +176,6 @@ def _pull_status(ws: Workspace, session: Any, base: str, result: SyncResult) -> 
             result.audit_anchor = anchor.check(ws.db, ws.office, data["audit_anchor"])
         if not events:
             return
-        for name, count in outbox.apply_events(ws.db, events, next_cursor).items():
+        for name, count in outbox.apply_events(ws.db, events, next_cursor, base).items():
             result.events[name] += count
         cursor = next_cursor
