@@ -250,3 +250,30 @@ def _item(number: str, desk: str) -> dict[str, Any]:
         "content_hash": "0" * 64,
         "record": {"registration_number": number, "desk": desk, "nik": nik(9)},
     }
+
+
+def test_a_desk_moved_from_central_to_the_hub_reads_the_hubs_feed_from_its_start(
+    office: Path, tmp_path: Path, central_data: Path
+) -> None:
+    with central(central_data, "--wave", "2") as central_url:
+        desk = make_home(office, tmp_path / "D01", "D01", central_url, TOKEN)
+        direct = register(desk, 21)
+        others = make_home(office, tmp_path / "D05", "D05", central_url, TOKEN)
+        for serial in (22, 23, 24):
+            register(others, serial)
+        assert cli(others, "sync").code == 0
+        assert cli(desk, "sync").code == 0  # its status cursor is now past the hub's feed
+        hub_home = make_home(office, tmp_path / "hub", "D00", central_url, TOKEN)
+        token = enrol(hub_home, "D01")
+        with hub_serving(hub_home) as hub:
+            for key, value in (("api_url", hub.url), ("api_token", token)):
+                assert cli(desk, "config", "set", key, value).code == 0
+            later = register(desk, 25)
+            assert cli(desk, "sync").code == 0
+            assert cli(hub_home, "sync").code == 0
+            assert cli(desk, "sync").code == 0
+        mine = rows(desk)
+        assert mine[direct]["central_status"] == "verified"
+        assert mine[later]["central_status"] == "verified"
+        assert mine[later]["central_id"].startswith("C-")
+        assert mine[later]["central_wave"] == 2
