@@ -100,6 +100,15 @@ def serve(
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
     err.print(f"prakerja hub: listening on http://{shown}:{bound_port}", markup=False)
+    import ipaddress
+
+    if not ipaddress.ip_address(bound_host).is_loopback:
+        err.print(
+            f"prakerja hub: warning: {host} is reachable from other computers over plain HTTP "
+            "(desk tokens and records unencrypted on the LAN); put a TLS-terminating proxy in "
+            "front of it (docs/office.md)",
+            markup=False,
+        )
     err.print(
         f"  office {ws.office.office_code}, hub desk {ws.office.desk}; "
         f"forward {'every ' + format(forward_every, 'g') + ' s' if forward else 'off'}",
