@@ -130,6 +130,9 @@ def test_desks_through_the_hub_reach_central_exactly_once_and_see_every_verdict(
     seen = cli(hub_home, "hub", "desks", "--json").json()["desks"]
     assert {d["desk"]: d["records"] for d in seen} == {"D01": 2, "D02": 1, "D03": 2}
     assert {d["desk"]: d["duplicates"] for d in seen}["D02"] == 1
+    # The hub's audit trail vouches for every desk record it holds.
+    verified = cli(hub_home, "audit", "verify", "--json")
+    assert verified.code == 0, verified.stdout + verified.stderr
 
 
 def _env(home: Path) -> dict[str, str]:

@@ -185,7 +185,10 @@ def submit(
         counts: dict[str, int] = {}
         for result in results:
             counts[result["outcome"]] = counts.get(result["outcome"], 0) + 1
-        audit.record(db, office, "hub_receive", None, {"desk": desk, "batch": key, **counts})
+        # The entry commits to the records stored, as an import's does: `audit verify` on the hub
+        # vouches for them.
+        audit.record(db, office, "hub_receive", None, {"desk": desk, "batch": key, **counts},
+                     touched=taken)  # fmt: skip
     return response.encode("utf-8")
 
 
