@@ -73,7 +73,19 @@ def _section(text: str, title: str) -> str:
 
 @pytest.mark.parametrize(
     "command",
-    ["roster import", "roster template", "export", "sync", "sync status", "backup", "restore"],
+    [
+        "roster import",
+        "roster template",
+        "export",
+        "sync",
+        "sync status",
+        "backup",
+        "restore",
+        "hub serve",
+        "hub enrol",
+        "hub revoke",
+        "hub desks",
+    ],
 )
 def test_commands_md_describes_each_option_and_the_exit_codes(command: str) -> None:
     import typer

@@ -16,6 +16,7 @@ import os
 import random
 import re
 import socket
+import sqlite3
 import zlib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -496,6 +497,21 @@ async def _on_crash(request: Request, exc: Exception) -> Response:
     )
 
 
+def exception_handlers() -> dict[Any, Callable[[Request, Exception], Awaitable[Response]]]:
+    """How a server of this contract answers what goes wrong (also the office hub's, hub/app.py)."""
+    return {
+        ApiError: _on_api_error,
+        HTTPException: _on_http_error,
+        sqlite3.OperationalError: _on_busy,
+        Exception: _on_crash,
+    }
+
+
+async def read_body(request: Request) -> bytes:
+    """A request's raw body, refused with 413 past the limit (also the office hub's)."""
+    return await _read_body(request)
+
+
 def create_app(settings: Settings) -> Starlette:
     """The ASGI app; `app.state.central` is the CentralApp (store, settings)."""
     central = CentralApp(settings)
@@ -506,11 +522,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/v1/status", central.api(central.status), methods=["GET"]),
         Route("/v1/reference/regions", central.api(central.regions), methods=["GET"]),
     ]
-    handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
-        ApiError: _on_api_error,
-        HTTPException: _on_http_error,
-        Exception: _on_crash,
-    }
+    handlers = exception_handlers()
     for error in central.store.busy_errors:
         handlers[error] = _on_busy
     app = Starlette(routes=routes, exception_handlers=handlers)

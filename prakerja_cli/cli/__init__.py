@@ -78,6 +78,7 @@ def _wire() -> None:
         demo_cmd,
         doctor_cmd,
         export_cmd,
+        hub_cmd,
         init_cmd,
         nik_cmd,
         purge_cmd,
@@ -100,6 +101,7 @@ def _wire() -> None:
     app.add_typer(audit_cmd.app, name="audit")
     app.add_typer(central_cmd.app, name="central")
     app.add_typer(config_cmd.app, name="config")
+    app.add_typer(hub_cmd.app, name="hub")
     app.command("export")(export_cmd.export)
     roster_cmd.app.command("template")(roster_template_cmd.template)
     app.add_typer(roster_cmd.app, name="roster")

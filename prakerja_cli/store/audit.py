@@ -57,6 +57,7 @@ CHANGES = frozenset(
         "retention",
         "restore",
         "seal",
+        "hub_receive",  # the records an office hub took from a desk (hub/store.py)
     }
 )
 

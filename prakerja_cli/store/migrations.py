@@ -328,3 +328,91 @@ def m010_similar(db: Database) -> None:
     db.execute(
         "CREATE INDEX applicants_birth_district ON applicants (birth_date, district COLLATE NOCASE)"
     )
+
+
+@MIGRATIONS()
+def m011_hub(db: Database) -> None:
+    """The office hub (prakerja_cli/hub/): its enrolled desks, the records desks sent it (which
+    desk; the record itself is an applicants row under the desk's own id), the first answer to
+    each (client_id, content_hash) and each Idempotency-Key, and the feed of central verdicts
+    going back to each desk. Empty on a desk that is not a hub; the trigger then costs one
+    look-up in an empty index per central update."""
+    db.execute(
+        """
+        CREATE TABLE hub_desks (
+            desk TEXT PRIMARY KEY,
+            token_sha256 TEXT NOT NULL UNIQUE,
+            enrolled_at TEXT NOT NULL,
+            revoked_at TEXT
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE hub_records (
+            client_id TEXT PRIMARY KEY REFERENCES applicants (id),
+            desk TEXT NOT NULL,
+            received_at TEXT NOT NULL
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE hub_results (
+            client_id TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            desk TEXT NOT NULL,
+            result TEXT NOT NULL,
+            PRIMARY KEY (client_id, content_hash)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE hub_keys (
+            key TEXT PRIMARY KEY,
+            desk TEXT NOT NULL,
+            body_sha256 TEXT NOT NULL,
+            response TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE hub_feed (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            desk TEXT NOT NULL,
+            client_id TEXT NOT NULL,
+            central_id TEXT,
+            status TEXT NOT NULL,
+            reason TEXT,
+            wave INTEGER,
+            at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX hub_feed_desk ON hub_feed (desk, seq)")
+    # Every central answer and status event the hub's own sync writes on a desk's record becomes
+    # an event of that desk's feed, in the same transaction (nothing lost to a crash between).
+    db.execute(
+        """
+        CREATE TRIGGER hub_feed_verdict AFTER UPDATE OF central_status, central_id, central_wave
+        ON applicants
+        WHEN EXISTS (SELECT 1 FROM hub_records WHERE client_id = NEW.id)
+            AND (NEW.central_status IS NOT OLD.central_status
+                 OR NEW.central_id IS NOT OLD.central_id
+                 OR NEW.central_wave IS NOT OLD.central_wave)
+        BEGIN
+            INSERT INTO hub_feed (desk, client_id, central_id, status, reason, wave, at)
+            SELECT desk, NEW.id, NEW.central_id,
+                   CASE WHEN NEW.central_wave IS NOT OLD.central_wave
+                        AND NEW.central_status IS OLD.central_status
+                        THEN 'wave_assigned' ELSE NEW.central_status END,
+                   NEW.central_reason, NEW.central_wave,
+                   strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now')
+            FROM hub_records WHERE client_id = NEW.id
+                AND (NEW.central_status IS NOT NULL OR NEW.central_wave IS NOT NULL);
+        END
+        """
+    )

@@ -321,20 +321,27 @@ _APPLY_EVENT = (
 )
 
 
-def apply_events(db: Database, events: list[dict[str, Any]], cursor: int) -> dict[str, int]:
-    """Apply status-feed events (verified, registry_rejected, wave_assigned) and keep the cursor.
+def apply_events(
+    db: Database, events: list[dict[str, Any]], cursor: int, source: str | None = None
+) -> dict[str, int]:
+    """Apply status-feed events (verified, registry_rejected, wave_assigned, and an office hub's
+    relayed verdicts) and keep the cursor.
 
     A page's events are folded per record (its `verified` and `wave_assigned` become one update)
     and written with one executemany; the counts are of events for records in this store.
     """
-    counts = {"verified": 0, "registry_rejected": 0, "wave_assigned": 0}
+    counts = {"verified": 0, "registry_rejected": 0, "wave_assigned": 0, "relayed": 0}
+    relayed: list[dict[str, Any]] = []
     stamp = now_iso()
     folded: dict[str, dict[str, Any]] = {}
     kinds: list[tuple[str, str]] = []
     for event in events:
         status = event.get("status")
         client_id = event.get("client_id")
-        if status not in counts or not isinstance(client_id, str):
+        if status in RELAYED and isinstance(client_id, str):
+            relayed.append(event)
+            continue
+        if status not in counts or status == "relayed" or not isinstance(client_id, str):
             continue
         change = folded.setdefault(client_id, {"id": client_id, "stamp": stamp, "has_wave": False,
                                                "wave": None, "has_status": False, "status": None,
@@ -354,18 +361,53 @@ def apply_events(db: Database, events: list[dict[str, Any]], cursor: int) -> dic
                 [json.dumps(list(folded))],
             )
         }
+        # An office hub's verdicts first, one at a time (a few per sync): a record's answer
+        # (accepted) comes before its verification, which may be on the same page.
+        for event in relayed:
+            counts["relayed"] += _apply_relayed(db, event, stamp).rowcount
         db.conn.executemany(_APPLY_EVENT, [change for i, change in folded.items() if i in here])
         for status, client_id in kinds:
             counts[status] += client_id in here
         db.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('status_cursor', ?)", [str(cursor)]
         )
+        if source is not None:
+            db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('status_source', ?)", [source]
+            )
     return counts
 
 
-def status_cursor(db: Database) -> int:
-    row = db.execute("SELECT value FROM meta WHERE key = 'status_cursor'").fetchone()
-    return int(row[0]) if row else 0
+#: A batch's outcomes that an office hub relays later through its status feed (hub/): the
+#: central system's answer to a record the hub held and forwarded (docs/office.md).
+RELAYED = OUTCOMES
+
+
+def _apply_relayed(db: Database, event: dict[str, Any], stamp: str) -> Any:
+    """The central answer to a record this desk sent through the office hub."""
+    return db.execute(
+        "UPDATE applicants SET central_status = ?, central_id = ?, central_reason = ?, "
+        "synced_at = ? WHERE id = ?",
+        [event.get("status"), event.get("central_id"), event.get("reason"), stamp,
+         event.get("client_id")],
+    )  # fmt: skip
+
+
+def status_cursor(db: Database, source: str | None = None) -> int:
+    """Where this desk's status feed stands. A cursor is one feed's: a desk moved between an
+    office hub and the central system (docs/office.md) starts the other feed from 0 (its events
+    are idempotent), never from a cursor of the feed it left. A store from before the source was
+    kept adopts its cursor for the source it syncs with next."""
+    found = dict(
+        db.execute(
+            "SELECT key, value FROM meta WHERE key IN ('status_cursor', 'status_source')"
+        ).fetchall()
+    )
+    if "status_cursor" not in found:
+        return 0
+    if source is not None and found.get("status_source", source) != source:
+        return 0
+    return int(found["status_cursor"])
 
 
 def mark_synced(db: Database, office: Office, summary: dict[str, Any]) -> None:

@@ -41,7 +41,12 @@ class SyncResult:
         default_factory=lambda: dict.fromkeys((*outbox.OUTCOMES, "requeued"), 0)
     )
     events: dict[str, int] = field(
-        default_factory=lambda: {"verified": 0, "registry_rejected": 0, "wave_assigned": 0}
+        default_factory=lambda: {
+            "verified": 0,
+            "registry_rejected": 0,
+            "wave_assigned": 0,
+            "relayed": 0,
+        }
     )
     pending: int = 0
     dry_run: bool = False
@@ -220,7 +225,8 @@ def _pending(ws: Workspace) -> int:
 def _pull_status(ws: Workspace, wire: _Wire, result: SyncResult) -> None:
     """Pull the status feed; its first page carries the chain's head and checks the anchor. The
     next page is asked for while this one is written."""
-    cursor = outbox.status_cursor(ws.db)
+    # A cursor is one feed's (an office hub's or the central system's): docs/office.md.
+    cursor = outbox.status_cursor(ws.db, wire.base)
     headers = {"Audit-Head": anchor.header(ws.db, ws.office)}
     flight = wire.status(cursor, headers)
     waiting: list[dict[str, Any]] = []
@@ -242,7 +248,7 @@ def _pull_status(ws: Workspace, wire: _Wire, result: SyncResult) -> None:
             waiting += events
         # Several pages to a transaction (one commit each), with the cursor after them.
         if waiting and (not events or len(waiting) >= EVENTS_PER_TRANSACTION):
-            for name, count in outbox.apply_events(ws.db, waiting, next_cursor).items():
+            for name, count in outbox.apply_events(ws.db, waiting, next_cursor, wire.base).items():
                 result.events[name] += count
             waiting = []
         if not events:

@@ -1,0 +1,304 @@
+"""The office hub's store: the hub's own workspace database (store/), which also holds every
+record the office's desks sent it, under the desk's own id, desk, operator and registration number.
+
+So the hub's `prakerja sync` forwards them upstream exactly as a desk would (sync/outbox.py: the
+same client_id and content_hash, so the central system never registers one twice, whichever way
+it reaches it), and the central answers it writes on them go back to their desk through
+`hub_feed` (a trigger of migration m010).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from prakerja_cli.central.contract import (
+    ApiError,
+    Batch,
+    ConflictReason,
+    ErrorCode,
+    Item,
+    Outcome,
+    RejectReason,
+    check_record,
+)
+from prakerja_cli.errors import UsageError
+from prakerja_cli.store import audit
+from prakerja_cli.store.applicants import Office, derived, insert_rows, now_iso
+from prakerja_cli.store.db import write
+from prakerja_cli.sync.outbox import RECORD_FIELDS, content_hash, record_of
+
+if TYPE_CHECKING:
+    from prakerja_cli.store.db import Database
+
+_DESK = re.compile(r"[A-Z0-9]{1,8}")
+#: Columns the desk store requires that the contract leaves optional: a record without one is not
+#: a desk's record (every desk stores them), so the hub refuses it rather than store it half.
+_REQUIRED_HERE = ("address", "village", "district", "regency", "province", "phone", "education",
+                  "employment", "registered_at")  # fmt: skip
+
+
+def token_digest(token: str) -> str:
+    """Tokens are 256 random bits: a plain SHA-256 keeps them unguessable from a stolen store."""
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Desk:
+    desk: str
+    enrolled_at: str
+    revoked_at: str | None
+
+
+def enrol(db: Database, office: Office, desk: str) -> str:
+    """Enrol `desk`; returns its token (shown once, stored only hashed). A desk id already
+    enrolled, or the hub's own, is refused: registration numbers stay unique office-wide."""
+    desk = desk.strip().upper()
+    if not _DESK.fullmatch(desk):
+        raise UsageError("error.hub_desk_id", hint="hint.hub_desk_id", desk=desk)
+    if desk == office.desk:
+        raise UsageError("error.hub_own_desk", hint="hint.hub_desk_taken", desk=desk)
+    token = f"{desk}.{secrets.token_urlsafe(32)}"
+    with write(db):
+        row = db.execute("SELECT revoked_at FROM hub_desks WHERE desk = ?", [desk]).fetchone()
+        if row is not None and row[0] is None:
+            raise UsageError("error.hub_desk_taken", hint="hint.hub_desk_taken", desk=desk)
+        db.execute(
+            "INSERT OR REPLACE INTO hub_desks (desk, token_sha256, enrolled_at, revoked_at) "
+            "VALUES (?, ?, ?, NULL)",
+            [desk, token_digest(token), now_iso()],
+        )
+        audit.record(db, office, "hub_enrol", None, {"desk": desk})
+    return token
+
+
+def revoke(db: Database, office: Office, desk: str) -> None:
+    desk = desk.strip().upper()
+    with write(db):
+        done = db.execute(
+            "UPDATE hub_desks SET revoked_at = ? WHERE desk = ? AND revoked_at IS NULL",
+            [now_iso(), desk],
+        )
+        if done.rowcount == 0:
+            raise UsageError("error.hub_desk_unknown", hint="hint.hub_desks", desk=desk)
+        audit.record(db, office, "hub_revoke", None, {"desk": desk})
+
+
+def desks(db: Database) -> list[dict[str, Any]]:
+    """Enrolled desks with what the hub holds of each: records, and their central states."""
+    out = []
+    for desk, enrolled, revoked in db.execute(
+        "SELECT desk, enrolled_at, revoked_at FROM hub_desks ORDER BY desk"
+    ).fetchall():
+        states = dict(
+            db.execute(
+                "SELECT coalesce(a.central_status, 'pending'), count(*) FROM hub_records h "
+                "JOIN applicants a ON a.id = h.client_id WHERE h.desk = ? GROUP BY 1",
+                [desk],
+            ).fetchall()
+        )
+        duplicates = db.execute(
+            "SELECT count(*) FROM hub_results WHERE desk = ? AND result LIKE ?",
+            [desk, '%"outcome":"duplicate"%'],
+        ).fetchone()[0]
+        out.append({"desk": desk, "enrolled_at": enrolled, "revoked_at": revoked,
+                    "records": sum(states.values()), "states": states,
+                    "duplicates": int(duplicates)})  # fmt: skip
+    return out
+
+
+def desk_of_token(db: Database, token: str) -> str | None:
+    """The enrolled, unrevoked desk a bearer token belongs to, or None."""
+    row = db.execute(
+        "SELECT desk FROM hub_desks WHERE token_sha256 = ? AND revoked_at IS NULL",
+        [token_digest(token)],
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def check_claims(batch: Batch, office_code: str, desk: str) -> None:
+    """A desk sends only its own records: the office's, its desk id in the record and in the
+    registration number. Anything else refuses the whole batch (403), nothing processed."""
+    if batch.office_code != office_code:
+        raise ApiError(403, ErrorCode.FORBIDDEN, f"this hub is office {office_code}")
+    prefix = f"{office_code}-{desk}-"
+    for index, item in enumerate(batch.items):
+        number = item.record.get("registration_number")
+        if item.record.get("desk") != desk or not (
+            isinstance(number, str) and number.startswith(prefix)
+        ):
+            raise ApiError(
+                403,
+                ErrorCode.FORBIDDEN,
+                f"records[{index}] is not desk {desk}'s: a desk sends only its own registrations",
+            )
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+
+
+def submit(
+    db: Database,
+    office: Office,
+    desk: str,
+    *,
+    key: str,
+    body_sha256: str,
+    batch: Batch,
+    today: date,
+) -> bytes:
+    """Take a desk's batch in one transaction, or replay the answer given to its key before.
+
+    Answers as the central system does (docs/central-api.md), office-wide: `accepted` (held by the
+    hub, on its way upstream: no central_id yet), `duplicate` naming the registration number that
+    holds the NIK in this office, `rejected` by the contract's own checks, `conflict`.
+    """
+    with write(db):
+        row = db.execute(
+            "SELECT desk, body_sha256, response FROM hub_keys WHERE key = ?", [key]
+        ).fetchone()
+        if row is not None:
+            if row[0] == desk and row[1] == body_sha256:
+                return str(row[2]).encode("utf-8")
+            raise ApiError(
+                422,
+                ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                "this Idempotency-Key was used before with another body; "
+                "use a new key for a new batch",
+            )
+        stamp = now_iso()
+        taken: list[str] = []
+        results = [_result(db, office, desk, item, today, stamp, taken) for item in batch.items]
+        response = _dumps({"batch_id": key, "results": results})
+        db.execute(
+            "INSERT INTO hub_keys (key, desk, body_sha256, response, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [key, desk, body_sha256, response, stamp],
+        )
+        counts: dict[str, int] = {}
+        for result in results:
+            counts[result["outcome"]] = counts.get(result["outcome"], 0) + 1
+        # The entry commits to the records stored, as an import's does: `audit verify` on the hub
+        # vouches for them.
+        audit.record(db, office, "hub_receive", None, {"desk": desk, "batch": key, **counts},
+                     touched=taken)  # fmt: skip
+    return response.encode("utf-8")
+
+
+def _result(
+    db: Database,
+    office: Office,
+    desk: str,
+    item: Item,
+    today: date,
+    stamp: str,
+    taken: list[str],
+) -> dict[str, Any]:
+    first = db.execute(
+        "SELECT result FROM hub_results WHERE client_id = ? AND content_hash = ?",
+        [item.client_id, item.content_hash],
+    ).fetchone()
+    if first is not None:
+        return dict(json.loads(first[0]))
+    result = _decide(db, office, desk, item, today, stamp)
+    if result["outcome"] == Outcome.ACCEPTED:
+        taken.append(item.client_id)
+    db.execute(
+        "INSERT INTO hub_results (client_id, content_hash, desk, result) VALUES (?, ?, ?, ?)",
+        [item.client_id, item.content_hash, desk, _dumps(result)],
+    )
+    return result
+
+
+def _decide(
+    db: Database, office: Office, desk: str, item: Item, today: date, stamp: str
+) -> dict[str, Any]:
+    cid = item.client_id
+    record = item.record
+    held = db.execute(
+        "SELECT a.central_id FROM hub_records h JOIN applicants a ON a.id = h.client_id "
+        "WHERE h.client_id = ?",
+        [cid],
+    ).fetchone()
+    if held is not None:
+        return {"client_id": cid, "outcome": str(Outcome.CONFLICT),
+                "reason": str(ConflictReason.CONTENT_CHANGED), "central_id": held[0]}  # fmt: skip
+    reason = check_record(record, office.office_code, today)
+    if reason is None and any(record.get(name) is None for name in _REQUIRED_HERE):
+        reason = RejectReason.FIELD_INVALID
+    if reason is not None:
+        return {"client_id": cid, "outcome": str(Outcome.REJECTED), "reason": str(reason)}
+    holder = db.execute(
+        "SELECT registration_number, central_id FROM applicants "
+        "WHERE nik = ? AND status != 'withdrawn'",
+        [record["nik"]],
+    ).fetchone()
+    if holder is not None:
+        return {"client_id": cid, "outcome": str(Outcome.DUPLICATE), "central_id": holder[1],
+                "registered_by": {"office_code": office.office_code,
+                                  "registration_number": holder[0]}}  # fmt: skip
+    row = _row(record, cid, office, stamp)
+    # The hub forwards what it stores: it must hash as the desk hashed it, or the central system
+    # would see other content under the desk's client_id (a desk moved to direct sync: conflict).
+    if content_hash(record_of(row)) != item.content_hash:
+        return {"client_id": cid, "outcome": str(Outcome.REJECTED),
+                "reason": str(RejectReason.FIELD_INVALID)}  # fmt: skip
+    try:
+        insert_rows(db, [row])
+    except sqlite3.IntegrityError:
+        # Another record holds its registration number: the desk numbered twice (a store set up
+        # again from an old backup); the central system would refuse it in the same way.
+        return {"client_id": cid, "outcome": str(Outcome.REJECTED),
+                "reason": str(RejectReason.FIELD_INVALID)}  # fmt: skip
+    db.execute(
+        "INSERT INTO hub_records (client_id, desk, received_at) VALUES (?, ?, ?)",
+        [cid, desk, stamp],
+    )
+    return {"client_id": cid, "outcome": str(Outcome.ACCEPTED), "central_id": None}
+
+
+def _row(record: dict[str, Any], cid: str, office: Office, stamp: str) -> dict[str, Any]:
+    row: dict[str, Any] = {name: record.get(name) for name in RECORD_FIELDS}
+    row["in_school"] = int(bool(record.get("in_school")))
+    row["social_assistance"] = int(bool(record.get("social_assistance")))
+    row["priority"] = record.get("priority") or "normal"
+    row.update(
+        id=cid,
+        office_code=office.office_code,
+        rules=office.rules,
+        source="hub",
+        status="valid",
+        created_at=record["registered_at"],
+        updated_at=stamp,
+    )
+    row.update(derived(row))
+    return row
+
+
+def feed(db: Database, desk: str, cursor: int, limit: int) -> dict[str, Any]:
+    """The desk's verdicts and status events after `cursor`, oldest first (the status feed)."""
+    rows = db.execute(
+        "SELECT seq, client_id, central_id, status, reason, wave, at FROM hub_feed "
+        "WHERE desk = ? AND seq > ? ORDER BY seq LIMIT ?",
+        [desk, cursor, limit],
+    ).fetchall()
+    events = [
+        {
+            "seq": seq,
+            "client_id": cid,
+            "central_id": central,
+            "status": status,
+            "reason": reason,
+            "wave": wave,
+            "at": at,
+        }
+        for seq, cid, central, status, reason, wave, at in rows
+    ]
+    return {"events": events, "next_cursor": events[-1]["seq"] if events else cursor}
