@@ -73,7 +73,18 @@ def _section(text: str, title: str) -> str:
 
 @pytest.mark.parametrize(
     "command",
-    ["roster import", "roster template", "export", "sync", "sync status", "backup", "restore"],
+    [
+        "roster import",
+        "roster template",
+        "export",
+        "sync",
+        "sync status",
+        "backup",
+        "restore",
+        "report",
+        "handover",
+        "applicants receipt",
+    ],
 )
 def test_commands_md_describes_each_option_and_the_exit_codes(command: str) -> None:
     import typer

@@ -199,3 +199,15 @@ def test_report_fits_eighty_columns_at_a_terminal(office: Path) -> None:
     assert code == 0, screen
     assert "Rekap pendaftaran" in screen and "Status pendaftaran" in screen
     assert max(len(line) for line in screen.splitlines()) <= 80
+
+
+def test_samples_hold_the_demo_offices_papers() -> None:
+    """samples/ (written by `python -m prakerja_cli.paper.samples samples`)."""
+    samples = Path(__file__).resolve().parents[1] / "samples"
+    book = load_workbook(samples / "rekap-contoh.xlsx")
+    assert len(book.worksheets[0]._charts) >= 5
+    assert "Disnaker Kota Bandung (demo)" in _pdf_text(samples / "rekap-contoh.pdf")
+    receipt = _pdf_text(samples / "tanda-terima-contoh.pdf")
+    assert "3273-D01-000002" in receipt and "BUDI SANTOSO" in receipt
+    bast = _pdf_text(samples / "bast-contoh.pdf")
+    assert "BERITA ACARA SERAH TERIMA" in bast and "Kepala Dinas" in bast

@@ -74,6 +74,10 @@ def register(
     from prakerja_cli.desk import validation_context
     from prakerja_cli.office import open_workspace
 
+    if receipt_file is not None:  # refused before the applicant is stored, not after
+        from prakerja_cli.paper.documents import check_pdf
+
+        check_pdf(receipt_file, force=False)
     ws = open_workspace()
     given = {
         "nik": nik, "kk": kk, "name": name, "birth_place": birth_place, "birth_date": birth_date,

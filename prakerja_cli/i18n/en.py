@@ -448,6 +448,9 @@ MESSAGES: dict[str, str] = {
     "demo.step.sync": "Deliver everything to the reference central server on loopback (the nightly job)",
     "demo.step.status": "Where things stand centrally",
     "demo.step.tell": "What the clerk tells the applicant",
+    "demo.step.receipt": "Printing the applicant's receipt (A6 PDF with a QR code)",
+    "demo.step.report": "Today's recap for the supervisor: tables and charts, also as .xlsx and .pdf",
+    "demo.step.handover": "The handover package for the ministry: recap, BAST to sign, manifest",
     # Output robustness: languages, OS errors, prompts without a terminal, the network
     "error.lang_unknown": "Unknown language {value}.",
     "hint.lang": "Use --lang with one of: {known}.",
@@ -731,6 +734,7 @@ MESSAGES: dict[str, str] = {
     "report.age_band": "{band} years",
     "report.priority.normal": "Normal priority",
     "report.priority.low": "Low priority (social assistance)",
+    "report.subtitle": "Offline Kartu Prakerja registrations",
     "report.title": "Offline Kartu Prakerja registrations: {office}",
     "report.period": "Period: {period}",
     "report.summary": "In all {total}: registered {registered}, withdrawn {withdrawn}; not yet sent centrally {unsent}.",

@@ -447,6 +447,9 @@ MESSAGES: dict[str, str] = {
     "demo.step.sync": "Mengirim semuanya ke server pusat rujukan di loopback (tugas malam)",
     "demo.step.status": "Keadaan di pusat",
     "demo.step.tell": "Yang disampaikan petugas kepada pelamar",
+    "demo.step.receipt": "Mencetak tanda terima untuk pelamar (PDF A6 dengan kode QR)",
+    "demo.step.report": "Rekap hari ini untuk penyelia: tabel dan grafik, juga sebagai .xlsx dan .pdf",
+    "demo.step.handover": "Paket serah terima untuk kementerian: rekap, BAST untuk ditandatangani, manifest",
     # Output robustness: languages, OS errors, prompts without a terminal, the network
     "error.lang_unknown": "Bahasa {value} tidak dikenal.",
     "hint.lang": "Pakai --lang dengan salah satu: {known}.",
@@ -730,6 +733,7 @@ MESSAGES: dict[str, str] = {
     "report.age_band": "{band} tahun",
     "report.priority.normal": "Prioritas biasa",
     "report.priority.low": "Prioritas rendah (penerima bansos)",
+    "report.subtitle": "Rekap pendaftaran Kartu Prakerja luring",
     "report.title": "Rekap pendaftaran Kartu Prakerja luring: {office}",
     "report.period": "Periode: {period}",
     "report.summary": "Seluruhnya {total}: terdaftar {registered}, dibatalkan {withdrawn}; belum terkirim ke pusat {unsent}.",

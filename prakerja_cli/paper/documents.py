@@ -115,7 +115,9 @@ def write_recap_pdf(recap: Recap, path: Path) -> None:
     generated = t("report.generated", at=moment(recap.generated_at))
     pdf = _document("A4", title, generated, _moment_of(recap.generated_at))
     pdf.add_page()
-    _heading(pdf, title, 14)
+    _heading(pdf, recap.office_name, 14)
+    pdf.set_font(FAMILY, "B", 11)
+    pdf.cell(0, 6, t("report.subtitle"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FAMILY, size=10)
     pdf.cell(0, 6, t("report.period", period=recap.period.label()), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FAMILY, size=9)
@@ -132,9 +134,9 @@ def write_recap_pdf(recap: Recap, path: Path) -> None:
         pdf.set_xy(x + 2, y + 1.5)
         pdf.set_font(FAMILY, "B", 14)
         pdf.cell(box_w - 4, 7, number(value), align="C")
-        pdf.set_xy(x + 2, y + 8.5)
-        pdf.set_font(FAMILY, size=7)
-        pdf.cell(box_w - 4, 5, _fit(pdf, t(key), box_w - 5), align="C")
+        pdf.set_xy(x + 2, y + 8.6)
+        pdf.set_font(FAMILY, size=6.5)
+        pdf.multi_cell(box_w - 4, 2.9, t(key), align="C", max_line_height=2.9)
     pdf.set_xy(pdf.l_margin, y + 19)
     column_w = (pdf.w - pdf.l_margin - pdf.r_margin - 8) / 2
     names = [n for n, rows in recap.breakdowns.items() if rows]

@@ -7,6 +7,7 @@ for byte the same from the same records: fixed document dates and fixed zip entr
 
 from __future__ import annotations
 
+import math
 import re
 import zipfile
 from collections.abc import Iterable
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 
 #: Breakdowns charted on the summary sheet (the others have their sheet and table only).
 CHARTED = ("status", "central", "district", "age", "gender", "education")
+#: The height of a default row in cm (15 pt), to stack charts without overlap.
+ROW_CM = 0.53
 #: The date every entry of a deterministic zip carries (zip dates start in 1980).
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -85,6 +88,7 @@ def write_recap_workbook(recap: Recap, path: Path) -> None:
         chart.style = 10
         chart.title = t(f"report.breakdown.{name}")
         chart.legend = None
+        chart.x_axis.scaling.orientation = "maxMin"  # first row on top, as the table reads
         chart.y_axis.title = t("report.col_count")
         data = Reference(sheet, min_col=3, min_row=1, max_row=len(rows) + 1)
         categories = Reference(sheet, min_col=2, min_row=2, max_row=len(rows) + 1)
@@ -92,10 +96,8 @@ def write_recap_workbook(recap: Recap, path: Path) -> None:
         chart.set_categories(categories)
         chart.height = max(5.0, 0.7 * len(rows) + 2)
         chart.width = 16
-        column = "A" if CHARTED.index(name) % 2 == 0 else "E"
-        summary.add_chart(chart, f"{column}{anchor_row}")
-        if column == "E":
-            anchor_row += 22
+        summary.add_chart(chart, f"A{anchor_row}")
+        anchor_row += math.ceil(chart.height / ROW_CM) + 2  # one under the other, a page wide
     with replacing(path) as tmp:
         _save_fixed(book, tmp, recap.period.last)
 
