@@ -121,6 +121,24 @@ def demo_steps(home: Path) -> list[Step]:
             ["applicants", "show", "3273-D01-000002"],
             central=True,
         ),
+        # The supervisor's papers, after the sync so that they show where each record stands.
+        Step(
+            "receipt",
+            ["applicants", "receipt", "3273-D01-000002", "--out", str(home / "tanda-terima.pdf")],
+            central=True,
+        ),
+        Step(
+            "report",
+            [
+                "report",
+                "--xlsx",
+                str(home / "rekap-hari-ini.xlsx"),
+                "--pdf",
+                str(home / "rekap-hari-ini.pdf"),
+            ],
+            central=True,
+        ),
+        Step("handover", ["handover", str(home / "serah-terima")], central=True),
     ]
 
 

@@ -23,6 +23,10 @@ def test_demo_runs_every_step_as_expected(tmp_path: Path) -> None:
     assert [status for _, status in rows[2:]] == ["flagged", "valid", "flagged"]
     assert (tmp_path / "demo" / "perbaikan.xlsx").is_file()
     assert (tmp_path / "demo" / "rekap.xlsx").is_file()
+    # The demo ends with the supervisor's papers and the handover package.
+    assert (tmp_path / "demo" / "tanda-terima.pdf").is_file()
+    assert (tmp_path / "demo" / "rekap-hari-ini.pdf").is_file()
+    assert (tmp_path / "demo" / "serah-terima" / "manifest.json").is_file()
     with sqlite3.connect(tmp_path / "demo" / "prakerja.db") as conn:
         states = {s for (s,) in conn.execute("SELECT central_status FROM applicants")}
     assert states == {"verified"}

@@ -85,6 +85,9 @@ def _section(text: str, title: str) -> str:
         "hub enrol",
         "hub revoke",
         "hub desks",
+        "report",
+        "handover",
+        "applicants receipt",
     ],
 )
 def test_commands_md_describes_each_option_and_the_exit_codes(command: str) -> None:

@@ -78,12 +78,14 @@ def _wire() -> None:
         demo_cmd,
         doctor_cmd,
         export_cmd,
+        handover_cmd,
         hub_cmd,
         init_cmd,
         nik_cmd,
         purge_cmd,
         refdata_cmd,
         register_cmd,
+        report_cmd,
         roster_cmd,
         roster_template_cmd,
         sync_cmd,
@@ -103,6 +105,8 @@ def _wire() -> None:
     app.add_typer(config_cmd.app, name="config")
     app.add_typer(hub_cmd.app, name="hub")
     app.command("export")(export_cmd.export)
+    app.command("report")(report_cmd.report)
+    app.command("handover")(handover_cmd.handover)
     roster_cmd.app.command("template")(roster_template_cmd.template)
     app.add_typer(roster_cmd.app, name="roster")
     app.add_typer(refdata_cmd.app, name="refdata")

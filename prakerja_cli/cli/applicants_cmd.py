@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -275,3 +276,42 @@ def withdraw(
                    "withdrawn_reason": row["withdrawn_reason"]})  # fmt: skip
         return
     out.print(message, markup=False)
+
+
+@app.command("receipt")
+def receipt(
+    ref: RefArg,
+    out_file: Annotated[Path | None, typer.Option("--out")] = None,
+    print_: Annotated[bool, typer.Option("--print")] = False,
+    force: Annotated[bool, typer.Option("--force")] = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Write the applicant's receipt (one-page A6 PDF with the number's QR code); --print sends
+    it to the default printer."""
+    from prakerja_cli.office import open_workspace
+    from prakerja_cli.paper.receipt import default_name, write_receipt_file
+    from prakerja_cli.store.applicants import get_applicant
+
+    ws = open_workspace()
+    row = get_applicant(ws.db, ref)
+    path = out_file or default_name(row)
+    write_receipt_file(row, ws.config.office_name, path, force=force)
+    tell_receipt(path, print_, json_output, row["registration_number"])
+
+
+def tell_receipt(path: Path, print_: bool, json_output: bool, number: str) -> None:
+    """Say where the receipt is and whether it went to the printer (where the OS offers that)."""
+    from prakerja_cli.i18n import t
+    from prakerja_cli.paper.receipt import print_file
+
+    printed = print_file(path) if print_ else None
+    if json_output:
+        emit_json({"registration_number": number, "file": str(path.resolve()),
+                   "printed": printed is not None})  # fmt: skip
+        return
+    target = err if json_output else out
+    target.print(t("msg.receipt_written", file=str(path)), markup=False)
+    if print_:
+        target.print(
+            t("msg.receipt_printed" if printed else "msg.receipt_no_printer"), markup=False
+        )

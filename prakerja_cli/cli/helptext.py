@@ -18,7 +18,7 @@ from prakerja_cli.errors import ParserError, UsageError
 LANG_OPTION = "--lang"
 
 #: Options whose value is a day: their placeholder says so (TANGGAL, not TEKS).
-DATE_OPTIONS = frozenset({"since", "until", "verified_before", "birth_date"})
+DATE_OPTIONS = frozenset({"since", "until", "verified_before", "birth_date", "on", "from_", "to"})
 
 #: The kinds of value click's types name (their names differ between click versions).
 _TYPES = {"int": "number", "integer": "number", "float": "number", "path": "path", "file": "path",

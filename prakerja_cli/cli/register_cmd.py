@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -59,6 +60,8 @@ def register(
     ] = None,
     training: Annotated[str | None, _opt("Desired training (optional).")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y")] = False,
+    receipt_file: Annotated[Path | None, typer.Option("--receipt")] = None,
+    print_: Annotated[bool, typer.Option("--print")] = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Register a walk-in applicant. Without field options it asks for each field in turn.
@@ -71,6 +74,10 @@ def register(
     from prakerja_cli.desk import validation_context
     from prakerja_cli.office import open_workspace
 
+    if receipt_file is not None:  # refused before the applicant is stored, not after
+        from prakerja_cli.paper.documents import check_pdf
+
+        check_pdf(receipt_file, force=False)
     ws = open_workspace()
     given = {
         "nik": nik, "kk": kk, "name": name, "birth_place": birth_place, "birth_date": birth_date,
@@ -85,7 +92,7 @@ def register(
         form = given
         if not yes:
             _confirm_options(ws, form)
-    _store(ws, form, json_output)
+    _store(ws, form, json_output, receipt_file, print_)
 
 
 def _confirm_options(ws: Workspace, form: dict[str, Any]) -> None:
@@ -107,7 +114,10 @@ def _confirm_options(ws: Workspace, form: dict[str, Any]) -> None:
         raise CancelledError("msg.cancelled")
 
 
-def _store(ws: Workspace, form: dict[str, Any], json_output: bool) -> None:
+def _store(
+    ws: Workspace, form: dict[str, Any], json_output: bool, receipt_file: Path | None = None,
+    print_: bool = False,
+) -> None:  # fmt: skip
     from prakerja_cli.cli.render import receipt
     from prakerja_cli.desk import register as register_applicant
     from prakerja_cli.errors import ExitCode
@@ -115,20 +125,34 @@ def _store(ws: Workspace, form: dict[str, Any], json_output: bool) -> None:
 
     result = register_applicant(ws, form)
     findings = result.validated.findings
+    paper = None
+    if result.row is not None and (receipt_file is not None or print_):
+        from prakerja_cli.paper.receipt import default_name, print_file, write_receipt_file
+
+        paper = receipt_file or default_name(result.row)
+        write_receipt_file(result.row, ws.config.office_name, paper, force=False)
+        printed = print_file(paper) if print_ else None
     if json_output:
         row = result.row or {}
-        emit_json(
-            {
-                "stored": result.stored,
-                "id": row.get("id"),
-                "registration_number": row.get("registration_number"),
-                "status": result.validated.status,
-                "findings": findings_json(findings),
-            }
-        )
+        document = {
+            "stored": result.stored,
+            "id": row.get("id"),
+            "registration_number": row.get("registration_number"),
+            "status": result.validated.status,
+            "findings": findings_json(findings),
+        }
+        if paper is not None:
+            document["receipt"] = str(paper.resolve())
+            document["printed"] = printed is not None
+        emit_json(document)
     elif result.row is not None:
         out.print(receipt(result.row, ws.config.office_name))
         render_findings(findings, out)
+        if paper is not None:
+            out.print(t("msg.receipt_written", file=str(paper)), markup=False)
+            if print_:
+                out.print(t("msg.receipt_printed" if printed else "msg.receipt_no_printer"),
+                          markup=False)  # fmt: skip
     else:
         err.print(f"[bold red]{escape(t('msg.not_stored'))}[/]")
         render_findings(findings)

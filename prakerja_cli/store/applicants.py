@@ -450,6 +450,12 @@ def count_applicants(db: Database, **filters: Any) -> int:
     return int(db.execute(f"SELECT count(*) FROM applicants{where}", params).fetchone()[0])
 
 
+def where_clause(db: Database, **filters: Any) -> tuple[str, list[Any]]:
+    """The WHERE clause `list_applicants` uses for `filters`: a recap counts with the very same
+    conditions, so its numbers agree with the listing's."""
+    return _where(db, **filters)
+
+
 def _where(
     db: Database,
     *,

@@ -1,0 +1,304 @@
+"""PDFs the office prints: the recap (A4), the applicant's receipt (A6) and the BAST (A4).
+
+fpdf2 draws them, with DejaVu Sans embedded (fonts/, Bitstream Vera licence): fpdf2's core fonts
+are Latin-1 only and a name may hold any letter. Charts are bars drawn with the PDF library's
+rectangles; the receipt's QR code (segno) is drawn module by module, so no image library is
+needed. A PDF given a fixed `moment` is the same bytes from the same content.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
+
+    from prakerja_cli.paper.recap import Recap
+
+FONTS = Path(__file__).with_name("fonts")
+FAMILY = "DejaVu"
+#: The bar colour of the charts (a blue that prints well in grey too).
+BAR = (52, 101, 164)
+
+
+def check_pdf(path: Path, *, force: bool) -> None:
+    from prakerja_cli.roster.output import check_output
+
+    check_output(path, (".pdf",), hint="hint.report_pdf", example="rekap.pdf", force=force)
+
+
+def _document(
+    page: str | tuple[float, float], title: str, footer_note: str, moment: datetime
+) -> FPDF:
+    """An fpdf2 document with the embedded font, page numbers ("Halaman 1 dari 2") and a note
+    in the footer, its creation date set to `moment` (so the bytes depend on the content only)."""
+    from fpdf import FPDF
+
+    from prakerja_cli.i18n import t
+
+    class Paper(FPDF):
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font(FAMILY, size=7)
+            self.set_text_color(90, 90, 90)
+            self.cell(0, 4, footer_note, align="L")
+            self.set_x(self.l_margin)
+            self.cell(0, 4, t("pdf.page", page=self.page_no(), pages="{nb}"), align="R")
+            self.set_text_color(0, 0, 0)
+
+    pdf = Paper(format=page)
+    pdf.add_font(FAMILY, "", str(FONTS / "DejaVuSans.ttf"))
+    pdf.add_font(FAMILY, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+    pdf.set_title(title)
+    pdf.set_creator("prakerja-cli")
+    pdf.set_creation_date(moment)
+    pdf.set_auto_page_break(auto=True, margin=16)
+    return pdf
+
+
+def _heading(pdf: FPDF, text: str, size: float = 11) -> None:
+    pdf.set_font(FAMILY, "B", size)
+    pdf.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FAMILY, size=9)
+
+
+def _bars(pdf: FPDF, rows: list[tuple[str, int]], width: float) -> None:
+    """A table that is its own bar chart: label, count, and a bar scaled to the largest count."""
+    from prakerja_cli.i18n.format import number
+
+    top = max((n for _, n in rows), default=0) or 1
+    label_w, count_w = width * 0.42, width * 0.12
+    bar_w = width - label_w - count_w - 2
+    pdf.set_font(FAMILY, size=8)
+    for shown, count in rows:
+        if pdf.will_page_break(5):
+            pdf.add_page()
+        x, y = pdf.get_x(), pdf.get_y()
+        pdf.cell(label_w, 4.6, _fit(pdf, shown, label_w - 1))
+        pdf.cell(count_w, 4.6, number(count), align="R")
+        if count:
+            pdf.set_fill_color(*BAR)
+            pdf.rect(
+                x + label_w + count_w + 2, y + 0.8, max(0.6, bar_w * count / top), 3.0, style="F"
+            )
+        pdf.set_xy(x, y + 4.6)
+
+
+def _fit(pdf: FPDF, text: str, width: float) -> str:
+    if pdf.get_string_width(text) <= width:
+        return text
+    while text and pdf.get_string_width(text + "…") > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def _finish(pdf: FPDF, path: Path) -> None:
+    from prakerja_cli.roster.output import replacing
+
+    with replacing(path) as tmp:
+        pdf.output(str(tmp))
+
+
+def _moment_of(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def write_recap_pdf(recap: Recap, path: Path) -> None:
+    """A4, office and period on top, the totals, then each breakdown as a bar table, two columns."""
+    from prakerja_cli.i18n import t
+    from prakerja_cli.i18n.format import moment, number
+    from prakerja_cli.paper.recap import label
+
+    title = t("report.title", office=recap.office_name)
+    generated = t("report.generated", at=moment(recap.generated_at))
+    pdf = _document("A4", title, generated, _moment_of(recap.generated_at))
+    pdf.add_page()
+    _heading(pdf, recap.office_name, 14)
+    pdf.set_font(FAMILY, "B", 11)
+    pdf.cell(0, 6, t("report.subtitle"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FAMILY, size=10)
+    pdf.cell(0, 6, t("report.period", period=recap.period.label()), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FAMILY, size=9)
+    pdf.cell(0, 5, generated, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    boxes = (("report.total", recap.total), ("report.registered", recap.registered),
+             ("report.withdrawn", recap.withdrawn), ("report.unsent", recap.unsent))  # fmt: skip
+    box_w = (pdf.w - pdf.l_margin - pdf.r_margin) / len(boxes)
+    y = pdf.get_y()
+    for i, (key, value) in enumerate(boxes):
+        x = pdf.l_margin + i * box_w
+        pdf.set_draw_color(160, 160, 160)
+        pdf.rect(x + 1, y, box_w - 2, 15)
+        pdf.set_xy(x + 2, y + 1.5)
+        pdf.set_font(FAMILY, "B", 14)
+        pdf.cell(box_w - 4, 7, number(value), align="C")
+        pdf.set_xy(x + 2, y + 8.6)
+        pdf.set_font(FAMILY, size=6.5)
+        pdf.multi_cell(box_w - 4, 2.9, t(key), align="C", max_line_height=2.9)
+    pdf.set_xy(pdf.l_margin, y + 19)
+    column_w = (pdf.w - pdf.l_margin - pdf.r_margin - 8) / 2
+    names = [n for n, rows in recap.breakdowns.items() if rows]
+    for left, right in _pairs(names):
+        top = pdf.get_y()
+        needed = 8 + 4.6 * max(
+            len(recap.breakdowns[left]), len(recap.breakdowns.get(right or "", []))
+        )
+        if pdf.will_page_break(min(needed, 60)):
+            pdf.add_page()
+            top = pdf.get_y()
+        bottoms = []
+        for index, name in enumerate((left, right)):
+            if name is None:
+                continue
+            pdf.set_xy(pdf.l_margin + index * (column_w + 8), top)
+            pdf.set_font(FAMILY, "B", 9)
+            pdf.cell(column_w, 6, t(f"report.breakdown.{name}"))
+            pdf.set_xy(pdf.l_margin + index * (column_w + 8), top + 6)
+            rows = [(label(name, code), n) for code, n in recap.breakdowns[name]]
+            _bars(pdf, rows, column_w)
+            bottoms.append(pdf.get_y())
+        pdf.set_xy(pdf.l_margin, max(bottoms) + 3)
+    _finish(pdf, path)
+
+
+def _pairs(names: list[str]) -> list[tuple[str, str | None]]:
+    """Breakdowns two by two, side by side; an odd last one alone."""
+    return [
+        (names[i], names[i + 1] if i + 1 < len(names) else None) for i in range(0, len(names), 2)
+    ]
+
+
+def write_receipt(row: dict[str, Any], office_name: str, path: Path, *, moment: datetime) -> None:
+    """The applicant's receipt (A6): office, desk, number with its QR code, date and time, name,
+    masked NIK, what happens next and how to check the status."""
+    import segno
+
+    from prakerja_cli.core.nik import mask
+    from prakerja_cli.i18n import t
+    from prakerja_cli.i18n.format import moment as shown_moment
+
+    number = str(row["registration_number"])
+    pdf = _document((105, 148), t("receipt.pdf_title"), t("receipt.footer"), moment)
+    pdf.set_margins(8, 8, 8)
+    pdf.set_auto_page_break(auto=False)
+    pdf.add_page()
+    pdf.set_font(FAMILY, "B", 8)
+    pdf.multi_cell(0, 3.6, office_name, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FAMILY, "B", 10)
+    pdf.multi_cell(0, 4.6, t("receipt.pdf_title"), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(1)
+    qr = segno.make(number, error="m")
+    size = 30.0
+    module = size / len(qr.matrix)
+    x0, y0 = (pdf.w - size) / 2, pdf.get_y()
+    pdf.set_fill_color(0, 0, 0)
+    for r, line in enumerate(qr.matrix):
+        for c, dark in enumerate(line):
+            if dark:
+                pdf.rect(x0 + c * module, y0 + r * module, module, module, style="F")
+    pdf.set_y(y0 + size + 1)
+    pdf.set_font(FAMILY, "B", 13)
+    pdf.cell(0, 6, number, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(1)
+    pairs = (
+        (t("label.name"), str(row.get("name") or "-")),
+        ("NIK", mask(str(row.get("nik") or ""))),
+        (t("receipt.registered_at"), shown_moment(str(row["created_at"]))),
+        (t("receipt.desk"), f"{row['desk']} / {row['operator']}"),
+        (t("label.status"), t(f"status.{row['status']}")),
+    )
+    for key, value in pairs:
+        pdf.set_font(FAMILY, size=7.5)
+        pdf.cell(24, 4, key)
+        pdf.set_font(FAMILY, "B", 7.5)
+        pdf.multi_cell(0, 4, value, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(1.5)
+    pdf.set_font(FAMILY, "B", 7.5)
+    pdf.cell(0, 4, t("receipt.next_title"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FAMILY, size=7)
+    pdf.multi_cell(0, 3.4, t("receipt.next", number=number), new_x="LMARGIN", new_y="NEXT")
+    _finish(pdf, path)
+
+
+def write_bast(facts: dict[str, Any], path: Path, *, moment: datetime) -> None:
+    """The Berita Acara Serah Terima, ready to print and sign (A4). `facts`: office_name,
+    office_code, period (label), counts (status -> n), registered, withdrawn, unsent, recap_file,
+    recap_sha256, audit_head, rows."""
+    from prakerja_cli.i18n import t
+    from prakerja_cli.i18n.format import number
+
+    title = t("bast.title")
+    pdf = _document(
+        "A4", title, t("bast.footer", office=facts["office_name"], period=facts["period"]), moment
+    )
+    pdf.set_margins(20, 18, 20)
+    pdf.add_page()
+    pdf.set_font(FAMILY, "B", 12)
+    pdf.multi_cell(0, 6, facts["office_name"].upper(), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_draw_color(0, 0, 0)
+    pdf.line(pdf.l_margin, pdf.get_y() + 1, pdf.w - pdf.r_margin, pdf.get_y() + 1)
+    pdf.ln(5)
+    pdf.set_font(FAMILY, "B", 11)
+    pdf.multi_cell(0, 5.5, title, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FAMILY, size=9)
+    pdf.cell(0, 5, t("bast.number_line"), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    pdf.set_font(FAMILY, size=10)
+    pdf.multi_cell(0, 5, t("bast.opening", office=facts["office_name"], period=facts["period"]),
+                   new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+    pdf.ln(2)
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+    rows = [(t(f"status.{code}"), n) for code, n in facts["counts"]]
+    rows += [(t("bast.registered"), facts["registered"]), (t("bast.unsent"), facts["unsent"])]
+    pdf.set_font(FAMILY, "B", 9.5)
+    pdf.set_fill_color(230, 230, 230)
+    pdf.cell(width * 0.7, 6.5, t("bast.col_what"), border=1, fill=True)
+    pdf.cell(width * 0.3, 6.5, t("report.col_count"), border=1, fill=True, align="R",
+             new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+    for index, (what, count) in enumerate(rows):
+        pdf.set_font(FAMILY, "B" if index == len(rows) - 2 else "", 9.5)
+        pdf.cell(width * 0.7, 6.5, what, border=1)
+        pdf.cell(
+            width * 0.3, 6.5, number(count), border=1, align="R", new_x="LMARGIN", new_y="NEXT"
+        )
+    pdf.ln(2)
+    pdf.set_font(FAMILY, size=9)
+    pdf.multi_cell(0, 4.6, t("bast.withdrawn_note", withdrawn=number(facts["withdrawn"]),
+                             unsent=number(facts["unsent"])), new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+    pdf.ln(2)
+    pdf.set_font(FAMILY, "B", 9.5)
+    pdf.cell(0, 5.5, t("bast.attachment"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FAMILY, size=9)
+    for key, value in (("bast.file", facts["recap_file"]), ("bast.rows", number(facts["rows"])),
+                       ("bast.sha256", facts["recap_sha256"]), ("bast.audit_head", facts["audit_head"])):  # fmt: skip
+        pdf.cell(38, 5, t(key))
+        pdf.set_font(FAMILY, "B", 8.5)
+        pdf.multi_cell(0, 5, value, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(FAMILY, size=9)
+    pdf.ln(2)
+    pdf.multi_cell(0, 4.6, t("bast.closing"), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    if pdf.will_page_break(52):
+        pdf.add_page()
+    pdf.cell(0, 5, t("bast.place_date", regency=facts.get("regency", "")), align="R",
+             new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+    pdf.ln(2)
+    blocks = (("bast.sign_giver", "bast.role_head"), ("bast.sign_clerk", "bast.role_clerk"),
+              ("bast.sign_receiver", "bast.role_receiver"))  # fmt: skip
+    block_w = width / 3
+    top = pdf.get_y()
+    for i, (who, role) in enumerate(blocks):
+        x = pdf.l_margin + i * block_w
+        pdf.set_xy(x, top)
+        pdf.set_font(FAMILY, "B", 9)
+        pdf.multi_cell(block_w, 4.5, t(who), align="C", new_x="LEFT", new_y="NEXT")
+        pdf.set_font(FAMILY, size=8.5)
+        pdf.multi_cell(block_w, 4.5, t(role), align="C", new_x="LEFT", new_y="NEXT")
+        pdf.set_xy(x, top + 34)
+        pdf.cell(
+            block_w, 4.5, "(..............................)", align="C", new_x="LEFT", new_y="NEXT"
+        )
+        pdf.cell(block_w, 4.5, t("bast.nip"), align="C")
+    _finish(pdf, path)

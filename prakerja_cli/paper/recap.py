@@ -1,0 +1,171 @@
+"""The recap of a period: counts by status, central state, desk, operator, kecamatan/desa,
+finding code and the applicants' profile, each an SQL aggregate over the store.
+
+The period is selected with the same WHERE clause `applicants list --since --until` uses
+(store.applicants.where_clause), so a count here is the count that listing gives. Breakdowns
+other than `status` cover the registered (live) records: a withdrawn one is counted only as
+withdrawn.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from prakerja_cli.paper.period import Period
+from prakerja_cli.store.applicants import CENTRAL_STATES, STATUSES
+
+if TYPE_CHECKING:
+    from prakerja_cli.store.db import Database
+
+#: The breakdowns in the order they are shown; each is (code, count) rows.
+BREAKDOWNS = ("status", "central", "desk", "operator", "district", "village", "finding",
+              "gender", "age", "education", "employment", "priority", "social_assistance")  # fmt: skip
+#: How many kecamatan/desa and finding codes are listed (the rest are summed under "other").
+TOP = 10
+AGE_BANDS = ("<18", "18-24", "25-34", "35-44", "45-54", "55-64", "65+")
+_AGE = (
+    "(CAST(substr(created_at, 1, 4) AS INTEGER) - CAST(substr(birth_date, 1, 4) AS INTEGER)"
+    " - (substr(created_at, 6, 5) < substr(birth_date, 6, 5)))"
+)
+_AGE_BAND = (
+    f"CASE WHEN {_AGE} < 18 THEN '<18' WHEN {_AGE} < 25 THEN '18-24' WHEN {_AGE} < 35 THEN '25-34'"
+    f" WHEN {_AGE} < 45 THEN '35-44' WHEN {_AGE} < 55 THEN '45-54' WHEN {_AGE} < 65 THEN '55-64'"
+    " ELSE '65+' END"
+)
+_EXPRESSIONS = {
+    "central": "coalesce(central_status, 'pending')",
+    "desk": "desk",
+    "operator": "operator",
+    "district": "district",
+    "village": "district || ' / ' || village",
+    "gender": "gender",
+    "age": _AGE_BAND,
+    "education": "education",
+    "employment": "employment",
+    "priority": "priority",
+    "social_assistance": "social_assistance",
+}
+_ORDER_BY_CODE = {"age", "status", "central", "desk", "gender", "education", "priority"}
+
+
+@dataclass(frozen=True, slots=True)
+class Recap:
+    office_code: str
+    office_name: str
+    period: Period
+    generated_at: str
+    total: int  # every record of the period, withdrawn ones included
+    registered: int  # live records: valid and flagged
+    withdrawn: int
+    unsent: int  # registered, not yet delivered centrally
+    breakdowns: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "office_code": self.office_code,
+            "office_name": self.office_name,
+            "period": {"from": self.period.first.isoformat(), "to": self.period.last.isoformat()},
+            "generated_at": self.generated_at,
+            "total": self.total,
+            "registered": self.registered,
+            "withdrawn": self.withdrawn,
+            "unsent": self.unsent,
+            "breakdowns": {
+                name: [{"code": code, "count": count} for code, count in rows]
+                for name, rows in self.breakdowns.items()
+            },
+        }
+
+
+def _grouped(db: Database, expression: str, where: str, params: list[Any]) -> list[tuple[str, int]]:
+    sql = f"SELECT {expression} AS k, count(*) FROM applicants{where} GROUP BY k"
+    return [(str(k), int(n)) for k, n in db.execute(sql, params).fetchall()]
+
+
+def rank(order: tuple[str, ...], code: str) -> int:
+    return order.index(code) if code in order else len(order)
+
+
+def _ordered(name: str, rows: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    if name == "age":
+        return sorted(rows, key=lambda r: AGE_BANDS.index(r[0]) if r[0] in AGE_BANDS else 99)
+    if name == "central":
+        return sorted(rows, key=lambda r: rank(CENTRAL_STATES, r[0]))
+    if name in _ORDER_BY_CODE:
+        return sorted(rows)
+    ranked = sorted(rows, key=lambda r: (-r[1], r[0]))
+    if len(ranked) > TOP:
+        rest = sum(n for _, n in ranked[TOP:])
+        ranked = [*ranked[:TOP], ("*", rest)]
+    return ranked
+
+
+def compute_recap(
+    db: Database, period: Period, *, office_code: str, office_name: str,
+    now: datetime | None = None,
+) -> Recap:  # fmt: skip
+    """The recap of `period` from the store."""
+    from prakerja_cli.store.applicants import where_clause
+
+    where, params = where_clause(db, since=period.first, until=period.last)
+    live_where, live_params = where_clause(
+        db, statuses=("valid", "flagged"), since=period.first, until=period.last
+    )
+    breakdowns: dict[str, list[tuple[str, int]]] = {
+        "status": sorted(_grouped(db, "status", where, params), key=lambda r: rank(STATUSES, r[0]))
+    }
+    for name in BREAKDOWNS:
+        if name == "status":
+            continue
+        if name == "finding":
+            sql = (
+                "SELECT json_extract(f.value, '$.code') AS k, count(*) FROM applicants, "
+                f"json_each(applicants.findings) AS f{live_where} GROUP BY k"
+            )
+            rows = [(str(k), int(n)) for k, n in db.execute(sql, live_params).fetchall()]
+        else:
+            rows = _grouped(db, _EXPRESSIONS[name], live_where, live_params)
+        breakdowns[name] = _ordered(name, rows)
+    status = dict(breakdowns["status"])
+    registered = status.get("valid", 0) + status.get("flagged", 0)
+    unsent = dict(breakdowns["central"]).get("pending", 0)
+    stamp = (now or datetime.now().astimezone()).isoformat(timespec="seconds")
+    return Recap(office_code, office_name, period, stamp, sum(status.values()), registered,
+                 status.get("withdrawn", 0), unsent, breakdowns)  # fmt: skip
+
+
+_PLACEHOLDER = re.compile(r"\{[^}]*\}")
+
+
+def label(breakdown: str, code: str, lang: str | None = None) -> str:
+    """A breakdown's code as people read it (Sah, Belum terkirim, Laki-laki, SMA/SMK/sederajat)."""
+    from prakerja_cli.core import fields
+    from prakerja_cli.i18n import maybe, t
+
+    if code == "*":
+        return t("report.other", lang)
+    if breakdown in ("status", "central", "gender"):
+        return maybe(f"{breakdown}.{code}", lang) or code
+    if breakdown == "education":
+        return fields.EDUCATION.get(code, (code,))[0]
+    if breakdown == "employment":
+        return fields.EMPLOYMENT.get(code, (code,))[0]
+    if breakdown == "priority":
+        return maybe(f"report.priority.{code}", lang) or code
+    if breakdown == "social_assistance":
+        return t("report.bansos_yes" if code == "1" else "report.bansos_no", lang)
+    if breakdown == "age":
+        return t("report.age_band", lang, band=code)
+    return code
+
+
+def finding_explanation(code: str, lang: str | None = None) -> str:
+    """What a finding code means, without the values of any one record (its text with each
+    value left out as `…`): no NIK digit or date of one applicant reaches a recap."""
+    from prakerja_cli.i18n import maybe
+
+    text = maybe(f"finding.{code}", lang) or ""
+    return _PLACEHOLDER.sub("…", text)

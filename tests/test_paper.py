@@ -1,0 +1,213 @@
+"""The supervisor's papers through the CLI: `report`, `applicants receipt` (and register
+--receipt), `handover`; PDFs read back with pypdf, workbooks with openpyxl."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from datetime import date
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+from prakerja_cli.demo import synthetic_nik
+from prakerja_cli.errors import UsageError
+from prakerja_cli.paper.period import Period, parse_period
+from tests.conftest import applicant_args, invoke
+
+TODAY = date.today().isoformat()
+
+
+def _register(count: int) -> list[str]:
+    numbers = []
+    for i in range(count):
+        gender = "P" if i % 2 == 0 else "L"
+        born = date(1980 + i, 3, 12)
+        nik = synthetic_nik("327301", born, gender, 9100 + i)
+        run = invoke([*applicant_args(nik=nik, kk=f"32730101011{i:05d}", name="Dewi Ñoman " + "ABCDEFGH"[i],
+                                      birth_date=born.isoformat(), gender=gender), "--json"])  # fmt: skip
+        assert run.exit_code == 0, run.stdout + run.stderr
+        numbers.append(run.json()["registration_number"])
+    return numbers
+
+
+def _pdf_text(path: Path) -> str:
+    return "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
+
+
+def test_period_forms() -> None:
+    today = date(2026, 12, 5)
+    assert parse_period(today=today) == Period(today, today)
+    assert parse_period(on="01-12-2026") == Period(date(2026, 12, 1), date(2026, 12, 1))
+    assert parse_period(week="2026-W49") == Period(date(2026, 11, 30), date(2026, 12, 6))
+    assert parse_period(week="2026-12-03") == Period(date(2026, 11, 30), date(2026, 12, 6))
+    assert parse_period(month="2026-02") == Period(date(2026, 2, 1), date(2026, 2, 28))
+    assert parse_period(month="12-2026") == Period(date(2026, 12, 1), date(2026, 12, 31))
+    assert parse_period(first="2026-11-01", today=today) == Period(date(2026, 11, 1), today)
+    with pytest.raises(UsageError):
+        parse_period(on="2026-12-01", month="2026-12")
+    with pytest.raises(UsageError):
+        parse_period(first="2026-12-05", last="2026-12-01")
+    with pytest.raises(UsageError):
+        parse_period(month="2026-13")
+
+
+def test_report_counts_agree_with_applicants_list(office: Path) -> None:
+    numbers = _register(4)
+    assert (
+        invoke(["applicants", "withdraw", numbers[0], "--yes", "--reason", "Pindah"]).exit_code == 0
+    )
+    run = invoke(["report", "--date", TODAY, "--json"])
+    assert run.exit_code == 0, run.stderr
+    recap = run.json()
+    listed = {}
+    for status in ("valid", "flagged", "withdrawn"):
+        rows = invoke(["applicants", "list", "--status", status, "--since", TODAY,
+                       "--until", TODAY, "--all", "--json"]).json()  # fmt: skip
+        listed[status] = len(rows)
+    assert {r["code"]: r["count"] for r in recap["breakdowns"]["status"]} == {
+        k: v for k, v in listed.items() if v
+    }
+    assert recap["total"] == sum(listed.values()) == 4
+    assert recap["registered"] == listed["valid"] + listed["flagged"] == 3
+    assert recap["withdrawn"] == 1
+    pending = invoke(["applicants", "list", "--central", "pending", "--since", TODAY, "--until",
+                      TODAY, "--all", "--json"]).json()  # fmt: skip
+    live_pending = [r for r in pending if r["status"] != "withdrawn"]
+    assert recap["unsent"] == len(live_pending) == 3
+    assert recap["breakdowns"]["desk"] == [{"code": "D01", "count": 3}]
+    assert {r["code"]: r["count"] for r in recap["breakdowns"]["gender"]} == {"P": 1, "L": 2}
+    # Another day holds nothing.
+    assert invoke(["report", "--date", "2001-01-01", "--json"]).json()["total"] == 0
+
+
+def test_report_writes_workbook_with_charts_and_pdf(office: Path, tmp_path: Path) -> None:
+    _register(3)
+    xlsx, pdf = tmp_path / "rekap.xlsx", tmp_path / "rekap.pdf"
+    run = invoke(["report", "--xlsx", str(xlsx), "--pdf", str(pdf)])
+    assert run.exit_code == 0, run.stderr
+    assert "Rekap pendaftaran Kartu Prakerja luring: Disnaker Kota Bandung" in run.stdout
+    assert "Kelompok umur" in run.stdout and "█" in run.stdout
+    book = load_workbook(xlsx)
+    summary = book.worksheets[0]
+    assert summary.title == "Ringkasan"
+    assert len(summary._charts) >= 5  # native Excel charts, editable
+    assert any(ws.title.endswith("Jenis kelamin") for ws in book.worksheets)
+    text = _pdf_text(pdf)
+    assert "Disnaker Kota Bandung" in text and "Periode:" in text and "Halaman 1 dari 1" in text
+    assert "Kelompok umur" in text
+    # An existing file is kept without --force.
+    again = invoke(["report", "--xlsx", str(xlsx)])
+    assert again.exit_code == 2 and "--force" in again.stderr
+    english = invoke(["report", "--pdf", str(tmp_path / "en.pdf"), "--lang", "en"])
+    assert english.exit_code == 0
+    assert "Page 1 of 1" in _pdf_text(tmp_path / "en.pdf")
+
+
+def test_receipt_masks_the_nik_and_register_writes_one(office: Path, tmp_path: Path) -> None:
+    nik = synthetic_nik("327301", date(1990, 8, 17), "P", 9001)
+    out = tmp_path / "terima.pdf"
+    run = invoke([*applicant_args(), "--receipt", str(out)])
+    assert run.exit_code == 0, run.stderr
+    text = _pdf_text(out)
+    assert "3273-D01-000001" in text and "SITI AMINAH" in text
+    assert nik not in text and nik[:4] + "*" * 10 + nik[-2:] in text
+    assert "Langkah berikutnya" in text
+    page = PdfReader(out).pages[0]
+    assert round(float(page.mediabox.width) / 72 * 25.4) == 105  # A6
+    second = tmp_path / "lagi.pdf"
+    run = invoke(["applicants", "receipt", "3273-D01-000001", "--out", str(second), "--print"])
+    assert run.exit_code == 0, run.stderr
+    assert "Tanda terima ditulis" in run.stdout
+    assert "cetak" in run.stdout  # printed, or told that this machine cannot
+    assert invoke(["applicants", "receipt", "3273-D01-000001", "--out", str(second)]).exit_code == 2
+
+
+def test_print_uses_the_windows_print_verb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from prakerja_cli.paper import receipt
+
+    asked: list[tuple[str, str]] = []
+    monkeypatch.setattr(receipt.sys, "platform", "win32")
+    monkeypatch.setattr(
+        receipt.os, "startfile", lambda p, verb: asked.append((p, verb)), raising=False
+    )
+    assert receipt.print_file(tmp_path / "x.pdf") == "windows"
+    assert asked == [(str(tmp_path / "x.pdf"), "print")]
+    monkeypatch.setattr(receipt.sys, "platform", "linux")
+    monkeypatch.setattr(receipt.shutil, "which", lambda name: None)
+    assert receipt.print_file(tmp_path / "x.pdf") is None
+
+
+def _zip_file(path: Path, name: str) -> bytes:
+    with zipfile.ZipFile(path) as archive:
+        return archive.read(name)
+
+
+def test_handover_is_deterministic_and_names_changes(office: Path, tmp_path: Path) -> None:
+    numbers = _register(3)
+    assert (
+        invoke(["applicants", "withdraw", numbers[1], "--yes", "--reason", "Pindah"]).exit_code == 0
+    )
+    first, second = tmp_path / "a.zip", tmp_path / "b.zip"
+    run = invoke(["handover", str(first), "--date", TODAY, "--json"])
+    assert run.exit_code == 0, run.stderr
+    result = run.json()
+    assert result["registered"] == 2 and result["withdrawn"] == 1 and result["unsent"] == 2
+    assert not result["previous"]
+    again = invoke(["handover", str(second), "--date", TODAY, "--json"]).json()
+    assert first.read_bytes() == second.read_bytes()  # same data, same bytes
+    assert again["previous"] and again["changed"] == []
+    slug = f"3273-{TODAY}"
+    recap_name, bast_name = f"rekap-prakerja-{slug}.xlsx", f"bast-prakerja-{slug}.pdf"
+    manifest = json.loads(_zip_file(first, "manifest.json"))
+    for entry in manifest["files"]:
+        assert hashlib.sha256(_zip_file(first, entry["name"])).hexdigest() == entry["sha256"]
+    recap = tmp_path / recap_name
+    recap.write_bytes(_zip_file(first, recap_name))
+    sheet = load_workbook(recap).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("No", "NIK", "Nomor KK")
+    assert len(rows) == 3  # the withdrawn one is not handed over
+    nik_cell = sheet["B2"]
+    assert nik_cell.data_type == "s" and len(str(nik_cell.value)) == 16
+    bast = tmp_path / bast_name
+    bast.write_bytes(_zip_file(first, bast_name))
+    text = _pdf_text(bast)
+    assert "BERITA ACARA SERAH TERIMA" in text and recap_name in text
+    compact = "".join(text.split())
+    assert hashlib.sha256(recap.read_bytes()).hexdigest() in compact
+    assert result["audit_head"] in compact
+    assert "Kepala Dinas" in text and "Yang menerima" in text and "Halaman 1 dari 1" in text
+    # A record edited between runs is named.
+    assert invoke(["applicants", "edit", numbers[2], "--set", "address=Jl. Baru 2"]).exit_code == 0
+    third = invoke(["handover", str(tmp_path / "c"), "--date", TODAY])
+    assert third.exit_code == 0, third.stderr
+    assert numbers[2] in third.stdout and "Berubah sejak serah terima" in third.stdout
+    assert (tmp_path / "c" / "manifest.json").is_file()
+
+
+def test_report_fits_eighty_columns_at_a_terminal(office: Path) -> None:
+    from terminal import Terminal
+
+    _register(2)
+    terminal = Terminal(["report"], office, width=80)
+    code, screen = terminal.close()
+    assert code == 0, screen
+    assert "Rekap pendaftaran" in screen and "Status pendaftaran" in screen
+    assert max(len(line) for line in screen.splitlines()) <= 80
+
+
+def test_samples_hold_the_demo_offices_papers() -> None:
+    """samples/ (written by `python -m prakerja_cli.paper.samples samples`)."""
+    samples = Path(__file__).resolve().parents[1] / "samples"
+    book = load_workbook(samples / "rekap-contoh.xlsx")
+    assert len(book.worksheets[0]._charts) >= 5
+    assert "Disnaker Kota Bandung (demo)" in _pdf_text(samples / "rekap-contoh.pdf")
+    receipt = _pdf_text(samples / "tanda-terima-contoh.pdf")
+    assert "3273-D01-000002" in receipt and "BUDI SANTOSO" in receipt
+    bast = _pdf_text(samples / "bast-contoh.pdf")
+    assert "BERITA ACARA SERAH TERIMA" in bast and "Kepala Dinas" in bast
