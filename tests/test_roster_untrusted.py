@@ -289,3 +289,4 @@ def test_a_full_disk_under_the_error_report_names_it(
     run = invoke(["roster", "import", str(roster), "--errors", str(report)])
     assert run.exit_code != 0 and "Traceback" not in run.stderr
     assert str(report) in run.stderr and "disk penuh" in run.stderr.lower()
+    assert "Exception ignored" not in run.stderr and not report.exists()
