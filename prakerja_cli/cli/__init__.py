@@ -6,6 +6,8 @@ spreadsheet readers are imported inside the commands, so `prakerja --help` start
 
 from __future__ import annotations
 
+import copy
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -116,5 +118,35 @@ def _wire() -> None:
 _wire()
 
 
+def _command_named(args: list[str]) -> str | None:
+    """The command or group that `args` runs (`nik` in `prakerja --lang en nik ...`), if any."""
+    rest = iter(args)
+    for arg in rest:
+        if arg == "--lang":
+            next(rest, None)
+        elif not arg.startswith("-"):
+            return arg
+        elif not arg.startswith("--lang="):
+            return None  # a root option (--help, --version, a mistyped one): the whole app
+    return None
+
+
+def _only(name: str) -> typer.Typer | None:
+    """The app with only the command or group `name`, or None when it has no such one. Typer
+    builds every command's options from its signature before running one (~20 ms for all of
+    them): a clerk's command builds only its own. Help and errors read the same, since they name
+    only that command (`prakerja --help` and an unknown command still get the whole app)."""
+    commands = [c for c in app.registered_commands if c.name == name]
+    groups = [g for g in app.registered_groups if g.name == name]
+    if not commands and not groups:
+        return None
+    trimmed = copy.copy(app)
+    trimmed.registered_commands = commands
+    trimmed.registered_groups = groups
+    return trimmed
+
+
 def main() -> None:
-    app()
+    name = _command_named(sys.argv[1:])
+    trimmed = _only(name) if name is not None else None
+    (trimmed or app)()
