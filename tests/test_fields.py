@@ -721,26 +721,6 @@ def test_phone_fast_path_agrees_with_phonenumbers_on_every_prefix() -> None:
     assert checked == 24_000
 
 
-def test_indonesias_phone_metadata_read_from_the_file_is_the_librarys() -> None:
-    """The fast path reads phonenumbers' data file instead of importing the package (start-up):
-    it must find exactly what the library holds."""
-    from prakerja_cli.core.fields import _id_metadata_from_file, _id_metadata_from_library
-
-    assert _id_metadata_from_file() == _id_metadata_from_library()
-
-
-def test_a_plain_mobile_number_is_checked_without_importing_phonenumbers() -> None:
-    import subprocess
-    import sys
-
-    code = (
-        "import sys; from prakerja_cli.core.fields import normalise_phone; "
-        "print(normalise_phone('0812-3456-7890')[0], 'phonenumbers' in sys.modules)"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.split() == ["+6281234567890", "False"]
-
-
 @FAST
 @given(
     lead=st.sampled_from(["0", "+62", "62", "", "00", "+", "0062", "+620", "080", "8", "+1"]),

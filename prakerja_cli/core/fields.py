@@ -183,79 +183,31 @@ def _phone_by_library(candidate: str, field_name: str) -> tuple[str | None, list
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), []
 
 
-#: The kinds phonenumbers' number_type tries before mobile, in its order.
-_BEFORE_MOBILE = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager",
-                  "uan", "voicemail", "fixed_line")  # fmt: skip
-#: A number description as (national number pattern, possible lengths); None when absent.
-_Raw = tuple[str, tuple[int, ...]] | None
-
-
 @lru_cache(maxsize=1)
 def _id_descriptions() -> tuple[_Desc, re.Pattern[str] | None, _Desc]:
     """Indonesia's number descriptions from phonenumbers' metadata, compiled once: general, one
     pattern for every kind number_type tries before mobile (each with its lengths), mobile."""
-    raw = _id_metadata_from_file() or _id_metadata_from_library()
-
-    def desc(d: _Raw) -> _Desc:
-        return None if d is None else (re.compile(d[0]), frozenset(d[1]))
-
-    branches = []
-    for kind in _BEFORE_MOBILE:
-        d = raw.get(kind)
-        if d is None:
-            continue
-        lengths = "|".join(f"\\d{{{n}}}" for n in d[1])
-        guard = f"(?=(?:{lengths})\\Z)" if lengths else ""
-        branches.append(f"{guard}(?:{d[0]})")
-    others = re.compile("|".join(branches)) if branches else None
-    return desc(raw.get("general_desc")), others, desc(raw.get("mobile"))
-
-
-def _id_metadata_from_library() -> dict[str, _Raw]:
     from phonenumbers import PhoneMetadata
 
     meta = PhoneMetadata.metadata_for_region("ID")
     assert meta is not None  # phonenumbers ships Indonesia's metadata
-    found: dict[str, _Raw] = {}
-    for kind in ("general_desc", "mobile", *_BEFORE_MOBILE):
-        d = getattr(meta, kind)
-        if d is not None and d.national_number_pattern is not None:
-            found[kind] = (d.national_number_pattern, tuple(d.possible_length or ()))
-    return found
 
-
-def _id_metadata_from_file() -> dict[str, _Raw] | None:
-    """The same descriptions read from phonenumbers' data file for Indonesia (literals in one
-    `PhoneMetadata(...)` call) without importing phonenumbers: its package imports every one of
-    its modules, ~40 ms of each registration's start-up. None when the file is not found or not
-    as expected, and the library is asked (tests/test_validate.py compares both)."""
-    import ast
-    import importlib.util
-    from pathlib import Path
-
-    try:
-        spec = importlib.util.find_spec("phonenumbers")
-        if spec is None or not spec.submodule_search_locations:
+    def desc(d: Any) -> _Desc:
+        if d is None or d.national_number_pattern is None:
             return None
-        folder = Path(next(iter(spec.submodule_search_locations)))
-        tree = ast.parse((folder / "data" / "region_ID.py").read_text(encoding="utf-8"))
-        calls = [node.value for node in tree.body if isinstance(node, ast.Assign)
-                 and isinstance(node.value, ast.Call)]  # fmt: skip
-        if len(calls) != 1:
-            return None
-        found: dict[str, _Raw] = {}
-        for keyword in calls[0].keywords:
-            if keyword.arg not in ("general_desc", "mobile", *_BEFORE_MOBILE):
-                continue
-            if not isinstance(keyword.value, ast.Call):
-                return None
-            fields = {k.arg: ast.literal_eval(k.value) for k in keyword.value.keywords}
-            if fields.get("national_number_pattern") is not None:
-                lengths = fields.get("possible_length") or ()
-                found[str(keyword.arg)] = (fields["national_number_pattern"], tuple(lengths))
-    except (OSError, SyntaxError, ValueError, TypeError, ImportError):
-        return None
-    return found if "general_desc" in found and "mobile" in found else None
+        return re.compile(d.national_number_pattern), frozenset(d.possible_length or ())
+
+    before_mobile = (meta.premium_rate, meta.toll_free, meta.shared_cost, meta.voip,
+                     meta.personal_number, meta.pager, meta.uan, meta.voicemail, meta.fixed_line)  # fmt: skip
+    branches = []
+    for d in before_mobile:
+        if d is None or d.national_number_pattern is None:
+            continue
+        lengths = "|".join(f"\\d{{{n}}}" for n in d.possible_length or ())
+        guard = f"(?=(?:{lengths})\\Z)" if lengths else ""
+        branches.append(f"{guard}(?:{d.national_number_pattern})")
+    others = re.compile("|".join(branches)) if branches else None
+    return desc(meta.general_desc), others, desc(meta.mobile)
 
 
 def _matches(national: str, desc: _Desc) -> bool:
