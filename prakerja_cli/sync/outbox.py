@@ -350,6 +350,8 @@ def apply_events(
             change.update(has_wave=True, wave=event.get("wave"))
         else:
             change.update(has_status=True, status=status, reason=event.get("reason"))
+            if event.get("wave") is not None:  # an office hub's feed may carry both at once
+                change.update(has_wave=True, wave=event.get("wave"))
         kinds.append((str(status), client_id))
     with write(db):
         # The feed is the office's: records of the office's other desks are not in this store.
