@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 import sys
 from contextlib import closing
 from datetime import date
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from prakerja_cli.demo import synthetic_nik
+from prakerja_cli.store.engine import dbapi as sqlite3
 from tests.conftest import INIT_ARGS, applicant_args, invoke
 
 

@@ -18,7 +18,6 @@ import os
 import random
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from pathlib import Path
 import pytest
 from rosters import person, write_csv, write_xlsx
 
+from prakerja_cli.store.engine import dbapi as sqlite3
 from tests.conftest import invoke
 
 ROWS = 1500

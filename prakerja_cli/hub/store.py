@@ -13,7 +13,6 @@ import hashlib
 import json
 import re
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -32,6 +31,7 @@ from prakerja_cli.errors import UsageError
 from prakerja_cli.store import audit
 from prakerja_cli.store.applicants import Office, derived, insert_rows, now_iso
 from prakerja_cli.store.db import write
+from prakerja_cli.store.engine import dbapi
 from prakerja_cli.sync.outbox import RECORD_FIELDS, content_hash, record_of
 
 if TYPE_CHECKING:
@@ -252,7 +252,7 @@ def _decide(
                 "reason": str(RejectReason.FIELD_INVALID)}  # fmt: skip
     try:
         insert_rows(db, [row])
-    except sqlite3.IntegrityError:
+    except dbapi.IntegrityError:
         # Another record holds its registration number: the desk numbered twice (a store set up
         # again from an old backup); the central system would refuse it in the same way.
         return {"client_id": cid, "outcome": str(Outcome.REJECTED),
