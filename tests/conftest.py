@@ -53,8 +53,14 @@ def invoke(args: list[str], input: str | None = None, *, terminal: bool | None =
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Every test gets its own empty app directory and the default language."""
     monkeypatch.setenv("PRAKERJA_HOME", str(tmp_path / "home"))
-    for name in ("PRAKERJA_LANG", "PRAKERJA_OPERATOR", "PRAKERJA_DEBUG"):
+    for name in ("PRAKERJA_LANG", "PRAKERJA_OPERATOR", "PRAKERJA_DEBUG", "PRAKERJA_KEY_FILE"):
         monkeypatch.delenv(name, raising=False)
+    # Never this machine's own keyring: subprocesses get none, in-process code the same.
+    import keyring.core
+    from keyring.backends import fail
+
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    monkeypatch.setattr(keyring.core, "_keyring_backend", fail.Keyring())
     set_language(None)
     yield
     set_language(None)
