@@ -70,8 +70,13 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
 def _office_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One initialised office, made once; tests get a copy (init loads ~90k region codes)."""
     home = tmp_path_factory.mktemp("template") / "home"
+    import keyring.core
+    from keyring.backends import fail
+
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PRAKERJA_HOME", str(home))
+        # A plain office, whichever test makes it first (one with an OS keyring would encrypt it).
+        mp.setattr(keyring.core, "_keyring_backend", fail.Keyring())
         run = invoke(INIT_ARGS)
     assert run.exit_code == 0, run.stderr
     return home

@@ -287,3 +287,32 @@ def test_unlock_asks_for_the_recovery_key_at_a_terminal(
     listed = Terminal(["applicants", "list"], office, env=env)
     code, screen = listed.close()
     assert code == 0 and "Traceback" not in screen, screen
+
+
+def test_a_new_desk_is_encrypted_at_init_where_a_keyring_keeps_the_key(
+    tmp_path: Path, keyring_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import INIT_ARGS
+
+    home = tmp_path / "new-desk"
+    monkeypatch.setenv("PRAKERJA_HOME", str(home))
+    run = invoke(INIT_ARGS)
+    assert run.exit_code == 0, run.stderr
+    assert "KUNCI PEMULIHAN" in run.stdout
+    assert is_encrypted(home / "prakerja.db") and not (home / "office.key").exists()
+    assert invoke(applicant_args()).exit_code == 0
+    assert invoke(["audit", "verify"]).exit_code == 0
+
+
+def test_without_a_keyring_init_says_the_desk_is_not_encrypted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import INIT_ARGS
+
+    home = tmp_path / "plain-desk"
+    monkeypatch.setenv("PRAKERJA_HOME", str(home))
+    run = invoke([*INIT_ARGS, "--json"])
+    assert run.exit_code == 0, run.stderr
+    assert json.loads(run.stdout)["encrypted"] is False
+    assert "TIDAK terenkripsi" in run.stderr and "--key-file" in run.stderr
+    assert not is_encrypted(home / "prakerja.db")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from prakerja_cli.cli.common import JsonOpt, emit_json, err, out
+
+if TYPE_CHECKING:
+    from prakerja_cli.office import EncryptResult
 
 KeyFileOpt = Annotated[Path | None, typer.Option("--key-file")]
 
@@ -30,6 +33,13 @@ def encrypt(key_file: KeyFileOpt = None, json_output: JsonOpt = False) -> None:
         return
     out.print(t("msg.encrypt_done", applicants=result.counts.get("applicants", 0),
                 key=source, backups=len(result.backups)), markup=False)  # fmt: skip
+    show_recovery_key(result)
+
+
+def show_recovery_key(result: EncryptResult) -> None:
+    """The recovery key, once, with what to do with it."""
+    from prakerja_cli.i18n import t
+
     out.print(t("msg.recovery_key_once"), markup=False)
     out.print(f"\n    {result.recovery_key}\n", markup=False)
     out.print(t("msg.recovery_key_safe"), markup=False)
