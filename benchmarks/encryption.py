@@ -28,9 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from roster_import import generate, write_csv  # noqa: E402
+from roster_import import generate, write_csv
 
-from prakerja_cli.demo import synthetic_nik  # noqa: E402
+from prakerja_cli.demo import synthetic_nik
 
 TARGET = 1.2
 INIT = ["init", "--office-code", "3273", "--office-name", "Disnaker Kota Bandung", "--desk",
