@@ -179,7 +179,10 @@ def init_office(
         # The audit chain's key, made now so backups of a fresh office include it. `init --force`
         # over a store whose key was lost starts a new key: entries signed before are marked as
         # made with a key this PC does not hold (audit verify: problem 'key', not 'edited').
-        if not key_path().exists() and db.execute("SELECT 1 FROM audit LIMIT 1").fetchone():
+        from prakerja_cli import vault
+
+        lost = not key_path().exists() and vault.secret("office_key") is None
+        if lost and db.execute("SELECT 1 FROM audit LIMIT 1").fetchone():
             audit.mark_key_change(db)
         office_key(create=True)
         adopt(
@@ -188,6 +191,9 @@ def init_office(
         config = Config(
             office_code=code, office_name=name, desk=desk_id, operator=operator_name, rules=rules
         )
+        if force and path.exists():  # where an encrypted store's key is stays known
+            earlier = load_config(path)
+            config.key_id, config.key_file = earlier.key_id, earlier.key_file
         save_config(config, path)  # last: a config file means the desk is set up
     except BaseException:
         if db is not None:

@@ -93,7 +93,16 @@ def test_restore_asks_first(office: Path, tmp_path: Path) -> None:
 def test_doctor_reports_checks_with_fixes(office: Path) -> None:
     run = invoke(["doctor", "--json"])
     checks = {c["check"]: c for c in run.json()}
-    assert set(checks) == {"integrity", "unsent", "parked", "wal", "api", "clock", "audit"}
+    assert set(checks) == {
+        "integrity",
+        "unsent",
+        "parked",
+        "wal",
+        "api",
+        "clock",
+        "encryption",
+        "audit",
+    }
     assert checks["integrity"]["ok"] and checks["audit"]["ok"] and checks["clock"]["ok"]
     assert not checks["api"]["ok"] and "prakerja config set api_url" in checks["api"]["fix"]
     assert all(c["fix"] is None for c in checks.values() if c["ok"])

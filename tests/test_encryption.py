@@ -316,3 +316,39 @@ def test_without_a_keyring_init_says_the_desk_is_not_encrypted(
     assert json.loads(run.stdout)["encrypted"] is False
     assert "TIDAK terenkripsi" in run.stderr and "--key-file" in run.stderr
     assert not is_encrypted(home / "prakerja.db")
+
+
+def test_init_force_on_an_encrypted_desk_keeps_its_key_and_its_trail(
+    office: Path, tmp_path: Path, keyring_file: Path
+) -> None:
+    from tests.conftest import INIT_ARGS
+
+    _filled_office(office, tmp_path, 3)
+    assert invoke(["encrypt"]).exit_code == 0
+    run = invoke([*INIT_ARGS[:7], "--operator", "Yusuf", "--rules", "normal-2023", "--no-input",
+                  "--force"])  # fmt: skip
+    assert run.exit_code == 0, run.stderr
+    assert "TIDAK terenkripsi" not in run.stderr
+    assert is_encrypted(office / "prakerja.db")
+    assert len(invoke(["applicants", "list", "--json"]).json()) == 3
+    verify = invoke(["audit", "verify", "--json"])
+    assert verify.exit_code == 0, verify.stdout
+
+
+def test_restore_folds_the_encrypted_stores_wal_into_the_copy_it_sets_aside(
+    office: Path, tmp_path: Path, keyring_file: Path
+) -> None:
+    _filled_office(office, tmp_path, 2)
+    assert invoke(["encrypt"]).exit_code == 0
+    copy = tmp_path / "copy.db"
+    assert invoke(["backup", str(copy)]).exit_code == 0
+    assert invoke(applicant_args()).exit_code == 0  # in the store, not in the backup
+    run = invoke(["restore", str(copy), "--yes", "--json"])
+    assert run.exit_code == 0, run.stderr
+    aside = Path(json.loads(run.stdout)["set_aside"])
+    from prakerja_cli import vault
+
+    conn = sqlite3.connect(aside)
+    conn.execute(f"PRAGMA key = \"x'{vault.store_key(office / 'prakerja.db').hex()}'\"")
+    assert conn.execute("SELECT count(*) FROM applicants").fetchone()[0] == 3
+    conn.close()

@@ -16,13 +16,24 @@ if TYPE_CHECKING:
 DEFAULT_RULES = "normal-2023"
 
 
+def _already_encrypted() -> bool:
+    from prakerja_cli.config import db_path
+    from prakerja_cli.store.engine import is_encrypted
+
+    return is_encrypted(db_path())
+
+
 def _encrypt_new_office(key_file: Path | None, no_encrypt: bool) -> EncryptResult | None:
     """A new desk is encrypted at once where its key can be kept: the OS keyring (Windows,
     macOS, a Linux desktop) or the --key-file asked for. Elsewhere (a Linux server, CI) it stays
     plain, and init says so."""
     from prakerja_cli import vault
+    from prakerja_cli.config import db_path
     from prakerja_cli.office import encrypt_office
+    from prakerja_cli.store.engine import is_encrypted
 
+    if is_encrypted(db_path()):  # `init --force` on an encrypted desk: it stays as it is
+        return None
     if no_encrypt or (key_file is None and not vault.keyring_usable()):
         return None
     return encrypt_office(key_file)
@@ -95,7 +106,7 @@ def init(
         office_code=code, office_name=name, desk=desk_id, operator=who, rules=rule_set, force=force
     )
     encrypted = _encrypt_new_office(key_file, no_encrypt)
-    if encrypted is None:
+    if encrypted is None and not _already_encrypted():
         err.print(t("msg.init_not_encrypted"), markup=False)
     if json_output:
         emit_json(

@@ -50,7 +50,8 @@ def file_key(path: Path) -> bytes | None:
     from prakerja_cli import vault
     from prakerja_cli.config import db_path
 
-    return vault.store_key(db_path())
+    # In a plain office a file that is not SQLite is a damaged one: read without a key, it fails.
+    return vault.configured_key(db_path())
 
 
 def _remove_journals(path: Path) -> None:
@@ -247,7 +248,11 @@ def _set_aside(target: Path, aside: Path) -> None:
     """
     in_use = StoreError("error.restore_in_use", hint="hint.restore_in_use", path=str(target))
     gc.collect()  # a connection this process let go of holds the file until it is collected
-    current = dbapi.connect(str(target), timeout=5, isolation_level=None)  # no key: no reads
+    try:
+        key = file_key(target)
+    except StoreError:  # an encrypted store whose key is gone: nothing can be folded into it
+        key = None
+    current = connect(target, key=key, timeout=5, isolation_level=None)
     try:
         current.execute("PRAGMA journal_mode = DELETE")
     except dbapi.DatabaseError as exc:
