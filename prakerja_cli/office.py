@@ -20,7 +20,7 @@ from prakerja_cli.config import (
 )
 from prakerja_cli.core.nik import RegionLookup
 from prakerja_cli.core.rules import rule_set_names
-from prakerja_cli.errors import ConfigError, UsageError
+from prakerja_cli.errors import ConfigError, StoreError, UsageError
 from prakerja_cli.store.applicants import Office
 from prakerja_cli.store.db import journals, open_db
 from prakerja_cli.store.numbering import adopt, marks_path
@@ -224,16 +224,30 @@ class RestoreResult:
     numbering_locked: bool  # this PC cannot vouch for the desk's numbers (store/numbering.py)
 
 
-def preview_restore(file: Path) -> Comparison:
+def preview_restore(file: Path, key: bytes | None = None) -> Comparison:
     """What restoring `file` would drop and keep (for the question before it), after the checks
     that refuse a damaged or foreign backup."""
     from prakerja_cli.store.backup import check_backup, compare_stores
 
-    check_backup(file, load_config().office_code)
-    return compare_stores(db_path(), file)
+    check_backup(file, load_config().office_code, key)
+    return compare_stores(db_path(), file, key)
 
 
-def restore_office(file: Path, last_number: str | None = None) -> RestoreResult:
+def _secrets_of_current_store() -> bool:
+    """Whether this office's store is encrypted; if so its secrets (the API token kept over the
+    restore) are read now, when the store still opens: a damaged one is what a restore is for."""
+    from prakerja_cli.store.engine import is_encrypted
+
+    if not is_encrypted(db_path()):
+        return False
+    with contextlib.suppress(ConfigError, StoreError):
+        open_db(db_path()).close()
+    return True
+
+
+def restore_office(
+    file: Path, last_number: str | None = None, backup_key: bytes | None = None
+) -> RestoreResult:
     """Put a backup of this office in place of the store and its key in place of office.key, then
     audit it. For a backup without the key, entries this key cannot verify are marked as such.
 
@@ -255,11 +269,13 @@ def restore_office(file: Path, last_number: str | None = None) -> RestoreResult:
             raise UsageError("error.last_number", hint="hint.last_number", value=last_number,
                              example=nb.format_number(config.office_code, config.desk, 57))  # fmt: skip
     marks = nb.read_marks()  # a damaged file stops the restore before anything is replaced
-    done = restore(file, db_path(), config.office_code)
-    compared = compare_stores(done.set_aside, file)
+    encrypted = _secrets_of_current_store()
+    done = restore(file, db_path(), config.office_code, backup_key)
+    compared = compare_stores(done.set_aside, file, backup_key)
     own = nb.counter_name(config.office_code, config.desk)
     floors = nb.restore_floors(compared.backup_numbers, compared.current_numbers, marks, own, last)
-    office_key(create=True)  # a key-less backup on a PC whose key was lost: a new key, marked below
+    if not encrypted:  # an encrypted store keeps its key inside (the backup's, or this office's)
+        office_key(create=True)  # a key-less backup on a PC whose key was lost: marked below
     ws = open_workspace()  # applies any newer migrations to the restored copy
     key = "missing" if done.key is None else "restored" if done.key_changed else "same"
     with write(ws.db):

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -352,3 +353,52 @@ def test_restore_folds_the_encrypted_stores_wal_into_the_copy_it_sets_aside(
     conn.execute(f"PRAGMA key = \"x'{vault.store_key(office / 'prakerja.db').hex()}'\"")
     assert conn.execute("SELECT count(*) FROM applicants").fetchone()[0] == 3
     conn.close()
+
+
+def _cli(home: Path, args: list[str], stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """The real `prakerja` process, as a scheduled task or a second console runs it."""
+    env = {**os.environ, "PRAKERJA_HOME": str(home)}
+    return subprocess.run([sys.executable, "-m", "prakerja_cli", *args], env=env, input=stdin,
+                          capture_output=True, text=True, check=False, timeout=120)  # fmt: skip
+
+
+def test_a_backup_of_the_old_pc_comes_back_with_its_recovery_key_on_a_new_encrypted_pc(
+    office: Path, tmp_path: Path
+) -> None:
+    """Each process starts fresh (nothing of the store read before), as at a real desk."""
+    people = _people(3)
+    old_pc, new_pc = tmp_path / "old-pc", tmp_path / "new-pc"
+    shutil.copytree(office, old_pc)
+    assert (
+        _cli(old_pc, ["roster", "import", str(write_csv(tmp_path / "r.csv", people))]).returncode
+        == 0
+    )
+    assert _cli(old_pc, ["config", "set", "api_token", "-"], TOKEN + "\n").returncode == 0
+    enc = _cli(old_pc, ["encrypt", "--key-file", str(tmp_path / "old.key"), "--json"])
+    assert enc.returncode == 0, enc.stderr
+    recovery = json.loads(enc.stdout)["recovery_key"]
+    backup = tmp_path / "from-old-pc.db"
+    assert _cli(old_pc, ["backup", str(backup)]).returncode == 0
+    # The new PC: set up and encrypted with its own key; the old PC's key file is gone.
+    shutil.copytree(office, new_pc)
+    assert _cli(new_pc, ["encrypt", "--key-file", str(tmp_path / "new.key")]).returncode == 0
+    assert _cli(new_pc, ["config", "set", "api_token", "-"], "tok-pc-baru\n").returncode == 0
+    refused = _cli(new_pc, ["restore", str(backup), "--yes"])
+    assert refused.returncode == 2 and "--recovery-key" in refused.stderr
+    wrong = _cli(new_pc, ["restore", str(backup), "--yes", "--recovery-key"], "0" * 64 + "\n")
+    assert wrong.returncode == 2
+    run = _cli(new_pc, ["restore", str(backup), "--yes", "--recovery-key", "--json"],
+               recovery + "\n")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert is_encrypted(new_pc / "prakerja.db") and not (new_pc / "office.key").exists()
+    listed = _cli(new_pc, ["applicants", "list", "--json"])
+    assert len(json.loads(listed.stdout)) == 3
+    assert _cli(new_pc, ["audit", "verify"]).returncode == 0
+    from prakerja_cli.store.engine import connect
+    from prakerja_cli.vault import read_key_file
+
+    conn = connect(new_pc / "prakerja.db", key=read_key_file(tmp_path / "new.key"))
+    token = conn.execute("SELECT value FROM meta WHERE key = 'api_token'").fetchone()[0]
+    conn.close()
+    assert token == "tok-pc-baru"  # this PC's token, not the old one's
+    assert _leaks(new_pc, [*_secrets_of(people), b"tok-pc-baru"]) == []

@@ -42,11 +42,13 @@ ROTATED = re.compile(r"prakerja-\d{8}-\d{6}-\d{6}\.db")
 KEY_META = "office_key"
 
 
-def file_key(path: Path) -> bytes | None:
+def file_key(path: Path, given: bytes | None = None) -> bytes | None:
     """The key to read a store or backup file with: none for a plain file; this office's key for
     an encrypted one (a backup encrypted under another key then reads as another office's)."""
     if not is_encrypted(path):
         return None
+    if given is not None:  # a backup's own key, from its recovery key (restore --recovery-key)
+        return given
     from prakerja_cli import vault
     from prakerja_cli.config import db_path
 
@@ -147,14 +149,14 @@ class BackupInfo:
     key: bytes | None  # None in a backup made before backups carried the office key
 
 
-def check_backup(path: Path, office_code: str) -> BackupInfo:
+def check_backup(path: Path, office_code: str, key: bytes | None = None) -> BackupInfo:
     """Refuse a file that is damaged, not a prakerja store, or another office's."""
     check_input_file(path)
     corrupt = UsageError("error.restore_corrupt", hint="hint.restore_other", file=path.name)
     if is_encrypted(path):  # readable with this office's key, or another office's backup
         corrupt = UsageError("error.backup_other_key", hint="hint.backup_other_key", file=path.name)
     try:
-        conn = connect(read_only_uri(path), key=file_key(path), uri=True)
+        conn = connect(read_only_uri(path), key=file_key(path, key), uri=True)
         try:
             if not _check(conn):
                 raise corrupt
@@ -186,17 +188,19 @@ class Restored:
     key_set_aside: Path | None  # where a different key already here was kept
 
 
-def restore(backup_file: Path, target: Path, office_code: str) -> Restored:
+def restore(
+    backup_file: Path, target: Path, office_code: str, key: bytes | None = None
+) -> Restored:
     """Put a verified backup in place of the store and its office key in place of the key file; the
     current database (and a different current key) are kept beside them."""
-    info = check_backup(backup_file, office_code)
+    info = check_backup(backup_file, office_code, key)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")  # two restores never share an aside name
     aside = target.with_name(f"{target.stem}.before-restore-{stamp}.db")
     incoming = target.with_name(f".{target.stem}.restoring")
     from prakerja_cli import vault
 
     # The restored store is protected as this office is (its key, or plain), whatever the backup.
-    src_key, target_key = file_key(backup_file), vault.configured_key(target)
+    src_key, target_key = file_key(backup_file, key), vault.configured_key(target)
     try:
         fd = os.open(incoming, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
         os.close(fd)
@@ -207,9 +211,12 @@ def restore(backup_file: Path, target: Path, office_code: str) -> Restored:
             if target_key is None:  # the key lives in its file; a token in config.toml
                 dst.execute(f"DELETE FROM meta WHERE key IN ({', '.join('?' * len(vault.SECRET_ROWS))})",
                             vault.SECRET_ROWS)  # fmt: skip
-            elif (token := vault.secret("api_token")) is not None:  # today's token, not the copy's
-                dst.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('api_token', ?)",
-                            [token])  # fmt: skip
+            else:
+                kept = {"api_token": vault.secret("api_token")}  # today's token, not the copy's
+                if info.key is None:  # a backup from before backups carried the key: ours
+                    kept["office_key"] = vault.secret("office_key")
+                dst.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                                [(k, v) for k, v in kept.items() if v is not None])  # fmt: skip
         finally:
             dst.close()
     except (dbapi.Error, OSError) as exc:
@@ -293,9 +300,9 @@ _LEFT_DESK = (
 )
 
 
-def compare_stores(current: Path, backup_file: Path) -> Comparison:
+def compare_stores(current: Path, backup_file: Path, key: bytes | None = None) -> Comparison:
     """What the store at `current` holds that the backup at `backup_file` lacks."""
-    backup_key = file_key(backup_file)
+    backup_key = file_key(backup_file, key)
     conn = connect(read_only_uri(backup_file), key=backup_key, uri=True)
     try:
         backup_count = int(conn.execute("SELECT count(*) FROM applicants").fetchone()[0])
