@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -82,6 +82,178 @@ def test_report_counts_agree_with_applicants_list(office: Path) -> None:
     assert {r["code"]: r["count"] for r in recap["breakdowns"]["gender"]} == {"P": 1, "L": 2}
     # Another day holds nothing.
     assert invoke(["report", "--date", "2001-01-01", "--json"]).json()["total"] == 0
+
+
+#: Kecamatan of Kota Bandung and a desa in each; "Sukagalih" stands in two kecamatan (a desa
+#: name repeats across kecamatan, so a recap row is the pair).
+_PLACES = [("Sukasari", "Gegerkalong"), ("Coblong", "Dago"), ("Cidadap", "Hegarmanah"),
+           ("Sukajadi", "Sukagalih"), ("Cicendo", "Sukagalih"), ("Andir", "Ciroyom"),
+           ("Regol", "Ciateul"), ("Lengkong", "Burangrang"), ("Antapani", "Antapani Kidul"),
+           ("Arcamanik", "Cisaranten Bina Harapan"), ("Batununggal", "Kebonwaru"),
+           ("Kiaracondong", "Babakan Sari")]  # fmt: skip
+_EDUCATION = ["SD", "SMP", "SMA", "D3", "S1"]
+_EMPLOYMENT = ["PENCARI_KERJA", "PEKERJA", "KORBAN_PHK"]
+
+
+def _varied_store() -> dict[str, list[str]]:
+    """Registrations through the CLI at three desks by three operators, spread over kecamatan,
+    desa, gender, age, education, employment and social assistance, some with findings (a
+    NIK whose date differs from the form, a third member of one KK, a desa not on the list);
+    then, through the store, central answers and days outside the period; some withdrawn and
+    two purged (their birth date gone: age unknown). Returns numbers by what was done."""
+    from prakerja_cli.office import open_workspace
+    from prakerja_cli.store import applicants as store
+    from prakerja_cli.store.db import write
+
+    numbers: list[str] = []
+    desks = [("D01", "Rina"), ("D02", "Budi"), ("D03", "Sari Dewi")]
+    for i in range(36):
+        if i % 12 == 0:
+            desk, operator = desks[i // 12]
+            for key, value in (("desk", desk), ("operator", operator)):
+                assert invoke(["config", "set", key, value]).exit_code == 0
+        gender = "P" if i % 3 else "L"
+        born = date(1963 + (i * 7) % 44, 1 + i % 12, 1 + (i * 5) % 28)
+        # Every fifth NIK carries another birth day than the form: NIK_BIRTHDATE_MISMATCH.
+        nik_born = born.replace(day=born.day % 28 + 1) if i % 5 == 4 else born
+        district, village = _PLACES[(i * 5) % len(_PLACES) if i % 4 else i % 3]
+        kk = "3273010101990001" if i in (3, 4, 5) else f"32730101011{i:05d}"
+        extra = ["--social-assistance"] if i % 4 == 1 else []
+        args = applicant_args(nik=synthetic_nik("327301", nik_born, gender, 8100 + i), kk=kk,
+                              name=f"Pemohon Uji {chr(65 + i // 26)}{chr(65 + i % 26)}", birth_date=born.isoformat(),
+                              gender=gender, extra=extra)  # fmt: skip
+        for option, value in (("--district", district), ("--village", village),
+                              ("--education", _EDUCATION[i % 5]),
+                              ("--employment", _EMPLOYMENT[i % 3])):  # fmt: skip
+            args[args.index(option) + 1] = value
+        run = invoke([*args, "--json"])
+        assert run.exit_code == 0, run.stdout + run.stderr
+        numbers.append(run.json()["registration_number"])
+    withdrawn = [numbers[2], numbers[7], numbers[30]]
+    for number in withdrawn:
+        assert invoke(["applicants", "withdraw", number, "--yes", "--reason", "Uji"]).exit_code == 0
+    ws = open_workspace()
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    answers = ["accepted", "verified", "duplicate", "registry_rejected", "conflict", "rejected"]
+    with write(ws.db):
+        for i, number in enumerate(numbers):
+            row = store.get_applicant(ws.db, number)
+            changes: dict[str, str] = {}
+            if i % 2:
+                changes["central_status"] = answers[i // 2 % len(answers)]
+            if i in (0, 1):  # verified long ago: purged below
+                changes.update(central_status="verified", verified_at="2026-01-02T10:00:00+07:00")
+            if i % 6 == 5:
+                changes["created_at"] = f"{yesterday}T09:15:00+07:00"  # still in the period
+            if i in (8, 9, 10):
+                changes["created_at"] = "2025-06-30T16:00:00+07:00"  # before it
+            if changes:
+                store.update_applicant(ws.db, row["id"], changes)
+    ws.db.close()
+    purged = invoke(["purge", "--verified-before", "2026-01-03", "--yes", "--json"])
+    assert purged.exit_code == 0, purged.stderr
+    assert purged.json()["records"] == 2
+    return {"all": numbers, "withdrawn": withdrawn, "outside": numbers[8:11]}
+
+
+#: How `applicants list` selects the records behind one bucket of a breakdown.
+def _list_filter(breakdown: str, code: str) -> list[str]:
+    if breakdown == "status":
+        return ["--status", code]
+    if breakdown == "village":
+        district, village = code.split(" / ")
+        return ["--status", "registered", "--district", district, "--village", village]
+    if breakdown == "social_assistance":
+        return ["--status", "registered",
+                "--social-assistance" if code == "1" else "--no-social-assistance"]  # fmt: skip
+    option = {"central": "--central", "desk": "--desk", "operator": "--operator",
+              "district": "--district", "finding": "--finding", "gender": "--gender",
+              "age": "--age", "education": "--education", "employment": "--employment",
+              "priority": "--priority"}[breakdown]  # fmt: skip
+    return ["--status", "registered", option, code]
+
+
+def _bucket_value(breakdown: str, record: dict[str, object]) -> list[str]:
+    """The bucket(s) a listed record falls in (several for findings)."""
+    if breakdown == "village":
+        return [f"{record['district']} / {record['village']}"]
+    if breakdown == "finding":
+        return sorted({str(f["code"]) for f in record["findings"]})  # type: ignore[attr-defined]
+    if breakdown == "social_assistance":
+        return ["1" if record["social_assistance"] else "0"]
+    if breakdown == "central":
+        return [str(record["central_status"] or "pending")]
+    if breakdown == "age":  # on the day of registration; the birth date is gone once purged
+        if record["birth_date"] is None:
+            return ["unknown"]
+        born, on = date.fromisoformat(str(record["birth_date"])), str(record["created_at"])[:10]
+        age = int(on[:4]) - born.year - (on[5:] < born.isoformat()[5:])
+        edges = [(18, "<18"), (25, "18-24"), (35, "25-34"), (45, "35-44"), (55, "45-54"),
+                 (65, "55-64")]  # fmt: skip
+        return [next((band for edge, band in edges if age < edge), "65+")]
+    return [str(record[breakdown])]
+
+
+def test_every_recap_number_is_the_count_applicants_list_gives(
+    office: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each bucket of each breakdown of `report --json`, listed with the matching filters of
+    `applicants list` over the same period, gives the same count; "other" is the sum of the
+    buckets it holds; withdrawn records count only as withdrawn."""
+    from prakerja_cli.paper import recap as recap_module
+
+    made = _varied_store()
+    monkeypatch.setattr(recap_module, "TOP", 2)  # so kecamatan, desa, operator, findings cut
+    first, last = (date.today() - timedelta(days=1)).isoformat(), TODAY
+    run = invoke(["report", "--from", first, "--to", last, "--json"])
+    assert run.exit_code == 0, run.stderr
+    recap = run.json()
+
+    def listed(*options: str) -> list[dict[str, object]]:
+        done = invoke(["applicants", "list", "--since", first, "--until", last, "--all", "--json",
+                       "--reveal", *options])  # fmt: skip
+        assert done.exit_code == 0, done.stderr
+        rows: list[dict[str, object]] = done.json()
+        return rows
+
+    everyone = listed()
+    registered = listed("--status", "registered")
+    assert recap["total"] == len(everyone) == len(made["all"]) - len(made["outside"])
+    assert recap["withdrawn"] == len(listed("--status", "withdrawn")) == len(made["withdrawn"])
+    assert recap["registered"] == len(registered) == recap["total"] - recap["withdrawn"]
+    assert {r["status"] for r in registered} == {"valid", "flagged"}
+    assert recap["unsent"] == len(listed("--status", "registered", "--central", "pending"))
+    assert not any(r["registration_number"] in made["outside"] for r in everyone)
+
+    seen = set()
+    for breakdown, buckets in recap["breakdowns"].items():
+        seen.add(breakdown)
+        assert buckets, breakdown
+        shown = {b["code"] for b in buckets}
+        for bucket in buckets:
+            if bucket["code"] == "*":
+                continue
+            rows = listed(*_list_filter(breakdown, bucket["code"]))
+            assert len(rows) == bucket["count"], (breakdown, bucket)
+            assert all(bucket["code"] in _bucket_value(breakdown, r) for r in rows), breakdown
+        if breakdown == "status":
+            continue
+        # Withdrawn records are in no breakdown but status: the buckets are the registered ones'.
+        values = [v for r in registered for v in _bucket_value(breakdown, r)]
+        rest = sorted({v for v in values if v not in shown})
+        other = {b["code"]: b["count"] for b in buckets}.get("*", 0)
+        assert other == sum(len(listed(*_list_filter(breakdown, v))) for v in rest), breakdown
+        if breakdown != "finding":  # one bucket per record: they add up to the registered
+            assert sum(b["count"] for b in buckets) == recap["registered"], breakdown
+    assert seen == set(recap_module.BREAKDOWNS)
+    # The store was varied enough for each kind of bucket to matter.
+    counts = {name: len(b) for name, b in recap["breakdowns"].items()}
+    assert counts["desk"] == 3 and counts["gender"] == 2 and counts["social_assistance"] == 2
+    assert all(counts[n] == 3 for n in ("operator", "district", "village", "finding"))  # 2 + other
+    assert counts["central"] == 7 and counts["education"] == 5 and counts["employment"] == 3
+    assert "unknown" in {b["code"] for b in recap["breakdowns"]["age"]}  # the purged ones
+    villages = [b["code"] for b in recap["breakdowns"]["village"]]
+    assert len(villages) == len(set(villages))
 
 
 def test_report_writes_workbook_with_charts_and_pdf(office: Path, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from prakerja_cli.paper.period import Period
-from prakerja_cli.store.applicants import CENTRAL_STATES, STATUSES
+from prakerja_cli.store.applicants import AGE_BAND, AGE_BANDS, CENTRAL_STATES, REGISTERED, STATUSES
 
 if TYPE_CHECKING:
     from prakerja_cli.store.db import Database
@@ -25,16 +25,6 @@ BREAKDOWNS = ("status", "central", "desk", "operator", "district", "village", "f
               "gender", "age", "education", "employment", "priority", "social_assistance")  # fmt: skip
 #: How many kecamatan/desa and finding codes are listed (the rest are summed under "other").
 TOP = 10
-AGE_BANDS = ("<18", "18-24", "25-34", "35-44", "45-54", "55-64", "65+")
-_AGE = (
-    "(CAST(substr(created_at, 1, 4) AS INTEGER) - CAST(substr(birth_date, 1, 4) AS INTEGER)"
-    " - (substr(created_at, 6, 5) < substr(birth_date, 6, 5)))"
-)
-_AGE_BAND = (
-    f"CASE WHEN {_AGE} < 18 THEN '<18' WHEN {_AGE} < 25 THEN '18-24' WHEN {_AGE} < 35 THEN '25-34'"
-    f" WHEN {_AGE} < 45 THEN '35-44' WHEN {_AGE} < 55 THEN '45-54' WHEN {_AGE} < 65 THEN '55-64'"
-    " ELSE '65+' END"
-)
 _EXPRESSIONS = {
     "central": "coalesce(central_status, 'pending')",
     "desk": "desk",
@@ -42,13 +32,15 @@ _EXPRESSIONS = {
     "district": "district",
     "village": "district || ' / ' || village",
     "gender": "gender",
-    "age": _AGE_BAND,
+    "age": AGE_BAND,
     "education": "education",
     "employment": "employment",
     "priority": "priority",
     "social_assistance": "social_assistance",
 }
-_ORDER_BY_CODE = {"age", "status", "central", "desk", "gender", "education", "priority"}
+#: Breakdowns with a few known codes: all shown, in code order (the others by count, the TOP).
+_ORDER_BY_CODE = {"age", "status", "central", "desk", "gender", "education", "employment",
+                  "priority", "social_assistance"}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +104,7 @@ def compute_recap(
 
     where, params = where_clause(db, since=period.first, until=period.last)
     live_where, live_params = where_clause(
-        db, statuses=("valid", "flagged"), since=period.first, until=period.last
+        db, statuses=REGISTERED, since=period.first, until=period.last
     )
     breakdowns: dict[str, list[tuple[str, int]]] = {
         "status": sorted(_grouped(db, "status", where, params), key=lambda r: rank(STATUSES, r[0]))
@@ -121,9 +113,11 @@ def compute_recap(
         if name == "status":
             continue
         if name == "finding":
+            # Records, not findings: one holding a code twice is one record to look at, as
+            # `applicants list --finding CODE` lists it once.
             sql = (
-                "SELECT json_extract(f.value, '$.code') AS k, count(*) FROM applicants, "
-                f"json_each(applicants.findings) AS f{live_where} GROUP BY k"
+                "SELECT json_extract(f.value, '$.code') AS k, count(DISTINCT applicants.rowid) "
+                f"FROM applicants, json_each(applicants.findings) AS f{live_where} GROUP BY k"
             )
             rows = [(str(k), int(n)) for k, n in db.execute(sql, live_params).fetchall()]
         else:
@@ -158,6 +152,8 @@ def label(breakdown: str, code: str, lang: str | None = None) -> str:
     if breakdown == "social_assistance":
         return t("report.bansos_yes" if code == "1" else "report.bansos_no", lang)
     if breakdown == "age":
+        if code == "unknown":
+            return t("report.age_unknown", lang)
         return t("report.age_band", lang, band=code)
     return code
 
