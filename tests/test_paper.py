@@ -55,6 +55,27 @@ def test_period_forms() -> None:
         parse_period(month="2026-13")
 
 
+@pytest.mark.parametrize(
+    ("period", "indonesian", "english"),
+    [
+        ((date(2026, 12, 5), date(2026, 12, 5)), "5 Desember 2026", "5 December 2026"),
+        ((date(2026, 11, 1), date(2026, 11, 30)), "1 s.d. 30 November 2026", "1 to 30 November 2026"),
+        ((date(2026, 11, 30), date(2026, 12, 6)), "30 November s.d. 6 Desember 2026",
+         "30 November to 6 December 2026"),
+        ((date(2025, 12, 29), date(2026, 1, 4)), "29 Desember 2025 s.d. 4 Januari 2026",
+         "29 December 2025 to 4 January 2026"),
+    ],
+)  # fmt: skip
+def test_a_period_reads_as_a_letter_writes_it(
+    period: tuple[date, date], indonesian: str, english: str
+) -> None:
+    from prakerja_cli.i18n import set_language
+
+    assert Period(*period).label() == indonesian
+    set_language("en")
+    assert Period(*period).label() == english
+
+
 def test_report_counts_agree_with_applicants_list(office: Path) -> None:
     numbers = _register(4)
     assert (

@@ -108,11 +108,11 @@ def _moment_of(value: str) -> datetime:
 def write_recap_pdf(recap: Recap, path: Path) -> None:
     """A4, office and period on top, the totals, then each breakdown as a bar table, two columns."""
     from prakerja_cli.i18n import t
-    from prakerja_cli.i18n.format import moment, number
+    from prakerja_cli.i18n.format import long_moment, number
     from prakerja_cli.paper.recap import label
 
     title = t("report.title", office=recap.office_name)
-    generated = t("report.generated", at=moment(recap.generated_at))
+    generated = t("report.generated", at=long_moment(recap.generated_at))
     pdf = _document("A4", title, generated, _moment_of(recap.generated_at))
     pdf.add_page()
     _heading(pdf, recap.office_name, 14)
@@ -177,7 +177,7 @@ def write_receipt(row: dict[str, Any], office_name: str, path: Path, *, moment: 
 
     from prakerja_cli.core.nik import mask
     from prakerja_cli.i18n import t
-    from prakerja_cli.i18n.format import moment as shown_moment
+    from prakerja_cli.i18n.format import long_moment
 
     number = str(row["registration_number"])
     pdf = _document((105, 148), t("receipt.pdf_title"), t("receipt.footer"), moment)
@@ -205,7 +205,7 @@ def write_receipt(row: dict[str, Any], office_name: str, path: Path, *, moment: 
     pairs = (
         (t("label.name"), str(row.get("name") or "-")),
         ("NIK", mask(str(row.get("nik") or ""))),
-        (t("receipt.registered_at"), shown_moment(str(row["created_at"]))),
+        (t("receipt.registered_at"), long_moment(str(row["created_at"]))),
         (t("receipt.desk"), f"{row['desk']} / {row['operator']}"),
         (t("label.status"), t(f"status.{row['status']}")),
     )

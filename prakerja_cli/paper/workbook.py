@@ -103,9 +103,9 @@ def write_recap_workbook(recap: Recap, path: Path) -> None:
 
 
 def _moment(value: str) -> str:
-    from prakerja_cli.i18n.format import moment
+    from prakerja_cli.i18n.format import long_moment
 
-    return moment(value)
+    return long_moment(value)
 
 
 _MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
