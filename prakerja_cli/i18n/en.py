@@ -781,7 +781,7 @@ MESSAGES: dict[str, str] = {
     "report.bansos_yes": "Receives social assistance",
     "report.bansos_no": "No social assistance",
     "report.age_band": "{band} years",
-    "report.age_unknown": "Age unknown (personal data purged)",
+    "report.age_unknown": "Age unknown",
     "report.priority.normal": "Normal priority",
     "report.priority.low": "Low priority (social assistance)",
     "report.subtitle": "Offline Kartu Prakerja registrations",

@@ -780,7 +780,7 @@ MESSAGES: dict[str, str] = {
     "report.bansos_yes": "Penerima bansos",
     "report.bansos_no": "Bukan penerima bansos",
     "report.age_band": "{band} tahun",
-    "report.age_unknown": "Umur tidak diketahui (data pribadi sudah dihapus)",
+    "report.age_unknown": "Umur tidak diketahui",
     "report.priority.normal": "Prioritas biasa",
     "report.priority.low": "Prioritas rendah (penerima bansos)",
     "report.subtitle": "Rekap pendaftaran Kartu Prakerja luring",

@@ -15,7 +15,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from prakerja_cli.paper.period import Period
-from prakerja_cli.store.applicants import AGE_BAND, AGE_BANDS, CENTRAL_STATES, REGISTERED, STATUSES
+from prakerja_cli.store.applicants import (
+    AGE_BAND,
+    AGE_BANDS,
+    CENTRAL_STATES,
+    PRIORITIES,
+    REGISTERED,
+    STATUSES,
+)
 
 if TYPE_CHECKING:
     from prakerja_cli.store.db import Database
@@ -82,10 +89,13 @@ def rank(order: tuple[str, ...], code: str) -> int:
 
 
 def _ordered(name: str, rows: list[tuple[str, int]]) -> list[tuple[str, int]]:
-    if name == "age":
-        return sorted(rows, key=lambda r: AGE_BANDS.index(r[0]) if r[0] in AGE_BANDS else 99)
-    if name == "central":
-        return sorted(rows, key=lambda r: rank(CENTRAL_STATES, r[0]))
+    from prakerja_cli.core import fields
+
+    # Codes with an order of their own: the form's (SD before SMA before S1), young to old.
+    known = {"age": AGE_BANDS, "central": CENTRAL_STATES, "priority": PRIORITIES,
+             "education": tuple(fields.EDUCATION), "employment": tuple(fields.EMPLOYMENT)}  # fmt: skip
+    if name in known:
+        return sorted(rows, key=lambda r: (rank(known[name], r[0]), r[0]))
     if name in _ORDER_BY_CODE:
         return sorted(rows)
     ranked = sorted(rows, key=lambda r: (-r[1], r[0]))
@@ -143,10 +153,9 @@ def label(breakdown: str, code: str, lang: str | None = None) -> str:
         return t("report.other", lang)
     if breakdown in ("status", "central", "gender"):
         return maybe(f"{breakdown}.{code}", lang) or code
-    if breakdown == "education":
-        return fields.EDUCATION.get(code, (code,))[0]
-    if breakdown == "employment":
-        return fields.EMPLOYMENT.get(code, (code,))[0]
+    if breakdown in ("education", "employment"):  # the form's own words, in either language
+        choices = fields.EDUCATION if breakdown == "education" else fields.EMPLOYMENT
+        return maybe(f"choice.{breakdown}.{code}", lang) or choices.get(code, (code,))[0]
     if breakdown == "priority":
         return maybe(f"report.priority.{code}", lang) or code
     if breakdown == "social_assistance":
