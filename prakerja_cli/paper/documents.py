@@ -171,7 +171,7 @@ def write_recap_pdf(recap: Recap, path: Path) -> None:
     full_w = pdf.w - pdf.l_margin - pdf.r_margin
     column_w = (full_w - 8) / 2
     shown: dict[str, list[tuple[str, int]]] = {
-        name: [(_shown_label(name, code), n) for code, n in rows]
+        name: [(_shown_label(recap, name, code), n) for code, n in rows]
         for name, rows in recap.breakdowns.items()
         if rows
     }
@@ -197,11 +197,11 @@ def write_recap_pdf(recap: Recap, path: Path) -> None:
 WIDE = ("finding",)
 
 
-def _shown_label(name: str, code: str) -> str:
+def _shown_label(recap: Recap, name: str, code: str) -> str:
     from prakerja_cli.paper.recap import finding_explanation, label
 
     if name == "finding" and code != "*":
-        explanation = finding_explanation(code)
+        explanation = finding_explanation(code, recap.finding_fields.get(code))
         return f"{code}: {explanation}" if explanation else code
     return label(name, code)
 

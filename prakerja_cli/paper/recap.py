@@ -61,6 +61,9 @@ class Recap:
     withdrawn: int
     unsent: int  # registered, not yet delivered centrally
     breakdowns: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    #: The field each finding code of the period concerns (most of its findings'): its
+    #: explanation reads as the clerk saw it ("Penerima bansos lain: ya: ...", not "ya: ...").
+    finding_fields: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -116,6 +119,7 @@ def compute_recap(
     live_where, live_params = where_clause(
         db, statuses=REGISTERED, since=period.first, until=period.last
     )
+    finding_fields: dict[str, str] = {}
     breakdowns: dict[str, list[tuple[str, int]]] = {
         "status": sorted(_grouped(db, "status", where, params), key=lambda r: rank(STATUSES, r[0]))
     }
@@ -130,6 +134,17 @@ def compute_recap(
                 f"FROM applicants, json_each(applicants.findings) AS f{live_where} GROUP BY k"
             )
             rows = [(str(k), int(n)) for k, n in db.execute(sql, live_params).fetchall()]
+            fields_sql = (
+                "SELECT json_extract(f.value, '$.code'), json_extract(f.value, '$.field'), "
+                f"count(*) AS n FROM applicants, json_each(applicants.findings) AS f{live_where} "
+                "GROUP BY 1, 2 ORDER BY n, 2 DESC"
+            )
+            # Ascending by count: the most common field of a code is written last and stays.
+            finding_fields = {
+                str(code): str(name)
+                for code, name, _ in db.execute(fields_sql, live_params).fetchall()
+                if name
+            }
         else:
             rows = _grouped(db, _EXPRESSIONS[name], live_where, live_params)
         breakdowns[name] = _ordered(name, rows)
@@ -138,7 +153,7 @@ def compute_recap(
     unsent = dict(breakdowns["central"]).get("pending", 0)
     stamp = (now or datetime.now().astimezone()).isoformat(timespec="seconds")
     return Recap(office_code, office_name, period, stamp, sum(status.values()), registered,
-                 status.get("withdrawn", 0), unsent, breakdowns)  # fmt: skip
+                 status.get("withdrawn", 0), unsent, breakdowns, finding_fields)  # fmt: skip
 
 
 _PLACEHOLDER = re.compile(r"\{[^}]*\}")
@@ -167,10 +182,14 @@ def label(breakdown: str, code: str, lang: str | None = None) -> str:
     return code
 
 
-def finding_explanation(code: str, lang: str | None = None) -> str:
+def finding_explanation(code: str, field_name: str | None = None, lang: str | None = None) -> str:
     """What a finding code means, without the values of any one record (its text with each
-    value left out as `…`): no NIK digit or date of one applicant reaches a recap."""
-    from prakerja_cli.i18n import maybe
+    value left out as `…`): no NIK digit or date of one applicant reaches a recap. After the
+    label of the field it concerns, as the clerk saw it, when `field_name` is given."""
+    from prakerja_cli.i18n import field_label, maybe
 
     text = maybe(f"finding.{code}", lang) or ""
-    return _PLACEHOLDER.sub("…", text)
+    text = _PLACEHOLDER.sub("…", text)
+    if text and field_name:
+        return f"{field_label(field_name, lang)}: {text}"
+    return text

@@ -37,10 +37,12 @@ def check_xlsx(path: Path, *, force: bool) -> None:
 
 
 def _sheet_title(text: str) -> str:
-    """A sheet title Excel accepts: at most 31 characters, none of []:*?/\\."""
-    for ch in "[]:*?/\\":
+    """A sheet title Excel accepts: at most 31 characters, none of []:*?/\\ (`Kecamatan / desa`
+    becomes `Kecamatan - desa`)."""
+    text = text.replace("/", "-")
+    for ch in "[]:*?\\":
         text = text.replace(ch, " ")
-    return text[:31]
+    return " ".join(text.split())[:31]
 
 
 def write_recap_workbook(recap: Recap, path: Path) -> None:
@@ -80,14 +82,14 @@ def write_recap_workbook(recap: Recap, path: Path) -> None:
         for code, count in rows:
             shown = label(name, code)
             if name == "finding" and code != "*":
-                shown = finding_explanation(code) or code
+                shown = finding_explanation(code, recap.finding_fields.get(code)) or code
             sheet.append([neutralise(code), neutralise(shown), count])
         sheet.column_dimensions["A"].width = 24
         sheet.column_dimensions["B"].width = 60 if name == "finding" else 32
         sheet.column_dimensions["C"].width = 10
-        if name == "finding":  # an explanation is a sentence or two: wrapped, not cut at print
-            for (cell,) in sheet.iter_rows(min_row=2, min_col=2, max_col=2):
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
+        # A label longer than its column (an explanation, a long desa) wraps, not cut at print.
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=2, max_col=2):
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
         _fit_width(sheet)
         if name not in CHARTED or not rows:
             continue
