@@ -288,6 +288,14 @@ def test_report_writes_workbook_with_charts_and_pdf(office: Path, tmp_path: Path
     summary = book.worksheets[0]
     assert summary.title == "Ringkasan"
     assert len(summary._charts) >= 5  # native Excel charts, editable
+    for chart in summary._charts:
+        assert chart.dataLabels.showVal and not chart.dataLabels.showCatName  # the count only
+        assert not chart.dataLabels.showSerName
+        assert chart.y_axis.majorUnit == int(chart.y_axis.majorUnit) >= 1  # whole counts
+        assert chart.y_axis.scaling.min == 0 and chart.y_axis.crosses == "max"  # axis below
+        assert chart.x_axis.delete is False and chart.y_axis.delete is False  # shown in Excel
+    assert summary.page_setup.fitToWidth == 1  # printed a page wide: the title is not cut
+    assert [ws.title for ws in book.worksheets][6] == "6. Kecamatan - desa"
     assert any(ws.title.endswith("Jenis kelamin") for ws in book.worksheets)
     text = _pdf_text(pdf)
     assert "Disnaker Kota Bandung" in text and "Periode:" in text and "Halaman 1 dari 1" in text
@@ -300,7 +308,44 @@ def test_report_writes_workbook_with_charts_and_pdf(office: Path, tmp_path: Path
     assert "Page 1 of 1" in _pdf_text(tmp_path / "en.pdf")
 
 
+def test_the_recap_pdf_shows_every_label_whole_and_dates_as_a_letter_does(
+    office: Path, tmp_path: Path
+) -> None:
+    """Nothing cut (`NIK_BIRTHDATE_MISMA…`, `SUKASARI / GEGERKALO…` were): every label of every
+    breakdown is in the PDF's text whole, wrapped or not, in both languages; the period and the
+    moment written as a letter writes them; one or two pages."""
+    from prakerja_cli.i18n import set_language
+    from prakerja_cli.i18n.format import long_day
+    from prakerja_cli.paper.recap import finding_explanation, label
+
+    _varied_store()
+    first = date.today() - timedelta(days=1)
+    for lang, period_word in (("id", "Periode"), ("en", "Period")):
+        pdf = tmp_path / f"rekap-{lang}.pdf"
+        run = invoke(["report", "--from", first.isoformat(), "--pdf", str(pdf), "--json",
+                      "--lang", lang])  # fmt: skip
+        assert run.exit_code == 0, run.stderr
+        recap = run.json()
+        text = _pdf_text(pdf)
+        compact = "".join(text.split())
+        set_language(lang)
+        assert f"{period_word}: {Period(first, date.today()).label()}" in text  # 4 s.d. 5 Desember
+        assert long_day(date.today()) in text  # generated at
+        for name, buckets in recap["breakdowns"].items():
+            for bucket in buckets:
+                shown = label(name, bucket["code"])
+                if name == "finding" and bucket["code"] != "*":
+                    shown = f"{bucket['code']}: {finding_explanation(bucket['code'])}"
+                    shown = shown.split(": ", 1)[0]  # the code; its explanation comes next
+                assert "".join(shown.split()) in compact, (lang, name, shown)
+        set_language(None)
+        assert "ARCAMANIK/CISARANTENBINAHARAPAN" in compact  # a long desa, wrapped
+        assert 1 <= len(PdfReader(pdf).pages) <= 2
+
+
 def test_receipt_masks_the_nik_and_register_writes_one(office: Path, tmp_path: Path) -> None:
+    from prakerja_cli.i18n.format import long_day
+
     nik = synthetic_nik("327301", date(1990, 8, 17), "P", 9001)
     out = tmp_path / "terima.pdf"
     run = invoke([*applicant_args(), "--receipt", str(out)])
@@ -309,6 +354,7 @@ def test_receipt_masks_the_nik_and_register_writes_one(office: Path, tmp_path: P
     assert "3273-D01-000001" in text and "SITI AMINAH" in text
     assert nik not in text and nik[:4] + "*" * 10 + nik[-2:] in text
     assert "Langkah berikutnya" in text
+    assert f"Waktu daftar {long_day(date.today())}" in text  # 5 Desember 2026 14.05 WIB
     page = PdfReader(out).pages[0]
     assert round(float(page.mediabox.width) / 72 * 25.4) == 105  # A6
     second = tmp_path / "lagi.pdf"
@@ -340,6 +386,8 @@ def _zip_file(path: Path, name: str) -> bytes:
 
 
 def test_handover_is_deterministic_and_names_changes(office: Path, tmp_path: Path) -> None:
+    from prakerja_cli.i18n.format import long_day
+
     numbers = _register(3)
     assert (
         invoke(["applicants", "withdraw", numbers[1], "--yes", "--reason", "Pindah"]).exit_code == 0
@@ -371,9 +419,11 @@ def test_handover_is_deterministic_and_names_changes(office: Path, tmp_path: Pat
     bast.write_bytes(_zip_file(first, bast_name))
     text = _pdf_text(bast)
     assert "BERITA ACARA SERAH TERIMA" in text and recap_name in text
-    compact = "".join(text.split())
-    assert hashlib.sha256(recap.read_bytes()).hexdigest() in compact
-    assert result["audit_head"] in compact
+    lines = text.splitlines()
+    # Each on one line: a hash wrapped after 63 digits is hard to compare by eye.
+    assert any(hashlib.sha256(recap.read_bytes()).hexdigest() in line for line in lines)
+    assert any(result["audit_head"] in line for line in lines)
+    assert f"periode {long_day(date.today())}" in " ".join(text.split())
     assert "Kepala Dinas" in text and "Yang menerima" in text and "Halaman 1 dari 1" in text
     # A record edited between runs is named.
     assert invoke(["applicants", "edit", numbers[2], "--set", "address=Jl. Baru 2"]).exit_code == 0
@@ -383,15 +433,29 @@ def test_handover_is_deterministic_and_names_changes(office: Path, tmp_path: Pat
     assert (tmp_path / "c" / "manifest.json").is_file()
 
 
-def test_report_fits_eighty_columns_at_a_terminal(office: Path) -> None:
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_report_fits_eighty_columns_at_a_terminal(office: Path, lang: str) -> None:
+    """The real process on an 80-column pseudo-terminal, over a varied store (twelve kecamatan,
+    long desa names, findings whose explanations wrap): no line longer than the console, each
+    bar on its label's first line after the count, none wrapped onto a line of its own."""
+    import re
+
     from terminal import Terminal
 
-    _register(2)
-    terminal = Terminal(["report"], office, width=80)
+    _varied_store()
+    terminal = Terminal(["report", "--from", "2025-06-01", "--lang", lang], office, width=80)
     code, screen = terminal.close()
     assert code == 0, screen
-    assert "Rekap pendaftaran" in screen and "Status pendaftaran" in screen
-    assert max(len(line) for line in screen.splitlines()) <= 80
+    lines = screen.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    title, period = ("Rekap pendaftaran", "Periode: 1 Juni 2025 s.d. ") if lang == "id" else (
+        "Offline Kartu Prakerja registrations", "Period: 1 June 2025 to ")  # fmt: skip
+    assert lines[0].startswith(title) and lines[1].startswith(period)
+    bar_lines = [line for line in lines if "█" in line]
+    assert len(bar_lines) >= 40
+    row = re.compile(r"^\S.*\S\s+[0-9][0-9.,]*\s+█+\s*$")
+    for line in bar_lines:
+        assert row.match(line), f"a bar away from its label and count: {line!r}"
 
 
 def test_samples_hold_the_demo_offices_papers() -> None:
