@@ -35,7 +35,9 @@ TOP = 10
 _EXPRESSIONS = {
     "central": "coalesce(central_status, 'pending')",
     "desk": "desk",
-    "operator": "operator",
+    # One row per operator whatever the case typed at each desk (`Rina`, `RINA`), as
+    # `applicants list --operator rina` lists them.
+    "operator": "operator COLLATE NOCASE",
     "district": "district",
     "village": "district || ' / ' || village",
     "gender": "gender",
@@ -45,7 +47,8 @@ _EXPRESSIONS = {
     "priority": "priority",
     "social_assistance": "social_assistance",
 }
-#: Breakdowns with a few known codes: all shown, in code order (the others by count, the TOP).
+#: Breakdowns with a few known codes: all shown, never cut to the TOP; those with an order of
+#: their own (_ordered) in it, the others by code. The rest by count, the largest TOP.
 _ORDER_BY_CODE = {"age", "status", "central", "desk", "gender", "education", "employment",
                   "priority", "social_assistance"}  # fmt: skip
 

@@ -509,7 +509,8 @@ def _where(
     where: list[str] = []
     params: list[Any] = []
     if status == "registered":
-        statuses = (*statuses, *REGISTERED) if statuses else REGISTERED
+        where.append(f"status IN ({', '.join('?' * len(REGISTERED))})")
+        params += REGISTERED
     elif status:
         where.append("status = ?")
         params.append(status)
@@ -532,9 +533,9 @@ def _where(
     if desk:
         where.append("desk = ?")
         params.append(desk.upper())
-    if operator:
+    if operator:  # any case, as a recap groups them (config set operator is free text)
         where.append("operator = ? COLLATE NOCASE")
-        params.append(" ".join(operator.split()))
+        params.append(operator.strip())
     for column, name in (("district", district), ("village", village)):
         if name:
             condition, value = _place_condition(db, column, name)
