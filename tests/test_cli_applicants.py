@@ -59,6 +59,55 @@ def test_list_filters(two: Path) -> None:
     assert bad.exit_code == 2 and "--since" in bad.stderr
 
 
+def test_list_has_a_filter_for_each_breakdown_of_the_recap(two: Path) -> None:
+    """Codes, labels and the form's spellings; a whole kecamatan name before a part of one."""
+
+    def names(*args: str) -> set[str]:
+        run = invoke(["applicants", "list", "--json", *args])
+        assert run.exit_code == 0, run.stderr
+        return {r["name"] for r in run.json()}
+
+    both = {"SITI AMINAH", "BUDI SANTOSO"}
+    assert names("--status", "registered") == names("--status", "Terdaftar") == both
+    assert names("--operator", "rina") == both and names("--operator", "Budi") == set()
+    assert names("--district", "Coblong", "--village", "dago") == {"BUDI SANTOSO"}
+    assert names("--village", "gegerkalong") == {"SITI AMINAH"}
+    assert names("--finding", "nik_birthdate_mismatch") == {"BUDI SANTOSO"}
+    assert names("--gender", "perempuan") == names("--gender", "P") == {"SITI AMINAH"}
+    today = date.today()
+    age = today.year - 1990 - ((today.month, today.day) < (8, 17))  # Siti, born 17-08-1990
+    low = 25 + (age - 25) // 10 * 10  # bands of ten years from 25 (she is 25 to 64 until 2054)
+    assert "SITI AMINAH" in names("--age", f"{low}-{low + 9} tahun")
+    assert names("--age", "unknown") == set()
+    assert names("--education", "SMA/SMK/sederajat") == names("--education", "sma") == both
+    assert names("--employment", "Korban PHK") == both and names("--employment", "PEKERJA") == set()
+    assert names("--priority", "normal") == both and names("--priority", "low") == set()
+    assert names("--no-social-assistance") == both and names("--social-assistance") == set()
+    for option, value in (("--age", "tua"), ("--gender", "x"), ("--education", "sekolah tinggi"),
+                          ("--priority", "urgent")):  # fmt: skip
+        bad = invoke(["applicants", "list", option, value])
+        assert bad.exit_code == 2 and option in bad.stderr, (option, bad.stderr)
+
+
+def test_a_whole_kecamatan_name_is_not_also_part_of_another(office: Path) -> None:
+    """The recap's CIMAHI is not CIMAHI SELATAN: `--district cimahi` lists the first only, and
+    a part of a name that is no whole one still finds both."""
+    for serial, district in ((9011, "Cimahi"), (9012, "Cimahi Selatan")):
+        born = date(1990, 1, serial % 100)
+        args = applicant_args(nik=synthetic_nik("327301", born, "P", serial),
+                              kk=f"32730101011{serial:05d}", birth_date=born.isoformat())  # fmt: skip
+        args[args.index("Sukasari")] = district
+        assert invoke(args).exit_code == 0
+
+    def districts(value: str) -> list[str]:
+        rows = invoke(["applicants", "list", "--json", "--district", value]).json()
+        return sorted(r["district"] for r in rows)
+
+    assert districts("cimahi") == ["CIMAHI"]
+    assert districts("cimahi  selatan") == ["CIMAHI SELATAN"]
+    assert districts("cimah") == ["CIMAHI", "CIMAHI SELATAN"]
+
+
 @pytest.mark.parametrize(
     "written",
     ["{iso}", "{d:02d}-{m:02d}-{y}", "{d}/{m}/{y}", "{d:02d}.{m:02d}.{y}", "{d} {month} {y}"],
@@ -377,8 +426,8 @@ def test_unknown_status_filter_is_a_usage_error(two: Path) -> None:
     assert run.exit_code == 2
     assert run.stderr.splitlines() == [
         "galat: --status bogus tidak dikenal.",
-        "saran: Pilih salah satu: valid, flagged, withdrawn (huruf besar/kecil bebas; labelnya "
-        "juga diterima, mis. Sah, Dibatalkan).",
+        "saran: Pilih salah satu: valid, flagged, withdrawn, registered (huruf besar/kecil "
+        "bebas; labelnya juga diterima, mis. Sah, Dibatalkan).",
     ]
 
 

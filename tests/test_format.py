@@ -76,3 +76,14 @@ def test_months_by_name() -> None:
     )
     set_language("en")
     assert fmt.month("2026-08") == "August 2026"
+
+
+def test_papers_write_a_day_as_a_letter_does() -> None:
+    """A recap, receipt or BAST: `5 Desember 2026`, not 05-12-2026; the time with its zone."""
+    assert fmt.long_day(date(2026, 12, 5)) == "5 Desember 2026"
+    assert fmt.long_day("2026-01-05T20:00:00+00:00", WIB) == "6 Januari 2026"
+    assert fmt.long_day(date(2026, 8, 17), year=False) == "17 Agustus"
+    assert fmt.long_moment("2026-12-04T17:05:00+00:00", WIB) == "5 Desember 2026 00.05 WIB"
+    set_language("en")
+    assert fmt.long_day(date(2026, 12, 5)) == "5 December 2026"
+    assert fmt.long_moment("2026-12-04T17:05:00+07:00", WIB) == "4 December 2026 17:05 WIB"

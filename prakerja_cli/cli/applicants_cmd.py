@@ -85,24 +85,37 @@ def list_(
         typer.Option("--today"),
     ] = False,
     desk: Annotated[str | None, typer.Option()] = None,
+    operator: Annotated[str | None, typer.Option()] = None,
     district: Annotated[str | None, typer.Option()] = None,
+    village: Annotated[str | None, typer.Option()] = None,
+    finding: Annotated[str | None, typer.Option()] = None,
+    gender: Annotated[str | None, typer.Option()] = None,
+    age: Annotated[str | None, typer.Option()] = None,
+    education: Annotated[str | None, typer.Option()] = None,
+    employment: Annotated[str | None, typer.Option()] = None,
+    priority: Annotated[str | None, typer.Option()] = None,
+    social_assistance: Annotated[
+        bool | None, typer.Option("--social-assistance/--no-social-assistance")
+    ] = None,
     limit: Annotated[int | None, typer.Option()] = None,
     all_: Annotated[bool, typer.Option("--all")] = False,
     reveal: RevealOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
     """List registrations, newest first: the newest 50 unless --all or --limit; --today for
-    the day's work.
+    the day's work. Each breakdown of `prakerja report` has its filter here.
     """
     from datetime import date
 
     from prakerja_cli.cli.common import parse_choice
+    from prakerja_cli.core import fields
     from prakerja_cli.errors import UsageError
     from prakerja_cli.i18n import t
     from prakerja_cli.office import open_workspace
     from prakerja_cli.store.applicants import (
         CENTRAL_STATES,
-        STATUSES,
+        PRIORITIES,
+        STATUS_FILTERS,
         count_applicants,
         list_applicants,
     )
@@ -114,11 +127,17 @@ def list_(
     if limit is not None:
         _check_limit(limit)
     filters: dict[str, Any] = {
-        "status": parse_choice(status, STATUSES, "status", "--status") if status else None,
+        "status": parse_choice(status, STATUS_FILTERS, "status", "--status") if status else None,
         "central": parse_choice(central, CENTRAL_STATES, "central", "--central") if central else None,
         "since": date.today() if today else parse_day(since, "--since"),
         "until": date.today() if today else parse_day(until, "--until"),
-        "desk": desk, "district": district,
+        "desk": desk, "operator": operator, "district": district, "village": village,
+        "finding": finding, "age": _age_band(age) if age else None,
+        "gender": _field_choice(gender, fields.GENDERS, "--gender") if gender else None,
+        "education": _field_choice(education, fields.EDUCATION, "--education") if education else None,
+        "employment": _field_choice(employment, fields.EMPLOYMENT, "--employment") if employment else None,
+        "priority": parse_choice(priority, PRIORITIES, "report.priority", "--priority") if priority else None,
+        "social_assistance": social_assistance,
     }  # fmt: skip
     shown = None if all_ else (limit or DEFAULT_LIMIT)
     ws = open_workspace()
@@ -131,6 +150,36 @@ def list_(
             err.print(
                 t("msg.list_more", shown=shown, total=total, more=total - shown), markup=False
             )
+
+
+def _field_choice(value: str, choices: Any, option: str) -> str:
+    """The code of a form's choice (gender, education, employment) from its code, its label or
+    any spelling the form accepts (`SMA`, `sma/smk`, `Korban PHK`, `pria`)."""
+    from prakerja_cli.core.fields import normalise_choice
+    from prakerja_cli.errors import UsageError
+
+    code, _ = normalise_choice(value, choices, option)
+    if code is None:
+        raise UsageError("error.choice_unknown", hint="hint.choice", option=option, value=value,
+                         known=", ".join(choices))  # fmt: skip
+    return code
+
+
+def _age_band(value: str) -> str:
+    """One of the recap's age bands: `25-34`, also as the recap labels it (`25-34 tahun`)."""
+    from prakerja_cli.errors import UsageError
+    from prakerja_cli.i18n import LANGUAGES, t
+    from prakerja_cli.store.applicants import AGE_BANDS
+
+    wanted = " ".join(value.split()).casefold()
+    for band in AGE_BANDS:
+        names = {band, *(t("report.age_band", lang, band=band) for lang in LANGUAGES)}
+        if band == "unknown":
+            names |= {t("value.unknown", lang) for lang in LANGUAGES}
+        if wanted in {name.casefold() for name in names}:
+            return band
+    raise UsageError("error.choice_unknown", hint="hint.choice", option="--age", value=value,
+                     known=", ".join(AGE_BANDS))  # fmt: skip
 
 
 def _check_limit(limit: int, hint: str = "hint.limit_min") -> None:

@@ -94,7 +94,7 @@ def render_recap(recap: Recap) -> None:
         for code, count in rows:
             shown = label(name, code)
             if name == "finding" and code != "*":
-                explanation = finding_explanation(code)
+                explanation = finding_explanation(code, recap.finding_fields.get(code))
                 shown = f"{code}: {explanation}" if explanation else code
             bar = "█" * max(1, round(BAR_CELLS * count / top)) if count else ""
             table.add_row(escape(shown), number(count), f"[cyan]{bar}[/]")

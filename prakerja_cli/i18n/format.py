@@ -50,6 +50,30 @@ def day(value: date | datetime | str | None, zone: tzinfo | None = None) -> str:
     return value.strftime("%d-%m-%Y")
 
 
+def long_day(value: date | datetime | str, zone: tzinfo | None = None, *, year: bool = True,
+             month: bool = True) -> str:  # fmt: skip
+    """A day as a letter writes it: `5 Desember 2026` (`5 December 2026`); a moment gives its
+    day in the office's time zone. Without the year (`5 Desember`), or the month as well (`5`),
+    for the first day of a range that shares them with the last."""
+    if isinstance(value, str):
+        value = date.fromisoformat(value) if len(value) == 10 else _as_datetime(value, zone)
+    if isinstance(value, datetime):
+        value = _as_datetime(value, zone).date()
+    parts = [str(value.day)]
+    if month:
+        parts.append(t(f"month.{value.month}"))
+        if year:
+            parts.append(str(value.year))
+    return " ".join(parts)
+
+
+def long_moment(value: datetime | str, zone: tzinfo | None = None) -> str:
+    """A moment as a letter writes it, in the office's time zone: `5 Desember 2026 17.05 WIB`."""
+    local = _as_datetime(value, zone)
+    return t("format.moment", day=long_day(local.date()), hour=f"{local.hour:02d}",
+             minute=f"{local.minute:02d}", zone=zone_name(local))  # fmt: skip
+
+
 def zone_name(moment: datetime) -> str:
     """WIB, WITA or WIT for Indonesia's offsets; otherwise UTC with its offset."""
     offset = moment.utcoffset() or timedelta(0)

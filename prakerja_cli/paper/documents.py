@@ -64,34 +64,65 @@ def _heading(pdf: FPDF, text: str, size: float = 11) -> None:
     pdf.set_font(FAMILY, size=9)
 
 
-def _bars(pdf: FPDF, rows: list[tuple[str, int]], width: float) -> None:
-    """A table that is its own bar chart: label, count, and a bar scaled to the largest count."""
+#: A bar table's line height (mm) and type size (pt).
+_LINE, _SIZE = 4.0, 8.0
+
+
+def _label_lines(pdf: FPDF, text: str, width: float) -> list[str]:
+    """`text` broken into the lines a cell `width` wide holds: a label wraps, never is cut."""
+    pdf.set_font(FAMILY, size=_SIZE)
+    lines = pdf.multi_cell(width, _LINE, text, dry_run=True, output="LINES", align="L")
+    assert isinstance(lines, list)  # output="LINES" gives the lines only
+    return [str(line) for line in lines] or [""]
+
+
+#: A bar table's columns as shares of its width: label (wrapped), count, bar; a table across the
+#: page gives its label more (the findings' explanations).
+_LABEL_SHARE, _COUNT_SHARE, _WIDE_LABEL_SHARE = 0.5, 0.1, 0.64
+
+
+def _shares(width: float, wide: bool) -> tuple[float, float]:
+    """The label's and the count's widths in a bar table `width` wide."""
+    if wide:
+        return width * _WIDE_LABEL_SHARE, width * _COUNT_SHARE / 2
+    return width * _LABEL_SHARE, width * _COUNT_SHARE
+
+
+def _bars_height(pdf: FPDF, rows: list[tuple[str, int]], width: float, wide: bool) -> float:
+    label_w = _shares(width, wide)[0]
+    return sum(len(_label_lines(pdf, shown, label_w)) * _LINE + 0.6 for shown, _ in rows)
+
+
+def _bars(pdf: FPDF, rows: list[tuple[str, int]], width: float, wide: bool = False) -> None:
+    """A table that is its own bar chart: label (wrapped to its column), count, and a bar scaled
+    to the largest count; from the current position, which the caller made room for."""
     from prakerja_cli.i18n.format import number
 
     top = max((n for _, n in rows), default=0) or 1
-    label_w, count_w = width * 0.42, width * 0.12
+    label_w, count_w = _shares(width, wide)
     bar_w = width - label_w - count_w - 2
-    pdf.set_font(FAMILY, size=8)
     for shown, count in rows:
-        if pdf.will_page_break(5):
-            pdf.add_page()
         x, y = pdf.get_x(), pdf.get_y()
-        pdf.cell(label_w, 4.6, _fit(pdf, shown, label_w - 1))
-        pdf.cell(count_w, 4.6, number(count), align="R")
+        lines = _label_lines(pdf, shown, label_w)
+        pdf.set_xy(x, y)
+        pdf.multi_cell(label_w, _LINE, "\n".join(lines), align="L")
+        pdf.set_xy(x + label_w, y)
+        pdf.cell(count_w, _LINE, number(count), align="R")
         if count:
             pdf.set_fill_color(*BAR)
             pdf.rect(
-                x + label_w + count_w + 2, y + 0.8, max(0.6, bar_w * count / top), 3.0, style="F"
+                x + label_w + count_w + 2, y + 0.6, max(0.6, bar_w * count / top), 2.8, style="F"
             )
-        pdf.set_xy(x, y + 4.6)
+        pdf.set_xy(x, y + len(lines) * _LINE + 0.6)
 
 
-def _fit(pdf: FPDF, text: str, width: float) -> str:
-    if pdf.get_string_width(text) <= width:
-        return text
-    while text and pdf.get_string_width(text + "…") > width:
-        text = text[:-1]
-    return text + "…"
+def _fit_size(pdf: FPDF, text: str, width: float, size: float, smallest: float) -> float:
+    """The largest type size from `size` down to `smallest` at which `text` fits on one line
+    (a SHA-256 split over two lines, a lone `d` under the rest, is hard to compare by eye)."""
+    while size > smallest and pdf.get_string_width(text) > width:
+        size -= 0.25
+        pdf.set_font_size(size)
+    return size
 
 
 def _finish(pdf: FPDF, path: Path) -> None:
@@ -108,11 +139,10 @@ def _moment_of(value: str) -> datetime:
 def write_recap_pdf(recap: Recap, path: Path) -> None:
     """A4, office and period on top, the totals, then each breakdown as a bar table, two columns."""
     from prakerja_cli.i18n import t
-    from prakerja_cli.i18n.format import moment, number
-    from prakerja_cli.paper.recap import label
+    from prakerja_cli.i18n.format import long_moment, number
 
     title = t("report.title", office=recap.office_name)
-    generated = t("report.generated", at=moment(recap.generated_at))
+    generated = t("report.generated", at=long_moment(recap.generated_at))
     pdf = _document("A4", title, generated, _moment_of(recap.generated_at))
     pdf.add_page()
     _heading(pdf, recap.office_name, 14)
@@ -138,36 +168,60 @@ def write_recap_pdf(recap: Recap, path: Path) -> None:
         pdf.set_font(FAMILY, size=6.5)
         pdf.multi_cell(box_w - 4, 2.9, t(key), align="C", max_line_height=2.9)
     pdf.set_xy(pdf.l_margin, y + 19)
-    column_w = (pdf.w - pdf.l_margin - pdf.r_margin - 8) / 2
-    names = [n for n, rows in recap.breakdowns.items() if rows]
-    for left, right in _pairs(names):
-        top = pdf.get_y()
-        needed = 8 + 4.6 * max(
-            len(recap.breakdowns[left]), len(recap.breakdowns.get(right or "", []))
-        )
-        if pdf.will_page_break(min(needed, 60)):
+    full_w = pdf.w - pdf.l_margin - pdf.r_margin
+    column_w = (full_w - 8) / 2
+    shown: dict[str, list[tuple[str, int]]] = {
+        name: [(_shown_label(recap, name, code), n) for code, n in rows]
+        for name, rows in recap.breakdowns.items()
+        if rows
+    }
+    for group in _layout(list(shown)):
+        wide = len(group) == 1 and group[0] in WIDE
+        width = full_w if wide else column_w
+        heights = [_bars_height(pdf, shown[name], width, wide) for name in group]
+        if pdf.will_page_break(6 + max(heights)):  # a table is never split over two pages
             pdf.add_page()
-            top = pdf.get_y()
-        bottoms = []
-        for index, name in enumerate((left, right)):
-            if name is None:
-                continue
-            pdf.set_xy(pdf.l_margin + index * (column_w + 8), top)
+        top = pdf.get_y()
+        for index, name in enumerate(group):
+            x = pdf.l_margin + index * (column_w + 8)
+            pdf.set_xy(x, top)
             pdf.set_font(FAMILY, "B", 9)
-            pdf.cell(column_w, 6, t(f"report.breakdown.{name}"))
-            pdf.set_xy(pdf.l_margin + index * (column_w + 8), top + 6)
-            rows = [(label(name, code), n) for code, n in recap.breakdowns[name]]
-            _bars(pdf, rows, column_w)
-            bottoms.append(pdf.get_y())
-        pdf.set_xy(pdf.l_margin, max(bottoms) + 3)
+            pdf.cell(width, 6, t(f"report.breakdown.{name}"))
+            pdf.set_xy(x, top + 6)
+            _bars(pdf, shown[name], width, wide)
+        pdf.set_xy(pdf.l_margin, top + 6 + max(heights) + 3)
     _finish(pdf, path)
 
 
-def _pairs(names: list[str]) -> list[tuple[str, str | None]]:
-    """Breakdowns two by two, side by side; an odd last one alone."""
-    return [
-        (names[i], names[i + 1] if i + 1 < len(names) else None) for i in range(0, len(names), 2)
-    ]
+#: Breakdowns given the page's whole width: a finding's explanation is a sentence or two.
+WIDE = ("finding",)
+
+
+def _shown_label(recap: Recap, name: str, code: str) -> str:
+    from prakerja_cli.paper.recap import finding_explanation, label
+
+    if name == "finding" and code != "*":
+        explanation = finding_explanation(code, recap.finding_fields.get(code))
+        return f"{code}: {explanation}" if explanation else code
+    return label(name, code)
+
+
+def _layout(names: list[str]) -> list[tuple[str, ...]]:
+    """Breakdowns two by two, side by side, in their order; a wide one alone on its row (the
+    pair it interrupts is made of its neighbours), an odd last one alone."""
+    groups: list[tuple[str, ...]] = []
+    waiting: list[str] = []
+    for name in names:
+        if name in WIDE:
+            groups.append((name,))
+            continue
+        waiting.append(name)
+        if len(waiting) == 2:
+            groups.append((waiting[0], waiting[1]))
+            waiting = []
+    if waiting:
+        groups.append((waiting[0],))
+    return groups
 
 
 def write_receipt(row: dict[str, Any], office_name: str, path: Path, *, moment: datetime) -> None:
@@ -177,7 +231,7 @@ def write_receipt(row: dict[str, Any], office_name: str, path: Path, *, moment: 
 
     from prakerja_cli.core.nik import mask
     from prakerja_cli.i18n import t
-    from prakerja_cli.i18n.format import moment as shown_moment
+    from prakerja_cli.i18n.format import long_moment
 
     number = str(row["registration_number"])
     pdf = _document((105, 148), t("receipt.pdf_title"), t("receipt.footer"), moment)
@@ -205,7 +259,7 @@ def write_receipt(row: dict[str, Any], office_name: str, path: Path, *, moment: 
     pairs = (
         (t("label.name"), str(row.get("name") or "-")),
         ("NIK", mask(str(row.get("nik") or ""))),
-        (t("receipt.registered_at"), shown_moment(str(row["created_at"]))),
+        (t("receipt.registered_at"), long_moment(str(row["created_at"]))),
         (t("receipt.desk"), f"{row['desk']} / {row['operator']}"),
         (t("label.status"), t(f"status.{row['status']}")),
     )
@@ -218,7 +272,9 @@ def write_receipt(row: dict[str, Any], office_name: str, path: Path, *, moment: 
     pdf.set_font(FAMILY, "B", 7.5)
     pdf.cell(0, 4, t("receipt.next_title"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FAMILY, size=7)
-    pdf.multi_cell(0, 3.4, t("receipt.next", number=number), new_x="LMARGIN", new_y="NEXT")
+    # Ragged right: justified on a postcard's width leaves holes between the words.
+    pdf.multi_cell(0, 3.4, t("receipt.next", number=number), align="L", new_x="LMARGIN",
+                   new_y="NEXT")  # fmt: skip
     _finish(pdf, path)
 
 
@@ -275,6 +331,7 @@ def write_bast(facts: dict[str, Any], path: Path, *, moment: datetime) -> None:
                        ("bast.sha256", facts["recap_sha256"]), ("bast.audit_head", facts["audit_head"])):  # fmt: skip
         pdf.cell(38, 5, t(key))
         pdf.set_font(FAMILY, "B", 8.5)
+        _fit_size(pdf, value, width - 38 - 2 * pdf.c_margin - 0.5, 8.5, 6.5)
         pdf.multi_cell(0, 5, value, new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(FAMILY, size=9)
     pdf.ln(2)

@@ -15,13 +15,18 @@ class Period:
     last: date
 
     def label(self) -> str:
-        """As an Indonesian reads it: `05-12-2026` or `01-11-2026 s.d. 30-11-2026`."""
+        """As an Indonesian reads it: `5 Desember 2026`, `1 s.d. 30 November 2026`,
+        `30 November s.d. 6 Desember 2026`, `29 Desember 2025 s.d. 4 Januari 2026` (the first
+        day leaves out what it shares with the last)."""
         from prakerja_cli.i18n import t
-        from prakerja_cli.i18n.format import day
+        from prakerja_cli.i18n.format import long_day
 
         if self.first == self.last:
-            return day(self.first)
-        return t("report.period_range", first=day(self.first), last=day(self.last))
+            return long_day(self.first)
+        same_year = self.first.year == self.last.year
+        same_month = same_year and self.first.month == self.last.month
+        first = long_day(self.first, year=not same_year, month=not same_month)
+        return t("report.period_range", first=first, last=long_day(self.last))
 
     def slug(self) -> str:
         """For file names: `2026-11-01_2026-11-30`."""

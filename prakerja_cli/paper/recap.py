@@ -15,7 +15,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from prakerja_cli.paper.period import Period
-from prakerja_cli.store.applicants import CENTRAL_STATES, STATUSES
+from prakerja_cli.store.applicants import (
+    AGE_BAND,
+    AGE_BANDS,
+    CENTRAL_STATES,
+    PRIORITIES,
+    REGISTERED,
+    STATUSES,
+)
 
 if TYPE_CHECKING:
     from prakerja_cli.store.db import Database
@@ -25,30 +32,25 @@ BREAKDOWNS = ("status", "central", "desk", "operator", "district", "village", "f
               "gender", "age", "education", "employment", "priority", "social_assistance")  # fmt: skip
 #: How many kecamatan/desa and finding codes are listed (the rest are summed under "other").
 TOP = 10
-AGE_BANDS = ("<18", "18-24", "25-34", "35-44", "45-54", "55-64", "65+")
-_AGE = (
-    "(CAST(substr(created_at, 1, 4) AS INTEGER) - CAST(substr(birth_date, 1, 4) AS INTEGER)"
-    " - (substr(created_at, 6, 5) < substr(birth_date, 6, 5)))"
-)
-_AGE_BAND = (
-    f"CASE WHEN {_AGE} < 18 THEN '<18' WHEN {_AGE} < 25 THEN '18-24' WHEN {_AGE} < 35 THEN '25-34'"
-    f" WHEN {_AGE} < 45 THEN '35-44' WHEN {_AGE} < 55 THEN '45-54' WHEN {_AGE} < 65 THEN '55-64'"
-    " ELSE '65+' END"
-)
 _EXPRESSIONS = {
     "central": "coalesce(central_status, 'pending')",
     "desk": "desk",
-    "operator": "operator",
+    # One row per operator whatever the case typed at each desk (`Rina`, `RINA`), as
+    # `applicants list --operator rina` lists them.
+    "operator": "operator COLLATE NOCASE",
     "district": "district",
     "village": "district || ' / ' || village",
     "gender": "gender",
-    "age": _AGE_BAND,
+    "age": AGE_BAND,
     "education": "education",
     "employment": "employment",
     "priority": "priority",
     "social_assistance": "social_assistance",
 }
-_ORDER_BY_CODE = {"age", "status", "central", "desk", "gender", "education", "priority"}
+#: Breakdowns with a few known codes: all shown, never cut to the TOP; those with an order of
+#: their own (_ordered) in it, the others by code. The rest by count, the largest TOP.
+_ORDER_BY_CODE = {"age", "status", "central", "desk", "gender", "education", "employment",
+                  "priority", "social_assistance"}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,9 @@ class Recap:
     withdrawn: int
     unsent: int  # registered, not yet delivered centrally
     breakdowns: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    #: The field each finding code of the period concerns (most of its findings'): its
+    #: explanation reads as the clerk saw it ("Penerima bansos lain: ya: ...", not "ya: ...").
+    finding_fields: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -90,10 +95,13 @@ def rank(order: tuple[str, ...], code: str) -> int:
 
 
 def _ordered(name: str, rows: list[tuple[str, int]]) -> list[tuple[str, int]]:
-    if name == "age":
-        return sorted(rows, key=lambda r: AGE_BANDS.index(r[0]) if r[0] in AGE_BANDS else 99)
-    if name == "central":
-        return sorted(rows, key=lambda r: rank(CENTRAL_STATES, r[0]))
+    from prakerja_cli.core import fields
+
+    # Codes with an order of their own: the form's (SD before SMA before S1), young to old.
+    known = {"age": AGE_BANDS, "central": CENTRAL_STATES, "priority": PRIORITIES,
+             "education": tuple(fields.EDUCATION), "employment": tuple(fields.EMPLOYMENT)}  # fmt: skip
+    if name in known:
+        return sorted(rows, key=lambda r: (rank(known[name], r[0]), r[0]))
     if name in _ORDER_BY_CODE:
         return sorted(rows)
     ranked = sorted(rows, key=lambda r: (-r[1], r[0]))
@@ -112,8 +120,9 @@ def compute_recap(
 
     where, params = where_clause(db, since=period.first, until=period.last)
     live_where, live_params = where_clause(
-        db, statuses=("valid", "flagged"), since=period.first, until=period.last
+        db, statuses=REGISTERED, since=period.first, until=period.last
     )
+    finding_fields: dict[str, str] = {}
     breakdowns: dict[str, list[tuple[str, int]]] = {
         "status": sorted(_grouped(db, "status", where, params), key=lambda r: rank(STATUSES, r[0]))
     }
@@ -121,11 +130,24 @@ def compute_recap(
         if name == "status":
             continue
         if name == "finding":
+            # Records, not findings: one holding a code twice is one record to look at, as
+            # `applicants list --finding CODE` lists it once.
             sql = (
-                "SELECT json_extract(f.value, '$.code') AS k, count(*) FROM applicants, "
-                f"json_each(applicants.findings) AS f{live_where} GROUP BY k"
+                "SELECT json_extract(f.value, '$.code') AS k, count(DISTINCT applicants.rowid) "
+                f"FROM applicants, json_each(applicants.findings) AS f{live_where} GROUP BY k"
             )
             rows = [(str(k), int(n)) for k, n in db.execute(sql, live_params).fetchall()]
+            fields_sql = (
+                "SELECT json_extract(f.value, '$.code'), json_extract(f.value, '$.field'), "
+                f"count(*) AS n FROM applicants, json_each(applicants.findings) AS f{live_where} "
+                "GROUP BY 1, 2 ORDER BY n, 2 DESC"
+            )
+            # Ascending by count: the most common field of a code is written last and stays.
+            finding_fields = {
+                str(code): str(name)
+                for code, name, _ in db.execute(fields_sql, live_params).fetchall()
+                if name
+            }
         else:
             rows = _grouped(db, _EXPRESSIONS[name], live_where, live_params)
         breakdowns[name] = _ordered(name, rows)
@@ -134,7 +156,7 @@ def compute_recap(
     unsent = dict(breakdowns["central"]).get("pending", 0)
     stamp = (now or datetime.now().astimezone()).isoformat(timespec="seconds")
     return Recap(office_code, office_name, period, stamp, sum(status.values()), registered,
-                 status.get("withdrawn", 0), unsent, breakdowns)  # fmt: skip
+                 status.get("withdrawn", 0), unsent, breakdowns, finding_fields)  # fmt: skip
 
 
 _PLACEHOLDER = re.compile(r"\{[^}]*\}")
@@ -149,23 +171,28 @@ def label(breakdown: str, code: str, lang: str | None = None) -> str:
         return t("report.other", lang)
     if breakdown in ("status", "central", "gender"):
         return maybe(f"{breakdown}.{code}", lang) or code
-    if breakdown == "education":
-        return fields.EDUCATION.get(code, (code,))[0]
-    if breakdown == "employment":
-        return fields.EMPLOYMENT.get(code, (code,))[0]
+    if breakdown in ("education", "employment"):  # the form's own words, in either language
+        choices = fields.EDUCATION if breakdown == "education" else fields.EMPLOYMENT
+        return maybe(f"choice.{breakdown}.{code}", lang) or choices.get(code, (code,))[0]
     if breakdown == "priority":
         return maybe(f"report.priority.{code}", lang) or code
     if breakdown == "social_assistance":
         return t("report.bansos_yes" if code == "1" else "report.bansos_no", lang)
     if breakdown == "age":
+        if code == "unknown":
+            return t("report.age_unknown", lang)
         return t("report.age_band", lang, band=code)
     return code
 
 
-def finding_explanation(code: str, lang: str | None = None) -> str:
+def finding_explanation(code: str, field_name: str | None = None, lang: str | None = None) -> str:
     """What a finding code means, without the values of any one record (its text with each
-    value left out as `…`): no NIK digit or date of one applicant reaches a recap."""
-    from prakerja_cli.i18n import maybe
+    value left out as `…`): no NIK digit or date of one applicant reaches a recap. After the
+    label of the field it concerns, as the clerk saw it, when `field_name` is given."""
+    from prakerja_cli.i18n import field_label, maybe
 
     text = maybe(f"finding.{code}", lang) or ""
-    return _PLACEHOLDER.sub("…", text)
+    text = _PLACEHOLDER.sub("…", text)
+    if text and field_name:
+        return f"{field_label(field_name, lang)}: {text}"
+    return text

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 CHARTED = ("status", "central", "district", "age", "gender", "education")
 #: The height of a default row in cm (15 pt), to stack charts without overlap.
 ROW_CM = 0.53
+#: Default rows on a printed A4 page at 100 % (about 25 cm between the default margins).
+ROWS_PER_PAGE = 47
 #: The date every entry of a deterministic zip carries (zip dates start in 1980).
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -35,17 +37,21 @@ def check_xlsx(path: Path, *, force: bool) -> None:
 
 
 def _sheet_title(text: str) -> str:
-    """A sheet title Excel accepts: at most 31 characters, none of []:*?/\\."""
-    for ch in "[]:*?/\\":
+    """A sheet title Excel accepts: at most 31 characters, none of []:*?/\\ (`Kecamatan / desa`
+    becomes `Kecamatan - desa`)."""
+    text = text.replace("/", "-")
+    for ch in "[]:*?\\":
         text = text.replace(ch, " ")
-    return text[:31]
+    return " ".join(text.split())[:31]
 
 
 def write_recap_workbook(recap: Recap, path: Path) -> None:
     """Summary sheet (office, period, totals, bar charts) and one sheet per breakdown."""
     from openpyxl import Workbook
     from openpyxl.chart import BarChart, Reference
-    from openpyxl.styles import Font
+    from openpyxl.chart.label import DataLabelList
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.worksheet.pagebreak import Break
     from openpyxl.worksheet.worksheet import Worksheet
 
     from prakerja_cli.i18n import t
@@ -65,7 +71,7 @@ def write_recap_workbook(recap: Recap, path: Path) -> None:
         summary.append([neutralise(t(key)), value])
     summary.column_dimensions["A"].width = 38
     summary.column_dimensions["B"].width = 12
-    anchor_row = 10
+    anchor_row, page_top = 10, 1
     for index, (name, rows) in enumerate(recap.breakdowns.items()):
         sheet = book.create_sheet(_sheet_title(f"{index + 1}. {t(f'report.breakdown.{name}')}"))
         sheet.append(
@@ -76,11 +82,15 @@ def write_recap_workbook(recap: Recap, path: Path) -> None:
         for code, count in rows:
             shown = label(name, code)
             if name == "finding" and code != "*":
-                shown = finding_explanation(code) or code
+                shown = finding_explanation(code, recap.finding_fields.get(code)) or code
             sheet.append([neutralise(code), neutralise(shown), count])
         sheet.column_dimensions["A"].width = 24
         sheet.column_dimensions["B"].width = 60 if name == "finding" else 32
         sheet.column_dimensions["C"].width = 10
+        # A label longer than its column (an explanation, a long desa) wraps, not cut at print.
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=2, max_col=2):
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        _fit_width(sheet)
         if name not in CHARTED or not rows:
             continue
         chart = BarChart()
@@ -89,23 +99,58 @@ def write_recap_workbook(recap: Recap, path: Path) -> None:
         chart.title = t(f"report.breakdown.{name}")
         chart.legend = None
         chart.x_axis.scaling.orientation = "maxMin"  # first row on top, as the table reads
+        chart.y_axis.crosses = "max"  # ...which puts the count axis at the bottom again
         chart.y_axis.title = t("report.col_count")
+        # Whole counts on the axis (0, 1, 2, not 0.5, 1.5), from 0; each bar shows its count.
+        chart.y_axis.scaling.min = 0
+        chart.y_axis.majorUnit = _step(max((n for _, n in rows), default=0))
+        chart.y_axis.number_format = "0"
+        # The count at each bar, and only it (LibreOffice adds the name and series otherwise).
+        chart.dataLabels = DataLabelList(showVal=True, showCatName=False, showSerName=False,
+                                         showLegendKey=False, showPercent=False)  # fmt: skip
+        chart.x_axis.tickLblSkip = 1  # every label, not every other one of a crowded chart
+        for axis in (chart.x_axis, chart.y_axis):  # openpyxl 3.1 leaves them hidden in Excel
+            axis.delete = False
         data = Reference(sheet, min_col=3, min_row=1, max_row=len(rows) + 1)
         categories = Reference(sheet, min_col=2, min_row=2, max_row=len(rows) + 1)
         chart.add_data(data, titles_from_data=True)
         chart.set_categories(categories)
-        chart.height = max(5.0, 0.7 * len(rows) + 2)
+        chart.height = max(5.0, 0.8 * len(rows) + 3)
         chart.width = 16
+        rows_high = math.ceil(chart.height / ROW_CM)
+        if anchor_row + rows_high > page_top + ROWS_PER_PAGE:  # printed whole, not cut in two
+            summary.row_breaks.append(Break(id=anchor_row - 2))  # a blank row above it
+            page_top = anchor_row - 1
         summary.add_chart(chart, f"A{anchor_row}")
-        anchor_row += math.ceil(chart.height / ROW_CM) + 2  # one under the other, a page wide
+        anchor_row += rows_high + 2  # one under the other, a page wide
+    _fit_width(summary)
     with replacing(path) as tmp:
         _save_fixed(book, tmp, recap.period.last)
 
 
-def _moment(value: str) -> str:
-    from prakerja_cli.i18n.format import moment
+def _step(top: int) -> int:
+    """A whole step for a count axis up to `top`: at most about six gridlines (1, 2, 5, 10...)."""
+    for power in range(12):
+        for mantissa in (1, 2, 5):
+            step: int = mantissa * 10**power
+            if top <= 6 * step:
+                return step
+    return 10**12
 
-    return moment(value)
+
+def _fit_width(sheet: Any) -> None:
+    """Printed one page wide, as many pages tall as it needs: a long title or explanation is not
+    cut at the edge of the paper (LibreOffice and Excel print a sheet as it is set here)."""
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+
+
+def _moment(value: str) -> str:
+    from prakerja_cli.i18n.format import long_moment
+
+    return long_moment(value)
 
 
 _MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")

@@ -35,6 +35,31 @@ PARKED = ("rejected", "duplicate", "conflict", "registry_rejected")
 IS_PARKED = f"central_status IN ({', '.join(repr(state) for state in PARKED)})"
 #: Where a record stands centrally (`pending`: not delivered yet); `parked` names all of PARKED.
 CENTRAL_STATES = ("pending", "accepted", "verified", *PARKED, "parked")
+#: The statuses of a registered (live) record: what a recap counts as registered.
+REGISTERED = ("valid", "flagged")
+#: A record's priority (the rule set lowers it for those receiving other social assistance).
+PRIORITIES = ("normal", "low")
+#: What `applicants list --status` takes: a status, or `registered` for both of REGISTERED.
+STATUS_FILTERS = (*STATUSES, "registered")
+#: Age at registration (its day against the birth date), in the bands the programme reports on;
+#: `unknown` for a record whose birth date was purged.
+AGE_BANDS = ("<18", "18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown")
+_AGE = (
+    "(CAST(substr(created_at, 1, 4) AS INTEGER) - CAST(substr(birth_date, 1, 4) AS INTEGER)"
+    " - (substr(created_at, 6, 5) < substr(birth_date, 6, 5)))"
+)
+#: The SQL of a record's age band: what a recap groups by and `applicants list --age` compares.
+AGE_BAND = (
+    f"CASE WHEN birth_date IS NULL THEN 'unknown' WHEN {_AGE} < 18 THEN '<18'"
+    f" WHEN {_AGE} < 25 THEN '18-24' WHEN {_AGE} < 35 THEN '25-34' WHEN {_AGE} < 45 THEN '35-44'"
+    f" WHEN {_AGE} < 55 THEN '45-54' WHEN {_AGE} < 65 THEN '55-64' ELSE '65+' END"
+)
+#: Records holding a finding of a code (one parameter): a record counts once, however many
+#: findings of that code it holds.
+HAS_FINDING = (
+    "EXISTS (SELECT 1 FROM json_each(applicants.findings) AS f "
+    "WHERE json_extract(f.value, '$.code') = ?)"
+)
 
 
 def now_iso() -> str:
@@ -465,14 +490,28 @@ def _where(
     since: date | None = None,
     until: date | None = None,
     desk: str | None = None,
+    operator: str | None = None,
     district: str | None = None,
+    village: str | None = None,
+    finding: str | None = None,
+    gender: str | None = None,
+    age: str | None = None,
+    education: str | None = None,
+    employment: str | None = None,
+    priority: str | None = None,
+    social_assistance: bool | None = None,
     query: str | None = None,
 ) -> tuple[str, list[Any]]:
-    """The WHERE clause of a listing; `query` as `_search` reads it, `central` one
-    of CENTRAL_STATES."""
+    """The WHERE clause of a listing; `query` as `_search` reads it, `status` one of
+    STATUS_FILTERS, `central` one of CENTRAL_STATES, `age` one of AGE_BANDS, `finding` a
+    finding code; gender, education, employment and priority as stored (their codes).
+    Each is the condition a recap's breakdown groups by, so its counts are the listing's."""
     where: list[str] = []
     params: list[Any] = []
-    if status:
+    if status == "registered":
+        where.append(f"status IN ({', '.join('?' * len(REGISTERED))})")
+        params += REGISTERED
+    elif status:
         where.append("status = ?")
         params.append(status)
     if statuses:
@@ -494,14 +533,45 @@ def _where(
     if desk:
         where.append("desk = ?")
         params.append(desk.upper())
-    if district:
-        where.append("district LIKE ?")
-        params.append(f"%{district.strip().upper()}%")
+    if operator:  # any case, as a recap groups them (config set operator is free text)
+        where.append("operator = ? COLLATE NOCASE")
+        params.append(operator.strip())
+    for column, name in (("district", district), ("village", village)):
+        if name:
+            condition, value = _place_condition(db, column, name)
+            where.append(condition)
+            params.append(value)
+    if finding:
+        where.append(HAS_FINDING)
+        params.append(finding.strip().upper())
+    if age:
+        where.append(f"({AGE_BAND}) = ?")
+        params.append(age)
+    for column, code in (("gender", gender), ("education", education),
+                         ("employment", employment), ("priority", priority)):  # fmt: skip
+        if code:
+            where.append(f"{column} = ?")
+            params.append(code)
+    if social_assistance is not None:
+        where.append("social_assistance = ?")
+        params.append(int(social_assistance))
     if query is not None:
         condition, values = _search(db, query)
         where.append(condition)
         params += values
     return (" WHERE " + " AND ".join(where) if where else ""), params
+
+
+def _place_condition(db: Database, column: str, name: str) -> tuple[str, str]:
+    """A kecamatan or desa by its whole name (any case), as a recap shows it; a name no record
+    holds whole is looked for as part of a name (`--district cobl` finds COBLONG). Whole first:
+    `--district cimahi` must not list CIMAHI SELATAN under the recap's CIMAHI. Names are stored
+    as validation writes them (upper case, single spaces), so the whole name is one index seek."""
+    wanted = " ".join(name.split()).upper()
+    whole = f"{column} = ?"
+    if db.execute(f"SELECT 1 FROM applicants WHERE {whole} LIMIT 1", [wanted]).fetchone():
+        return whole, wanted
+    return f"{column} LIKE ?", f"%{wanted}%"
 
 
 _NUMBER_QUERY = re.compile(r"\+?[0-9][0-9 .\-()/]*")
