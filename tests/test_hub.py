@@ -97,6 +97,13 @@ def test_desks_through_the_hub_reach_central_exactly_once_and_see_every_verdict(
         # The desk is told which desk and registration number hold the NIK.
         assert rows(desks["D02"])[a2]["central_status"] == "duplicate"
         assert rows(desks["D02"])[a2]["central_reason"] == f"3273 {a1}"
+        # Another Siti Aminah born the same day in Sukasari under another NIK: accepted, and the
+        # desk is warned that D01 may hold the same person (POSSIBLE_DUPLICATE, office-wide).
+        warned = done.json()["possible_duplicates"]
+        assert [(w["registration_number"], w["desk"]) for w in warned] == [(c2, "D01")]
+        assert warned[0]["other"] in (a1, b1)
+        shown = cli(desks["D02"], "applicants", "show", c2)
+        assert f"{warned[0]['other']} of desk D01 (found by the office hub)" in shown.stdout
         # The hub goes down mid-day: D03 keeps registering, syncs later.
         hub.kill()
         assert cli(desks["D03"], "sync", "--json").code == 4
