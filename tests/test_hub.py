@@ -287,3 +287,32 @@ def test_a_desk_moved_from_central_to_the_hub_reads_the_hubs_feed_from_its_start
         assert mine[later]["central_status"] == "verified"
         assert mine[later]["central_id"].startswith("C-")
         assert mine[later]["central_wave"] == 2
+
+
+def test_the_forward_thread_outlives_a_failure_nobody_foresaw(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sqlite3
+    import threading
+
+    from prakerja_cli.hub import app
+
+    runs = iter([sqlite3.OperationalError("database is locked"), "forward: requests 1"])
+
+    def once() -> str:
+        outcome = next(runs, "forward: requests 1")
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    monkeypatch.setattr(app, "forward_once", once)
+    lines: list[str] = []
+    stop = threading.Event()
+    thread = app.forward_loop(0.01, stop, lines.append)
+    for _ in range(500):
+        if len(lines) >= 2:
+            break
+        threading.Event().wait(0.01)
+    stop.set()
+    thread.join(timeout=5)
+    assert lines[:2] == ["forward: failed (OperationalError); trying again", "forward: requests 1"]
