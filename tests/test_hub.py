@@ -292,7 +292,6 @@ def test_a_desk_moved_from_central_to_the_hub_reads_the_hubs_feed_from_its_start
 def test_the_forward_thread_outlives_a_failure_nobody_foresaw(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import sqlite3
     import threading
 
     from prakerja_cli.hub import app

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import random
-import sqlite3
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from prakerja_cli.store.engine import dbapi as sqlite3
 from tests.centralserver import TOKEN, central
 from tests.faultproxy import FaultProxy
 from tests.hubprocs import Hub, cli, hub_serving, make_home, nik, register
