@@ -6,7 +6,9 @@ the same desk syncing straight to the reference central server, all on loopback.
 Three timed runs over copies of one desk store (same records): (a) desk -> central directly,
 (b) desk -> hub (`prakerja sync` against `prakerja hub serve`), (c) hub -> central (the hub's own
 `prakerja sync`, forwarding). Through the hub a record costs (b) + (c); (b) is what a clerk's sync
-waits for.
+waits for. Then the hub's office-wide possible-duplicate check (hub/store.py near_duplicate) is
+timed on its own, in this process, against the hub's store as (b) left it: a record of another
+desk (D02) born on a stored record's day in its kecamatan, its name one letter off.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import sys
 import tempfile
@@ -75,6 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 assert cli(via_hub, "config", "set", key, value).code == 0
             to_hub_s, to_hub_sum = timed_sync(via_hub, args.batch_size)
         forward_s, forward_sum = timed_sync(hub, args.batch_size)
+    check_s, found, tried = hub_check(hub, args.seed)
     print(f"\nload average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(f"records {stored}, batches of {args.batch_size}")
     rows = (
@@ -86,9 +90,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     for title, seconds, accepted in rows:
         print(f"{title:26} {seconds:8.2f} s  {int(str(accepted)) / seconds:9.0f} rec/s  "
               f"accepted {accepted}")  # fmt: skip
+    print(f"{'hub possible-duplicate check':26} {check_s * 1000:8.3f} ms per record "
+          f"({found} of {tried} records of desk D02 warned)")  # fmt: skip
     ok = direct_sum["accepted"] == to_hub_sum["accepted"] == forward_sum["accepted"] == stored
     print(f"{'PASS' if ok else 'FAIL'}  every record accepted once on each path")
     return 0 if ok else 1
+
+
+def hub_check(hub: Path, seed: int, records: int = 2000) -> tuple[float, int, int]:
+    """Mean seconds of the hub's check per record of another desk, the warnings found, and the
+    records tried."""
+    import uuid
+
+    from prakerja_cli.hub.store import near_duplicate
+    from prakerja_cli.store.db import open_db
+
+    db = open_db(hub / "prakerja.db")
+    rng = random.Random(seed)
+    count = int(db.execute("SELECT max(rowid) FROM applicants").fetchone()[0])
+    sent = []
+    for _ in range(records):
+        row = db.execute(
+            "SELECT name, birth_date, district FROM applicants WHERE rowid = ?",
+            [rng.randrange(1, count + 1)],
+        ).fetchone()
+        if row is not None:
+            sent.append({"nik": "3273010000000000", "name": row[0][:-1] + "X",
+                         "kk": "3273019999999999", "birth_date": row[1], "district": row[2],
+                         "registration_number": "3273-D02-000001", "desk": "D02"})  # fmt: skip
+    ids = [str(uuid.uuid4()) for _ in sent]
+    began = time.perf_counter()
+    found = sum(
+        near_duplicate(db, "3273", "D02", record, cid) is not None
+        for record, cid in zip(sent, ids, strict=True)
+    )
+    elapsed = time.perf_counter() - began
+    db.conn.close()
+    return elapsed / len(sent), found, len(sent)
 
 
 if __name__ == "__main__":

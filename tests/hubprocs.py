@@ -71,6 +71,13 @@ def register(home: Path, serial: int, name: str = "Siti Aminah") -> str:
     return str(done.json()["registration_number"])
 
 
+def _drain(stream: Any, log: Path | None) -> None:
+    for line in stream:
+        if log is not None:
+            with log.open("a", encoding="utf-8") as file:
+                file.write(f"{time.monotonic():.2f} {line}")
+
+
 @dataclass
 class Hub:
     proc: subprocess.Popen[str]
@@ -83,8 +90,9 @@ class Hub:
 
 
 @contextmanager
-def hub_serving(home: Path, *options: str, port: int = 0) -> Iterator[Hub]:
-    """`prakerja hub serve` on loopback with this PRAKERJA_HOME; stopped afterwards."""
+def hub_serving(home: Path, *options: str, port: int = 0, log: Path | None = None) -> Iterator[Hub]:
+    """`prakerja hub serve` on loopback with this PRAKERJA_HOME; stopped afterwards. Its log
+    (stderr) is appended to `log` if given."""
     import requests
 
     env = {**os.environ, "PRAKERJA_HOME": str(home), "PYTHONUNBUFFERED": "1"}
@@ -108,7 +116,7 @@ def hub_serving(home: Path, *options: str, port: int = 0) -> Iterator[Hub]:
         proc.kill()
         proc.wait()
         raise RuntimeError("the hub did not start")
-    threading.Thread(target=proc.stderr.read, daemon=True).start()
+    threading.Thread(target=_drain, args=(proc.stderr, log), daemon=True).start()
     for _ in range(100):
         try:
             if requests.get(f"{url}/v1/health", timeout=1).ok:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from prakerja_cli.demo import run_demo
@@ -30,6 +31,22 @@ def test_demo_runs_every_step_as_expected(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "demo" / "prakerja.db") as conn:
         states = {s for (s,) in conn.execute("SELECT central_status FROM applicants")}
     assert states == {"verified"}
+    # Desk D01 synced through the office hub; the second desk was told of the shared applicant
+    # (duplicate, naming D01's number) and of the near-duplicate (a warning, still accepted).
+    with sqlite3.connect(tmp_path / "demo" / "meja-2" / "prakerja.db") as conn:
+        second = {
+            number: (state, reason, json.loads(findings))
+            for number, state, reason, findings in conn.execute(
+                "SELECT registration_number, central_status, central_reason, findings "
+                "FROM applicants"
+            )
+        }
+    assert second["3273-D02-000001"][:2] == ("duplicate", "3273 3273-D01-000001")
+    state, _, findings = second["3273-D02-000002"]
+    assert state == "accepted"
+    assert [(f["code"], f["params"]["registration_number"]) for f in findings] == [
+        ("POSSIBLE_DUPLICATE", "3273-D01-000002")
+    ]
 
 
 def test_every_demo_step_has_a_heading_in_both_languages(tmp_path: Path) -> None:

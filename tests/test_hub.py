@@ -97,6 +97,13 @@ def test_desks_through_the_hub_reach_central_exactly_once_and_see_every_verdict(
         # The desk is told which desk and registration number hold the NIK.
         assert rows(desks["D02"])[a2]["central_status"] == "duplicate"
         assert rows(desks["D02"])[a2]["central_reason"] == f"3273 {a1}"
+        # Another Siti Aminah born the same day in Sukasari under another NIK: accepted, and the
+        # desk is warned that D01 may hold the same person (POSSIBLE_DUPLICATE, office-wide).
+        warned = done.json()["possible_duplicates"]
+        assert [(w["registration_number"], w["desk"]) for w in warned] == [(c2, "D01")]
+        assert warned[0]["other"] in (a1, b1)
+        shown = cli(desks["D02"], "applicants", "show", c2)
+        assert f"{warned[0]['other']} of desk D01 (found by the office hub)" in shown.stdout
         # The hub goes down mid-day: D03 keeps registering, syncs later.
         hub.kill()
         assert cli(desks["D03"], "sync", "--json").code == 4
@@ -280,3 +287,31 @@ def test_a_desk_moved_from_central_to_the_hub_reads_the_hubs_feed_from_its_start
         assert mine[later]["central_status"] == "verified"
         assert mine[later]["central_id"].startswith("C-")
         assert mine[later]["central_wave"] == 2
+
+
+def test_the_forward_thread_outlives_a_failure_nobody_foresaw(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    from prakerja_cli.hub import app
+
+    runs = iter([sqlite3.OperationalError("database is locked"), "forward: requests 1"])
+
+    def once() -> str:
+        outcome = next(runs, "forward: requests 1")
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    monkeypatch.setattr(app, "forward_once", once)
+    lines: list[str] = []
+    stop = threading.Event()
+    thread = app.forward_loop(0.01, stop, lines.append)
+    for _ in range(500):
+        if len(lines) >= 2:
+            break
+        threading.Event().wait(0.01)
+    stop.set()
+    thread.join(timeout=5)
+    assert lines[:2] == ["forward: failed (OperationalError); trying again", "forward: requests 1"]

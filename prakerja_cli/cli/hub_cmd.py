@@ -49,7 +49,8 @@ def revoke(desk: Annotated[str, typer.Argument()], json_output: JsonOpt = False)
 
 @app.command("desks")
 def desks(json_output: JsonOpt = False) -> None:
-    """The enrolled desks: records held, their central states, duplicates answered."""
+    """The enrolled desks: records held, their central states, duplicates answered, possible
+    duplicates warned of."""
     from prakerja_cli.hub.store import desks as list_desks
     from prakerja_cli.i18n import t
     from prakerja_cli.office import open_workspace
@@ -64,7 +65,8 @@ def desks(json_output: JsonOpt = False) -> None:
         states = ", ".join(f"{t('central.' + k)} {v}" for k, v in sorted(row["states"].items()))
         key = "msg.hub_desk_revoked" if row["revoked_at"] else "msg.hub_desk_line"
         out.print(t(key, desk=row["desk"], records=row["records"], states=states or "-",
-                    duplicates=row["duplicates"]), markup=False)  # fmt: skip
+                    duplicates=row["duplicates"], possible=row["possible_duplicates"]),
+                  markup=False)  # fmt: skip
 
 
 @app.command("serve")

@@ -46,10 +46,12 @@ def sync(
         result = run_sync(ws, settings, batch_size=batch_size, dry_run=dry_run,
                           progress=progress, on_retry=retrying)  # fmt: skip
     if json_output:
-        emit_json({**result.to_json(), "audit_anchor": result.audit_anchor})
+        emit_json({**result.to_json(), "audit_anchor": result.audit_anchor,
+                   "possible_duplicates": result.warned})  # fmt: skip
     else:
         key = "msg.sync_dry" if dry_run else "msg.sync_done"
         out.print(t(key, **result.to_json()), markup=False)
+        _tell_warned(result.warned)
     if result.audit_anchor == "lost":  # the chain lost what the central system kept of it
         err.print(t("msg.sync_anchor_lost"), markup=False)
         err.print(f"{t('label.hint')}: {t('fix.audit')}", markup=False)
@@ -57,6 +59,22 @@ def sync(
         raise typer.Exit(int(ExitCode.REJECTED))
     if result.audit_anchor == "lost":
         raise typer.Exit(int(ExitCode.ERROR))
+
+
+#: Warned records named one by one after a sync; the rest are counted (`applicants show` has each).
+WARNED_SHOWN = 20
+
+
+def _tell_warned(warned: list[dict[str, str]]) -> None:
+    """The office hub's near-duplicates (docs/office.md): which record, like which other desk's."""
+    from prakerja_cli.i18n import t
+
+    for item in warned[:WARNED_SHOWN]:
+        out.print(t("msg.sync_possible_duplicate", number=item["registration_number"],
+                    other=item["other"], desk=item["desk"]), markup=False)  # fmt: skip
+    if len(warned) > WARNED_SHOWN:
+        out.print(t("msg.sync_possible_duplicate_more", count=len(warned) - WARNED_SHOWN),
+                  markup=False)  # fmt: skip
 
 
 @app.command("status")

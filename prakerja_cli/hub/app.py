@@ -153,11 +153,18 @@ def forward_loop(
     every: float, stop: threading.Event, report: Callable[[str], None]
 ) -> threading.Thread:
     """A thread that runs the hub's sync upstream every `every` seconds until `stop` is set;
-    a failed run (no connection, the central system down) is reported and tried again later."""
+    a failed run (no connection, the central system down) is reported and tried again later.
+    So is one that fails in a way nobody foresaw (a database locked past its busy timeout, a full
+    disk): the thread must outlive it, or the hub would go on answering its desks and never
+    forward again."""
 
     def run() -> None:
         while not stop.is_set():
-            report(forward_once())
+            try:
+                line = forward_once()
+            except Exception as exc:  # reported; the next run tries again
+                line = f"forward: failed ({type(exc).__name__}); trying again"
+            report(line)
             stop.wait(every)
 
     thread = threading.Thread(target=run, name="hub-forward", daemon=True)

@@ -26,10 +26,17 @@ from prakerja_cli.central.contract import (
     Outcome,
     RejectReason,
     check_record,
+    record_birth_date,
 )
 from prakerja_cli.errors import UsageError
 from prakerja_cli.store import audit
-from prakerja_cli.store.applicants import Office, derived, insert_rows, now_iso
+from prakerja_cli.store.applicants import (
+    Office,
+    derived,
+    insert_rows,
+    now_iso,
+    similar_records,
+)
 from prakerja_cli.store.db import write
 from prakerja_cli.store.engine import dbapi
 from prakerja_cli.sync.outbox import RECORD_FIELDS, content_hash, record_of
@@ -91,7 +98,8 @@ def revoke(db: Database, office: Office, desk: str) -> None:
 
 
 def desks(db: Database) -> list[dict[str, Any]]:
-    """Enrolled desks with what the hub holds of each: records, and their central states."""
+    """Enrolled desks with what the hub holds of each: records, and their central states; how
+    many it answered `duplicate` and how many it warned of as possible duplicates."""
     out = []
     for desk, enrolled, revoked in db.execute(
         "SELECT desk, enrolled_at, revoked_at FROM hub_desks ORDER BY desk"
@@ -103,13 +111,15 @@ def desks(db: Database) -> list[dict[str, Any]]:
                 [desk],
             ).fetchall()
         )
-        duplicates = db.execute(
-            "SELECT count(*) FROM hub_results WHERE desk = ? AND result LIKE ?",
-            [desk, '%"outcome":"duplicate"%'],
-        ).fetchone()[0]
+        duplicates, possible = db.execute(
+            "SELECT count(*) FILTER (WHERE result LIKE ?), count(*) FILTER (WHERE result LIKE ?) "
+            "FROM hub_results WHERE desk = ?",
+            ['%"outcome":"duplicate"%', '%"code":"POSSIBLE_DUPLICATE"%', desk],
+        ).fetchone()
         out.append({"desk": desk, "enrolled_at": enrolled, "revoked_at": revoked,
                     "records": sum(states.values()), "states": states,
-                    "duplicates": int(duplicates)})  # fmt: skip
+                    "duplicates": int(duplicates),
+                    "possible_duplicates": int(possible)})  # fmt: skip
     return out
 
 
@@ -244,7 +254,10 @@ def _decide(
         return {"client_id": cid, "outcome": str(Outcome.DUPLICATE), "central_id": holder[1],
                 "registered_by": {"office_code": office.office_code,
                                   "registration_number": holder[0]}}  # fmt: skip
+    warning = near_duplicate(db, office.office_code, desk, record, cid)
     row = _row(record, cid, office, stamp)
+    if warning is not None:
+        row["findings"] = _dumps([stored_finding(warning)])
     # The hub forwards what it stores: it must hash as the desk hashed it, or the central system
     # would see other content under the desk's client_id (a desk moved to direct sync: conflict).
     if content_hash(record_of(row)) != item.content_hash:
@@ -261,7 +274,56 @@ def _decide(
         "INSERT INTO hub_records (client_id, desk, received_at) VALUES (?, ?, ?)",
         [cid, desk, stamp],
     )
-    return {"client_id": cid, "outcome": str(Outcome.ACCEPTED), "central_id": None}
+    result: dict[str, Any] = {
+        "client_id": cid,
+        "outcome": str(Outcome.ACCEPTED),
+        "central_id": None,
+    }
+    if warning is not None:
+        result["warnings"] = [warning]
+    return result
+
+
+def near_duplicate(
+    db: Database, office_code: str, desk: str, record: dict[str, Any], cid: str
+) -> dict[str, Any] | None:
+    """POSSIBLE_DUPLICATE office-wide (core/similar.py): the most similar live record of another
+    desk (or the hub's own) born the same day, in the same kecamatan or with the same KK, under
+    another NIK, with a similar name. Candidates come from the store's two indexes (a few rows),
+    never a scan.
+
+    A warning for the desk, never a refusal: the central system decides. It names the other
+    record's registration number, desk and what the two share, not its name or NIK: those stay
+    on the hub (the supervisor's `applicants show`)."""
+    from prakerja_cli.core.similar import possible_duplicate
+
+    born = record_birth_date(record)
+    if born is None or not record.get("name"):
+        return None
+    district, kk = record.get("district"), record.get("kk")
+    mine = f"{office_code}-{desk}-"
+    candidates = [
+        other
+        for other in similar_records(db, born.isoformat(), district, kk, exclude_id=cid)
+        if other.registration_number and not other.registration_number.startswith(mine)
+    ]
+    if not candidates:
+        return None
+    values = {"birth_date": born, "name": record["name"], "district": district, "kk": kk,
+              "nik": record.get("nik")}  # fmt: skip
+    found = possible_duplicate(values, candidates)
+    if not found:
+        return None
+    number = str(found[0].params["registration_number"])
+    return {"code": "POSSIBLE_DUPLICATE", "registration_number": number,
+            "desk": number.split("-")[1], "same": found[0].params["same"]}  # fmt: skip
+
+
+def stored_finding(warning: dict[str, Any]) -> dict[str, Any]:
+    """A hub's warning as a stored finding (core/findings.py), the `hub` wording of its code."""
+    params = {name: warning[name] for name in ("registration_number", "desk", "same")}
+    return {"field": "nik", "code": warning["code"], "severity": "warning",
+            "params": {**params, "variant": "hub"}}  # fmt: skip
 
 
 def _row(record: dict[str, Any], cid: str, office: Office, stamp: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -254,14 +255,24 @@ def note_attempt(db: Database, batch: Batch, error: str | None) -> None:
         )
 
 
-def apply_results(db: Database, batch: Batch, results: list[dict[str, Any]]) -> dict[str, int]:
+def apply_results(
+    db: Database,
+    batch: Batch,
+    results: list[dict[str, Any]],
+    warned: list[dict[str, str]] | None = None,
+) -> dict[str, int]:
     """Record each record's outcome and close the batch, in one transaction.
 
     A record refused as sent (rejected, duplicate) but edited since its batch was written is not
     parked: it is unsent again, and its corrected content goes with the next sync (`requeued`).
     The updates go to SQLite as one executemany each, in the answer's order.
+
+    An office hub's warning on an accepted record (`POSSIBLE_DUPLICATE` of another desk's record,
+    docs/office.md) is kept with the record's findings (`possible_duplicate`), and told in
+    `warned` (registration number, the other's, its desk).
     """
-    counts = dict.fromkeys((*OUTCOMES, "requeued"), 0)
+    counts = dict.fromkeys((*OUTCOMES, "requeued", "possible_duplicate"), 0)
+    flagged: list[tuple[str, dict[str, Any]]] = []
     stamp = now_iso()
     outcomes: list[tuple[Any, ...]] = []
     requeued: list[tuple[Any, ...]] = []
@@ -288,6 +299,8 @@ def apply_results(db: Database, batch: Batch, results: list[dict[str, Any]]) -> 
             outcomes.append(
                 (outcome, result.get("central_id"), reason, hashes[client_id], stamp, client_id)
             )
+            if outcome == "accepted" and (finding := hub_warning(result.get("warnings"))):
+                flagged.append((str(client_id), finding))
         reset = "".join(f"{name} = ?, " for name in _UNSENT_AGAIN)
         db.conn.executemany(
             f"UPDATE applicants SET {reset}sent_hash = ?, synced_at = ? WHERE id = ?", requeued
@@ -297,8 +310,64 @@ def apply_results(db: Database, batch: Batch, results: list[dict[str, Any]]) -> 
             "sent_hash = ?, synced_at = ? WHERE id = ?",
             outcomes,
         )
+        for client_id, finding in flagged:
+            if _add_finding(db, client_id, finding):
+                counts["possible_duplicate"] += 1
+                if warned is not None:
+                    warned.append(_warned(db, client_id, finding))
         db.execute("UPDATE outbox_batches SET done_at = ? WHERE id = ?", [stamp, batch.id])
     return counts
+
+
+_NUMBER = re.compile(r"[0-9]{4}-[A-Z0-9]{1,8}-[0-9]{6,}")
+
+
+def hub_warning(warnings: Any) -> dict[str, Any] | None:
+    """An office hub's POSSIBLE_DUPLICATE warning on a result, as a stored finding (the `hub`
+    wording: another desk's registration number and desk, what the two share); None when there is
+    none or it is not what the hub sends (the desk trusts no more of an answer than it checks)."""
+    if not isinstance(warnings, list):
+        return None
+    for warning in warnings:
+        if not isinstance(warning, dict) or warning.get("code") != "POSSIBLE_DUPLICATE":
+            continue
+        number, desk, same = (warning.get(k) for k in ("registration_number", "desk", "same"))
+        if (
+            isinstance(number, str)
+            and _NUMBER.fullmatch(number)
+            and desk == number.split("-")[1]
+            and same in ("district", "kk")
+        ):
+            params = {"registration_number": number, "desk": desk, "same": same, "variant": "hub"}
+            return {"field": "nik", "code": "POSSIBLE_DUPLICATE", "severity": "warning",
+                    "params": params}  # fmt: skip
+    return None
+
+
+def _add_finding(db: Database, applicant_id: str, finding: dict[str, Any]) -> bool:
+    """Keep `finding` with a record's findings unless it holds it already. The status stays: a
+    hub's warning after the record left the desk is the office's word, like a central answer,
+    not the desk's validation (and the audit trail covers the status)."""
+    row = db.execute("SELECT findings FROM applicants WHERE id = ?", [applicant_id]).fetchone()
+    if row is None:
+        return False
+    held = json.loads(row[0] or "[]")
+    if finding in held:
+        return False
+    db.execute(
+        "UPDATE applicants SET findings = ? WHERE id = ?",
+        [json.dumps([*held, finding], ensure_ascii=False), applicant_id],
+    )
+    return True
+
+
+def _warned(db: Database, applicant_id: str, finding: dict[str, Any]) -> dict[str, str]:
+    row = db.execute(
+        "SELECT registration_number FROM applicants WHERE id = ?", [applicant_id]
+    ).fetchone()
+    params = finding["params"]
+    return {"registration_number": str(row[0]), "other": params["registration_number"],
+            "desk": params["desk"]}  # fmt: skip
 
 
 def _edited_since(db: Database, applicant_id: str, sent_hash: str) -> bool:

@@ -37,8 +37,11 @@ class SyncResult:
     requests: int = 0
     bytes_sent: int = 0
     #: Per outcome, and `requeued`: refused as sent but edited meanwhile, so unsent again.
+    #: `possible_duplicate`: accepted by an office hub with a warning (docs/office.md).
     outcomes: dict[str, int] = field(
-        default_factory=lambda: dict.fromkeys((*outbox.OUTCOMES, "requeued"), 0)
+        default_factory=lambda: dict.fromkeys(
+            (*outbox.OUTCOMES, "requeued", "possible_duplicate"), 0
+        )
     )
     events: dict[str, int] = field(
         default_factory=lambda: {
@@ -50,6 +53,8 @@ class SyncResult:
     )
     pending: int = 0
     dry_run: bool = False
+    #: The records an office hub warned about: registration number, the other desk's, its desk.
+    warned: list[dict[str, str]] = field(default_factory=list)
     #: What the central system's audit anchor said (sync/anchor.py); not part of the audit entry.
     audit_anchor: str | None = None
 
@@ -160,7 +165,7 @@ def _send_all(
     def write_answer(answered: tuple[outbox.Batch, list[dict[str, Any]]] | None) -> None:
         if answered is not None:
             done, results = answered
-            for name, count in outbox.apply_results(ws.db, done, results).items():
+            for name, count in outbox.apply_results(ws.db, done, results, result.warned).items():
                 result.outcomes[name] += count
             result.sent += done.records
             if progress is not None:
