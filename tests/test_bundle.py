@@ -16,15 +16,16 @@ from typing import Any
 import pytest
 
 from tests.centralserver import TOKEN, central
-from tests.hubprocs import Done, cli, make_home, nik, register
+from tests.hubprocs import Done, cli, hub_serving, make_home, nik, register
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
 HUB_KEY = "3273-D00.prakerja-key"
 
 
-def enrol_by_usb(hub: Path, desk_home: Path, desk: str, usb: Path) -> None:
-    """The enrolment round trip on one USB stick: desk key to the hub, hub key back."""
+def enrol_by_usb(hub: Path, desk_home: Path, desk: str, usb: Path) -> str:
+    """The enrolment round trip on one USB stick: desk key to the hub, hub key back. Returns the
+    desk's token (for the LAN, when there is one)."""
     usb.mkdir(exist_ok=True)
     done = cli(desk_home, "bundle", "key", str(usb), "--json")
     assert done.code == 0, done.stderr
@@ -35,9 +36,11 @@ def enrol_by_usb(hub: Path, desk_home: Path, desk: str, usb: Path) -> None:
     # The hub shows the fingerprint the desk showed; the desk shows the one the hub showed.
     assert done.json()["desk_fingerprint"] == desk_print
     hub_print = done.json()["hub_fingerprint"]
+    token = str(done.json()["token"])
     done = cli(desk_home, "bundle", "trust", str(usb / HUB_KEY), "--json")
     assert done.code == 0, done.stderr
     assert done.json() == {"hub": "D00", "fingerprint": hub_print}
+    return token
 
 
 def export(home: Path, out: Path, *more: str) -> Path:
@@ -312,3 +315,51 @@ def test_keys_are_exchanged_once_and_checked(office: Path, tmp_path: Path, usb: 
     kept = cli(desk, "bundle", "trust", str(usb / "h2.prakerja-key"))
     assert kept.code == 1 and "--replace" in kept.stderr
     assert cli(desk, "bundle", "trust", str(usb / "3273-D01.prakerja-key")).code == 1  # its own
+
+
+def test_an_older_bundle_does_not_undo_what_the_lan_brought(
+    office: Path, tmp_path: Path, usb: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A desk on the LAN one day and the stick the next: a hub bundle written before the LAN sync
+    (the central answer, not yet the verification) is imported after it."""
+    import json
+
+    from prakerja_cli.bundle.keys import identity, read_public
+    from prakerja_cli.bundle.sealed import seal
+
+    with central(tmp_path / "central", "--wave", "2") as url:
+        hub = make_home(office, tmp_path / "hub", "D00", url, TOKEN)
+        desk = make_home(office, tmp_path / "D01", "D01")
+        token = enrol_by_usb(hub, desk, "D01", usb)
+        number = register(desk, 51)
+        with hub_serving(hub) as served:
+            for key, value in (("api_url", served.url), ("api_token", token)):
+                assert cli(desk, "config", "set", key, value).code == 0
+            assert cli(desk, "sync").code == 0
+            assert cli(hub, "sync").code == 0
+            assert cli(desk, "sync").code == 0
+    assert rows(desk)[number]["central_status"] == "verified"
+    conn = sqlite3.connect(hub / "prakerja.db")
+    try:
+        answered = [{"key": k, "response": json.loads(r)}
+                    for k, r in conn.execute("SELECT key, response FROM hub_keys")]  # fmt: skip
+        first = conn.execute(
+            "SELECT seq, client_id, central_id, status, reason, wave, at FROM hub_feed "
+            "WHERE status = 'accepted' ORDER BY seq LIMIT 1"
+        ).fetchone()
+    finally:
+        conn.close()
+    names = ("seq", "client_id", "central_id", "status", "reason", "wave", "at")
+    event = dict(zip(names, first, strict=True))
+    assert event["central_id"].startswith("C-")
+    # What the hub's bundle held when only the central answer had come: signed by the hub itself.
+    monkeypatch.setenv("PRAKERJA_HOME", str(hub))
+    header = {"kind": "hub", "office_code": "3273", "from": "D00", "to": "D01", "id": "1",
+              "created_at": "2026-01-05T17:00:00+07:00"}  # fmt: skip
+    payload = {"answers": answered, "events": [event], "next_cursor": event["seq"]}
+    older = usb / "older.prakerja-bundle"
+    older.write_bytes(seal(header, payload, identity(), read_public(usb / "3273-D01.prakerja-key")))
+    taken = take(desk, older)
+    assert taken["answers"] == 0 and taken["events"] == 1
+    mine = rows(desk)[number]
+    assert (mine["central_status"], mine["central_wave"]) == ("verified", 2)

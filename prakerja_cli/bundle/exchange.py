@@ -268,7 +268,7 @@ def import_at_desk(ws: Workspace, path: Path, opened: Opened) -> Moved:
         row = ws.db.execute("SELECT value FROM meta WHERE key = ?", [BUNDLE_CURSOR]).fetchone()
         cursor = int(row[0]) if row else 0
         fresh = [e for e in events if isinstance(e, dict) and _seq(e) > cursor]
-        counts = outbox.apply_events(ws.db, fresh, None)
+        counts = outbox.apply_events(ws.db, _not_older(ws.db, fresh), None)
         moved.events = len(fresh)
         for name, count in counts.items():
             if count:
@@ -288,6 +288,35 @@ def import_at_desk(ws: Workspace, path: Path, opened: Opened) -> Moved:
 
 
 # -- the file ------------------------------------------------------------------------------------
+
+
+#: Central states that come after the central system's answer to a record (docs/central-api.md).
+_FINAL = ("verified", "registry_rejected")
+
+
+def _not_older(db: Database, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events without relayed answers to records already verified or refused by the registry.
+
+    The bundle cursor covers what bundles brought, not what the same hub's feed brought over the
+    LAN (its own cursor, another transport): a bundle written before a LAN sync may carry the
+    central answer (`accepted`) to a record the LAN sync has since seen verified. An answer never
+    comes after a verification, so such an event is old news and is not applied."""
+    from prakerja_cli.sync.outbox import RELAYED
+
+    relayed = [str(e.get("client_id")) for e in events if e.get("status") in RELAYED]
+    if not relayed:
+        return events
+    final = {
+        row[0]
+        for row in db.execute(
+            "SELECT applicants.id FROM json_each(?) AS wanted CROSS JOIN applicants "
+            "ON applicants.id = wanted.value WHERE applicants.central_status IN (?, ?)",
+            [json.dumps(relayed), *_FINAL],
+        )
+    }
+    return [
+        e for e in events if not (e.get("status") in RELAYED and str(e.get("client_id")) in final)
+    ]
 
 
 def _seq(event: dict[str, Any]) -> int:
