@@ -178,6 +178,7 @@ def test_three_desks_and_a_hub_by_usb_only_reach_central_once_and_see_every_verd
         assert cli(home, "bundle", "export", str(usb), "--json").json()["records"] == 0
     seen = cli(hub, "hub", "desks", "--json").json()["desks"]
     assert {d["desk"]: d["records"] for d in seen} == {"D01": 2, "D02": 1, "D03": 2}
+    assert all(d["bundle_fingerprint"] for d in seen)
     assert cli(hub, "audit", "verify").code == 0
     for home in desks.values():
         assert cli(home, "audit", "verify").code == 0

@@ -107,8 +107,8 @@ def revoke(db: Database, office: Office, desk: str) -> None:
 def desks(db: Database) -> list[dict[str, Any]]:
     """Enrolled desks with what the hub holds of each: records, and their central states."""
     out = []
-    for desk, enrolled, revoked in db.execute(
-        "SELECT desk, enrolled_at, revoked_at FROM hub_desks ORDER BY desk"
+    for desk, enrolled, revoked, bundle_key in db.execute(
+        "SELECT desk, enrolled_at, revoked_at, bundle_key FROM hub_desks ORDER BY desk"
     ).fetchall():
         states = dict(
             db.execute(
@@ -123,7 +123,9 @@ def desks(db: Database) -> list[dict[str, Any]]:
         ).fetchone()[0]
         out.append({"desk": desk, "enrolled_at": enrolled, "revoked_at": revoked,
                     "records": sum(states.values()), "states": states,
-                    "duplicates": int(duplicates)})  # fmt: skip
+                    "duplicates": int(duplicates),
+                    "bundle_fingerprint": parse_public(bundle_key).fingerprint if bundle_key
+                    else None})  # fmt: skip
     return out
 
 
