@@ -131,7 +131,7 @@ def test_three_desks_and_a_hub_by_usb_only_reach_central_once_and_see_every_verd
         out = {name: export(home, usb) for name, home in desks.items()}
         # D03 goes on registering: its next bundle carries the first batch again, and the new one.
         e3 = register(desks["D03"], 5)
-        again = export(desks["D03"], usb, "--force")
+        again = export(desks["D03"], usb)
         assert out["D03"] != again
         # The hub takes them out of order, one twice.
         assert take(hub, again)["records"] == 2

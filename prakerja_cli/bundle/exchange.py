@@ -354,7 +354,12 @@ def _target(out: Path, sender: str, receiver: str, *, force: bool) -> Path:
                      force=force)  # fmt: skip
         return out
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return out / f"{sender}-to-{receiver}-{stamp}{SUFFIX}"
+    path = out / f"{sender}-to-{receiver}-{stamp}{SUFFIX}"
+    again = 1
+    while path.exists():  # two in one second: a new name, never yesterday's file replaced
+        again += 1
+        path = out / f"{sender}-to-{receiver}-{stamp}-{again}{SUFFIX}"
+    return path
 
 
 def _write_file(path: Path, data: bytes, *, force: bool) -> None:
