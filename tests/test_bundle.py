@@ -364,3 +364,73 @@ def test_an_older_bundle_does_not_undo_what_the_lan_brought(
     assert taken["answers"] == 0 and taken["events"] == 1
     mine = rows(desk)[number]
     assert (mine["central_status"], mine["central_wave"]) == ("verified", 2)
+
+
+def test_a_bundle_with_one_foreign_batch_is_refused_whole(
+    office: Path, tmp_path: Path, usb: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signed by the desk, but its second batch holds a record in another desk's name: the hub's
+    claim check refuses it, and the good first batch is not stored either."""
+    import json
+
+    from prakerja_cli.bundle.keys import identity, read_public
+    from prakerja_cli.bundle.sealed import open_sealed, seal
+
+    hub = make_home(office, tmp_path / "hub", "D00")
+    desk = make_home(office, tmp_path / "D01", "D01")
+    enrol_by_usb(hub, desk, "D01", usb)
+    register(desk, 61)
+    good = export(desk, usb / "good.prakerja-bundle")
+    monkeypatch.setenv("PRAKERJA_HOME", str(hub))
+    opened = open_sealed(good.read_bytes(), identity())
+    monkeypatch.setenv("PRAKERJA_HOME", str(desk))
+    payload = opened.payload(read_public(usb / "3273-D01.prakerja-key"))
+    (first,) = payload["batches"]
+    body = json.loads(first["body"])
+    body["records"][0]["record"]["desk"] = "D02"
+    foreign = {"key": "018f0000-0000-7000-8000-000000000001", "body": json.dumps(body)}
+    payload["batches"].append(foreign)
+    bad = usb / "bad.prakerja-bundle"
+    bad.write_bytes(seal(opened.header, payload, identity(), read_public(usb / HUB_KEY)))
+    before, entries = state(hub), audit_count(hub)
+    done = refused(hub, bad, "bundle_batch_refused")
+    assert "D01" in done.stderr
+    assert state(hub) == before and audit_count(hub) == entries
+    assert take(hub, good)["outcomes"] == {"accepted": 1}
+
+
+def test_a_hub_killed_while_importing_keeps_all_or_nothing(
+    office: Path, tmp_path: Path, usb: Path
+) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from tests.rosters import person, write_csv
+
+    hub = make_home(office, tmp_path / "hub", "D00")
+    desk = make_home(office, tmp_path / "D01", "D01")
+    enrol_by_usb(hub, desk, "D01", usb)
+    roster = write_csv(tmp_path / "r.csv", [person(i) for i in range(1, 3001)])
+    assert cli(desk, "roster", "import", str(roster)).code in (0, 3)
+    bundle = export(desk, usb / "d01.prakerja-bundle")
+    clean = tmp_path / "hub-clean"
+    shutil.copytree(hub, clean)
+    started = time.monotonic()
+    take(clean, bundle)
+    whole = time.monotonic() - started
+    env = {**os.environ, "PRAKERJA_HOME": str(hub)}
+    # Killed at a third, two thirds and nine tenths of an import's time: mid-transaction or not,
+    # the store holds all of the bundle or none of it.
+    for delay in (whole / 3, whole * 2 / 3, whole * 0.9):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "prakerja_cli", "bundle", "import", str(bundle)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        time.sleep(delay)
+        proc.kill()
+        proc.wait()
+        held = state(hub)["hub_keys"]
+        assert held in ([], state(clean)["hub_keys"])  # all of it, or none of it
+    take(hub, bundle)
+    assert state(hub) == state(clean)
