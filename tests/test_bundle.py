@@ -393,7 +393,7 @@ def test_a_bundle_with_one_foreign_batch_is_refused_whole(
     bad = usb / "bad.prakerja-bundle"
     bad.write_bytes(seal(opened.header, payload, identity(), read_public(usb / HUB_KEY)))
     before, entries = state(hub), audit_count(hub)
-    done = refused(hub, bad, "bundle_batch_refused")
+    done = refused(hub, bad, "bundle_batch_foreign")
     assert "D01" in done.stderr
     assert state(hub) == before and audit_count(hub) == entries
     assert take(hub, good)["outcomes"] == {"accepted": 1}

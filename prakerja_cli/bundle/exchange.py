@@ -205,9 +205,16 @@ def import_at_hub(ws: Workspace, path: Path, opened: Opened) -> Moved:
                          {"from": desk, "id": str(header.get("id")), "batches": moved.batches,
                           **moved.outcomes})  # fmt: skip
     except ApiError as exc:
-        raise BundleError("error.bundle_batch_refused", hint="hint.bundle_batch_refused",
-                          desk=desk, reason=exc.message) from None  # fmt: skip
+        key = _REFUSALS.get(str(exc.code), "error.bundle_batch_invalid")
+        raise BundleError(key, hint="hint.bundle_batch_refused", desk=desk) from None
     return moved
+
+
+#: Why the hub's intake refused a batch of a desk's bundle (its HTTP status for the same batch).
+_REFUSALS = {
+    "FORBIDDEN": "error.bundle_batch_foreign",
+    "IDEMPOTENCY_KEY_REUSED": "error.bundle_batch_key_reused",
+}
 
 
 # -- hub -> desk ---------------------------------------------------------------------------------
