@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from prakerja_cli.demo import synthetic_nik
+from prakerja_cli.store.engine import dbapi as sqlite3
 
 INIT = [
     "init", "--office-code", "3273", "--office-name", "Disnaker Kota Bandung (benchmark)",

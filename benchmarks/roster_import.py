@@ -32,7 +32,6 @@ import os
 import platform
 import random
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -47,6 +46,7 @@ from typing import Any
 
 from prakerja_cli.demo import synthetic_nik
 from prakerja_cli.roster.columns import BY_FIELD
+from prakerja_cli.store.engine import dbapi as sqlite3
 
 DEFAULT_ROWS = 100_000
 DEFAULT_REPEAT = 3

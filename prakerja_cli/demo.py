@@ -47,9 +47,11 @@ def _applicant(nik: str, kk: str, name: str, born: str, gender: str, phone: str)
 
 
 def _init(desk: str, operator: str) -> list[str]:
+    # Throw-away offices: not encrypted, so the demo leaves no key in the PC's keyring behind.
     return [
         "init", "--office-code", "3273", "--office-name", "Disnaker Kota Bandung (demo)",
         "--desk", desk, "--operator", operator, "--rules", "normal-2023", "--no-input",
+        "--no-encrypt",
     ]  # fmt: skip
 
 

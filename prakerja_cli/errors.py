@@ -107,6 +107,13 @@ class NotFoundError(PrakerjaError):
     exit_code = ExitCode.ERROR
 
 
+class BundleError(PrakerjaError):
+    """A USB bundle refused (damaged, cut short, altered, not signed by a known PC, not for this
+    one), or bundle keys missing; nothing was stored."""
+
+    exit_code = ExitCode.ERROR
+
+
 class RejectedError(PrakerjaError):
     """Validation refused the input; nothing was stored."""
 

@@ -364,7 +364,8 @@ def test_an_xlsx_longer_than_a_sheet_goes_on_in_the_next(
 #: Run in a fresh process: grows the store of a `three` office to N live records (copies of
 #: Siti's), then measures the peak of Python's allocations while `export` writes them all.
 _MEASURE_EXPORT = """
-import sqlite3, sys, tracemalloc
+import sys, tracemalloc
+from prakerja_cli.store.engine import dbapi as sqlite3
 from pathlib import Path
 from prakerja_cli.desk import export_registrations
 from prakerja_cli.office import open_workspace

@@ -52,13 +52,15 @@ def test_every_file_the_desk_writes_is_owner_only(shared: Path) -> None:
         assert run.exit_code == 3
         for args in (["export", str(shared / "rekap.xlsx"), "--reveal"],
                      ["export", str(shared / "rekap.csv"), "--reveal"],
-                     ["backup", str(shared / "cadangan")]):  # fmt: skip
+                     ["backup", str(shared / "cadangan")],
+                     ["bundle", "key", str(shared / "meja.prakerja-key")]):  # fmt: skip
             assert invoke(args).exit_code == 0, args
     finally:
         os.umask(old)
     home = shared / "home"
     written = [home, *home.iterdir(), shared / "fix.xlsx", shared / "rekap.xlsx",
                shared / "rekap.csv", *(shared / "cadangan").iterdir()]  # fmt: skip
+    assert (home / "bundle.key").exists()  # the bundle keys' secret half
     assert [p.name for p in written if not private(p)] == []
 
 

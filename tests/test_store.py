@@ -82,7 +82,7 @@ def test_migrating_an_empty_database_gives_the_schema(tmp_path: Path) -> None:
     assert [m.name for m in MIGRATIONS.applied(db)] == [
         "m001_initial", "m002_sync", "m003_audit", "m004_purge", "m005_store_id",
         "m007_slow_tombstones", "m008_scale", "m009_audit_records", "m010_similar",
-        "m011_hub",
+        "m011_hub", "m012_hub_bundle_keys",
     ]  # fmt: skip
     assert len(db.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()[0]) == 32
     assert MIGRATIONS.pending(db) == []
@@ -101,7 +101,7 @@ def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
     made = first.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()
     first.conn.close()
     db = open_db(path)
-    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 10
+    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 11
     assert db.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone() == made
 
 

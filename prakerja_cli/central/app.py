@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import hashlib
 import hmac
 import json
 import os
@@ -45,9 +44,11 @@ from prakerja_cli.central.contract import (
     ErrorCode,
     SetupError,
     bad_request,
+    canonical_sha256,
     is_uuid,
     parse_audit_head,
     parse_batch,
+    parse_json,
 )
 from prakerja_cli.central.openapi import openapi_document
 from prakerja_cli.central.reference import RegionList
@@ -287,24 +288,6 @@ def decode_body(raw: bytes, encoding: str, limit: int) -> Any:
     if len(body) > limit:
         raise _too_large(limit)
     return parse_json(body)
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def parse_json(body: bytes) -> Any:
-    try:
-        return json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise bad_request("the body is not UTF-8 JSON") from None
-
-
-def canonical_sha256(document: Any) -> str:
-    """The hash that makes two bodies 'the same': the same JSON document, whatever the key order,
-    spacing or compression."""
-    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
 def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:

@@ -6,6 +6,8 @@ reads the enums below) says it as a schema. Pure: no I/O, no web framework.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -252,3 +254,22 @@ def check_record(record: dict[str, Any], office_code: str, today: date) -> Rejec
     if born is None or age_on(born, today) < MIN_AGE:
         return RejectReason.AGE_NOT_ELIGIBLE
     return None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json(body: bytes) -> Any:
+    """A body's JSON document (UTF-8, no NaN or Infinity), or 400."""
+    try:
+        return json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise bad_request("the body is not UTF-8 JSON") from None
+
+
+def canonical_sha256(document: Any) -> str:
+    """The hash that makes two bodies 'the same': the same JSON document, whatever the key order,
+    spacing or compression (the server's, the office hub's, and a bundle's batches)."""
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()

@@ -75,6 +75,7 @@ def _wire() -> None:
         applicants_cmd,
         audit_cmd,
         backup_cmd,
+        bundle_cmd,
         central_cmd,
         config_cmd,
         demo_cmd,
@@ -109,6 +110,7 @@ def _wire() -> None:
     app.add_typer(central_cmd.app, name="central")
     app.add_typer(config_cmd.app, name="config")
     app.add_typer(hub_cmd.app, name="hub")
+    app.add_typer(bundle_cmd.app, name="bundle")
     app.command("export")(export_cmd.export)
     app.command("report")(report_cmd.report)
     app.command("handover")(handover_cmd.handover)

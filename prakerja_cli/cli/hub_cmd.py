@@ -3,7 +3,8 @@ desks over the LAN, enrol and revoke desks, and show what each desk has sent."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -15,21 +16,38 @@ app = typer.Typer(no_args_is_help=True)
 @app.command("enrol")
 def enrol(
     desk: Annotated[str, typer.Argument()],
+    desk_key: Annotated[Path | None, typer.Option("--desk-key")] = None,
     json_output: JsonOpt = False,
 ) -> None:
-    """Enrol a desk; its token is shown once."""
+    """Enrol a desk; its token is shown once. With --desk-key, for USB bundles too."""
     from prakerja_cli.hub.store import enrol as enrol_desk
     from prakerja_cli.i18n import t
     from prakerja_cli.office import open_workspace
 
     ws = open_workspace()
-    token = enrol_desk(ws.db, ws.office, desk)
+    bundle_key = None
+    if desk_key is not None:
+        from prakerja_cli.bundle.keys import read_public
+
+        bundle_key = read_public(desk_key)
+    token = enrol_desk(ws.db, ws.office, desk, bundle_key)
     name = token.split(".", 1)[0]
+    document: dict[str, Any] = {"desk": name, "token": token}
+    lines = [t("msg.hub_enrolled", desk=name), token]
+    if bundle_key is not None and desk_key is not None:
+        from prakerja_cli.bundle.exchange import write_public
+
+        # The hub's own key goes back on the same USB stick, beside the desk's.
+        path, hub_key = write_public(ws, desk_key.parent)
+        document.update(desk_fingerprint=bundle_key.fingerprint, hub_key_file=str(path),
+                        hub_fingerprint=hub_key.fingerprint)  # fmt: skip
+        lines.append(t("msg.hub_enrolled_key", desk=name, fingerprint=bundle_key.fingerprint,
+                       file=str(path), hub_fingerprint=hub_key.fingerprint))  # fmt: skip
     if json_output:
-        emit_json({"desk": name, "token": token})
+        emit_json(document)
         return
-    out.print(t("msg.hub_enrolled", desk=name), markup=False)
-    out.print(token, markup=False, soft_wrap=True)
+    for line in lines:
+        out.print(line, markup=False, soft_wrap=True)
 
 
 @app.command("revoke")

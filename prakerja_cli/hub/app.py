@@ -22,7 +22,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from prakerja_cli.central.app import (
-    canonical_sha256,
     decode_body,
     exception_handlers,
     read_body,
@@ -36,6 +35,7 @@ from prakerja_cli.central.contract import (
     ApiError,
     ErrorCode,
     bad_request,
+    canonical_sha256,
     is_uuid,
     parse_batch,
 )

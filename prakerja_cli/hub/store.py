@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from prakerja_cli.bundle.keys import PublicKey, parse_public
 from prakerja_cli.central.contract import (
     ApiError,
     Batch,
@@ -63,25 +64,38 @@ class Desk:
     revoked_at: str | None
 
 
-def enrol(db: Database, office: Office, desk: str) -> str:
+def enrol(db: Database, office: Office, desk: str, bundle_key: PublicKey | None = None) -> str:
     """Enrol `desk`; returns its token (shown once, stored only hashed). A desk id already
-    enrolled, or the hub's own, is refused: registration numbers stay unique office-wide."""
+    enrolled, or the hub's own, is refused: registration numbers stay unique office-wide. With
+    `bundle_key` (the desk's public key file, prakerja_cli/bundle/), the desk exchanges USB
+    bundles with the hub too."""
     desk = desk.strip().upper()
     if not _DESK.fullmatch(desk):
         raise UsageError("error.hub_desk_id", hint="hint.hub_desk_id", desk=desk)
     if desk == office.desk:
         raise UsageError("error.hub_own_desk", hint="hint.hub_desk_taken", desk=desk)
+    if bundle_key is not None and (bundle_key.office_code, bundle_key.desk) != (
+        office.office_code,
+        desk,
+    ):
+        raise UsageError(
+            "error.bundle_key_other_desk", hint="hint.bundle_key_other_desk", desk=desk,
+            key_desk=f"{bundle_key.office_code} {bundle_key.desk}",
+        )  # fmt: skip
     token = f"{desk}.{secrets.token_urlsafe(32)}"
     with write(db):
         row = db.execute("SELECT revoked_at FROM hub_desks WHERE desk = ?", [desk]).fetchone()
         if row is not None and row[0] is None:
             raise UsageError("error.hub_desk_taken", hint="hint.hub_desk_taken", desk=desk)
         db.execute(
-            "INSERT OR REPLACE INTO hub_desks (desk, token_sha256, enrolled_at, revoked_at) "
-            "VALUES (?, ?, ?, NULL)",
-            [desk, token_digest(token), now_iso()],
+            "INSERT OR REPLACE INTO hub_desks (desk, token_sha256, enrolled_at, revoked_at, "
+            "bundle_key) VALUES (?, ?, ?, NULL, ?)",
+            [desk, token_digest(token), now_iso(), bundle_key.text() if bundle_key else None],
         )
-        audit.record(db, office, "hub_enrol", None, {"desk": desk})
+        details = {"desk": desk}
+        if bundle_key is not None:
+            details["bundle_key"] = bundle_key.fingerprint
+        audit.record(db, office, "hub_enrol", None, details)
     return token
 
 
@@ -101,8 +115,8 @@ def desks(db: Database) -> list[dict[str, Any]]:
     """Enrolled desks with what the hub holds of each: records, and their central states; how
     many it answered `duplicate` and how many it warned of as possible duplicates."""
     out = []
-    for desk, enrolled, revoked in db.execute(
-        "SELECT desk, enrolled_at, revoked_at FROM hub_desks ORDER BY desk"
+    for desk, enrolled, revoked, bundle_key in db.execute(
+        "SELECT desk, enrolled_at, revoked_at, bundle_key FROM hub_desks ORDER BY desk"
     ).fetchall():
         states = dict(
             db.execute(
@@ -119,7 +133,9 @@ def desks(db: Database) -> list[dict[str, Any]]:
         out.append({"desk": desk, "enrolled_at": enrolled, "revoked_at": revoked,
                     "records": sum(states.values()), "states": states,
                     "duplicates": int(duplicates),
-                    "possible_duplicates": int(possible)})  # fmt: skip
+                    "possible_duplicates": int(possible),
+                    "bundle_fingerprint": parse_public(bundle_key).fingerprint if bundle_key
+                    else None})  # fmt: skip
     return out
 
 
@@ -130,6 +146,25 @@ def desk_of_token(db: Database, token: str) -> str | None:
         [token_digest(token)],
     ).fetchone()
     return str(row[0]) if row else None
+
+
+def desk_bundle_key(db: Database, desk: str) -> PublicKey | None:
+    """The enrolled, unrevoked desk's public bundle key, or None (none given, or revoked)."""
+    row = db.execute(
+        "SELECT bundle_key FROM hub_desks WHERE desk = ? AND revoked_at IS NULL", [desk]
+    ).fetchone()
+    return parse_public(str(row[0])) if row and row[0] else None
+
+
+def answers(db: Database, desk: str) -> list[dict[str, Any]]:
+    """Every batch answer the hub gave `desk`, by Idempotency-Key, oldest first: a return bundle
+    carries them all, so that one lost on the way is carried by the next."""
+    return [
+        {"key": key, "response": json.loads(response)}
+        for key, response in db.execute(
+            "SELECT key, response FROM hub_keys WHERE desk = ? ORDER BY created_at, key", [desk]
+        )
+    ]
 
 
 def check_claims(batch: Batch, office_code: str, desk: str) -> None:

@@ -416,3 +416,10 @@ def m011_hub(db: Database) -> None:
         END
         """
     )
+
+
+@MIGRATIONS()
+def m012_hub_bundle_keys(db: Database) -> None:
+    """USB bundles (prakerja_cli/bundle/): an enrolled desk's public key line (age recipient and
+    Ed25519 key), given at enrolment; a desk without one exchanges no bundles."""
+    db.execute("ALTER TABLE hub_desks ADD COLUMN bundle_key TEXT")

@@ -391,10 +391,11 @@ _APPLY_EVENT = (
 
 
 def apply_events(
-    db: Database, events: list[dict[str, Any]], cursor: int, source: str | None = None
+    db: Database, events: list[dict[str, Any]], cursor: int | None, source: str | None = None
 ) -> dict[str, int]:
     """Apply status-feed events (verified, registry_rejected, wave_assigned, and an office hub's
-    relayed verdicts) and keep the cursor.
+    relayed verdicts) and keep the cursor (None: a USB bundle's events, which keep their own, and
+    leave the network feed's where it stands).
 
     A page's events are folded per record (its `verified` and `wave_assigned` become one update)
     and written with one executemany; the counts are of events for records in this store.
@@ -439,9 +440,11 @@ def apply_events(
         db.conn.executemany(_APPLY_EVENT, [change for i, change in folded.items() if i in here])
         for status, client_id in kinds:
             counts[status] += client_id in here
-        db.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES ('status_cursor', ?)", [str(cursor)]
-        )
+        if cursor is not None:
+            db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('status_cursor', ?)",
+                [str(cursor)],
+            )
         if source is not None:
             db.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('status_source', ?)", [source]
