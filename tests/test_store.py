@@ -29,6 +29,7 @@ APPLICANT_COLUMNS = [
     "office_code", "desk", "operator", "rules", "status", "findings", "withdrawn_reason",
     "withdrawn_at", "created_at", "updated_at", "central_status", "central_id", "central_reason",
     "central_wave", "sent_hash", "synced_at", "verified_at", "purged_at", "seq", "name_folded",
+    "central_version",
 ]  # fmt: skip
 
 
@@ -81,8 +82,16 @@ def test_migrating_an_empty_database_gives_the_schema(tmp_path: Path) -> None:
     assert [m.name for m in MIGRATIONS.applied(db)] == [
         "m001_initial", "m002_sync", "m003_audit", "m004_purge", "m005_store_id",
         "m007_slow_tombstones", "m008_scale", "m009_audit_records", "m010_similar",
-        "m011_hub",
+        "m011_hub", "m012_amendments",
     ]  # fmt: skip
+    assert [c.name for c in db["outbox_amendments"].columns] == [
+        "id", "applicant_id", "kind", "changes", "content_hash", "base_version", "request_id",
+        "outcome", "reason", "version", "created_at", "answered_at",
+    ]  # fmt: skip
+    assert [c.name for c in db["amendment_requests"].columns] == [
+        "id", "body", "amendments", "created_at", "attempts", "last_error", "done_at",
+    ]  # fmt: skip
+    assert "central_version" in {c.name for c in db["applicants"].columns}
     assert len(db.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()[0]) == 32
     assert MIGRATIONS.pending(db) == []
 
@@ -100,7 +109,7 @@ def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
     made = first.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()
     first.conn.close()
     db = open_db(path)
-    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 10
+    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 11
     assert db.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone() == made
 
 

@@ -17,7 +17,7 @@ from prakerja_cli.files import private_folder
 #: are never removed, and names are unique) is up to date, and opening it needs neither the
 #: migrations module nor sqlite-utils (~85 ms of every command's start-up).
 #: tests/test_store.py checks it against the module.
-MIGRATION_COUNT = 10
+MIGRATION_COUNT = 11
 _APPLIED = "SELECT count(*) FROM _sqlite_migrations WHERE migration_set = 'prakerja'"
 
 
