@@ -217,12 +217,3 @@ def latest(db: Database, applicant_id: str) -> dict[str, Any] | None:
     found = dict(zip([d[0] for d in cursor.description], row, strict=True))
     found["sent"] = bool(found["sent"])
     return found
-
-
-def counts(db: Database) -> dict[str, int]:
-    """Amendments not answered yet (`pending`) and those whose last answer was a conflict."""
-    pending, conflicts = db.execute(
-        "SELECT count(*) FILTER (WHERE outcome IS NULL), "
-        "count(*) FILTER (WHERE outcome = 'conflict') FROM outbox_amendments"
-    ).fetchone()
-    return {"pending": int(pending or 0), "conflict": int(conflicts or 0)}

@@ -576,5 +576,11 @@ def sync_counts(db: Database) -> dict[str, Any]:
     in_flight = db.execute("SELECT count(*) FROM outbox_batches WHERE done_at IS NULL").fetchone()[
         0
     ]
+    # Corrections after sync (sync/amendments.py): not answered yet, and met a conflict.
+    pending, conflicts = db.execute(
+        "SELECT count(*) FILTER (WHERE outcome IS NULL), "
+        "count(*) FILTER (WHERE outcome = 'conflict') FROM outbox_amendments"
+    ).fetchone()
     return {"states": states, "oldest_pending": oldest, "last_sync": last[0] if last else None,
-            "open_batches": in_flight}  # fmt: skip
+            "open_batches": in_flight,
+            "amendments": {"pending": int(pending or 0), "conflict": int(conflicts or 0)}}  # fmt: skip
