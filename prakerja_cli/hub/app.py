@@ -25,6 +25,7 @@ from prakerja_cli.central.app import (
     canonical_sha256,
     decode_body,
     exception_handlers,
+    keyed_document,
     read_body,
 )
 from prakerja_cli.central.contract import (
@@ -37,6 +38,7 @@ from prakerja_cli.central.contract import (
     ErrorCode,
     bad_request,
     is_uuid,
+    parse_amendments,
     parse_batch,
 )
 from prakerja_cli.hub import store
@@ -119,6 +121,19 @@ class HubApp:
         )  # fmt: skip
         return Response(answer, media_type="application/json")
 
+    async def amendments(self, request: Request) -> Response:
+        desk = await run_in_threadpool(self._desk, request)
+        key, document = await keyed_document(request, MAX_BODY_BYTES)
+        batch = parse_amendments(document)
+        office = self.settings.office
+        answer = await run_in_threadpool(
+            lambda: store.amend(
+                self.db(), office, desk, key=key, body_sha256=canonical_sha256(document),
+                batch=batch, today=self.settings.today(),
+            )
+        )  # fmt: skip
+        return Response(answer, media_type="application/json")
+
     async def status(self, request: Request) -> Response:
         desk = await run_in_threadpool(self._desk, request)
         cursor = _int_param(request, "cursor", 0, 0, MAX_CURSOR)
@@ -142,6 +157,7 @@ def create_hub_app(settings: HubSettings) -> Starlette:
     routes = [
         Route("/v1/health", hub.health, methods=["GET"]),
         Route("/v1/registrations/batches", hub.batches, methods=["POST"]),
+        Route("/v1/registrations/amendments", hub.amendments, methods=["POST"]),
         Route("/v1/status", hub.status, methods=["GET"]),
     ]
     app = Starlette(routes=routes, exception_handlers=exception_handlers())
