@@ -77,10 +77,12 @@ def write_request(db: Database, office_code: str) -> Request | None:
     """
     with write(db):
         not_registered = ", ".join(f"'{s}'" for s in NOT_REGISTERED)
+        # Driven by the unsent amendments (a few), each record looked up by its key: never a
+        # walk over the store's unsent records.
         db.execute(
             "DELETE FROM outbox_amendments WHERE request_id IS NULL AND base_version IS NULL "
-            "AND applicant_id IN (SELECT a.id FROM applicants a WHERE "
-            f"(a.central_status IS NULL OR a.central_status IN ({not_registered})) "
+            "AND EXISTS (SELECT 1 FROM applicants a WHERE a.id = outbox_amendments.applicant_id "
+            f"AND (a.central_status IS NULL OR a.central_status IN ({not_registered})) "
             f"AND NOT {_IN_OPEN_BATCH})"
         )
         rows = db.execute(
