@@ -156,8 +156,8 @@ def test_amendments_are_written_from_the_unsent_ones_not_a_walk_over_the_store(
     store: Any,
 ) -> None:
     """Every sync asks for amendments to send: with none, or a few, among a million records."""
-    from prakerja_cli.sync import amendments, outbox
     from prakerja_cli.store.db import write
+    from prakerja_cli.sync import amendments, outbox
 
     ids = [r[0] for r in store.execute("SELECT id FROM applicants LIMIT 3").fetchall()]
     store.execute("UPDATE applicants SET central_status = 'verified' WHERE id = ?", [ids[0]])

@@ -232,7 +232,7 @@ def _amendment_schemas() -> dict[str, Any]:
             AmendOutcome.APPLIED,
             {"central_id": _CENTRAL_ID, "version": _VERSION},
             ["central_id", "version"],
-        ),  # fmt: skip
+        ),
         "AmendConflict": _amend_result(
             AmendOutcome.CONFLICT,
             {
@@ -241,7 +241,7 @@ def _amendment_schemas() -> dict[str, Any]:
                 "version": _VERSION,
             },
             ["reason", "central_id", "version"],
-        ),  # fmt: skip
+        ),
         "AmendRejected": _amend_result(
             AmendOutcome.REJECTED,
             {
