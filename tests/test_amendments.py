@@ -273,3 +273,47 @@ def test_an_edit_before_the_first_answer_is_sent_after_it(office: Path, tmp_path
         assert code == 0 and doc["accepted"] == 1 and doc["amendments"]["applied"] == 1
     version, _, record, _ = held(data, desk_row(office, number)["id"])
     assert (version, record["rt"]) == (2, "011")
+
+
+def test_corrections_to_two_postgresql_workers_through_dropped_answers(
+    office: Path, tmp_path: Path, postgres_url: str
+) -> None:
+    numbers = [register(370 + i) for i in range(8)]
+    options = ["--database", postgres_url, "--workers", "2", "--drop-rate", "0.3"]
+    with central(tmp_path / "central", *options, "--fault-seed", "5") as url:
+        for _ in range(10):
+            code, doc, _ = sync(office, url)
+            if code == 0 and doc["pending"] == 0:
+                break
+        else:
+            pytest.fail("the registrations were never all delivered")
+        for i, number in enumerate(numbers):
+            fix = ["applicants", "edit", number, "--set", f"rt={i + 1:03d}"]
+            assert invoke(fix).exit_code == 0
+        assert (
+            invoke(["applicants", "withdraw", numbers[0], "--reason", "Pindah", "--yes"]).exit_code
+            == 0
+        )
+        for _ in range(20):
+            code, doc, _ = sync(office, url)
+            assert code in (0, 4), doc
+            if (
+                code == 0
+                and invoke(["sync", "status", "--json"]).json()["amendments"]["pending"] == 0
+            ):
+                break
+        else:
+            pytest.fail("the corrections were never all delivered")
+    import psycopg
+
+    with psycopg.connect(postgres_url) as pg:
+        held_rows = pg.execute(
+            "SELECT r.registration_number, r.version, r.withdrawn_at IS NOT NULL, r.record, "
+            "(SELECT count(*) FROM amendments a WHERE a.client_id = r.client_id) "
+            "FROM registrations r"
+        ).fetchall()
+    by_number = {n: (v, w, json.loads(rec)["rt"], c) for n, v, w, rec, c in held_rows}
+    for i, number in enumerate(numbers):
+        # Each correction applied once; the first record's withdrawal after its correction.
+        expected = (3, True, "001", 2) if i == 0 else (2, False, f"{i + 1:03d}", 1)
+        assert by_number[number] == expected

@@ -198,4 +198,7 @@ def forward_once() -> str:
     except PrakerjaError as exc:
         return f"forward: not now ({exc.key})"
     data: dict[str, Any] = result.to_json()
+    amended = data.pop("amendments")
+    data.pop("amendment_conflicts")
+    data.update({f"amendments {k}": v for k, v in amended.items()})
     return "forward: " + ", ".join(f"{k} {v}" for k, v in data.items() if v and k != "dry_run")
