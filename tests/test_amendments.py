@@ -317,3 +317,24 @@ def test_corrections_to_two_postgresql_workers_through_dropped_answers(
         # Each correction applied once; the first record's withdrawal after its correction.
         expected = (3, True, "001", 2) if i == 0 else (2, False, f"{i + 1:03d}", 1)
         assert by_number[number] == expected
+
+
+def test_a_restored_backup_keeps_the_version_the_central_system_holds(
+    office: Path, tmp_path: Path
+) -> None:
+    number = register(381)
+    data = tmp_path / "central"
+    with central(data) as url:
+        assert sync(office, url)[0] == 0
+        made = invoke(["backup", str(tmp_path / "cadangan"), "--json"])
+        assert made.exit_code == 0, made.stdout
+        assert invoke(["applicants", "edit", number, "--set", "rt=004"]).exit_code == 0
+        assert sync(office, url)[1]["amendments"]["applied"] == 1
+        restored = invoke(["restore", made.json()["file"], "--yes", "--json"])
+        assert restored.exit_code == 0, restored.stdout + restored.stderr
+        assert desk_row(office, number)["central_version"] == 2
+        # A correction after the restore amends the version the central system holds.
+        assert invoke(["applicants", "edit", number, "--set", "rw=005"]).exit_code == 0
+        code, doc, _ = sync(office, url)
+        assert code == 0 and doc["amendments"]["applied"] == 1, doc
+    assert held(data, desk_row(office, number)["id"])[0] == 3
