@@ -338,3 +338,55 @@ def test_a_restored_backup_keeps_the_version_the_central_system_holds(
         code, doc, _ = sync(office, url)
         assert code == 0 and doc["amendments"]["applied"] == 1, doc
     assert held(data, desk_row(office, number)["id"])[0] == 3
+
+
+def test_killing_the_sync_at_random_moments_applies_each_correction_once(
+    office: Path, tmp_path: Path
+) -> None:
+    import os
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    numbers = [register(390 + i) for i in range(6)]
+    data = tmp_path / "central"
+    rng = random.Random(20261205)
+    kills = 0
+    with central(data, "--latency", "0.2") as url:
+        assert sync(office, url)[0] == 0
+        env = {**os.environ, "PRAKERJA_HOME": str(office), "PRAKERJA_API_URL": url,
+               "PRAKERJA_API_TOKEN": TOKEN}  # fmt: skip
+        for run in range(10):
+            # Corrections arrive before every run, so each killed sync has work to lose.
+            for number in rng.sample(numbers, 3):
+                fix = ["applicants", "edit", number, "--set", f"address=Jl. Ke-{run} {number[-2:]}"]
+                assert invoke(fix).exit_code == 0
+            proc = subprocess.Popen([sys.executable, "-m", "prakerja_cli", "sync"], env=env,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+            time.sleep(rng.uniform(0.3, 1.2))
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                kills += 1
+            proc.wait(timeout=30)
+            code, doc, _ = sync(office, url)
+            assert code == 0, doc
+            assert invoke(["sync", "status", "--json"]).json()["amendments"]["pending"] == 0
+    assert kills >= 5, kills
+    with sqlite3.connect(office / "prakerja.db") as conn:
+        applied = dict(
+            conn.execute(
+                "SELECT applicant_id, count(*) FROM outbox_amendments WHERE outcome = 'applied' "
+                "GROUP BY 1"
+            ).fetchall()
+        )
+        assert conn.execute("SELECT count(*) FROM outbox_amendments WHERE outcome IS NOT "
+                            "'applied'").fetchone()[0] == 0  # fmt: skip
+    for number in numbers:
+        row = desk_row(office, number)
+        version, _, record, answered = held(data, row["id"])
+        # What the desk holds is what the central system holds, at the version the desk knows,
+        # each of the desk's amendments applied exactly once.
+        assert (record["address"], version) == (row["address"], row["central_version"] or 1), kills
+        assert answered == applied.get(row["id"], 0) == version - 1
