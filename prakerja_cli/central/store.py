@@ -6,6 +6,8 @@ Both keep the same tables and apply the same rules, which live here once: what t
 already knows about a batch is read up front (`Known`), the records are decided in order by
 `BatchWork`, each seeing the ones before it, and the engine writes the new rows in one
 transaction. A batch is wholly committed (and a lost response is harmless to replay) or not at all.
+Amendments (corrections and withdrawals of a registration, by its version) are decided the same
+way by `AmendWork`, in one transaction per request.
 """
 
 from __future__ import annotations

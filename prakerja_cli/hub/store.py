@@ -4,7 +4,9 @@ record the office's desks sent it, under the desk's own id, desk, operator and r
 So the hub's `prakerja sync` forwards them upstream exactly as a desk would (sync/outbox.py: the
 same client_id and content_hash, so the central system never registers one twice, whichever way
 it reaches it), and the central answers it writes on them go back to their desk through
-`hub_feed` (a trigger of migration m010).
+`hub_feed` (a trigger of migration m011). A desk's corrections after sync (amendments) are
+answered against the hub's copy and queued upstream under the desk's own amendment id and
+version (`amend`).
 """
 
 from __future__ import annotations

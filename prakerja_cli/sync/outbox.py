@@ -1,5 +1,6 @@
 """The outbox: batches written (with their Idempotency-Key and exact body) before they are sent,
-and the central system's answers applied to the records. All SQL of the sync lives here.
+and the central system's answers applied to the records; the amendments an edit of a sent record
+writes (sent by sync/amendments.py). The sync's SQL lives here and in sync/amendments.py.
 """
 
 from __future__ import annotations
