@@ -73,7 +73,8 @@ def write_request(db: Database, office_code: str) -> Request | None:
     A record's amendments go in the order made; each amends the version the one before it makes
     (the first: the version the record has, or the one an office hub's desk gave). A desk's own
     amendment of a record that turned out not registered (refused, so sent again whole) is
-    dropped: its content goes with the record.
+    dropped: its content goes with the record. One an office hub took from a desk goes even then:
+    the central system's answer (NOT_REGISTERED) is relayed to the desk.
     """
     with write(db):
         not_registered = ", ".join(f"'{s}'" for s in NOT_REGISTERED)
@@ -89,7 +90,8 @@ def write_request(db: Database, office_code: str) -> Request | None:
             "SELECT o.id, o.applicant_id, o.kind, o.changes, o.base_version, "
             "coalesce(a.central_version, 1) FROM outbox_amendments o "
             "JOIN applicants a ON a.id = o.applicant_id "
-            f"WHERE o.request_id IS NULL AND {_REGISTERED} AND NOT {_IN_FLIGHT} "
+            f"WHERE o.request_id IS NULL AND ({_REGISTERED} OR (o.base_version IS NOT NULL "
+            f"AND a.central_status IN ({not_registered}))) AND NOT {_IN_FLIGHT} "
             "ORDER BY o.created_at, o.rowid LIMIT ?",
             [MAX_REQUEST],
         ).fetchall()
