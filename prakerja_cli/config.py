@@ -59,6 +59,10 @@ class Config:
     #: Days a withdrawn or centrally refused record keeps its personal data after its last change
     #: (`prakerja purge --retention`; docs/security.md).
     retention_days: str = str(RETENTION_DAYS)
+    #: An encrypted store's key: the OS keyring's entry (`key_id`, not secret) or a key file kept
+    #: off this disk (`key_file`); see prakerja_cli/vault.py. Both empty: a plain store.
+    key_id: str = ""
+    key_file: str = ""
 
     def effective_operator(self) -> str:
         """PRAKERJA_OPERATOR lets clerks sharing one PC sign their own work."""
@@ -72,8 +76,10 @@ class Config:
     def effective_api(self) -> tuple[str, str]:
         """(API address, token): env var, else config file."""
         url = os.environ.get("PRAKERJA_API_URL", "").strip() or self.api_url
-        token = os.environ.get("PRAKERJA_API_TOKEN", "").strip() or self.api_token
-        return url, token
+        from prakerja_cli.vault import secret
+
+        token = os.environ.get("PRAKERJA_API_TOKEN", "").strip()
+        return url, token or secret("api_token") or self.api_token
 
 
 KEY_NAME = "office.key"
@@ -91,6 +97,11 @@ def office_key(*, create: bool = False) -> bytes:
     entry look edited."""
     import secrets
 
+    from prakerja_cli.vault import secret
+
+    inside = secret("office_key")  # an encrypted store keeps it inside
+    if inside is not None:
+        return bytes.fromhex(inside)
     path = key_path()
     try:
         key = path.read_bytes()

@@ -384,11 +384,25 @@ def health_checks(ws: Workspace, *, wal_limit: int = 64 << 20) -> list[Check]:
     )
     checks.append(Check("clock", clock_ok, now.isoformat(timespec="seconds"), "fix.clock",
                         shown=fmt.moment(now)))  # fmt: skip
+    checks.append(_encryption_check(ws))
     chain = audit.verify(db)
     checks.append(Check("audit", chain.intact, _chain_shown(chain),
                         "fix.audit_key" if chain.problem == "key"
                         else "fix.audit_changed" if chain.changed else "fix.audit"))  # fmt: skip
     return checks
+
+
+def _encryption_check(ws: Workspace) -> Check:
+    """Whether the store is encrypted at rest, and where its key is (never the key)."""
+    from prakerja_cli.config import db_path
+    from prakerja_cli.store.engine import is_encrypted
+
+    if not is_encrypted(db_path()):
+        return Check("encryption", False, "plain", "fix.encrypt", warning=True,
+                     shown=t("msg.not_encrypted"))  # fmt: skip
+    place = ws.config.key_file or ("keyring" if ws.config.key_id else "PRAKERJA_KEY_FILE")
+    shown = t("msg.key_in_keyring") if place == "keyring" else place
+    return Check("encryption", True, f"encrypted:{place}", shown=t("msg.encrypted_with", key=shown))
 
 
 def _chain_shown(chain: audit.VerifyResult) -> str:

@@ -20,7 +20,7 @@ from prakerja_cli.config import (
 )
 from prakerja_cli.core.nik import RegionLookup
 from prakerja_cli.core.rules import rule_set_names
-from prakerja_cli.errors import ConfigError, UsageError
+from prakerja_cli.errors import ConfigError, StoreError, UsageError
 from prakerja_cli.store.applicants import Office
 from prakerja_cli.store.db import journals, open_db
 from prakerja_cli.store.numbering import adopt, marks_path
@@ -179,7 +179,10 @@ def init_office(
         # The audit chain's key, made now so backups of a fresh office include it. `init --force`
         # over a store whose key was lost starts a new key: entries signed before are marked as
         # made with a key this PC does not hold (audit verify: problem 'key', not 'edited').
-        if not key_path().exists() and db.execute("SELECT 1 FROM audit LIMIT 1").fetchone():
+        from prakerja_cli import vault
+
+        lost = not key_path().exists() and vault.secret("office_key") is None
+        if lost and db.execute("SELECT 1 FROM audit LIMIT 1").fetchone():
             audit.mark_key_change(db)
         office_key(create=True)
         adopt(
@@ -188,6 +191,9 @@ def init_office(
         config = Config(
             office_code=code, office_name=name, desk=desk_id, operator=operator_name, rules=rules
         )
+        if force and path.exists():  # where an encrypted store's key is stays known
+            earlier = load_config(path)
+            config.key_id, config.key_file = earlier.key_id, earlier.key_file
         save_config(config, path)  # last: a config file means the desk is set up
     except BaseException:
         if db is not None:
@@ -218,16 +224,30 @@ class RestoreResult:
     numbering_locked: bool  # this PC cannot vouch for the desk's numbers (store/numbering.py)
 
 
-def preview_restore(file: Path) -> Comparison:
+def preview_restore(file: Path, key: bytes | None = None) -> Comparison:
     """What restoring `file` would drop and keep (for the question before it), after the checks
     that refuse a damaged or foreign backup."""
     from prakerja_cli.store.backup import check_backup, compare_stores
 
-    check_backup(file, load_config().office_code)
-    return compare_stores(db_path(), file)
+    check_backup(file, load_config().office_code, key)
+    return compare_stores(db_path(), file, key)
 
 
-def restore_office(file: Path, last_number: str | None = None) -> RestoreResult:
+def _secrets_of_current_store() -> bool:
+    """Whether this office's store is encrypted; if so its secrets (the API token kept over the
+    restore) are read now, when the store still opens: a damaged one is what a restore is for."""
+    from prakerja_cli.store.engine import is_encrypted
+
+    if not is_encrypted(db_path()):
+        return False
+    with contextlib.suppress(ConfigError, StoreError):
+        open_db(db_path()).close()
+    return True
+
+
+def restore_office(
+    file: Path, last_number: str | None = None, backup_key: bytes | None = None
+) -> RestoreResult:
     """Put a backup of this office in place of the store and its key in place of office.key, then
     audit it. For a backup without the key, entries this key cannot verify are marked as such.
 
@@ -249,11 +269,13 @@ def restore_office(file: Path, last_number: str | None = None) -> RestoreResult:
             raise UsageError("error.last_number", hint="hint.last_number", value=last_number,
                              example=nb.format_number(config.office_code, config.desk, 57))  # fmt: skip
     marks = nb.read_marks()  # a damaged file stops the restore before anything is replaced
-    done = restore(file, db_path(), config.office_code)
-    compared = compare_stores(done.set_aside, file)
+    encrypted = _secrets_of_current_store()
+    done = restore(file, db_path(), config.office_code, backup_key)
+    compared = compare_stores(done.set_aside, file, backup_key)
     own = nb.counter_name(config.office_code, config.desk)
     floors = nb.restore_floors(compared.backup_numbers, compared.current_numbers, marks, own, last)
-    office_key(create=True)  # a key-less backup on a PC whose key was lost: a new key, marked below
+    if not encrypted:  # an encrypted store keeps its key inside (the backup's, or this office's)
+        office_key(create=True)  # a key-less backup on a PC whose key was lost: marked below
     ws = open_workspace()  # applies any newer migrations to the restored copy
     key = "missing" if done.key is None else "restored" if done.key_changed else "same"
     with write(ws.db):
@@ -274,3 +296,148 @@ def restore_office(file: Path, last_number: str | None = None) -> RestoreResult:
         nb.format_number(config.office_code, config.desk, floors.issued[own] + 1),
         own in floors.unknown,
     )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class EncryptResult:
+    counts: dict[str, int]
+    recovery_key: str  # shown once, for the supervisor's safe
+    key_source: str  # "keyring", or the key file's path
+    backups: list[Path]  # plain backups in the app folder's backups/, now encrypted too
+
+
+def _key_place(key_file: Path | None) -> str:
+    """Where a new key goes: the key file asked for (never inside the app folder, which a thief
+    takes with the store), else the OS keyring, which must then exist."""
+    from prakerja_cli import vault
+
+    if key_file is not None:
+        resolved = key_file.expanduser().resolve()
+        if resolved.is_relative_to(app_dir().resolve()):
+            raise UsageError("error.key_file_in_app_dir", hint="hint.key_file_place",
+                             path=str(resolved))  # fmt: skip
+        return str(resolved)
+    if not vault.keyring_usable():
+        raise ConfigError("error.no_keyring", hint="hint.key_file_place")
+    return "keyring"
+
+
+def _keep_key(place: str, key: bytes, config: Config) -> None:
+    """Put the key where it lives and say so in config.toml (before the store is encrypted, so a
+    crash after the rename leaves a store whose key is found)."""
+    import uuid
+
+    from prakerja_cli import vault
+
+    if place == "keyring":
+        key_id = f"{config.office_code}-{config.desk}-{uuid.uuid4().hex[:12]}"
+        vault.keyring_store(key_id, key)
+        config.key_id, config.key_file = key_id, ""
+    else:
+        vault.write_key_file(Path(place), key)
+        config.key_id, config.key_file = "", place
+    save_config(config)
+
+
+def encrypt_office(key_file: Path | None = None) -> EncryptResult:
+    """Encrypt this desk's store in place (store/crypt.py), move the office key and the API token
+    inside it, and encrypt the plain backups in the app folder. Run again after a crash, it
+    finishes what was left (the key is kept first, the clean-up comes last)."""
+    from prakerja_cli import vault
+    from prakerja_cli.store.backup import ROTATED
+    from prakerja_cli.store.crypt import encrypt_copy, encrypt_store
+    from prakerja_cli.store.engine import is_encrypted
+
+    config = load_config()
+    store = db_path()
+    if is_encrypted(store):
+        if not (config.api_token or key_path().exists()):
+            raise UsageError("error.already_encrypted", hint="hint.already_encrypted",
+                             path=str(store))  # fmt: skip
+        # Stopped after the rename: the secrets are inside; only the clean-up is left.
+        place = config.key_file or "keyring"
+        return EncryptResult(_clean_up(config), vault.key_text(vault.store_key(store)), place, [])
+    place = _key_place(key_file)
+    ws = open_workspace()  # migrated, and the office key made if it was missing
+    ws.db.close()
+    secrets = {"office_key": office_key().hex()}
+    if config.api_token:
+        secrets["api_token"] = config.api_token
+    key = vault.new_key()
+    before = (config.key_id, config.key_file)
+    _keep_key(place, key, config)
+    try:
+        encrypt_store(store, key, secrets)
+    except BaseException:  # the store is as it was: so is where its key would have gone
+        if place == "keyring":
+            vault.keyring_forget(config.key_id)
+        else:
+            Path(place).unlink(missing_ok=True)
+        config.key_id, config.key_file = before
+        save_config(config)
+        raise
+    counts = _clean_up(config)
+    encrypted: list[Path] = []
+    folder = app_dir() / "backups"
+    if folder.is_dir():
+        for old in sorted(folder.iterdir()):
+            if ROTATED.fullmatch(old.name) and not is_encrypted(old):
+                encrypt_copy(old, key)
+                encrypted.append(old)
+    return EncryptResult(counts, vault.key_text(key), place, encrypted)
+
+
+def _clean_up(config: Config) -> dict[str, int]:
+    """After the rename: the store holds the office key and the token, so no copy stays in the
+    clear beside it. Returns the store's registrations (opening it checks the key is found)."""
+    from prakerja_cli import vault
+
+    ws = open_workspace()
+    try:
+        if config.api_token and vault.secret("api_token") != config.api_token:
+            keep_secret("api_token", config.api_token)
+        count = int(ws.db.execute("SELECT count(*) FROM applicants").fetchone()[0])
+    finally:
+        ws.db.close()
+    config.api_token = ""
+    save_config(config)
+    key_path().unlink(missing_ok=True)
+    return {"applicants": count}
+
+
+def unlock_office(recovery_key: str, key_file: Path | None = None) -> str:
+    """Keep the store's key again, from the recovery key (a new PC, a lost key file, a keyring
+    wiped with the Windows profile): checked against the store, then put in the OS keyring or
+    `key_file`. Returns where it was put."""
+    from prakerja_cli import vault
+    from prakerja_cli.store.engine import connect, dbapi, is_encrypted
+
+    config = load_config()
+    store = db_path()
+    if not is_encrypted(store):
+        raise UsageError("error.not_encrypted", hint="hint.not_encrypted", path=str(store))
+    key = vault.parse_key(recovery_key)
+    if key is None:
+        raise UsageError("error.recovery_key_format", hint="hint.recovery_key")
+    conn = connect(store, key=key)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except dbapi.DatabaseError:
+        raise UsageError("error.recovery_key_wrong", hint="hint.recovery_key") from None
+    finally:
+        conn.close()
+    place = _key_place(key_file)
+    _keep_key(place, key, config)
+    return place
+
+
+def keep_secret(name: str, value: str) -> None:
+    """Keep a secret (the API token) inside this desk's encrypted store."""
+    from prakerja_cli.store.db import write
+
+    ws = open_workspace()
+    try:
+        with write(ws.db):
+            ws.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [name, value])
+    finally:
+        ws.db.close()

@@ -53,8 +53,14 @@ def invoke(args: list[str], input: str | None = None, *, terminal: bool | None =
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Every test gets its own empty app directory and the default language."""
     monkeypatch.setenv("PRAKERJA_HOME", str(tmp_path / "home"))
-    for name in ("PRAKERJA_LANG", "PRAKERJA_OPERATOR", "PRAKERJA_DEBUG"):
+    for name in ("PRAKERJA_LANG", "PRAKERJA_OPERATOR", "PRAKERJA_DEBUG", "PRAKERJA_KEY_FILE"):
         monkeypatch.delenv(name, raising=False)
+    # Never this machine's own keyring: subprocesses get none, in-process code the same.
+    import keyring.core
+    from keyring.backends import fail
+
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    monkeypatch.setattr(keyring.core, "_keyring_backend", fail.Keyring())
     set_language(None)
     yield
     set_language(None)
@@ -64,8 +70,13 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
 def _office_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One initialised office, made once; tests get a copy (init loads ~90k region codes)."""
     home = tmp_path_factory.mktemp("template") / "home"
+    import keyring.core
+    from keyring.backends import fail
+
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PRAKERJA_HOME", str(home))
+        # A plain office, whichever test makes it first (one with an OS keyring would encrypt it).
+        mp.setattr(keyring.core, "_keyring_backend", fail.Keyring())
         run = invoke(INIT_ARGS)
     assert run.exit_code == 0, run.stderr
     return home

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import sqlite3
 import uuid
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from centralserver import TOKEN, central
 from rosters import person
 from test_sync import run_sync
 
+from prakerja_cli.store.engine import dbapi as sqlite3
 from tests.conftest import applicant_args, invoke
 
 

@@ -4,7 +4,6 @@ sync against the real reference server, and `audit verify` and `doctor` then say
 
 from __future__ import annotations
 
-import sqlite3
 from contextlib import closing
 from datetime import date
 from pathlib import Path
@@ -15,6 +14,7 @@ import requests
 from centralserver import TOKEN, central
 
 from prakerja_cli.demo import synthetic_nik
+from prakerja_cli.store.engine import dbapi as sqlite3
 from tests.conftest import applicant_args, invoke
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from datetime import date
 from pathlib import Path
 
 from rosters import person, write_xlsx
 
 from prakerja_cli.demo import synthetic_nik
+from prakerja_cli.store.engine import dbapi as sqlite3
 from tests.conftest import applicant_args, invoke
 
 NIK = synthetic_nik("327301", date(1990, 8, 17), "P", 9001)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 import sys
 from contextlib import closing
 from datetime import date
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from prakerja_cli.demo import synthetic_nik
+from prakerja_cli.store.engine import dbapi as sqlite3
 from tests.conftest import INIT_ARGS, applicant_args, invoke
 
 
@@ -93,7 +93,16 @@ def test_restore_asks_first(office: Path, tmp_path: Path) -> None:
 def test_doctor_reports_checks_with_fixes(office: Path) -> None:
     run = invoke(["doctor", "--json"])
     checks = {c["check"]: c for c in run.json()}
-    assert set(checks) == {"integrity", "unsent", "parked", "wal", "api", "clock", "audit"}
+    assert set(checks) == {
+        "integrity",
+        "unsent",
+        "parked",
+        "wal",
+        "api",
+        "clock",
+        "encryption",
+        "audit",
+    }
     assert checks["integrity"]["ok"] and checks["audit"]["ok"] and checks["clock"]["ok"]
     assert not checks["api"]["ok"] and "prakerja config set api_url" in checks["api"]["fix"]
     assert all(c["fix"] is None for c in checks.values() if c["ok"])

@@ -92,7 +92,7 @@ def test_a_date_option_that_is_no_date_names_the_forms(two: Path, value: str) ->
 
 def test_list_today_is_the_days_work(two: Path) -> None:
     """The README's "today's work": --today leaves out what was registered on other days."""
-    import sqlite3
+    from prakerja_cli.store.engine import dbapi as sqlite3
 
     with sqlite3.connect(two / "prakerja.db") as conn:
         conn.execute("UPDATE applicants SET created_at = '2025-01-02T10:00:00+07:00' "
@@ -342,7 +342,7 @@ def test_withdraw_undo_brings_the_record_back_with_its_status(two: Path) -> None
 
 
 def test_withdraw_undo_is_refused_once_sent_or_once_the_nik_registered_again(two: Path) -> None:
-    import sqlite3
+    from prakerja_cli.store.engine import dbapi as sqlite3
 
     for number in ("3273-D01-000001", "3273-D01-000002"):
         assert (
@@ -433,7 +433,7 @@ def test_bad_list_options_are_one_line(two: Path, args: list[str], says: str) ->
 
 
 def test_central_filter_including_parked(two: Path) -> None:
-    import sqlite3
+    from prakerja_cli.store.engine import dbapi as sqlite3
 
     with sqlite3.connect(two / "prakerja.db") as conn:
         conn.execute(

@@ -68,7 +68,7 @@ def test_unwritable_home_path_is_reported(tmp_path: Path) -> None:
 
 
 def test_locked_database_waits_then_succeeds(office: Path) -> None:
-    import sqlite3
+    from prakerja_cli.store.engine import dbapi as sqlite3
 
     holder = sqlite3.connect(office / "prakerja.db", isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from prakerja_cli.demo import run_demo
+from prakerja_cli.store.engine import dbapi as sqlite3
 
 
 def test_demo_runs_every_step_as_expected(tmp_path: Path) -> None:

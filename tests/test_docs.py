@@ -88,6 +88,8 @@ def _section(text: str, title: str) -> str:
         "report",
         "handover",
         "applicants receipt",
+        "encrypt",
+        "unlock",
     ],
 )
 def test_commands_md_describes_each_option_and_the_exit_codes(command: str) -> None:

@@ -3,7 +3,6 @@ the real CLI), one `prakerja hub serve`, and the reference central server (docs/
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 import requests
 
+from prakerja_cli.store.engine import dbapi as sqlite3
 from tests.centralserver import TOKEN, central
 from tests.hubprocs import Done, cli, hub_serving, make_home, nik, register
 

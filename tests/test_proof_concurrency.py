@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from prakerja_cli.store.engine import dbapi as sqlite3
 from tests.conftest import invoke
 
 WORKERS = 4

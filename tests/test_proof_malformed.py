@@ -25,7 +25,6 @@ import random
 import re
 import shutil
 import signal
-import sqlite3
 import struct
 import subprocess
 import sys
@@ -47,6 +46,7 @@ from prakerja_cli.core import fields as f
 from prakerja_cli.core.findings import Code, Severity
 from prakerja_cli.core.rules import load_rule_set
 from prakerja_cli.core.validate import FIELDS, ValidationContext, validate_applicant
+from prakerja_cli.store.engine import dbapi as sqlite3
 from tests.conftest import Run, invoke
 
 SEED = 20250615

@@ -8,7 +8,6 @@ verified before the purge date and some after.
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from centralserver import TOKEN, central, stats
 from rosters import person, write_xlsx
 
 from prakerja_cli.i18n.format import moment
+from prakerja_cli.store.engine import dbapi as sqlite3
 from tests.conftest import applicant_args, invoke
 
 JANUARY, MARCH = "2025-01-10", "2025-03-10"

@@ -9,7 +9,6 @@ test uses its own people, so no NIK meets another test's); the sync runs in-proc
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import requests
 from centralserver import TOKEN, central
 from rosters import person, write_xlsx
 
+from prakerja_cli.store.engine import dbapi as sqlite3
 from tests.conftest import applicant_args, invoke
 
 #: A KK whose province (00) does not exist: the central system rejects it (KK_INVALID).

@@ -5,7 +5,6 @@ carried over, and the question says what a restore drops and defaults to no."""
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from collections import Counter
 from contextlib import closing
 from datetime import date
@@ -17,6 +16,7 @@ from centralserver import TOKEN, central
 from rosters import person, write_xlsx
 
 from prakerja_cli.demo import synthetic_nik
+from prakerja_cli.store.engine import dbapi as sqlite3
 from tests.conftest import INIT_ARGS, applicant_args, invoke
 
 

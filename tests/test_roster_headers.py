@@ -4,7 +4,6 @@ for real, imported through the CLI, and the stored rows read back."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from openpyxl import Workbook, load_workbook
 from rosters import person
 
 from prakerja_cli.roster.columns import field_for_header
+from prakerja_cli.store.engine import dbapi as sqlite3
 from tests.conftest import invoke
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -14,6 +13,7 @@ import pytest
 from rosters import HEADERS, person, rows_of, write_csv, write_ods, write_xls, write_xlsx
 
 from prakerja_cli.demo import synthetic_nik
+from prakerja_cli.store.engine import dbapi as sqlite3
 from tests.conftest import applicant_args, invoke
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 from rosters import person, write_csv, write_ods, write_xls, write_xlsx
 
+from prakerja_cli.store.engine import dbapi as sqlite3
 from tests.conftest import invoke
 
 

@@ -4,13 +4,13 @@ Real files are written, imported through the CLI, and the stored rows read back.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 from rosters import person, write_csv, write_xlsx
 
+from prakerja_cli.store.engine import dbapi as sqlite3
 from tests.conftest import applicant_args, invoke
 
 

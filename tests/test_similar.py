@@ -3,7 +3,6 @@ and in a roster, found through indexes (never a scan of the store)."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from prakerja_cli.core.similar import SIMILAR_FROM, Candidate, possible_duplicat
 from prakerja_cli.demo import synthetic_nik
 from prakerja_cli.store.applicants import SIMILAR_SQL
 from prakerja_cli.store.db import open_db
+from prakerja_cli.store.engine import dbapi as sqlite3
 from tests.conftest import applicant_args, invoke
 
 BORN = date(1990, 8, 17)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -11,6 +10,8 @@ import pytest
 
 from prakerja_cli.errors import StoreError
 from prakerja_cli.store.db import MIGRATION_COUNT, open_db, write
+from prakerja_cli.store.engine import dbapi
+from prakerja_cli.store.engine import dbapi as sqlite3
 from prakerja_cli.store.migrations import MIGRATIONS
 
 
@@ -144,7 +145,7 @@ def test_nik_is_unique_among_live_records_only(tmp_path: Path) -> None:
     nik = "3273011708900001"
     _insert(db, nik, "withdrawn", "a")
     _insert(db, nik, "valid", "b")
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(dbapi.IntegrityError):
         _insert(db, nik, "flagged", "c")
 
 
@@ -223,14 +224,14 @@ def test_m004_rebuilds_a_populated_store_keeping_rows_references_and_indexes(
     assert indexes["applicants_live_nik"].unique and "applicants_central_created" in indexes
     assert "outbox_items_applicant" in {i.name for i in db["outbox_items"].indexes}
     # Foreign keys still hold: an item for a missing applicant is refused.
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(dbapi.IntegrityError):
         db.execute("INSERT INTO outbox_items VALUES ('b1', 'missing', 'h')")
 
 
 def test_only_a_purged_record_may_lack_its_personal_fields(tmp_path: Path) -> None:
     db = open_db(tmp_path / "p.db", create=True)
     _insert(db, "3273011708900001", "valid", "a")
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(dbapi.IntegrityError):
         db.execute("UPDATE applicants SET nik = NULL WHERE id = 'a'")
     db.execute("UPDATE applicants SET nik = NULL, name = NULL, purged_at = 'now' WHERE id = 'a'")
     # Purged records hold no NIK, so any number of them sit beside the live-NIK index.
@@ -336,9 +337,7 @@ def test_a_full_disk_is_named_whatever_sqlite_calls_it(
     from prakerja_cli.store.db import store_error
 
     monkeypatch.setattr(shutil, "disk_usage", lambda _: shutil._ntuple_diskusage(1, 1, free))  # type: ignore[attr-defined]
-    exc = sqlite3.OperationalError(
-        "disk I/O error" if code != 14 else "unable to open database file"
-    )
+    exc = dbapi.OperationalError("disk I/O error" if code != 14 else "unable to open database file")
     exc.sqlite_errorcode = code  # type: ignore[attr-defined]
     assert store_error(exc, tmp_path / "prakerja.db").key == key
 

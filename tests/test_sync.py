@@ -6,7 +6,6 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import requests
 from centralserver import TOKEN, central, stats
 from rosters import person, write_xlsx
 
+from prakerja_cli.store.engine import dbapi as sqlite3
 from tests.conftest import invoke
 
 

@@ -4,12 +4,13 @@ prompts are on, as in a console (tests/terminal.py). Pipes and CliRunner hide th
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 from centralserver import TOKEN, central
 from rosters import person, write_xlsx
 from terminal import Terminal, run_at_terminal
+
+from prakerja_cli.store.engine import dbapi as sqlite3
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -3,11 +3,12 @@ is asked again, Ctrl-C leaves nothing behind."""
 
 from __future__ import annotations
 
-import sqlite3
 import tomllib
 from pathlib import Path
 
 from terminal import Terminal
+
+from prakerja_cli.store.engine import dbapi as sqlite3
 
 
 def test_a_mistyped_office_code_is_asked_again_and_init_completes(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ be kept with Enter or retyped in place, and only the clerk's own "store" stores 
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 from terminal import Terminal
 
 from prakerja_cli.demo import synthetic_nik
+from prakerja_cli.store.engine import dbapi as sqlite3
 
 NIK = synthetic_nik("327301", date(1990, 8, 17), "P", 9001)
 KK = "3273010101100002"

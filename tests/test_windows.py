@@ -4,7 +4,6 @@ hold characters a URI reserves. Run on Linux with Windows' file rules emulated (
 from __future__ import annotations
 
 import os
-import sqlite3
 from datetime import date
 from pathlib import Path, PureWindowsPath
 
@@ -12,6 +11,8 @@ import pytest
 
 from prakerja_cli.demo import synthetic_nik
 from prakerja_cli.store.backup import read_only_uri
+from prakerja_cli.store.engine import dbapi
+from prakerja_cli.store.engine import dbapi as sqlite3
 from tests.conftest import INIT_ARGS, applicant_args, invoke
 from tests.windows import WindowsFiles
 
@@ -24,7 +25,7 @@ def test_a_failed_migration_closes_the_store_so_init_can_remove_it(
     from prakerja_cli.store.migrations import MIGRATIONS
 
     def fails(*args: object) -> None:
-        raise sqlite3.OperationalError("disk I/O error")
+        raise dbapi.OperationalError("disk I/O error")
 
     monkeypatch.setattr(type(MIGRATIONS), "apply", fails)
     with windows_files.active():

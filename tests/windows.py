@@ -9,13 +9,14 @@ every Linux test and fails at the first restore on a desk PC. `windows_files` ma
 from __future__ import annotations
 
 import os
-import sqlite3
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
+
+from prakerja_cli.store.engine import dbapi as sqlite3
 
 _SUFFIXES = ("", "-journal", "-wal", "-shm")
 

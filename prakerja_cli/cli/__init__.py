@@ -79,6 +79,7 @@ def _wire() -> None:
         config_cmd,
         demo_cmd,
         doctor_cmd,
+        encrypt_cmd,
         export_cmd,
         handover_cmd,
         hub_cmd,
@@ -101,6 +102,8 @@ def _wire() -> None:
     app.command("restore")(backup_cmd.restore)
     app.command("doctor")(doctor_cmd.doctor)
     app.command("purge")(purge_cmd.purge)
+    app.command("encrypt")(encrypt_cmd.encrypt)
+    app.command("unlock")(encrypt_cmd.unlock)
     app.add_typer(applicants_cmd.app, name="applicants")
     app.add_typer(audit_cmd.app, name="audit")
     app.add_typer(central_cmd.app, name="central")

@@ -55,6 +55,7 @@ def restore(
             "--last-number",
         ),
     ] = None,
+    recovery_key: Annotated[bool, typer.Option("--recovery-key")] = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Replace the database and office key with a verified backup of this office; the current ones
@@ -66,10 +67,11 @@ def restore(
     from prakerja_cli.i18n import t
     from prakerja_cli.office import preview_restore, restore_office
 
-    compared = preview_restore(file)
+    key = _backup_key() if recovery_key else None
+    compared = preview_restore(file, key)
     if not yes and not confirm(_restore_question(compared), default=False):
         raise CancelledError("msg.cancelled_unchanged")
-    result = restore_office(file, last_number)
+    result = restore_office(file, last_number, key)
     key_aside = str(result.key_set_aside) if result.key_set_aside else None
     if json_output:
         emit_json({"restored": str(file), "set_aside": str(result.set_aside),
@@ -92,6 +94,26 @@ def restore(
                   markup=False)  # fmt: skip
     else:
         out.print(t("msg.restore_next_number", number=result.next_number), markup=False)
+
+
+def _backup_key() -> bytes:
+    """The recovery key of an encrypted backup made under another key (another PC of this
+    office): asked at a terminal, else one line of stdin."""
+    import sys
+
+    from prakerja_cli import vault
+    from prakerja_cli.cli.common import ask, stdin_is_terminal
+    from prakerja_cli.errors import UsageError
+    from prakerja_cli.i18n import t
+
+    if stdin_is_terminal():
+        text = ask(t("prompt.backup_recovery_key"), option="--recovery-key")
+    else:
+        text = sys.stdin.readline()
+    key = vault.parse_key(text)
+    if key is None:
+        raise UsageError("error.recovery_key_format", hint="hint.recovery_key")
+    return key
 
 
 def _restore_question(compared: Comparison) -> str:

@@ -6,7 +6,6 @@ import contextlib
 import json
 import os
 import re
-import sqlite3
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -23,6 +22,7 @@ from prakerja_cli.errors import (
     from_os_error,
 )
 from prakerja_cli.i18n import t
+from prakerja_cli.store.engine import dbapi
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -161,7 +161,7 @@ def fail(exc: PrakerjaError) -> typer.Exit:
 
 def translate_unexpected(exc: BaseException) -> PrakerjaError | None:
     """Map failures users can meet in normal life (locked DB, read-only folder) to a clean error."""
-    if isinstance(exc, sqlite3.Error):
+    if isinstance(exc, dbapi.Error):
         from prakerja_cli.config import db_path
         from prakerja_cli.store.db import store_error
 
@@ -236,7 +236,7 @@ def run_guarded(invoke: Callable[[], Any], *, json_output: bool = False) -> Any:
         raise fail(exc) from None
     except (KeyboardInterrupt, EOFError):
         raise fail(CancelledError("msg.cancelled")) from None
-    except (sqlite3.Error, OSError) as exc:
+    except (dbapi.Error, OSError) as exc:
         mapped = translate_unexpected(exc)
         if mapped is None or debug_enabled():
             raise

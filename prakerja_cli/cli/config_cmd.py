@@ -20,6 +20,13 @@ def show(json_output: JsonOpt = False) -> None:
     from prakerja_cli.i18n import t
 
     config = load_config()
+    from prakerja_cli.config import db_path
+    from prakerja_cli.store.engine import is_encrypted
+
+    if is_encrypted(db_path()):  # an encrypted store keeps the token inside
+        from prakerja_cli.office import open_workspace
+
+        open_workspace().db.close()
     url, token = config.effective_api()
     # The token is never printed: only whether one is set.
     data = {
@@ -118,7 +125,16 @@ def set_(
         except UsageError as exc:
             raise UsageError("error.config_value", hint="hint.config_api_url", key=key,
                              reason=t(exc.key, **exc.params)) from None  # fmt: skip
-    save_config(replace(load_config(), **{key: value}))
+    from prakerja_cli.config import db_path
+    from prakerja_cli.store.engine import is_encrypted
+
+    config = load_config()
+    if key == "api_token" and is_encrypted(db_path()):
+        from prakerja_cli.office import keep_secret
+
+        keep_secret("api_token", value)  # inside the encrypted store, never in config.toml
+    else:
+        save_config(replace(config, **{key: value}))
     shown = "********" if key == "api_token" and value else value
     if json_output:
         emit_json({"key": key, "value": shown})

@@ -3,13 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from prakerja_cli.cli.common import JsonOpt, emit_json, err, out
 
+if TYPE_CHECKING:
+    from prakerja_cli.office import EncryptResult
+
 DEFAULT_RULES = "normal-2023"
+
+
+def _already_encrypted() -> bool:
+    from prakerja_cli.config import db_path
+    from prakerja_cli.store.engine import is_encrypted
+
+    return is_encrypted(db_path())
+
+
+def _encrypt_new_office(key_file: Path | None, no_encrypt: bool) -> EncryptResult | None:
+    """A new desk is encrypted at once where its key can be kept: the OS keyring (Windows,
+    macOS, a Linux desktop) or the --key-file asked for. Elsewhere (a Linux server, CI) it stays
+    plain, and init says so."""
+    from prakerja_cli import vault
+    from prakerja_cli.config import db_path
+    from prakerja_cli.office import encrypt_office
+    from prakerja_cli.store.engine import is_encrypted
+
+    if is_encrypted(db_path()):  # `init --force` on an encrypted desk: it stays as it is
+        return None
+    if no_encrypt or (key_file is None and not vault.keyring_usable()):
+        return None
+    return encrypt_office(key_file)
 
 
 def _ask(
@@ -48,6 +75,8 @@ def init(
     rules: Annotated[str | None, typer.Option()] = None,
     no_input: Annotated[bool, typer.Option("--no-input")] = False,
     force: Annotated[bool, typer.Option("--force")] = False,
+    key_file: Annotated[Path | None, typer.Option("--key-file")] = None,
+    no_encrypt: Annotated[bool, typer.Option("--no-encrypt")] = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Set up this desk: office, desk id, operator, rule set; create config and database."""
@@ -76,6 +105,9 @@ def init(
     result = init_office(
         office_code=code, office_name=name, desk=desk_id, operator=who, rules=rule_set, force=force
     )
+    encrypted = _encrypt_new_office(key_file, no_encrypt)
+    if encrypted is None and not _already_encrypted():
+        err.print(t("msg.init_not_encrypted"), markup=False)
     if json_output:
         emit_json(
             {
@@ -88,6 +120,8 @@ def init(
                 "config_path": result.config_path,
                 "database_path": result.db_path,
                 "regions_loaded": result.regions_loaded,
+                "encrypted": encrypted is not None,
+                "recovery_key": encrypted.recovery_key if encrypted else None,
             }
         )
         return
@@ -102,3 +136,8 @@ def init(
         markup=False,
     )
     out.print(t("msg.init_paths", config=result.config_path, db=result.db_path), markup=False)
+    if encrypted is None:
+        return
+    from prakerja_cli.cli.encrypt_cmd import show_recovery_key
+
+    show_recovery_key(encrypted)

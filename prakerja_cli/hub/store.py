@@ -15,7 +15,6 @@ import hashlib
 import json
 import re
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -46,6 +45,7 @@ from prakerja_cli.store.applicants import (
     update_applicant,
 )
 from prakerja_cli.store.db import write
+from prakerja_cli.store.engine import dbapi
 from prakerja_cli.sync.outbox import (
     AMENDABLE,
     RECORD_FIELDS,
@@ -387,7 +387,7 @@ def _decide(
                 "reason": str(RejectReason.FIELD_INVALID)}  # fmt: skip
     try:
         insert_rows(db, [row])
-    except sqlite3.IntegrityError:
+    except dbapi.IntegrityError:
         # Another record holds its registration number: the desk numbered twice (a store set up
         # again from an old backup); the central system would refuse it in the same way.
         return {"client_id": cid, "outcome": str(Outcome.REJECTED),

@@ -8,10 +8,9 @@ import contextlib
 import gc
 import os
 import re
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path, PurePath
+from pathlib import Path
 
 from prakerja_cli.config import KEY_SIZE, install_key
 from prakerja_cli.errors import (
@@ -24,6 +23,14 @@ from prakerja_cli.errors import (
 )
 from prakerja_cli.store.applicants import derived
 from prakerja_cli.store.db import journals
+from prakerja_cli.store.engine import (
+    attach,
+    connect,
+    copy_database,
+    dbapi,
+    is_encrypted,
+    read_only_uri,
+)
 from prakerja_cli.store.numbering import StoreNumbers
 
 COUNTED = ("applicants", "audit", "regions", "outbox_batches")
@@ -35,6 +42,25 @@ ROTATED = re.compile(r"prakerja-\d{8}-\d{6}-\d{6}\.db")
 KEY_META = "office_key"
 
 
+def file_key(path: Path, given: bytes | None = None) -> bytes | None:
+    """The key to read a store or backup file with: none for a plain file; this office's key for
+    an encrypted one (a backup encrypted under another key then reads as another office's)."""
+    if not is_encrypted(path):
+        return None
+    if given is not None:  # a backup's own key, from its recovery key (restore --recovery-key)
+        return given
+    from prakerja_cli import vault
+    from prakerja_cli.config import db_path
+
+    # In a plain office a file that is not SQLite is a damaged one: read without a key, it fails.
+    return vault.configured_key(db_path())
+
+
+def _remove_journals(path: Path) -> None:
+    for journal in journals(path):
+        journal.unlink(missing_ok=True)
+
+
 @dataclass(frozen=True, slots=True)
 class BackupResult:
     path: Path
@@ -42,7 +68,7 @@ class BackupResult:
     removed: list[Path]
 
 
-def _counts(conn: sqlite3.Connection) -> dict[str, int]:
+def _counts(conn: dbapi.Connection) -> dict[str, int]:
     return {t: int(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in COUNTED}
 
 
@@ -53,15 +79,7 @@ def _remove(partial: Path) -> None:
             leftover.unlink()
 
 
-def read_only_uri(path: PurePath) -> str:
-    """An SQLite URI that opens `path` read-only. '%', '?' and '#' are legal in Windows and POSIX
-    folder names ("D:\\Cadangan #2") but would end or change the URI's path, so they are escaped;
-    backslashes and drive letters pass through as SQLite reads them."""
-    text = str(path).replace("%", "%25").replace("?", "%3f").replace("#", "%23")
-    return f"file:{text}?mode=ro"
-
-
-def _check(conn: sqlite3.Connection) -> bool:
+def _check(conn: dbapi.Connection) -> bool:
     return bool(conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
 
 
@@ -85,11 +103,12 @@ def backup(
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     final = dest if single else folder / f"{PREFIX}{stamp}.db"
     partial = folder / f".{PREFIX}{stamp}.partial"
-    src = sqlite3.connect(str(source), timeout=60, isolation_level=None)
+    store_key = file_key(source)  # an encrypted store's copies are encrypted with its key
+    src = connect(source, key=store_key, timeout=60, isolation_level=None)
     try:
         fd = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         os.close(fd)
-        dst = sqlite3.connect(str(partial), isolation_level=None)
+        dst = connect(partial, key=store_key, isolation_level=None)
         try:
             src.execute("BEGIN")  # one read snapshot for the counts and the copy
             counts = _counts(src)
@@ -108,7 +127,7 @@ def backup(
         partial.replace(final)
     except BaseException as exc:
         _remove(partial)
-        if isinstance(exc, sqlite3.Error | OSError) and not isinstance(exc, StoreError):
+        if isinstance(exc, dbapi.Error | OSError) and not isinstance(exc, StoreError):
             raise StoreError(
                 "error.backup_failed", hint="hint.disk_full", path=str(final), reason=os_reason(exc)
             ) from None
@@ -130,12 +149,14 @@ class BackupInfo:
     key: bytes | None  # None in a backup made before backups carried the office key
 
 
-def check_backup(path: Path, office_code: str) -> BackupInfo:
+def check_backup(path: Path, office_code: str, key: bytes | None = None) -> BackupInfo:
     """Refuse a file that is damaged, not a prakerja store, or another office's."""
     check_input_file(path)
     corrupt = UsageError("error.restore_corrupt", hint="hint.restore_other", file=path.name)
+    if is_encrypted(path):  # readable with this office's key, or another office's backup
+        corrupt = UsageError("error.backup_other_key", hint="hint.backup_other_key", file=path.name)
     try:
-        conn = sqlite3.connect(read_only_uri(path), uri=True)
+        conn = connect(read_only_uri(path), key=file_key(path, key), uri=True)
         try:
             if not _check(conn):
                 raise corrupt
@@ -148,7 +169,7 @@ def check_backup(path: Path, office_code: str) -> BackupInfo:
         finally:
             conn.close()
         key = bytes.fromhex(meta[KEY_META]) if KEY_META in meta else None
-    except (sqlite3.Error, ValueError):
+    except (dbapi.Error, ValueError):
         raise corrupt from None
     if key is not None and len(key) != KEY_SIZE:
         raise corrupt
@@ -167,30 +188,42 @@ class Restored:
     key_set_aside: Path | None  # where a different key already here was kept
 
 
-def restore(backup_file: Path, target: Path, office_code: str) -> Restored:
+def restore(
+    backup_file: Path, target: Path, office_code: str, key: bytes | None = None
+) -> Restored:
     """Put a verified backup in place of the store and its office key in place of the key file; the
     current database (and a different current key) are kept beside them."""
-    info = check_backup(backup_file, office_code)
+    info = check_backup(backup_file, office_code, key)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")  # two restores never share an aside name
     aside = target.with_name(f"{target.stem}.before-restore-{stamp}.db")
     incoming = target.with_name(f".{target.stem}.restoring")
-    src = sqlite3.connect(read_only_uri(backup_file), uri=True)
+    from prakerja_cli import vault
+
+    # The restored store is protected as this office is (its key, or plain), whatever the backup.
+    src_key, target_key = file_key(backup_file, key), vault.configured_key(target)
     try:
         fd = os.open(incoming, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
         os.close(fd)
-        dst = sqlite3.connect(str(incoming), isolation_level=None)
+        _remove_journals(incoming)
+        copy_database(backup_file, src_key, incoming, target_key)
+        dst = connect(incoming, key=target_key, isolation_level=None)
         try:
-            src.backup(dst)
-            dst.execute("DELETE FROM meta WHERE key = ?", [KEY_META])  # the key lives in its file
+            if target_key is None:  # the key lives in its file; a token in config.toml
+                dst.execute(f"DELETE FROM meta WHERE key IN ({', '.join('?' * len(vault.SECRET_ROWS))})",
+                            vault.SECRET_ROWS)  # fmt: skip
+            else:
+                kept = {"api_token": vault.secret("api_token")}  # today's token, not the copy's
+                if info.key is None:  # a backup from before backups carried the key: ours
+                    kept["office_key"] = vault.secret("office_key")
+                dst.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                                [(k, v) for k, v in kept.items() if v is not None])  # fmt: skip
         finally:
             dst.close()
-    except (sqlite3.Error, OSError) as exc:
+    except (dbapi.Error, OSError) as exc:
         _remove(incoming)
         raise StoreError(
             "error.backup_failed", hint="hint.disk_full", path=str(target), reason=os_reason(exc)
         ) from None
-    finally:
-        src.close()
     if target.exists():
         try:
             _set_aside(target, aside)
@@ -204,7 +237,11 @@ def restore(backup_file: Path, target: Path, office_code: str) -> Restored:
             aside.replace(target)  # never leave the office without its store
         _remove(incoming)
         raise
-    changed, key_aside = install_key(info.key, stamp) if info.key is not None else (False, None)
+    changed, key_aside = False, None
+    if info.key is not None and target_key is None:
+        changed, key_aside = install_key(info.key, stamp)
+    elif info.key is not None:
+        changed = info.key.hex() != vault.secret("office_key")
     return Restored(aside, info.counts, info.key, changed, key_aside)
 
 
@@ -218,10 +255,14 @@ def _set_aside(target: Path, aside: Path) -> None:
     """
     in_use = StoreError("error.restore_in_use", hint="hint.restore_in_use", path=str(target))
     gc.collect()  # a connection this process let go of holds the file until it is collected
-    current = sqlite3.connect(str(target), timeout=5, isolation_level=None)
+    try:
+        key = file_key(target)
+    except StoreError:  # an encrypted store whose key is gone: nothing can be folded into it
+        key = None
+    current = connect(target, key=key, timeout=5, isolation_level=None)
     try:
         current.execute("PRAGMA journal_mode = DELETE")
-    except sqlite3.DatabaseError as exc:
+    except dbapi.DatabaseError as exc:
         if "locked" in str(exc) or "busy" in str(exc):
             raise in_use from None
         # Any other failure is a damaged store, which is what a restore is for: set it aside.
@@ -259,9 +300,10 @@ _LEFT_DESK = (
 )
 
 
-def compare_stores(current: Path, backup_file: Path) -> Comparison:
+def compare_stores(current: Path, backup_file: Path, key: bytes | None = None) -> Comparison:
     """What the store at `current` holds that the backup at `backup_file` lacks."""
-    conn = sqlite3.connect(read_only_uri(backup_file), uri=True)
+    backup_key = file_key(backup_file, key)
+    conn = connect(read_only_uri(backup_file), key=backup_key, uri=True)
     try:
         backup_count = int(conn.execute("SELECT count(*) FROM applicants").fetchone()[0])
         backup_numbers = StoreNumbers.read(conn)
@@ -270,9 +312,9 @@ def compare_stores(current: Path, backup_file: Path) -> Comparison:
     if not current.exists():
         return Comparison(None, backup_count, (), 0, None, backup_numbers)
     try:
-        conn = sqlite3.connect(read_only_uri(current), uri=True)
+        conn = connect(read_only_uri(current), key=file_key(current), uri=True)
         try:
-            conn.execute("ATTACH DATABASE ? AS backup", [read_only_uri(backup_file)])
+            attach(conn, read_only_uri(backup_file), "backup", backup_key)
             count = int(conn.execute("SELECT count(*) FROM main.applicants").fetchone()[0])
             extra = conn.execute(
                 f"SELECT a.id, {_LEFT_DESK} FROM main.applicants a "
@@ -281,7 +323,7 @@ def compare_stores(current: Path, backup_file: Path) -> Comparison:
             numbers = StoreNumbers.read(conn)
         finally:
             conn.close()
-    except sqlite3.Error:  # damaged, or not a store: what a restore is for
+    except dbapi.Error:  # damaged, or not a store: what a restore is for
         return Comparison(None, backup_count, (), 0, None, backup_numbers)
     carried = tuple(str(row[0]) for row in extra if row[1])
     return Comparison(count, backup_count, carried, len(extra) - len(carried), numbers,
@@ -295,13 +337,13 @@ _CENTRAL_COLUMNS = (
 )  # fmt: skip
 
 
-def carry_over(conn: sqlite3.Connection, aside: Path, carried: tuple[str, ...]) -> list[str]:
+def carry_over(conn: dbapi.Connection, aside: Path, carried: tuple[str, ...]) -> list[str]:
     """Copy into the restored store (`conn`, in a write transaction) the records of the set-aside
     store that have left the desk and the backup lacks, with their purged-NIK hashes; and for the
     records both hold, what the central system said since the backup. Returns the registration
     numbers of the records carried over."""
-    source = sqlite3.connect(read_only_uri(aside), uri=True)
-    source.row_factory = sqlite3.Row
+    source = connect(read_only_uri(aside), key=file_key(aside), uri=True)
+    source.row_factory = dbapi.Row
     try:
         columns = {str(r[1]) for r in conn.execute("PRAGMA table_info(applicants)")}
         numbers: list[str] = []
@@ -324,7 +366,7 @@ def carry_over(conn: sqlite3.Connection, aside: Path, carried: tuple[str, ...]) 
                         f"VALUES ({', '.join('?' * len(values))})",
                         list(values.values()),
                     )
-                except sqlite3.IntegrityError:
+                except dbapi.IntegrityError:
                     continue  # its NIK is live in the backup under another record: stays aside
                 numbers.append(str(row["registration_number"]))
         for start in range(0, len(numbers), 500):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 
 from prakerja_cli.errors import StoreError, os_reason
 from prakerja_cli.files import private_folder
+from prakerja_cli.store.engine import connect, dbapi, is_encrypted
 
 #: How many migrations store/migrations.py registers: a store that has applied this many (they
 #: are never removed, and names are unique) is up to date, and opening it needs neither the
@@ -27,10 +27,10 @@ class Database:
     command. Migrations (store/migrations.py) use sqlite-utils' table API on the same
     connection."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: dbapi.Connection) -> None:
         self.conn = conn
 
-    def execute(self, sql: str, parameters: Any = None) -> sqlite3.Cursor:
+    def execute(self, sql: str, parameters: Any = None) -> dbapi.Cursor:
         if parameters is None:
             return self.conn.execute(sql)
         return self.conn.execute(sql, parameters)
@@ -52,10 +52,10 @@ class Database:
             self.conn.execute("RELEASE SAVEPOINT prakerja_atomic")
 
 
-def _up_to_date(conn: sqlite3.Connection) -> bool:
+def _up_to_date(conn: dbapi.Connection) -> bool:
     try:
         return int(conn.execute(_APPLIED).fetchone()[0]) == MIGRATION_COUNT
-    except sqlite3.OperationalError:  # no migrations table: a new store
+    except dbapi.OperationalError:  # no migrations table: a new store
         return False
 
 
@@ -69,7 +69,7 @@ def journals(path: Path) -> list[Path]:
     return [Path(f"{path}{suffix}") for suffix in ("-journal", "-wal", "-shm")]
 
 
-def store_error(exc: sqlite3.Error, path: Path) -> StoreError:
+def store_error(exc: dbapi.Error, path: Path) -> StoreError:
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
         return StoreError("error.db_locked", hint="hint.db_locked", path=str(path))
@@ -89,7 +89,7 @@ _SQLITE_FULL, _SQLITE_IOERR, _SQLITE_CANTOPEN = 13, 10, 14
 _NEARLY_FULL = 1 << 20
 
 
-def _out_of_space(exc: sqlite3.Error, path: Path) -> bool:
+def _out_of_space(exc: dbapi.Error, path: Path) -> bool:
     """Whether the store failed because its disk is full (SQLite may say "disk I/O error" or
     "unable to open database file" for it, which would send the clerk to the permissions)."""
     code = getattr(exc, "sqlite_errorcode", None)
@@ -105,21 +105,33 @@ def _out_of_space(exc: sqlite3.Error, path: Path) -> bool:
         return False
 
 
-def open_db(path: Path, *, create: bool = False) -> Database:
-    """Open (or with `create`, make) the store at `path` and bring its schema up to date."""
+def open_db(path: Path, *, create: bool = False, key: bytes | None = None) -> Database:
+    """Open (or with `create`, make) the store at `path` and bring its schema up to date. An
+    encrypted store is opened with `key`, else with the key the vault finds for it; a new store
+    made with `key` is encrypted (store/engine.py, prakerja_cli/vault.py)."""
+    from prakerja_cli import vault
+
     is_new = not path.exists()
     if is_new and not create:
         raise StoreError("error.no_database", hint="hint.run_init_force", path=str(path))
-    conn: sqlite3.Connection | None = None
+    if key is None and is_encrypted(path):
+        # Not an SQLite file: an encrypted store, or (in an office without a key) a damaged one.
+        key = vault.configured_key(path)
+        if key is None:
+            raise StoreError("error.db_corrupt", hint="hint.db_corrupt", path=str(path))
+    conn: dbapi.Connection | None = None
     try:
         if is_new:
             private_folder(path.parent)
             # Create the file owner-only before SQLite writes personal data into it.
             fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)
-        conn = sqlite3.connect(
-            str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
-        )
+        conn = connect(
+            path, key=key, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+            check_same_thread=False,
+        )  # fmt: skip
+        if key is not None:
+            _check_key(conn, path)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
@@ -136,12 +148,13 @@ def open_db(path: Path, *, create: bool = False) -> Database:
             # others wait for it and then find nothing pending.
             with write(db):
                 migrate(conn)
+        vault.remember(_secret_rows(conn) if key is not None else {})
     except BaseException as exc:
         # Closed at once, not when the exception lets go of it: Windows cannot delete or move a
         # file that is open, and `init` removes the files of a failed set-up.
         if conn is not None:
             conn.close()
-        if isinstance(exc, sqlite3.Error):
+        if isinstance(exc, dbapi.Error):
             raise store_error(exc, path) from None
         if isinstance(exc, OSError):
             raise StoreError(
@@ -149,6 +162,22 @@ def open_db(path: Path, *, create: bool = False) -> Database:
             ) from None
         raise
     return db
+
+
+def _check_key(conn: dbapi.Connection, path: Path) -> None:
+    """A wrong key reads as a file that is not a database: say which it is."""
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except dbapi.DatabaseError:
+        raise StoreError("error.store_key_wrong", hint="hint.store_key", path=str(path)) from None
+
+
+def _secret_rows(conn: dbapi.Connection) -> dict[str, str]:
+    from prakerja_cli.vault import SECRET_ROWS
+
+    slots = ", ".join("?" * len(SECRET_ROWS))
+    rows = conn.execute(f"SELECT key, value FROM meta WHERE key IN ({slots})", SECRET_ROWS)
+    return {str(k): str(v) for k, v in rows}
 
 
 @contextmanager
@@ -180,5 +209,5 @@ def guarded(path: Path) -> Iterator[None]:
     """Turn SQLite failures in a block into a StoreError naming the file and the fix."""
     try:
         yield
-    except sqlite3.Error as exc:
+    except dbapi.Error as exc:
         raise store_error(exc, path) from None

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 
 from prakerja_cli.store import _import_sqlite_utils
+from prakerja_cli.store.engine import dbapi
 
 _import_sqlite_utils()
 
@@ -14,7 +14,7 @@ from sqlite_utils import Database, Migrations  # noqa: E402 - after the numpy/pa
 MIGRATIONS = Migrations("prakerja")
 
 
-def migrate(conn: sqlite3.Connection) -> None:
+def migrate(conn: dbapi.Connection) -> None:
     """Apply the pending migrations on the store's connection (store.db.open_db, in its write
     transaction)."""
     db = Database(conn)

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prakerja_cli.errors import ConfigError
+from prakerja_cli.store.engine import dbapi
 
 if TYPE_CHECKING:
     from prakerja_cli.store.applicants import Office
@@ -104,7 +104,7 @@ def write_marks(marks: Marks) -> None:
     write_private(path, (json.dumps(body, indent=1) + "\n").encode("utf-8"))
 
 
-def store_id(conn: sqlite3.Connection) -> str | None:
+def store_id(conn: dbapi.Connection) -> str | None:
     row = conn.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()
     return None if row is None else str(row[0])
 
@@ -144,7 +144,7 @@ def reserve_numbers(db: Database, office: Office, count: int = 1) -> list[str]:
     ]
 
 
-def issued_in(conn: sqlite3.Connection) -> dict[str, int]:
+def issued_in(conn: dbapi.Connection) -> dict[str, int]:
     """The highest serial a store says each desk gave: its counters, and its records (which a
     store from before the counter, or a damaged one, may hold beyond it)."""
     issued: dict[str, int] = {}
@@ -162,7 +162,7 @@ def issued_in(conn: sqlite3.Connection) -> dict[str, int]:
     return issued
 
 
-def locked_in(conn: sqlite3.Connection) -> set[str]:
+def locked_in(conn: dbapi.Connection) -> set[str]:
     """The counters a store holds locked."""
     rows = conn.execute("SELECT key FROM meta WHERE key LIKE ?", [UNKNOWN_META + "%"]).fetchall()
     return {str(r[0])[len(UNKNOWN_META) :] for r in rows}
@@ -177,7 +177,7 @@ class StoreNumbers:
     locked: set[str]
 
     @classmethod
-    def read(cls, conn: sqlite3.Connection) -> StoreNumbers:
+    def read(cls, conn: dbapi.Connection) -> StoreNumbers:
         return cls(store_id(conn), issued_in(conn), locked_in(conn))
 
 

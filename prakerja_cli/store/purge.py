@@ -11,7 +11,6 @@ office's retention period; their NIKs are not kept: none of them holds a registr
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from prakerja_cli.store import audit
 from prakerja_cli.store.applicants import TOMBSTONE_SCHEME, Office, now_iso, tombstones
 from prakerja_cli.store.db import write
+from prakerja_cli.store.engine import dbapi
 from prakerja_cli.store.migrations import PERSONAL_COLUMNS
 
 if TYPE_CHECKING:
@@ -204,6 +204,6 @@ def _vacuum(db: Database) -> bool:
     try:
         db.execute("VACUUM")
         busy = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-    except sqlite3.Error:
+    except dbapi.Error:
         return False
     return bool(busy == 0)
