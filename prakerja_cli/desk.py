@@ -121,7 +121,8 @@ def edit(
     ws: Workspace, ref: str, changes: dict[str, Any], *, today: date | None = None
 ) -> EditResult:
     """Apply changed fields to a live record and re-validate the whole of it; a record the central
-    system refused goes again, one it registered keeps the old content there (outbox.central_edit).
+    system refused goes again, one it registered is amended there with the next sync
+    (outbox.central_edit); its NIK, the registration's identity, is not changed after that.
     """
     from prakerja_cli.roster.columns import field_for_header
     from prakerja_cli.store import audit
@@ -153,6 +154,13 @@ def edit(
             return EditResult(validated, None)
         new = {**store.record_values(validated), "rules": ws.config.rules}
         changed = {k: v for k, v in new.items() if row.get(k) != v}
+        if "nik" in changed and row["central_status"] in outbox.REGISTERED:
+            # A registration's identity: no amendment changes it (docs/central-api.md).
+            raise UsageError(
+                "error.edit_nik_registered",
+                hint="hint.edit_nik_registered",
+                ref=row["registration_number"],
+            )
         central = outbox.CentralEdit()
         if changed:
             central = outbox.write_edit(ws.db, row["id"], changed)
@@ -172,8 +180,11 @@ def to_withdraw(ws: Workspace, ref: str, reason: str | None) -> dict[str, Any]:
 
 def withdraw(ws: Workspace, ref: str, reason: str | None) -> dict[str, Any]:
     """Withdraw a live record, keeping it with the reason; its NIK may register again (a purged
-    record's too: its NIK's keyed hash stops counting as a registration)."""
+    record's too: its NIK's keyed hash stops counting as a registration). A record the central
+    system holds is withdrawn there too, as an amendment with the next sync (`amendment`: its id,
+    or None); the reason stays in the office."""
     from prakerja_cli.store import audit
+    from prakerja_cli.sync import outbox
 
     reason = _withdraw_reason(reason)
     with write(ws.db):
@@ -186,9 +197,12 @@ def withdraw(ws: Workspace, ref: str, reason: str | None) -> dict[str, Any]:
         store.update_applicant(ws.db, row["id"], changes)
         if row["purged_at"]:
             store.release_purged_nik(ws.db, row["registration_number"])
-        audit.record(ws.db, ws.office, "withdraw", row["id"],
-                     {"registration_number": row["registration_number"], "reason": reason})  # fmt: skip
-    return {**row, **changes}
+        amendment = outbox.queue_withdrawal(ws.db, row["id"])
+        details = {"registration_number": row["registration_number"], "reason": reason}
+        if amendment is not None:
+            details["amendment"] = amendment
+        audit.record(ws.db, ws.office, "withdraw", row["id"], details)
+    return {**row, **changes, "amendment": amendment}
 
 
 def undo_withdraw(ws: Workspace, ref: str, reason: str | None = None) -> dict[str, Any]:

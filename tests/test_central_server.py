@@ -1098,3 +1098,175 @@ def test_workers_share_one_postgresql(postgres_url: str, tmp_path: Path) -> None
     counts = Central("", tmp_path, database=postgres_url).stats()
     assert counts["registrations"] == counts["distinct_nik"] == len(by_nik)
     assert counts["batches"] == desks * batches
+
+
+# -- amendments ---------------------------------------------------------------------------------
+
+
+def amendment(
+    client_id: str,
+    base_version: int = 1,
+    changes: dict[str, Any] | None = None,
+    *,
+    kind: str = "amend",
+    amendment_id: str | None = None,
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {"amendment_id": amendment_id or str(uuid.uuid4()),
+                             "client_id": client_id, "base_version": base_version, "kind": kind}  # fmt: skip
+    if changes is not None:
+        entry["changes"] = changes
+    return entry
+
+
+def amend(
+    central: Central,
+    entries: list[dict[str, Any]],
+    *,
+    office: str = "3273",
+    headers: dict[str, str] = BANDUNG,
+    key: str | None = None,
+) -> requests.Response:
+    sent = {**headers, "Idempotency-Key": key or str(uuid.uuid4())}
+    return central.session.post(
+        f"{central.url}/v1/registrations/amendments",
+        json={"office_code": office, "amendments": entries}, headers=sent, timeout=30,
+    )  # fmt: skip
+
+
+def amended(central: Central, entries: list[dict[str, Any]], **kwargs: Any) -> list[dict[str, Any]]:
+    response = amend(central, entries, **kwargs)
+    assert response.status_code == 200, response.text
+    results: list[dict[str, Any]] = response.json()["results"]
+    assert [r["amendment_id"] for r in results] == [e["amendment_id"] for e in entries]
+    return results
+
+
+def registration(central: Central, client_id: str) -> tuple[int, str | None, dict[str, Any]]:
+    """(version, withdrawn_at, record) of a registration, read from the server's database."""
+    sql = "SELECT version, withdrawn_at, record FROM registrations WHERE client_id = "
+    if central.database is not None:
+        import psycopg
+
+        with psycopg.connect(central.database) as pg:
+            row = pg.execute(sql + "%s", [client_id]).fetchone()
+    else:
+        import sqlite3
+
+        with sqlite3.connect(central.data_dir / "central.sqlite3") as conn:
+            row = conn.execute(sql + "?", [client_id]).fetchone()
+    assert row is not None
+    return int(row[0]), row[1], json.loads(row[2])
+
+
+def test_an_amendment_is_versioned_and_answered_the_same_when_resent(central: Central) -> None:
+    record = item(make_record(201))
+    cid = record["client_id"]
+    (registered,) = central.results([record])
+    fix = amendment(cid, 1, {"name": "Siti Aminah Putri", "address": "Jl. Dago 5"})
+    key = str(uuid.uuid4())
+    (first,) = amended(central, [fix], key=key)
+    assert first == {"amendment_id": fix["amendment_id"], "client_id": cid, "outcome": "applied",
+                     "central_id": registered["central_id"], "version": 2}  # fmt: skip
+    # The same request again (a lost answer): the stored response; under a new key: the same
+    # result. Never applied twice.
+    assert amend(central, [fix], key=key).json()["results"] == [first]
+    assert amended(central, [fix]) == [first]
+    version, withdrawn, stored = registration(central, cid)
+    assert (version, withdrawn, stored["name"], stored["address"]) == (
+        2, None, "Siti Aminah Putri", "Jl. Dago 5",
+    )  # fmt: skip
+    # An amendment of version 1 now is stale: a conflict naming the version the server holds.
+    (stale,) = amended(central, [amendment(cid, 1, {"phone": "+6281299990000"})])
+    assert (stale["outcome"], stale["reason"], stale["version"]) == ("conflict", "VERSION_STALE", 2)
+    (next_fix,) = amended(central, [amendment(cid, 2, {"phone": "+6281299990000"})])
+    assert (next_fix["outcome"], next_fix["version"]) == ("applied", 3)
+    # Two in one request: the second amends what the first made.
+    pair = amended(central, [amendment(cid, 3, {"rt": "004"}), amendment(cid, 4, {"rw": "008"})])
+    assert [r["version"] for r in pair] == [4, 5]
+    assert registration(central, cid)[0] == 5
+
+
+def test_amendments_that_are_refused(central: Central) -> None:
+    record = item(make_record(211))
+    cid = record["client_id"]
+    central.results([record])
+    refused = amended(central, [
+        amendment(str(uuid.uuid4()), 1, {"name": "X"}),  # never registered
+        amendment(cid, 1, {"nik": make_record(212)["nik"]}),  # the identity stays
+        amendment(cid, 1, {"gender": "X"}),  # the amended record must pass the record checks
+        amendment(cid, 1, {"birth_date": "2015-01-01"}),
+    ])  # fmt: skip
+    assert [(r["outcome"], r["reason"]) for r in refused] == [
+        ("rejected", "NOT_REGISTERED"),
+        ("rejected", "FIELD_NOT_AMENDABLE"),
+        ("rejected", "FIELD_INVALID"),
+        ("rejected", "AGE_NOT_ELIGIBLE"),
+    ]
+    assert registration(central, cid)[0] == 1
+    # Another office's registration is not this office's to amend.
+    other = amended(central, [amendment(cid, 1, {"name": "Y"})], office="3201", headers=BOGOR)
+    assert (other[0]["outcome"], other[0]["reason"]) == ("rejected", "NOT_REGISTERED")
+    # A withdrawal, then nothing more.
+    (gone,) = amended(central, [amendment(cid, 1, kind="withdraw")])
+    assert (gone["outcome"], gone["version"]) == ("applied", 2)
+    assert registration(central, cid)[1] is not None
+    (late,) = amended(central, [amendment(cid, 2, {"name": "Z"})])
+    assert (late["outcome"], late["reason"]) == ("rejected", "WITHDRAWN")
+    # The envelope is exact, or the whole request is refused.
+    for bad in (
+        {"office_code": "3273", "amendments": [amendment(cid, 0, {"name": "A"})]},
+        {"office_code": "3273", "amendments": [amendment(cid, 1, {})]},
+        {"office_code": "3273", "amendments": [amendment(cid, 1, {"name": "A"}, kind="withdraw")]},
+        {"office_code": "3273", "amendments": [amendment(cid, 1, {"name": "A"}, kind="x")]},
+        {"office_code": "3273", "amendments": [{**amendment(cid, 1, {"a": 1}), "client_id": "x"}]},
+        {"office_code": "3273"},
+    ):
+        response = central.session.post(
+            f"{central.url}/v1/registrations/amendments", json=bad,
+            headers={**BANDUNG, "Idempotency-Key": str(uuid.uuid4())}, timeout=30,
+        )  # fmt: skip
+        assert response.status_code == 400, bad
+    fix = amendment(cid, 2, {"name": "A"})
+    assert amend(central, [fix], office="3201").status_code == 403
+    key = str(uuid.uuid4())
+    assert amend(central, [fix], key=key).status_code == 200
+    assert amend(central, [amendment(cid, 2, {"name": "B"})], key=key).status_code == 422
+
+
+def test_a_corrected_name_is_verified_again(start_central: StartCentral, tmp_path: Path) -> None:
+    budi = make_record(221, name="Budi Santosa", gender="L")
+    people = [(budi["nik"], "BUDI SANTOSO", budi["birth_date"], budi["kk"])]
+    registry = load_registry(_registry_csv(tmp_path / "dukcapil.csv", people))
+    central = start_central(registry=registry, wave=3)
+    record = item(budi)
+    central.results([record])
+    (fixed,) = amended(central, [amendment(record["client_id"], 1, {"name": "Budi Santoso"})])
+    assert fixed["outcome"] == "applied"
+    events = central.status().json()["events"]
+    assert [(e["status"], e["reason"], e["wave"]) for e in events] == [
+        ("registry_rejected", "DUKCAPIL_NAME_MISMATCH", None),
+        ("verified", None, None),
+        ("wave_assigned", None, 3),
+    ]
+
+
+def test_concurrent_amendments_of_one_registration_apply_one_version_each(
+    central: Central,
+) -> None:
+    record = item(make_record(231))
+    cid = record["client_id"]
+    central.results([record])
+    entries = [amendment(cid, 1, {"rt": f"{n:03d}"}) for n in range(8)]
+    answers: list[dict[str, Any]] = []
+
+    def send(entry: dict[str, Any]) -> None:
+        answers.extend(amended(central, [entry]))
+
+    threads = [threading.Thread(target=send, args=(e,)) for e in entries]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    outcomes = sorted(a["outcome"] for a in answers)
+    assert outcomes == ["applied"] + ["conflict"] * 7
+    assert registration(central, cid)[0] == 2

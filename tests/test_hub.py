@@ -315,3 +315,114 @@ def test_the_forward_thread_outlives_a_failure_nobody_foresaw(
     stop.set()
     thread.join(timeout=5)
     assert lines[:2] == ["forward: failed (OperationalError); trying again", "forward: requests 1"]
+
+
+def central_held(data: Path, client_id: str) -> tuple[int, str | None, dict[str, Any], int]:
+    """(version, withdrawn_at, record, amendments answered) of one central registration."""
+    import json
+
+    conn = sqlite3.connect(data / "central.sqlite3")
+    try:
+        version, withdrawn, record = conn.execute(
+            "SELECT version, withdrawn_at, record FROM registrations WHERE client_id = ?",
+            [client_id],
+        ).fetchone()
+        count = conn.execute(
+            "SELECT count(*) FROM amendments WHERE client_id = ? AND outcome = 'applied'",
+            [client_id],
+        ).fetchone()[0]
+    finally:
+        conn.close()
+    return int(version), withdrawn, json.loads(record), int(count)
+
+
+def test_corrections_after_sync_go_through_the_hub_and_its_answers_come_back(
+    office: Path, tmp_path: Path, central_url: str, central_data: Path
+) -> None:
+    import json
+    import uuid
+
+    hub_home = make_home(office, tmp_path / "hub", "D00", central_url, TOKEN)
+    token = enrol(hub_home, "D01")
+    with hub_serving(hub_home) as hub:
+        desk = make_home(office, tmp_path / "D01", "D01", hub.url, token)
+        number = register(desk, 21)
+        cid = rows(desk)[number]["id"]
+        assert cli(desk, "sync", "--json").code == 0  # held by the hub, not forwarded yet
+        # Corrected before the hub forwarded it: the hub amends its copy and answers at once.
+        assert cli(desk, "applicants", "edit", number, "--set", "name=Siti Aminah Putri").code == 0
+        done = cli(desk, "sync", "--json")
+        assert done.code == 0, done.stderr
+        assert done.json()["amendments"] == {"sent": 1, "applied": 1, "conflict": 0, "rejected": 0}
+        # The hub forwards the record, then the amendment, under the desk's amendment_id and
+        # version (answers dropped at random on the way: resent, applied once).
+        assert sync_until_done(hub_home).code == 0
+        version, _, record, applied = central_held(central_data, cid)
+        assert (version, record["name"], applied) == (2, "SITI AMINAH PUTRI", 1)
+        # Corrected after it reached the central system.
+        assert cli(desk, "applicants", "edit", number, "--set", "address=Jl. Dago 7").code == 0
+        assert cli(desk, "sync", "--json").code == 0
+        assert sync_until_done(hub_home).code == 0
+        version, _, record, applied = central_held(central_data, cid)
+        assert (version, record["address"], applied) == (3, "JL. DAGO 7", 2)
+        # Another correction reaches the central system first (another route): the desk's next
+        # one is a conflict upstream, and the hub relays it to the desk.
+        other = {"amendment_id": str(uuid.uuid4()), "client_id": cid, "base_version": 3,
+                 "kind": "amend", "changes": {"rw": "001"}}  # fmt: skip
+        for _ in range(10):  # the central server drops some answers: the same key again
+            try:
+                answer = requests.post(
+                    f"{central_url}/v1/registrations/amendments",
+                    data=json.dumps({"office_code": "3273", "amendments": [other]}),
+                    headers={"Authorization": f"Bearer {TOKEN}", "Idempotency-Key": other["amendment_id"],
+                             "Content-Type": "application/json"}, timeout=10,
+                )  # fmt: skip
+                break
+            except requests.ConnectionError:
+                continue
+        assert answer.json()["results"][0]["version"] == 4
+        assert cli(desk, "applicants", "edit", number, "--set", "rt=012").code == 0
+        assert cli(desk, "sync", "--json").json()["amendments"]["applied"] == 1  # by the hub
+        assert sync_until_done(hub_home).code == 3  # the conflict, upstream
+        relayed = cli(desk, "sync", "--json")
+        assert relayed.json()["relayed"] >= 1, relayed.stdout
+        shown = cli(desk, "applicants", "show", number, "--json").json()
+        assert (shown["amendment"]["outcome"], shown["amendment"]["reason"]) == (
+            "conflict", "VERSION_STALE",
+        )  # fmt: skip
+        assert shown["central_version"] == 4
+        text = " ".join(cli(desk, "applicants", "show", number).stdout.split())
+        assert "CONFLICT: the central record was changed elsewhere (now version 4)" in text
+        assert central_held(central_data, cid)[2]["rt"] is None
+        # A withdrawal after sync travels the same way.
+        gone = cli(desk, "applicants", "withdraw", number, "--reason", "Pindah", "--yes", "--json")
+        assert gone.code == 0 and gone.json()["amendment"]
+        assert cli(desk, "sync", "--json").json()["amendments"]["applied"] == 1
+        assert sync_until_done(hub_home).code == 0
+        version, withdrawn, _, _ = central_held(central_data, cid)
+        assert version == 5 and withdrawn is not None
+        # Sent again by the desk (under a new key: its outbox lost): the hub answers the same,
+        # and applies nothing twice.
+        conn = sqlite3.connect(desk / "prakerja.db")
+        try:
+            (body,) = conn.execute(
+                "SELECT body FROM amendment_requests ORDER BY created_at DESC, rowid DESC LIMIT 1"
+            ).fetchone()
+        finally:
+            conn.close()
+        again = requests.post(
+            f"{hub.url}/v1/registrations/amendments", data=bytes(body), timeout=10,
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid.uuid4()),
+                     "Content-Type": "application/json"},
+        )  # fmt: skip
+        (answer,) = again.json()["results"]
+        assert (answer["outcome"], answer["version"]) == ("applied", 5)
+        assert cli(desk, "sync", "--json").json()["amendments"]["sent"] == 0
+    hub_rows = rows(hub_home)
+    assert hub_rows[number]["central_status"] == "verified"
+    verified = cli(hub_home, "audit", "verify", "--json")
+    assert verified.code == 0, verified.stdout + verified.stderr
+    log = cli(hub_home, "audit", "log", "--json").json()
+    # Each request the hub answered (the last: the one sent again, answered as before).
+    assert [e["details"]["applied"] for e in log if e["action"] == "hub_amend"] == [1] * 5
+    assert "DAGO" not in json.dumps(log) and "PUTRI" not in json.dumps(log)

@@ -8,6 +8,7 @@ test uses its own people, so no NIK meets another test's); the sync runs in-proc
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -147,10 +148,10 @@ def test_a_duplicate_from_a_nik_typo_corrected_is_sent_again(
     assert [r["nik"] for r in central_records(data, row["id"])] == [p["NIK"]]
 
 
-def test_an_edit_of_a_registered_record_stays_local_and_the_clerk_is_told(
+def test_an_edit_of_a_registered_record_is_amended_centrally_and_the_clerk_is_told(
     office: Path, server: tuple[str, Path]
 ) -> None:
-    url, _ = server
+    url, data = server
     number = register(104)
     assert sync(url)["accepted"] == 1
     sent = db_row(office, number)
@@ -158,27 +159,40 @@ def test_an_edit_of_a_registered_record_stays_local_and_the_clerk_is_told(
     assert central_id
 
     edit = invoke(["applicants", "edit", number, "--set", "phone=0813-9999-0104", "--json"]).json()
-    assert edit["stored"] and not edit["resend"]
-    assert edit["central_unchanged"] == central_id
-    assert f"Pendaftaran di pusat ({central_id}) tetap berisi data lama" in edit["notice"]
+    assert edit["stored"] and not edit["resend"] and edit["central_unchanged"] is None
+    assert edit["amendment"]
+    assert "dikirim ke pusat sebagai koreksi" in edit["notice"]
     human = invoke(["--lang", "en", "applicants", "edit", number, "--set", "address=Jl. Baru 4"])
-    assert f"The central registration ({central_id}) keeps the old data" in human.stdout
-    assert "kept only in this office's store" in human.stdout
+    assert "goes to the central system as an amendment with the next sync" in human.stdout
 
-    row = db_row(office, number)
-    assert (row["central_status"], row["central_id"]) == ("verified", central_id)
-    assert sync(url)["sent"] == 0
     shown = invoke(["applicants", "show", number, "--json"]).json()
     assert shown["changed_since_sent"] is True
-    assert "diubah setelah terkirim" in invoke(["applicants", "show", number]).stdout
+    assert shown["amendment"]["id"] == edit["amendment"]  # the second edit joined the first
+    assert shown["amendment"]["outcome"] is None
+    assert "koreksi menunggu dikirim ke pusat" in invoke(["applicants", "show", number]).stdout
+    done = sync(url)
+    assert done["sent"] == 0
+    assert done["amendments"] == {"sent": 1, "applied": 1, "conflict": 0, "rejected": 0}
+    row = db_row(office, number)
+    assert (row["central_status"], row["central_id"], row["central_version"]) == (
+        "verified", central_id, 2,
+    )  # fmt: skip
+    (held,) = central_records(data, row["id"])
+    held = json.loads(held["record"]) | {"version": held["version"]}
+    assert (held["phone"], held["address"], held["version"]) == ("+6281399990104", "JL. BARU 4", 2)
+    shown = invoke(["--lang", "en", "applicants", "show", number, "--json"]).json()
+    assert shown["changed_since_sent"] is False and shown["amendment"]["outcome"] == "applied"
+    assert (
+        "correction applied centrally (version 2)"
+        in invoke(["--lang", "en", "applicants", "show", number]).stdout
+    )
     details = audit_details(office, row["id"])
-    assert [d.get("central_unchanged") for d in details] == [central_id, central_id]
+    assert [d.get("amendment") for d in details] == [edit["amendment"]] * 2
     assert "081399990104" not in str(details) and "+6281399990104" not in str(details)
-    # Brought back to what was sent: nothing is different centrally any more.
-    back = invoke(["applicants", "edit", number, "--set", f"phone={sent['phone']}",
-                   "--set", f"address={sent['address']}", "--json"]).json()  # fmt: skip
-    assert back["central_unchanged"] is None and back["notice"] is None
-    assert invoke(["applicants", "show", number, "--json"]).json()["changed_since_sent"] is False
+    # The NIK is the registration's identity: no amendment changes it.
+    refused = invoke(["--lang", "en", "applicants", "edit", number, "--set",
+                      f"nik={person(105)['NIK']}"])  # fmt: skip
+    assert refused.exit_code != 0 and "cannot be changed" in refused.stdout + refused.stderr
 
 
 def test_an_edit_while_the_batch_is_out_sends_the_correction_next_time(
@@ -293,8 +307,11 @@ def test_the_rule_for_each_central_state(office: Path) -> None:
     for state in outbox.REGISTERED:
         stored = {**row, "central_status": state, "central_id": "C-7", "sent_hash": sent}
         effect = outbox.central_edit(stored, phone)
-        assert (effect.columns, effect.central_unchanged) == ({}, "C-7")
-        assert effect.audit_details() == {"central_unchanged": "C-7"}
+        assert (effect.columns, effect.central_unchanged, effect.amend) == ({}, None, True)
+        # Its identity is not amended: that edit stays local (desk.edit refuses it first).
+        other = outbox.central_edit(stored, {"nik": "3273015708900001"})
+        assert (other.amend, other.central_unchanged) == (False, "C-7")
+        assert other.audit_details() == {"central_unchanged": "C-7"}
         edited = {**stored, **phone}
         assert outbox.changed_since_sent(edited) and not outbox.changed_since_sent(stored)
         # Edited back to what was sent: nothing to tell.

@@ -30,6 +30,7 @@ APPLICANT_COLUMNS = [
     "office_code", "desk", "operator", "rules", "status", "findings", "withdrawn_reason",
     "withdrawn_at", "created_at", "updated_at", "central_status", "central_id", "central_reason",
     "central_wave", "sent_hash", "synced_at", "verified_at", "purged_at", "seq", "name_folded",
+    "central_version",
 ]  # fmt: skip
 
 
@@ -82,8 +83,16 @@ def test_migrating_an_empty_database_gives_the_schema(tmp_path: Path) -> None:
     assert [m.name for m in MIGRATIONS.applied(db)] == [
         "m001_initial", "m002_sync", "m003_audit", "m004_purge", "m005_store_id",
         "m007_slow_tombstones", "m008_scale", "m009_audit_records", "m010_similar",
-        "m011_hub", "m012_hub_bundle_keys",
+        "m011_hub", "m012_hub_bundle_keys", "m013_amendments",
     ]  # fmt: skip
+    assert [c.name for c in db["outbox_amendments"].columns] == [
+        "id", "applicant_id", "kind", "changes", "content_hash", "base_version", "request_id",
+        "outcome", "reason", "version", "created_at", "answered_at",
+    ]  # fmt: skip
+    assert [c.name for c in db["amendment_requests"].columns] == [
+        "id", "body", "amendments", "created_at", "attempts", "last_error", "done_at",
+    ]  # fmt: skip
+    assert "central_version" in {c.name for c in db["applicants"].columns}
     assert len(db.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()[0]) == 32
     assert MIGRATIONS.pending(db) == []
 

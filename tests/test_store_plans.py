@@ -150,3 +150,28 @@ def test_a_withdrawn_nik_is_found_through_its_own_index(store: Any) -> None:
     assert get_applicant(store, nik)["status"] == "withdrawn"
     assert_indexed(plans(store, lambda: list_applicants(store, query=nik[:10])))
     assert nik in {r["nik"] for r in list_applicants(store, query=nik[:10])}
+
+
+def test_amendments_are_written_from_the_unsent_ones_not_a_walk_over_the_store(
+    store: Any,
+) -> None:
+    """Every sync asks for amendments to send: with none, or a few, among a million records."""
+    from prakerja_cli.store.db import write
+    from prakerja_cli.sync import amendments, outbox
+
+    ids = [r[0] for r in store.execute("SELECT id FROM applicants LIMIT 3").fetchall()]
+    store.execute("UPDATE applicants SET central_status = 'verified' WHERE id = ?", [ids[0]])
+    with write(store):
+        outbox.write_edit(store, ids[0], {"address": "JL. BARU 1"})
+        outbox.write_edit(store, ids[1], {"address": "JL. BARU 2"})  # never sent: no amendment
+    with statements(store) as seen:
+        request = amendments.write_request(store, "3273")
+    assert request is not None and request.amendments == 1
+    for sql in seen:
+        if sql.lstrip().upper().startswith(("SELECT", "DELETE")) and "applicants" in sql:
+            steps = [row[3] for row in store.conn.execute("EXPLAIN QUERY PLAN " + sql)]
+            assert not [s for s in steps if FULL_SCAN.search(s)], (sql, steps)
+    with statements(store) as seen:
+        assert amendments.latest(store, ids[0]) is not None
+    (plan,) = [row[3] for row in store.conn.execute("EXPLAIN QUERY PLAN " + seen[0])]
+    assert "outbox_amendments_applicant" in plan

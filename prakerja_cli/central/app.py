@@ -46,6 +46,7 @@ from prakerja_cli.central.contract import (
     bad_request,
     canonical_sha256,
     is_uuid,
+    parse_amendments,
     parse_audit_head,
     parse_batch,
     parse_json,
@@ -308,6 +309,29 @@ def _accepts_gzip(request: Request) -> bool:
     return False
 
 
+async def keyed_document(request: Request, limit: int) -> tuple[str, Any]:
+    """The Idempotency-Key and JSON document of a POST (a batch, amendments): the key a UUID,
+    the body identity or gzip, at most `limit` bytes of JSON (also the office hub's)."""
+    key = request.headers.get("idempotency-key", "").strip()
+    if not is_uuid(key):
+        raise bad_request("the Idempotency-Key header must be a UUID, new for each request")
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("identity", "gzip"):
+        raise ApiError(
+            415, ErrorCode.UNSUPPORTED_ENCODING, "Content-Encoding must be gzip or absent"
+        )
+    raw = await _read_body(request)
+    # Decompressing and parsing up to 5 MB is CPU work: off the event loop, so one batch
+    # never stalls the health check and every other office's requests.
+    document = await run_in_threadpool(decode_body, raw, encoding, limit)
+    return key, document
+
+
+def _check_office(office_code: str, office: str | None) -> None:
+    if office is not None and office_code != office:
+        raise ApiError(403, ErrorCode.FORBIDDEN, f"this token is not for office {office_code}")
+
+
 # -- the app ------------------------------------------------------------------------------------
 
 Handler = Callable[[Request, str | None], Awaitable[Response]]
@@ -376,29 +400,29 @@ class CentralApp:
         return Response(self.openapi, media_type="application/json")
 
     async def batches(self, request: Request, office: str | None) -> Response:
-        key = request.headers.get("idempotency-key", "").strip()
-        if not is_uuid(key):
-            raise bad_request("the Idempotency-Key header must be a UUID, new for each batch")
-        encoding = request.headers.get("content-encoding", "identity").strip().lower()
-        if encoding not in ("identity", "gzip"):
-            raise ApiError(
-                415, ErrorCode.UNSUPPORTED_ENCODING, "Content-Encoding must be gzip or absent"
-            )
-        raw = await _read_body(request)
-        limit = self.settings.max_body_bytes
-        # Decompressing and parsing up to 5 MB is CPU work: off the event loop, so one batch
-        # never stalls the health check and every other office's requests.
-        document = await run_in_threadpool(decode_body, raw, encoding, limit)
+        key, document = await keyed_document(request, self.settings.max_body_bytes)
         batch = parse_batch(document)
-        if office is not None and batch.office_code != office:
-            raise ApiError(
-                403,
-                ErrorCode.FORBIDDEN,
-                f"this token is not for office {batch.office_code}",
-            )
+        _check_office(batch.office_code, office)
         settings = self.settings
         answer = await run_in_threadpool(
             lambda: self.store.submit_batch(
+                key=key,
+                body_sha256=canonical_sha256(document),
+                batch=batch,
+                today=settings.today(),
+                registry=settings.registry,
+                wave=settings.wave,
+            )
+        )
+        return Response(answer, media_type="application/json")
+
+    async def amendments(self, request: Request, office: str | None) -> Response:
+        key, document = await keyed_document(request, self.settings.max_body_bytes)
+        batch = parse_amendments(document)
+        _check_office(batch.office_code, office)
+        settings = self.settings
+        answer = await run_in_threadpool(
+            lambda: self.store.submit_amendments(
                 key=key,
                 body_sha256=canonical_sha256(document),
                 batch=batch,
@@ -502,6 +526,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/v1/health", central.health, methods=["GET"]),
         Route("/v1/openapi.json", central.openapi_json, methods=["GET"]),
         Route("/v1/registrations/batches", central.api(central.batches), methods=["POST"]),
+        Route("/v1/registrations/amendments", central.api(central.amendments), methods=["POST"]),
         Route("/v1/status", central.api(central.status), methods=["GET"]),
         Route("/v1/reference/regions", central.api(central.regions), methods=["GET"]),
     ]

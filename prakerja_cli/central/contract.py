@@ -273,3 +273,115 @@ def canonical_sha256(document: Any) -> str:
     spacing or compression (the server's, the office hub's, and a bundle's batches)."""
     text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+# -- amendments: corrections and withdrawals of a registration -----------------------------------
+
+
+class AmendKind(StrEnum):
+    """What an amendment does to a registration."""
+
+    AMEND = "amend"
+    WITHDRAW = "withdraw"
+
+
+class AmendOutcome(StrEnum):
+    """What happened to one amendment."""
+
+    APPLIED = "applied"
+    CONFLICT = "conflict"
+    REJECTED = "rejected"
+
+
+class AmendReason(StrEnum):
+    """Why an amendment was not applied. `VERSION_STALE` comes with `conflict`; the others, and
+    the record checks' own reasons (KK_INVALID, FIELD_INVALID, OFFICE_MISMATCH, AGE_NOT_ELIGIBLE)
+    on the amended record, with `rejected`."""
+
+    VERSION_STALE = "VERSION_STALE"
+    NOT_REGISTERED = "NOT_REGISTERED"
+    WITHDRAWN = "WITHDRAWN"
+    FIELD_NOT_AMENDABLE = "FIELD_NOT_AMENDABLE"
+
+
+#: A registration's identity: an amendment may not change these (a wrong NIK is a new registration:
+#: withdraw this one and register again).
+FIXED_FIELDS = ("registration_number", "nik", "desk", "operator", "registered_at")
+#: Amendments in one request, at most (as records in a batch).
+MAX_AMENDMENTS = MAX_RECORDS
+
+
+@dataclass(frozen=True, slots=True)
+class Amendment:
+    """One element of `amendments`: its id (new for each correction, the same on every retry),
+    the registration's client_id, the version it amends, and the changed fields."""
+
+    amendment_id: str
+    client_id: str
+    base_version: int
+    kind: AmendKind
+    changes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AmendmentBatch:
+    office_code: str
+    items: list[Amendment] = field(default_factory=list)
+
+
+def parse_amendments(document: object) -> AmendmentBatch:
+    """Check the envelope of an amendments request; anything wrong refuses it whole (400, or 413
+    past MAX_AMENDMENTS). What the changes would make of the record only rejects that amendment."""
+    if not isinstance(document, dict):
+        raise bad_request("the body must be a JSON object")
+    office = document.get("office_code")
+    if not isinstance(office, str) or not _OFFICE.fullmatch(office):
+        raise bad_request("office_code must be a 4-digit regency/city code")
+    entries = document.get("amendments")
+    if not isinstance(entries, list):
+        raise bad_request("amendments must be an array")
+    if len(entries) > MAX_AMENDMENTS:
+        raise ApiError(
+            413,
+            ErrorCode.BATCH_TOO_LARGE,
+            f"{len(entries)} amendments; at most {MAX_AMENDMENTS} per request",
+        )
+    items: list[Amendment] = []
+    for index, entry in enumerate(entries):
+        where = f"amendments[{index}]"
+        if not isinstance(entry, dict):
+            raise bad_request(f"{where} must be an object")
+        amendment_id, client_id = entry.get("amendment_id"), entry.get("client_id")
+        if not is_uuid(amendment_id):
+            raise bad_request(f"{where}.amendment_id must be a UUID")
+        if not is_uuid(client_id):
+            raise bad_request(f"{where}.client_id must be a UUID")
+        version = entry.get("base_version")
+        if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version < 2**31:
+            raise bad_request(f"{where}.base_version must be a whole number from 1")
+        kind = entry.get("kind")
+        if kind not in tuple(AmendKind):
+            raise bad_request(f"{where}.kind must be amend or withdraw")
+        changes = entry.get("changes", {})
+        if not isinstance(changes, dict):
+            raise bad_request(f"{where}.changes must be an object")
+        if kind == AmendKind.AMEND and not changes:
+            raise bad_request(f"{where}.changes must name at least one field")
+        if kind == AmendKind.WITHDRAW and changes:
+            raise bad_request(f"{where}: a withdrawal changes no fields")
+        items.append(Amendment(amendment_id, client_id, version, AmendKind(kind), dict(changes)))
+    return AmendmentBatch(office, items)
+
+
+def check_amendment(
+    record: dict[str, Any], amendment: Amendment, office_code: str, today: date
+) -> tuple[str | None, dict[str, Any]]:
+    """(why the amendment is refused or None, the record it makes). The amended record must pass
+    the same checks as a new one (check_record); its identity (FIXED_FIELDS) stays."""
+    if amendment.kind == AmendKind.WITHDRAW:
+        return None, record
+    if any(name in FIXED_FIELDS for name in amendment.changes):
+        return str(AmendReason.FIELD_NOT_AMENDABLE), record
+    amended = {**record, **amendment.changes}
+    reason = check_record(amended, office_code, today)
+    return (None if reason is None else str(reason)), amended

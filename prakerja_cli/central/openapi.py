@@ -19,6 +19,8 @@ from prakerja_cli.central.contract import (
     DATE_PATTERN,
     DEFAULT_LIMIT,
     DIGITS16_PATTERN,
+    FIXED_FIELDS,
+    MAX_AMENDMENTS,
     MAX_BODY_BYTES,
     MAX_CURSOR,
     MAX_LIMIT,
@@ -30,6 +32,9 @@ from prakerja_cli.central.contract import (
     REQUIRED_FIELDS,
     SHA256_PATTERN,
     UUID_PATTERN,
+    AmendKind,
+    AmendOutcome,
+    AmendReason,
     ConflictReason,
     ErrorCode,
     Outcome,
@@ -149,8 +154,129 @@ def _event(status: Status, reason: dict[str, Any], wave: dict[str, Any]) -> dict
     }
 
 
+def _amendment(kind: AmendKind, changes: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["amendment_id", "client_id", "base_version", "kind", *required],
+        "properties": {
+            "amendment_id": {
+                **_UUID,
+                "description": "Made with the correction; the same on every retry. Its first "
+                "answer is final: sent again, it is answered the same and never applied twice.",
+            },
+            "client_id": {**_UUID, "description": "The registration's client_id."},
+            "base_version": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 2**31 - 1,
+                "description": "The version it amends (a registration is version 1; each applied "
+                "amendment adds one). Another version held: conflict VERSION_STALE.",
+            },
+            "kind": {"type": "string", "const": str(kind)},
+            "changes": changes,
+        },
+    }
+
+
+_VERSION = {"type": "integer", "minimum": 1, "description": "The registration's version now."}
+
+
+def _amend_result(
+    outcome: AmendOutcome, extra: dict[str, Any], required: list[str]
+) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["amendment_id", "client_id", "outcome", *required],
+        "properties": {
+            "amendment_id": _UUID,
+            "client_id": _UUID,
+            "outcome": {"type": "string", "const": str(outcome)},
+            **extra,
+        },
+    }
+
+
+def _amendment_schemas() -> dict[str, Any]:
+    fixed = ", ".join(FIXED_FIELDS)
+    return {
+        "Amend": _amendment(
+            AmendKind.AMEND,
+            {
+                "type": "object",
+                "minProperties": 1,
+                "description": "The changed fields of the record (as in Record) and their new "
+                f"values. Not amendable ({fixed}): FIELD_NOT_AMENDABLE. The amended record must "
+                "pass the checks of a new one (else rejected with that reason).",
+            },
+            ["changes"],
+        ),
+        "Withdraw": _amendment(
+            AmendKind.WITHDRAW,
+            {"type": "object", "maxProperties": 0, "description": "None: a withdrawal."},
+            [],
+        ),
+        "Amendment": {"oneOf": [_ref("Amend"), _ref("Withdraw")]},
+        "AmendmentRequest": {
+            "type": "object",
+            "required": ["office_code", "amendments"],
+            "properties": {
+                "office_code": {"type": "string", "pattern": OFFICE_PATTERN},
+                "amendments": {
+                    "type": "array",
+                    "maxItems": MAX_AMENDMENTS,
+                    "items": _ref("Amendment"),
+                },
+            },
+        },
+        "Applied": _amend_result(
+            AmendOutcome.APPLIED,
+            {"central_id": _CENTRAL_ID, "version": _VERSION},
+            ["central_id", "version"],
+        ),
+        "AmendConflict": _amend_result(
+            AmendOutcome.CONFLICT,
+            {
+                "reason": {"type": "string", "const": str(AmendReason.VERSION_STALE)},
+                "central_id": _CENTRAL_ID,
+                "version": _VERSION,
+            },
+            ["reason", "central_id", "version"],
+        ),
+        "AmendRejected": _amend_result(
+            AmendOutcome.REJECTED,
+            {
+                "reason": {
+                    "type": "string",
+                    "enum": [r for r in _values(AmendReason) if r != AmendReason.VERSION_STALE]
+                    + _values(RejectReason),
+                },
+                "central_id": _CENTRAL_ID,
+                "version": _VERSION,
+            },
+            ["reason"],
+        ),
+        "AmendmentResult": {
+            "oneOf": [_ref("Applied"), _ref("AmendConflict"), _ref("AmendRejected")]
+        },
+        "AmendmentResponse": {
+            "type": "object",
+            "required": ["request_id", "results"],
+            "properties": {
+                "request_id": {**_UUID, "description": "The Idempotency-Key."},
+                "results": {
+                    "type": "array",
+                    "maxItems": MAX_AMENDMENTS,
+                    "description": "One per amendment, in the order of the request.",
+                    "items": _ref("AmendmentResult"),
+                },
+            },
+        },
+    }
+
+
 def _schemas() -> dict[str, Any]:
     return {
+        **_amendment_schemas(),
         "Error": {
             "type": "object",
             "required": ["error", "message"],
@@ -308,7 +434,7 @@ def _schemas() -> dict[str, Any]:
 
 def openapi_document() -> dict[str, Any]:
     """The contract as an OpenAPI 3.1 document."""
-    batches = {
+    batches: dict[str, dict[str, Any]] = {
         "post": {
             "operationId": "submitBatch",
             "summary": "Register a batch of records (one result per record, in order).",
@@ -349,6 +475,29 @@ def openapi_document() -> dict[str, Any]:
                               "(IDEMPOTENCY_KEY_REUSED)."),
                 "429": _COMMON_ERRORS["429"],
                 "503": _COMMON_ERRORS["503"],
+            },
+        }
+    }  # fmt: skip
+    amendments = {
+        "post": {
+            "operationId": "submitAmendments",
+            "summary": "Correct or withdraw registrations (one result per amendment, in order).",
+            "description": f"At most {MAX_AMENDMENTS} amendments and {MAX_BODY_BYTES} bytes of "
+            "JSON. Each amends the version it names of one of the office's registrations, in "
+            "order (a second amendment of one registration in a request amends what the first "
+            "made). Replays: an amendment_id answered before gets its first answer; the same "
+            "Idempotency-Key with the same body returns the first response, with another body 422.",
+            "parameters": batches["post"]["parameters"],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref("AmendmentRequest")}},
+            },
+            "responses": {
+                **batches["post"]["responses"],
+                "200": _json("AmendmentResponse", "One result per amendment, in order."),
+                "400": _error("Missing or malformed Idempotency-Key, or the body is not gzip, "
+                              "JSON or an amendments request; nothing was processed "
+                              "(BAD_REQUEST)."),
             },
         }
     }  # fmt: skip
@@ -428,6 +577,7 @@ def openapi_document() -> dict[str, Any]:
                 }
             },
             "/v1/registrations/batches": batches,
+            "/v1/registrations/amendments": amendments,
             "/v1/status": status,
             "/v1/reference/regions": {
                 "get": {

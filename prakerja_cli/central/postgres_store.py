@@ -26,9 +26,11 @@ from contextlib import contextmanager
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from prakerja_cli.central.contract import Batch
+from prakerja_cli.central.contract import AmendmentBatch, Batch
 from prakerja_cli.central.registry import Registry
 from prakerja_cli.central.store import (
+    REGISTERED_COLUMNS,
+    AmendWork,
     BatchWork,
     Known,
     StoreMissingError,
@@ -37,6 +39,7 @@ from prakerja_cli.central.store import (
     feed,
     keys_of,
     now_iso,
+    registered_of,
     reused_key,
 )
 
@@ -110,6 +113,24 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             )""",
             "CREATE TABLE counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
             "INSERT INTO counters (name, value) VALUES ('events', 0)",
+        ),
+    ),
+    (
+        2,
+        (
+            "ALTER TABLE registrations ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
+            "ALTER TABLE registrations ADD COLUMN withdrawn_at TEXT",
+            """CREATE TABLE amendments (
+                amendment_id TEXT PRIMARY KEY,
+                office_code TEXT NOT NULL,
+                client_id TEXT NOT NULL,
+                outcome TEXT NOT NULL,
+                reason TEXT,
+                result TEXT NOT NULL,
+                request_key TEXT NOT NULL,
+                created_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX amendments_client ON amendments (client_id)",
         ),
     ),
 )
@@ -281,21 +302,87 @@ class PostgresStore:
                 "VALUES (%s, %s, %s, %s, %s)",
                 [key, batch.office_code, body_sha256, response, work.stamp],
             )
-            events = work.event_rows()
-            if events:
-                # Last, so the counter's row lock is held only for these inserts and the COMMIT.
-                cur.execute(
-                    "UPDATE counters SET value = value + %s WHERE name = 'events' RETURNING value",
-                    [len(events)],
-                )
-                found = cur.fetchone()
-                assert found is not None
-                first = int(found[0]) - len(events) + 1
+            # Last, so the counter's row lock is held only for these inserts and the COMMIT.
+            _insert_events(cur, work.event_rows())
+        return response.encode("utf-8")
+
+    def submit_amendments(
+        self,
+        *,
+        key: str,
+        body_sha256: str,
+        batch: AmendmentBatch,
+        today: date,
+        registry: Registry | None,
+        wave: int | None,
+    ) -> bytes:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return self._amend_once(key, body_sha256, batch, today, registry, wave)
+            except Exception as exc:
+                if not _retryable(exc) or attempt == MAX_ATTEMPTS:
+                    raise
+                time.sleep(0.001 * attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _amend_once(
+        self,
+        key: str,
+        body_sha256: str,
+        batch: AmendmentBatch,
+        today: date,
+        registry: Registry | None,
+        wave: int | None,
+    ) -> bytes:
+        """The registrations named are locked (FOR UPDATE, in client_id order) before their
+        versions are read: two amendments of one registration at once are decided one after the
+        other, the second against the version the first made (a conflict when it amended the
+        same one). A resent amendment_id that races its first: the unique key, then a retry."""
+        with self._transaction() as cur:
+            cur.execute(
+                "SELECT office_code, body_sha256, response FROM idempotency WHERE key = %s", [key]
+            )
+            row = cur.fetchone()
+            if row is not None:
+                if row[0] == batch.office_code and row[1] == body_sha256:
+                    return str(row[2]).encode("utf-8")
+                raise reused_key()
+            cids = sorted({item.client_id for item in batch.items})
+            aids = sorted({item.amendment_id for item in batch.items})
+            cur.execute(
+                f"SELECT {REGISTERED_COLUMNS} FROM registrations WHERE client_id = ANY(%s) "
+                "ORDER BY client_id FOR UPDATE OF registrations",
+                [cids],
+            )
+            registered = dict(registered_of(found) for found in cur.fetchall())
+            cur.execute(
+                "SELECT amendment_id, result FROM amendments WHERE amendment_id = ANY(%s)", [aids]
+            )
+            firsts = {str(a): str(r) for a, r in cur.fetchall()}
+            work = AmendWork(batch, key, now_iso(), today, registry, wave, firsts, registered)
+            work.decide()
+            updates = work.registration_updates()
+            if updates:
                 cur.executemany(
-                    "INSERT INTO events (seq, office_code, client_id, central_id, status, reason, "
-                    "wave, at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                    [(first + n, *event) for n, event in enumerate(events)],
+                    "UPDATE registrations SET record = %s, version = %s, withdrawn_at = %s "
+                    "WHERE client_id = %s",
+                    updates,
                 )
+            rows = sorted(work.amendment_rows(), key=lambda r: str(r[0]))
+            if rows:
+                cur.executemany(
+                    "INSERT INTO amendments (amendment_id, office_code, client_id, outcome, "
+                    "reason, result, request_key, created_at) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                    rows,
+                )
+            response = work.response()
+            cur.execute(
+                "INSERT INTO idempotency (key, office_code, body_sha256, response, created_at) "
+                "VALUES (%s, %s, %s, %s, %s)",
+                [key, batch.office_code, body_sha256, response, work.stamp],
+            )
+            _insert_events(cur, work.event_rows())
         return response.encode("utf-8")
 
     def swap_anchor(self, office_code: str, desk: str, head: str) -> dict[str, Any] | None:
@@ -342,6 +429,25 @@ class PostgresStore:
                     return collect_stats(query)
             finally:
                 conn.isolation_level = None
+
+
+def _insert_events(cur: psycopg.Cursor[TupleRow], events: list[tuple[Any, ...]]) -> None:
+    """Status events numbered from the counter row (see the module's docstring): call last in
+    the transaction, so its row lock is held only for these inserts and the COMMIT."""
+    if not events:
+        return
+    cur.execute(
+        "UPDATE counters SET value = value + %s WHERE name = 'events' RETURNING value",
+        [len(events)],
+    )
+    found = cur.fetchone()
+    assert found is not None
+    first = int(found[0]) - len(events) + 1
+    cur.executemany(
+        "INSERT INTO events (seq, office_code, client_id, central_id, status, reason, "
+        "wave, at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        [(first + n, *event) for n, event in enumerate(events)],
+    )
 
 
 def _repeatable_read() -> Any:

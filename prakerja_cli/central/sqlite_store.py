@@ -16,17 +16,21 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from prakerja_cli.central.contract import Batch
+from prakerja_cli.central.contract import AmendmentBatch, Batch
 from prakerja_cli.central.registry import Registry
 from prakerja_cli.central.store import (
+    REGISTERED_COLUMNS,
+    AmendWork,
     BatchWork,
     Known,
+    Registered,
     StoreMissingError,
     collect_stats,
     events_query,
     feed,
     keys_of,
     now_iso,
+    registered_of,
     reused_key,
 )
 
@@ -94,6 +98,26 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
                 received_at TEXT NOT NULL,
                 PRIMARY KEY (office_code, desk)
             ) WITHOUT ROWID""",
+        ),
+    ),
+    (
+        2,
+        (
+            # Amendments (corrections, withdrawals): a registration's version counts them from 1.
+            "ALTER TABLE registrations ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
+            "ALTER TABLE registrations ADD COLUMN withdrawn_at TEXT",
+            # The first result of every amendment_id: a resent amendment is answered the same.
+            """CREATE TABLE amendments (
+                amendment_id TEXT PRIMARY KEY,
+                office_code TEXT NOT NULL,
+                client_id TEXT NOT NULL,
+                outcome TEXT NOT NULL,
+                reason TEXT,
+                result TEXT NOT NULL,
+                request_key TEXT NOT NULL,
+                created_at TEXT NOT NULL
+            ) WITHOUT ROWID""",
+            "CREATE INDEX amendments_client ON amendments (client_id)",
         ),
     ),
 )
@@ -251,6 +275,72 @@ class SqliteStore:
             work = BatchWork(batch, key, now_iso(), today, registry, wave, _known(conn, batch))
             work.decide()
             _flush(conn, work)
+            response = work.response()
+            conn.execute(
+                "INSERT INTO idempotency (key, office_code, body_sha256, response, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [key, batch.office_code, body_sha256, response, work.stamp],
+            )
+        return response.encode("utf-8")
+
+    def submit_amendments(
+        self,
+        *,
+        key: str,
+        body_sha256: str,
+        batch: AmendmentBatch,
+        today: date,
+        registry: Registry | None,
+        wave: int | None,
+    ) -> bytes:
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT office_code, body_sha256, response FROM idempotency WHERE key = ?", [key]
+            ).fetchone()
+            if row is not None:
+                if row[0] == batch.office_code and row[1] == body_sha256:
+                    return str(row[2]).encode("utf-8")
+                raise reused_key()
+            firsts: dict[str, str] = {}
+            registered: dict[str, Registered] = {}
+            aids = sorted({item.amendment_id for item in batch.items})
+            cids = sorted({item.client_id for item in batch.items})
+            for part in _chunks(aids):
+                marks = ", ".join("?" * len(part))
+                firsts.update(
+                    conn.execute(
+                        "SELECT amendment_id, result FROM amendments "
+                        f"WHERE amendment_id IN ({marks})",
+                        part,
+                    ).fetchall()
+                )
+            for part in _chunks(cids):
+                marks = ", ".join("?" * len(part))
+                registered.update(
+                    registered_of(found)
+                    for found in conn.execute(
+                        f"SELECT {REGISTERED_COLUMNS} FROM registrations "
+                        f"WHERE client_id IN ({marks})",
+                        part,
+                    )
+                )
+            work = AmendWork(batch, key, now_iso(), today, registry, wave, firsts, registered)
+            work.decide()
+            conn.executemany(
+                "UPDATE registrations SET record = ?, version = ?, withdrawn_at = ? "
+                "WHERE client_id = ?",
+                work.registration_updates(),
+            )
+            conn.executemany(
+                "INSERT INTO amendments (amendment_id, office_code, client_id, outcome, reason, "
+                "result, request_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                work.amendment_rows(),
+            )
+            conn.executemany(
+                "INSERT INTO events (office_code, client_id, central_id, status, reason, wave, at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                work.event_rows(),
+            )
             response = work.response()
             conn.execute(
                 "INSERT INTO idempotency (key, office_code, body_sha256, response, created_at) "

@@ -6,6 +6,8 @@ Both keep the same tables and apply the same rules, which live here once: what t
 already knows about a batch is read up front (`Known`), the records are decided in order by
 `BatchWork`, each seeing the ones before it, and the engine writes the new rows in one
 transaction. A batch is wholly committed (and a lost response is harmless to replay) or not at all.
+Amendments (corrections and withdrawals of a registration, by its version) are decided the same
+way by `AmendWork`, in one transaction per request.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from prakerja_cli.central.contract import (
+    AmendKind,
+    AmendmentBatch,
+    AmendOutcome,
+    AmendReason,
     ApiError,
     Batch,
     ConflictReason,
@@ -25,6 +31,7 @@ from prakerja_cli.central.contract import (
     Item,
     Outcome,
     Status,
+    check_amendment,
     check_record,
 )
 from prakerja_cli.central.registry import Registry
@@ -67,6 +74,20 @@ class CentralStore(Protocol):
 
     def stats(self) -> dict[str, Any]:
         """Counts for `prakerja central stats`, read in one transaction."""
+        ...
+
+    def submit_amendments(
+        self,
+        *,
+        key: str,
+        body_sha256: str,
+        batch: AmendmentBatch,
+        today: date,
+        registry: Registry | None,
+        wave: int | None,
+    ) -> bytes:
+        """Apply an amendments request, or return the stored response of an earlier call with the
+        same key and body (422 when the key was used with another body)."""
         ...
 
     def describe(self) -> str:
@@ -384,3 +405,148 @@ def collect_stats(query: Callable[[str], list[tuple[Any, ...]]]) -> dict[str, An
         ),
         "batches": int(query("SELECT count(*) FROM idempotency")[0][0]),
     }
+
+
+# -- amendments ---------------------------------------------------------------------------------
+
+#: Fields whose correction is checked against the population registry again.
+REGISTRY_FIELDS = ("nik", "kk", "name", "birth_date")
+
+
+@dataclass(slots=True)
+class Registered:
+    """What the database holds of one registration an amendment names."""
+
+    central_id: str
+    office_code: str
+    version: int
+    withdrawn: bool
+    record: dict[str, Any]
+    #: The last verification status event of the registration (verified, registry_rejected).
+    verdict: str | None
+
+
+#: The columns (in this order) each engine reads into `Registered`, per registration.
+REGISTERED_COLUMNS = (
+    "client_id, central_id, office_code, version, withdrawn_at, record, "
+    "(SELECT status FROM events e WHERE e.client_id = registrations.client_id "
+    "AND e.status IN ('verified', 'registry_rejected') ORDER BY e.seq DESC LIMIT 1)"
+)
+
+
+def registered_of(row: Sequence[Any]) -> tuple[str, Registered]:
+    cid, central, office, version, withdrawn_at, record, verdict = row
+    return str(cid), Registered(
+        str(central), str(office), int(version), withdrawn_at is not None, json.loads(record),
+        verdict,
+    )  # fmt: skip
+
+
+class AmendWork:
+    """One amendments request's decisions, engine-neutral, in order: an amendment_id answered
+    before gets its first answer; otherwise the registration must be the office's, live and at
+    `base_version`, and the amended record must pass the record checks. Each applied amendment
+    raises the version by one; one that corrects the name, birth date or KK is checked against
+    the registry again, and a changed verdict is a status event."""
+
+    def __init__(
+        self,
+        batch: AmendmentBatch,
+        key: str,
+        stamp: str,
+        today: date,
+        registry: Registry | None,
+        wave: int | None,
+        firsts: dict[str, str],
+        registered: dict[str, Registered],
+    ) -> None:
+        self.batch = batch
+        self.key = key
+        self.stamp = stamp
+        self.today = today
+        self.registry = registry
+        self.wave = wave
+        self.firsts = firsts
+        self.registered = registered
+        self.results: list[dict[str, Any]] = []
+        #: amendment_id → (client_id, result) decided here, in order
+        self.fresh: dict[str, tuple[str, dict[str, Any]]] = {}
+        #: client_id → the registration as amended here
+        self.changed: dict[str, Registered] = {}
+        self._events: list[tuple[str, str, str, str | None, int | None]] = []
+
+    def decide(self) -> list[dict[str, Any]]:
+        for item in self.batch.items:
+            aid = item.amendment_id
+            if aid in self.fresh:
+                result = self.fresh[aid][1]
+            elif aid in self.firsts:
+                result = json.loads(self.firsts[aid])
+            else:
+                result = self._decide(item)
+                self.fresh[aid] = (item.client_id, result)
+            self.results.append(result)
+        return self.results
+
+    def _decide(self, item: Any) -> dict[str, Any]:
+        head = {"amendment_id": item.amendment_id, "client_id": item.client_id}
+        reg = self.registered.get(item.client_id)
+        if reg is None or reg.office_code != self.batch.office_code:
+            return {**head, "outcome": str(AmendOutcome.REJECTED),
+                    "reason": str(AmendReason.NOT_REGISTERED)}  # fmt: skip
+        head["central_id"] = reg.central_id
+        if reg.withdrawn:
+            return {**head, "outcome": str(AmendOutcome.REJECTED),
+                    "reason": str(AmendReason.WITHDRAWN), "version": reg.version}  # fmt: skip
+        if item.base_version != reg.version:
+            return {**head, "outcome": str(AmendOutcome.CONFLICT),
+                    "reason": str(AmendReason.VERSION_STALE), "version": reg.version}  # fmt: skip
+        reason, amended = check_amendment(reg.record, item, self.batch.office_code, self.today)
+        if reason is not None:
+            return {**head, "outcome": str(AmendOutcome.REJECTED), "reason": reason,
+                    "version": reg.version}  # fmt: skip
+        reg.version += 1
+        reg.record = amended
+        reg.withdrawn = item.kind == AmendKind.WITHDRAW
+        self.changed[item.client_id] = reg
+        if item.kind == AmendKind.AMEND and any(n in item.changes for n in REGISTRY_FIELDS):
+            self._verify_again(item.client_id, reg)
+        return {**head, "outcome": str(AmendOutcome.APPLIED), "version": reg.version}
+
+    def _verify_again(self, cid: str, reg: Registered) -> None:
+        failed = self.registry.verify(reg.record) if self.registry is not None else None
+        verdict = str(Status.VERIFIED) if failed is None else str(Status.REGISTRY_REJECTED)
+        if verdict == reg.verdict and failed is None:
+            return
+        self._events.append((cid, reg.central_id, verdict, None if failed is None else str(failed),
+                             None))  # fmt: skip
+        if failed is None and reg.verdict != str(Status.VERIFIED) and self.wave:
+            self._events.append((cid, reg.central_id, str(Status.WAVE_ASSIGNED), None, self.wave))
+        reg.verdict = verdict
+
+    def registration_updates(self) -> list[tuple[Any, ...]]:
+        """(record, version, withdrawn_at, client_id) per registration amended here, in client_id
+        order (the order rows are locked in)."""
+        return [
+            (dumps(reg.record), reg.version, self.stamp if reg.withdrawn else None, cid)
+            for cid, reg in sorted(self.changed.items())
+        ]
+
+    def amendment_rows(self) -> list[tuple[Any, ...]]:
+        """(amendment_id, office_code, client_id, outcome, reason, result, request_key, created_at)
+        per amendment decided here."""
+        return [
+            (aid, self.batch.office_code, cid, r["outcome"], r.get("reason"), dumps(r), self.key,
+             self.stamp)
+            for aid, (cid, r) in self.fresh.items()
+        ]  # fmt: skip
+
+    def event_rows(self) -> list[tuple[Any, ...]]:
+        """(office_code, client_id, central_id, status, reason, wave, at) per event, in order."""
+        return [
+            (self.batch.office_code, cid, central, status, reason, wave, self.stamp)
+            for cid, central, status, reason, wave in self._events
+        ]
+
+    def response(self) -> str:
+        return dumps({"request_id": self.key, "results": self.results})

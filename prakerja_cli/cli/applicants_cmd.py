@@ -213,10 +213,12 @@ def show(ref: RefArg, reveal: RevealOpt = False, json_output: JsonOpt = False) -
     from prakerja_cli.cli.render import applicant_json, masked_finding, print_record
     from prakerja_cli.office import open_workspace
     from prakerja_cli.store.applicants import get_applicant, stored_findings
+    from prakerja_cli.sync.amendments import latest
 
     ws = open_workspace()
     row = get_applicant(ws.db, ref)
     _audit_reveal(ws, [row], reveal, "applicants show")
+    row["amendment"] = latest(ws.db, row["id"])
     if json_output:
         emit_json(applicant_json(row, reveal=reveal))
         return
@@ -250,6 +252,8 @@ def edit(
     notice = None
     if central.resend:
         notice = t("msg.edit_resend")
+    elif central.amendment is not None:
+        notice = t("msg.edit_amendment")
     elif central.central_unchanged is not None:
         notice = t("msg.edit_central_unchanged", central_id=central.central_unchanged)
     if json_output:
@@ -263,6 +267,7 @@ def edit(
                 "findings": findings_json(result.validated.findings),
                 "resend": central.resend,
                 "central_unchanged": central.central_unchanged,
+                "amendment": central.amendment,
                 "notice": notice,
             }
         )
@@ -320,9 +325,12 @@ def withdraw(
                 raise CancelledError("msg.cancelled_unchanged")
         row = withdraw_applicant(ws, ref, reason)
         message = t("msg.withdrawn", number=row["registration_number"])
+        if row.get("amendment"):
+            message += " " + t("msg.withdraw_amendment")
     if json_output:
         emit_json({"id": row["id"], "registration_number": row["registration_number"], "status": row["status"],
-                   "withdrawn_reason": row["withdrawn_reason"]})  # fmt: skip
+                   "withdrawn_reason": row["withdrawn_reason"],
+                   "amendment": row.get("amendment")})  # fmt: skip
         return
     out.print(message, markup=False)
 

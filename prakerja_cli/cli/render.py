@@ -125,8 +125,11 @@ def print_record(console: Console, row: dict[str, Any], *, reveal: bool) -> None
     if row.get("withdrawn_reason"):
         extra["withdrawn_reason"] = row["withdrawn_reason"]
     extra["central"] = central_text(row)
-    if changed_since_sent(row):
+    amendment = row.get("amendment")
+    if changed_since_sent(row) and not (amendment and amendment["outcome"] is None):
         extra["central"] += f"; {t('central.changed_since_sent')}"
+    if amendment:
+        extra["amendment"] = amendment_text(amendment)
     if row.get("purged_at"):
         extra["purged_at"] = fmt.moment(row["purged_at"])
     console.print(record_table(row, reveal=reveal, extra=extra))
@@ -148,6 +151,14 @@ def central_text(row: dict[str, Any]) -> str:
     if row.get("central_wave"):
         text += f", {t('label.wave')} {row['central_wave']}"
     return text
+
+
+def amendment_text(amendment: dict[str, Any]) -> str:
+    """Where a record's last correction (or withdrawal) after sync stands centrally."""
+    kind = "withdraw" if amendment.get("kind") == "withdraw" else "amend"
+    outcome = amendment.get("outcome") or "pending"
+    return t(f"amendment.{kind}.{outcome}", version=amendment.get("version") or "-",
+             reason=amendment.get("reason") or "-")  # fmt: skip
 
 
 def _source(row: dict[str, Any]) -> str:
@@ -190,6 +201,8 @@ def audit_summary(action: str, details: dict[str, Any]) -> str:
         extras.append(t("audit.details.from_row", file=details.get("source"), row=details["row"]))
     if details.get("resend"):
         extras.append(t("msg.edit_resend"))
+    if details.get("amendment"):
+        extras.append(t("msg.withdraw_amendment" if action == "withdraw" else "msg.edit_amendment"))
     if details.get("central_unchanged"):
         extras.append(t("msg.edit_central_unchanged", central_id=details["central_unchanged"]))
     return " ".join([text, *extras]) if extras else text

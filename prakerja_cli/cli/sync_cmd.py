@@ -52,6 +52,13 @@ def sync(
         key = "msg.sync_dry" if dry_run else "msg.sync_done"
         out.print(t(key, **result.to_json()), markup=False)
         _tell_warned(result.warned)
+        if result.amendments["sent"]:
+            a = result.amendments
+            text = t("msg.sync_amendments", sent=a["sent"], applied=a["applied"],
+                     conflict=a["conflict"], rejected=a["rejected"])  # fmt: skip
+            out.print(text, markup=False)
+        for number in result.amendment_conflicts:
+            out.print(t("msg.sync_amendment_conflict", number=number), markup=False)
     if result.audit_anchor == "lost":  # the chain lost what the central system kept of it
         err.print(t("msg.sync_anchor_lost"), markup=False)
         err.print(f"{t('label.hint')}: {t('fix.audit')}", markup=False)

@@ -24,6 +24,7 @@ from starlette.routing import Route
 from prakerja_cli.central.app import (
     decode_body,
     exception_handlers,
+    keyed_document,
     read_body,
 )
 from prakerja_cli.central.contract import (
@@ -37,6 +38,7 @@ from prakerja_cli.central.contract import (
     bad_request,
     canonical_sha256,
     is_uuid,
+    parse_amendments,
     parse_batch,
 )
 from prakerja_cli.hub import store
@@ -119,6 +121,19 @@ class HubApp:
         )  # fmt: skip
         return Response(answer, media_type="application/json")
 
+    async def amendments(self, request: Request) -> Response:
+        desk = await run_in_threadpool(self._desk, request)
+        key, document = await keyed_document(request, MAX_BODY_BYTES)
+        batch = parse_amendments(document)
+        office = self.settings.office
+        answer = await run_in_threadpool(
+            lambda: store.amend(
+                self.db(), office, desk, key=key, body_sha256=canonical_sha256(document),
+                batch=batch, today=self.settings.today(),
+            )
+        )  # fmt: skip
+        return Response(answer, media_type="application/json")
+
     async def status(self, request: Request) -> Response:
         desk = await run_in_threadpool(self._desk, request)
         cursor = _int_param(request, "cursor", 0, 0, MAX_CURSOR)
@@ -142,6 +157,7 @@ def create_hub_app(settings: HubSettings) -> Starlette:
     routes = [
         Route("/v1/health", hub.health, methods=["GET"]),
         Route("/v1/registrations/batches", hub.batches, methods=["POST"]),
+        Route("/v1/registrations/amendments", hub.amendments, methods=["POST"]),
         Route("/v1/status", hub.status, methods=["GET"]),
     ]
     app = Starlette(routes=routes, exception_handlers=exception_handlers())
@@ -189,4 +205,7 @@ def forward_once() -> str:
     except PrakerjaError as exc:
         return f"forward: not now ({exc.key})"
     data: dict[str, Any] = result.to_json()
+    amended = data.pop("amendments")
+    data.pop("amendment_conflicts")
+    data.update({f"amendments {k}": v for k, v in amended.items()})
     return "forward: " + ", ".join(f"{k} {v}" for k, v in data.items() if v and k != "dry_run")

@@ -4,7 +4,9 @@ record the office's desks sent it, under the desk's own id, desk, operator and r
 So the hub's `prakerja sync` forwards them upstream exactly as a desk would (sync/outbox.py: the
 same client_id and content_hash, so the central system never registers one twice, whichever way
 it reaches it), and the central answers it writes on them go back to their desk through
-`hub_feed` (a trigger of migration m010).
+`hub_feed` (a trigger of migration m011). A desk's corrections after sync (amendments) are
+answered against the hub's copy and queued upstream under the desk's own amendment id and
+version (`amend`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 from prakerja_cli.bundle.keys import PublicKey, parse_public
 from prakerja_cli.central.contract import (
+    AmendKind,
+    Amendment,
+    AmendmentBatch,
+    AmendOutcome,
+    AmendReason,
     ApiError,
     Batch,
     ConflictReason,
@@ -26,6 +33,7 @@ from prakerja_cli.central.contract import (
     Item,
     Outcome,
     RejectReason,
+    check_amendment,
     check_record,
     record_birth_date,
 )
@@ -37,10 +45,17 @@ from prakerja_cli.store.applicants import (
     insert_rows,
     now_iso,
     similar_records,
+    update_applicant,
 )
 from prakerja_cli.store.db import write
 from prakerja_cli.store.engine import dbapi
-from prakerja_cli.sync.outbox import RECORD_FIELDS, content_hash, record_of
+from prakerja_cli.sync.outbox import (
+    AMENDABLE,
+    RECORD_FIELDS,
+    content_hash,
+    queue_amendment,
+    record_of,
+)
 
 if TYPE_CHECKING:
     from prakerja_cli.store.db import Database
@@ -206,18 +221,9 @@ def submit(
     holds the NIK in this office, `rejected` by the contract's own checks, `conflict`.
     """
     with write(db):
-        row = db.execute(
-            "SELECT desk, body_sha256, response FROM hub_keys WHERE key = ?", [key]
-        ).fetchone()
-        if row is not None:
-            if row[0] == desk and row[1] == body_sha256:
-                return str(row[2]).encode("utf-8")
-            raise ApiError(
-                422,
-                ErrorCode.IDEMPOTENCY_KEY_REUSED,
-                "this Idempotency-Key was used before with another body; "
-                "use a new key for a new batch",
-            )
+        replayed = _replayed(db, desk, key, body_sha256)
+        if replayed is not None:
+            return replayed
         stamp = now_iso()
         taken: list[str] = []
         results = [_result(db, office, desk, item, today, stamp, taken) for item in batch.items]
@@ -235,6 +241,130 @@ def submit(
         audit.record(db, office, "hub_receive", None, {"desk": desk, "batch": key, **counts},
                      touched=taken)  # fmt: skip
     return response.encode("utf-8")
+
+
+def _replayed(db: Database, desk: str, key: str, body_sha256: str) -> bytes | None:
+    """The stored answer to a request under `key` with the same body; 422 for another body."""
+    row = db.execute(
+        "SELECT desk, body_sha256, response FROM hub_keys WHERE key = ?", [key]
+    ).fetchone()
+    if row is None:
+        return None
+    if row[0] == desk and row[1] == body_sha256:
+        return str(row[2]).encode("utf-8")
+    raise ApiError(
+        422,
+        ErrorCode.IDEMPOTENCY_KEY_REUSED,
+        "this Idempotency-Key was used before with another body; use a new key for a new request",
+    )
+
+
+def amend(
+    db: Database,
+    office: Office,
+    desk: str,
+    *,
+    key: str,
+    body_sha256: str,
+    batch: AmendmentBatch,
+    today: date,
+) -> bytes:
+    """Take a desk's amendments in one transaction, or replay the answer given to its key before.
+
+    Answered as the central system answers them (docs/central-api.md, Amendments), against the
+    hub's copy of the desk's record and its version: `applied` amends the copy and queues the
+    amendment upstream under the desk's amendment_id and base version, so the central system's
+    versions stay the hub's; the hub's own sync forwards it once the record is registered there,
+    and a conflict or rejection met upstream goes back to the desk through its feed.
+    """
+    if batch.office_code != office.office_code:
+        raise ApiError(403, ErrorCode.FORBIDDEN, f"this hub is office {office.office_code}")
+    with write(db):
+        replayed = _replayed(db, desk, key, body_sha256)
+        if replayed is not None:
+            return replayed
+        stamp = now_iso()
+        decided: dict[str, dict[str, Any]] = {}
+        results = []
+        touched: list[str] = []
+        for item in batch.items:
+            result = decided.get(item.amendment_id)
+            if result is None:
+                first = db.execute(
+                    "SELECT result FROM hub_amendments WHERE amendment_id = ?", [item.amendment_id]
+                ).fetchone()
+                if first is not None:
+                    result = dict(json.loads(first[0]))
+                else:
+                    result = _amend_one(db, office, desk, item, today, stamp)
+                    if result["outcome"] == AmendOutcome.APPLIED:
+                        touched.append(item.client_id)
+                    db.execute(
+                        "INSERT INTO hub_amendments (amendment_id, desk, client_id, result) "
+                        "VALUES (?, ?, ?, ?)",
+                        [item.amendment_id, desk, item.client_id, _dumps(result)],
+                    )
+                decided[item.amendment_id] = result
+            results.append(result)
+        response = _dumps({"request_id": key, "results": results})
+        db.execute(
+            "INSERT INTO hub_keys (key, desk, body_sha256, response, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [key, desk, body_sha256, response, stamp],
+        )
+        counts: dict[str, int] = {}
+        for result in results:
+            counts[result["outcome"]] = counts.get(result["outcome"], 0) + 1
+        audit.record(db, office, "hub_amend", None, {"desk": desk, "request": key, **counts},
+                     touched=touched)  # fmt: skip
+    return response.encode("utf-8")
+
+
+def _amend_one(
+    db: Database, office: Office, desk: str, item: Amendment, today: date, stamp: str
+) -> dict[str, Any]:
+    cursor = db.execute(
+        "SELECT a.* FROM hub_records h JOIN applicants a ON a.id = h.client_id "
+        "WHERE h.client_id = ? AND h.desk = ?",
+        [item.client_id, desk],
+    )
+    found = cursor.fetchone()
+    head: dict[str, Any] = {"amendment_id": item.amendment_id, "client_id": item.client_id}
+    if found is None:
+        return {**head, "outcome": str(AmendOutcome.REJECTED),
+                "reason": str(AmendReason.NOT_REGISTERED)}  # fmt: skip
+    row = dict(zip([d[0] for d in cursor.description], found, strict=True))
+    version = int(row["central_version"] or 1)
+    head.update(central_id=row["central_id"], version=version)
+    if row["status"] == "withdrawn":
+        return {**head, "outcome": str(AmendOutcome.REJECTED),
+                "reason": str(AmendReason.WITHDRAWN)}  # fmt: skip
+    if item.base_version != version:
+        return {**head, "outcome": str(AmendOutcome.CONFLICT),
+                "reason": str(AmendReason.VERSION_STALE)}  # fmt: skip
+    reason, amended = check_amendment(record_of(row), item, office.office_code, today)
+    changes = {name: amended[name] for name in AMENDABLE if name in item.changes}
+    if reason is None and any(changes.get(n, "") is None for n in _REQUIRED_HERE):
+        reason = str(RejectReason.FIELD_INVALID)
+    if reason is not None:
+        return {**head, "outcome": str(AmendOutcome.REJECTED), "reason": reason}
+    columns: dict[str, Any] = {"central_version": version + 1}
+    if item.kind == AmendKind.WITHDRAW:
+        columns.update(status="withdrawn", withdrawn_at=stamp, withdrawn_reason=f"desk {desk}")
+    else:
+        for name in ("in_school", "social_assistance"):
+            if name in changes:
+                changes[name] = int(bool(changes[name]))
+        if "priority" in changes:
+            changes["priority"] = changes["priority"] or "normal"
+        columns.update(changes)
+    update_applicant(db, item.client_id, columns)
+    after = None
+    if item.kind == AmendKind.AMEND:
+        after = content_hash(record_of({**row, **columns}))
+    queue_amendment(db, item.client_id, str(item.kind), dict(item.changes), after,
+                    amendment_id=item.amendment_id, base_version=item.base_version)  # fmt: skip
+    return {**head, "outcome": str(AmendOutcome.APPLIED), "version": version + 1}
 
 
 def _result(
@@ -382,20 +512,15 @@ def _row(record: dict[str, Any], cid: str, office: Office, stamp: str) -> dict[s
 def feed(db: Database, desk: str, cursor: int, limit: int) -> dict[str, Any]:
     """The desk's verdicts and status events after `cursor`, oldest first (the status feed)."""
     rows = db.execute(
-        "SELECT seq, client_id, central_id, status, reason, wave, at FROM hub_feed "
-        "WHERE desk = ? AND seq > ? ORDER BY seq LIMIT ?",
+        "SELECT seq, client_id, central_id, status, reason, wave, at, amendment_id, version "
+        "FROM hub_feed WHERE desk = ? AND seq > ? ORDER BY seq LIMIT ?",
         [desk, cursor, limit],
     ).fetchall()
-    events = [
-        {
-            "seq": seq,
-            "client_id": cid,
-            "central_id": central,
-            "status": status,
-            "reason": reason,
-            "wave": wave,
-            "at": at,
-        }
-        for seq, cid, central, status, reason, wave, at in rows
-    ]
+    events = []
+    for seq, cid, central, status, reason, wave, at, amendment_id, version in rows:
+        event = {"seq": seq, "client_id": cid, "central_id": central, "status": status,
+                 "reason": reason, "wave": wave, "at": at}  # fmt: skip
+        if amendment_id is not None:  # an amendment refused upstream (sync/amendments.py)
+            event.update(amendment_id=amendment_id, version=version)
+        events.append(event)
     return {"events": events, "next_cursor": events[-1]["seq"] if events else cursor}

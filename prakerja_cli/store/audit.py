@@ -58,6 +58,7 @@ CHANGES = frozenset(
         "restore",
         "seal",
         "hub_receive",  # the records an office hub took from a desk (hub/store.py)
+        "hub_amend",  # the corrections an office hub applied for a desk (hub/store.py)
     }
 )
 

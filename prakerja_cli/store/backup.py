@@ -379,18 +379,24 @@ def carry_over(conn: dbapi.Connection, aside: Path, carried: tuple[str, ...]) ->
                     chunk,
                 ).fetchall(),
             )
-        assignments = ", ".join(f"{name} = ?" for name in _CENTRAL_COLUMNS)
+        # The registration's version as the set-aside store last learned it (m012): a correction
+        # made after the restore amends that one, not the version of the backup's day.
+        source_columns = {str(r[1]) for r in source.execute("PRAGMA table_info(applicants)")}
+        central = [c for c in (*_CENTRAL_COLUMNS, "central_version") if c in source_columns]
+        assignments = ", ".join(f"{name} = ?" for name in central)
         conn.executemany(
             f"UPDATE applicants SET {assignments} WHERE id = ? "
-            "AND (central_status IS NULL OR coalesce(synced_at, '') < ?)",
+            "AND (central_status IS NULL OR coalesce(synced_at, '') < ? "
+            "OR coalesce(central_version, 1) < coalesce(?, 1))",
             (
-                [*(row[name] for name in _CENTRAL_COLUMNS), row["id"], row["synced_at"]]
+                [*(row[name] for name in central), row["id"], row["synced_at"],
+                 row["central_version"] if "central_version" in central else None]
                 for row in source.execute(
-                    f"SELECT id, {', '.join(_CENTRAL_COLUMNS)} FROM applicants "
+                    f"SELECT id, {', '.join(central)} FROM applicants "
                     "WHERE central_status IS NOT NULL"
                 )
             ),
-        )
+        )  # fmt: skip
     finally:
         source.close()
     return numbers

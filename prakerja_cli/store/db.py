@@ -17,7 +17,7 @@ from prakerja_cli.store.engine import connect, dbapi, is_encrypted
 #: are never removed, and names are unique) is up to date, and opening it needs neither the
 #: migrations module nor sqlite-utils (~85 ms of every command's start-up).
 #: tests/test_store.py checks it against the module.
-MIGRATION_COUNT = 11
+MIGRATION_COUNT = 12
 _APPLIED = "SELECT count(*) FROM _sqlite_migrations WHERE migration_set = 'prakerja'"
 
 

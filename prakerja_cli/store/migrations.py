@@ -423,3 +423,72 @@ def m012_hub_bundle_keys(db: Database) -> None:
     """USB bundles (prakerja_cli/bundle/): an enrolled desk's public key line (age recipient and
     Ed25519 key), given at enrolment; a desk without one exchanges no bundles."""
     db.execute("ALTER TABLE hub_desks ADD COLUMN bundle_key TEXT")
+
+
+@MIGRATIONS()
+def m013_amendments(db: Database) -> None:
+    """Corrections after sync (issue 16): a correction or withdrawal of a record the central system
+    holds goes there as an amendment (sync/amendments.py) of the registration's version.
+
+    - `central_version`: the registration's version as this store last learned it (NULL: 1, as
+      registered).
+    - `outbox_amendments`: each amendment, written with the edit that makes it (its id is the
+      amendment_id, the same on every retry); `changes` the changed fields and their new values,
+      `content_hash` the record's after it; `base_version` fixed when it is written into a request
+      (or, on an office hub, as the desk sent it); the answer (`outcome`, `reason`, `version`).
+    - `amendment_requests`: requests written (key and exact body) before they are sent, as
+      outbox_batches are.
+    - The office hub: the first answer to each desk's amendment_id, and the amendment an event
+      of a desk's feed is about (a conflict met upstream) with the version it names.
+    """
+    db.execute("ALTER TABLE applicants ADD COLUMN central_version INTEGER")
+    db.execute(
+        """
+        CREATE TABLE amendment_requests (
+            id TEXT PRIMARY KEY,
+            body BLOB NOT NULL,
+            amendments INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            done_at TEXT
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE outbox_amendments (
+            id TEXT PRIMARY KEY,
+            applicant_id TEXT NOT NULL REFERENCES applicants (id),
+            kind TEXT NOT NULL CHECK (kind IN ('amend', 'withdraw')),
+            changes TEXT NOT NULL DEFAULT '{}',
+            content_hash TEXT,
+            base_version INTEGER,
+            request_id TEXT REFERENCES amendment_requests (id),
+            outcome TEXT,
+            reason TEXT,
+            version INTEGER,
+            created_at TEXT NOT NULL,
+            answered_at TEXT
+        )
+        """
+    )
+    db.execute(
+        "CREATE INDEX outbox_amendments_applicant ON outbox_amendments (applicant_id, created_at)"
+    )
+    db.execute(
+        "CREATE INDEX outbox_amendments_unsent ON outbox_amendments (created_at) "
+        "WHERE request_id IS NULL"
+    )
+    db.execute(
+        """
+        CREATE TABLE hub_amendments (
+            amendment_id TEXT PRIMARY KEY,
+            desk TEXT NOT NULL,
+            client_id TEXT NOT NULL,
+            result TEXT NOT NULL
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("ALTER TABLE hub_feed ADD COLUMN amendment_id TEXT")
+    db.execute("ALTER TABLE hub_feed ADD COLUMN version INTEGER")

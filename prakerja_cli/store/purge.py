@@ -31,11 +31,13 @@ if TYPE_CHECKING:
 PERSONAL_PARAMS = frozenset({"form_date", "nik_date", "digits", "domain"})
 REDACTED = "***"
 _SECURE_DELETE = {0: "OFF", 1: "ON", 2: "FAST"}
-#: Verified centrally before the day given, not purged yet, and in no batch still to be sent.
+#: Verified centrally before the day given, not purged yet, and in no batch or amendment still to
+#: be sent.
 _CANDIDATES = (
     "central_status = 'verified' AND purged_at IS NULL AND verified_at IS NOT NULL "
     "AND substr(verified_at, 1, 10) < ? AND id NOT IN (SELECT applicant_id FROM outbox_items "
-    "JOIN outbox_batches ON id = batch_id WHERE done_at IS NULL)"
+    "JOIN outbox_batches ON id = batch_id WHERE done_at IS NULL) "
+    "AND id NOT IN (SELECT applicant_id FROM outbox_amendments WHERE outcome IS NULL)"
 )
 
 
@@ -47,7 +49,9 @@ _LAST_CHANGE = "substr(max(updated_at, coalesce(synced_at, ''), coalesce(withdra
 _RETIRED = (
     f"purged_at IS NULL AND (status = 'withdrawn' OR central_status IN {REFUSED!r}) "
     f"AND {_LAST_CHANGE} < ? AND id NOT IN (SELECT applicant_id FROM outbox_items "
-    "JOIN outbox_batches ON id = batch_id WHERE done_at IS NULL)"
+    "JOIN outbox_batches ON id = batch_id WHERE done_at IS NULL) "
+    # A correction or withdrawal still on its way to the central system (sync/amendments.py).
+    "AND id NOT IN (SELECT applicant_id FROM outbox_amendments WHERE outcome IS NULL)"
 )
 
 
@@ -163,6 +167,15 @@ def _purge_rows(db: Database, rows: list[dict[str, Any]], *, keep_niks: bool = T
     db.conn.executemany(
         "UPDATE outbox_items SET content_hash = '' WHERE applicant_id = ?",
         ((r["id"],) for r in rows),
+    )
+    # Amendments carry the corrected values; answered ones are kept for their outcome only.
+    db.conn.executemany(
+        "UPDATE outbox_amendments SET changes = '{}', content_hash = '' WHERE applicant_id = ?",
+        ((r["id"],) for r in rows),
+    )
+    db.execute(
+        "UPDATE amendment_requests SET body = X'' WHERE done_at IS NOT NULL AND length(body) > 0 "
+        "AND id IN (SELECT request_id FROM outbox_amendments WHERE content_hash = '')"
     )
     # A delivered batch keeps the exact body sent; nothing reads it again once it is answered.
     db.execute(

@@ -1,5 +1,6 @@
 """The outbox: batches written (with their Idempotency-Key and exact body) before they are sent,
-and the central system's answers applied to the records. All SQL of the sync lives here.
+and the central system's answers applied to the records; the amendments an edit of a sent record
+writes (sent by sync/amendments.py). The sync's SQL lives here and in sync/amendments.py.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from prakerja_cli.central.contract import FIXED_FIELDS
 from prakerja_cli.store import audit
 from prakerja_cli.store.applicants import (
     OLDEST_FIRST,
@@ -41,6 +43,8 @@ REGISTERED = ("accepted", "verified", "registry_rejected", "conflict")
 #: Central states of a record never registered: corrected content under its client_id is
 #: processed as new, so an edit makes it unsent again.
 NOT_REGISTERED = ("rejected", "duplicate")
+#: The record fields an amendment may change (a registration's identity stays: FIXED_FIELDS).
+AMENDABLE = tuple(name for name in RECORD_FIELDS if name not in FIXED_FIELDS)
 #: The columns that make a record unsent again (a duplicate's central_id is another
 #: registration's, a rejected record has none).
 _UNSENT_AGAIN: dict[str, Any] = {"central_status": None, "central_reason": None, "central_id": None}
@@ -72,17 +76,25 @@ class CentralEdit:
 
     #: Columns to write with the edit: the reset to unsent of a record never registered, or none.
     columns: dict[str, Any] = field(default_factory=dict)
-    #: The central_id of a registration that keeps the content sent (the edit stays local).
+    #: The central_id of a registration that keeps the content sent (the edit stays local): only
+    #: a change of its identity (FIXED_FIELDS), which no amendment carries.
     central_unchanged: str | None = None
+    #: The record the central system holds (or may: its batch is unanswered) is amended: the
+    #: changed fields go as an amendment of its version (sync/amendments.py).
+    amend: bool = False
+    #: The amendment written with the edit (its amendment_id).
+    amendment: str | None = None
 
     @property
     def resend(self) -> bool:
         return bool(self.columns)
 
     def audit_details(self) -> dict[str, Any]:
-        """What the edit's audit entry says about it."""
+        """What the edit's audit entry says about it (ids, never values)."""
         if self.resend:
             return {"resend": True}
+        if self.amendment is not None:
+            return {"amendment": self.amendment}
         if self.central_unchanged is not None:
             return {"central_unchanged": self.central_unchanged}
         return {}
@@ -93,27 +105,128 @@ def central_edit(row: Mapping[str, Any], changes: Mapping[str, Any]) -> CentralE
 
     Only the content the central system receives counts (RECORD_FIELDS): a record it rejected or
     answered duplicate goes again, under the same client_id, with the next sync; one it registered
-    keeps the content sent there, so the edit is local and the clerk is told. Content brought back
-    to exactly what was sent changes nothing centrally.
+    (or may have: its batch went unanswered, `in_outbox`) is amended there, field by field, with
+    the next sync. A change of its identity (the NIK) is not an amendment: it stays local and the
+    clerk is told (desk edits refuse it before this: desk.edit). Content brought back to exactly
+    what was sent changes nothing centrally.
     """
     before = record_of(row)
     after = record_of({**row, **changes})
-    if after == before or content_hash(after) == row.get("sent_hash"):
+    if after == before:
         return CentralEdit()
     state = row.get("central_status")
     if state in NOT_REGISTERED:
+        if content_hash(after) == row.get("sent_hash"):
+            return CentralEdit()
         return CentralEdit(dict(_UNSENT_AGAIN))
-    if state in REGISTERED:
-        return CentralEdit(central_unchanged=str(row.get("central_id") or "-"))
-    return CentralEdit()  # not sent yet (or in an open batch: see apply_results)
+    if state in REGISTERED or (state is None and row.get("in_outbox")):
+        if fixed_changed(before, after):
+            return CentralEdit(central_unchanged=str(row.get("central_id") or "-"))
+        if content_hash(after) == row.get("sent_hash"):
+            return CentralEdit()  # what the central system holds already (see write_edit)
+        return CentralEdit(amend=True)
+    return CentralEdit()  # not sent yet: the edited content goes as it is
+
+
+def fixed_changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """The fields of a registration's identity (FIXED_FIELDS) an edit changes."""
+    return [name for name in FIXED_FIELDS if name in before and before[name] != after.get(name)]
+
+
+def amended_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    """The amendable fields whose values (as the central system receives them) differ."""
+    return {name: after[name] for name in AMENDABLE if before[name] != after[name]}
 
 
 def write_edit(db: Database, applicant_id: str, changes: dict[str, Any]) -> CentralEdit:
-    """Write an edit of a record's columns with its central side; call inside a write transaction."""
+    """Write an edit of a record's columns with its central side; call inside a write transaction.
+    An edit of a record the central system holds writes its amendment in the same transaction."""
     row = _stored(db, applicant_id)
     central = central_edit(row, changes) if row is not None else CentralEdit()
     update_applicant(db, applicant_id, {**changes, **central.columns})
+    if row is None:
+        return central
+    before, after = record_of(row), record_of({**row, **changes})
+    if central == CentralEdit() and before != after and _unanswered_amendment(db, applicant_id):
+        # Brought back to what the central system held, while a correction of it is still on
+        # its way: the way back goes after it.
+        central = CentralEdit(amend=True)
+    if central.amend:
+        amendment = queue_amendment(
+            db, applicant_id, "amend", amended_fields(before, after), content_hash(after)
+        )
+        central = CentralEdit(amend=True, amendment=amendment)
     return central
+
+
+def _unanswered_amendment(db: Database, applicant_id: str) -> bool:
+    found = db.execute(
+        "SELECT 1 FROM outbox_amendments WHERE applicant_id = ? AND outcome IS NULL LIMIT 1",
+        [applicant_id],
+    ).fetchone()
+    return found is not None
+
+
+def queue_amendment(
+    db: Database,
+    applicant_id: str,
+    kind: str,
+    changes: dict[str, Any],
+    after_hash: str | None,
+    *,
+    amendment_id: str | None = None,
+    base_version: int | None = None,
+) -> str:
+    """Write an amendment of a record to go with the next sync; call inside a write transaction.
+
+    A correction while an earlier one of the record is still unsent (in no request) joins it:
+    one amendment, the later values winning. `amendment_id` and `base_version` are given by an
+    office hub forwarding a desk's amendment as the desk sent it (hub/store.py); otherwise the
+    id is new and the version is the one the record has when the amendment is written into a
+    request. Returns the amendment_id.
+    """
+    if kind == "amend" and amendment_id is None:
+        waiting = db.execute(
+            "SELECT id, changes FROM outbox_amendments WHERE applicant_id = ? AND kind = 'amend' "
+            "AND request_id IS NULL AND base_version IS NULL ORDER BY created_at DESC, rowid DESC "
+            "LIMIT 1",
+            [applicant_id],
+        ).fetchone()
+        later = db.execute(
+            "SELECT 1 FROM outbox_amendments WHERE applicant_id = ? AND request_id IS NULL "
+            "AND kind = 'withdraw'",
+            [applicant_id],
+        ).fetchone()
+        if waiting is not None and later is None:
+            merged = {**json.loads(waiting[1]), **changes}
+            db.execute(
+                "UPDATE outbox_amendments SET changes = ?, content_hash = ? WHERE id = ?",
+                [_dumps(merged), after_hash, waiting[0]],
+            )
+            return str(waiting[0])
+    amendment_id = amendment_id or new_ids(1)[0]
+    db.execute(
+        "INSERT INTO outbox_amendments (id, applicant_id, kind, changes, content_hash, "
+        "base_version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [amendment_id, applicant_id, kind, _dumps(changes), after_hash, base_version, now_iso()],
+    )
+    return amendment_id
+
+
+def queue_withdrawal(db: Database, applicant_id: str) -> str | None:
+    """The amendment that withdraws a record centrally, when the central system holds it (or may:
+    its batch is unanswered); None when it does not. Call inside a write transaction."""
+    row = _stored(db, applicant_id)
+    if row is None:
+        return None
+    state = row.get("central_status")
+    if state in REGISTERED or (state is None and row.get("in_outbox")):
+        return queue_amendment(db, applicant_id, "withdraw", {}, None)
+    return None
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def went_central(db: Database, applicant_id: str) -> bool:
@@ -135,8 +248,9 @@ def changed_since_sent(row: Mapping[str, Any]) -> bool:
 
 
 _STORED = ", ".join(
-    ("id", "created_at", *RECORD_FIELDS, "central_status", "central_id", "sent_hash")
-)
+    ("id", "created_at", *RECORD_FIELDS, "central_status", "central_id", "sent_hash",
+     "EXISTS (SELECT 1 FROM outbox_items i WHERE i.applicant_id = applicants.id) AS in_outbox")
+)  # fmt: skip
 
 
 def _stored(db: Database, applicant_id: str) -> dict[str, Any] | None:
@@ -408,7 +522,7 @@ def apply_events(
     for event in events:
         status = event.get("status")
         client_id = event.get("client_id")
-        if status in RELAYED and isinstance(client_id, str):
+        if (status in RELAYED or status in AMEND_RELAYED) and isinstance(client_id, str):
             relayed.append(event)
             continue
         if status not in counts or status == "relayed" or not isinstance(client_id, str):
@@ -436,7 +550,8 @@ def apply_events(
         # An office hub's verdicts first, one at a time (a few per sync): a record's answer
         # (accepted) comes before its verification, which may be on the same page.
         for event in relayed:
-            counts["relayed"] += _apply_relayed(db, event, stamp).rowcount
+            apply = _apply_amend_relayed if event["status"] in AMEND_RELAYED else _apply_relayed
+            counts["relayed"] += apply(db, event, stamp).rowcount
         db.conn.executemany(_APPLY_EVENT, [change for i, change in folded.items() if i in here])
         for status, client_id in kinds:
             counts[status] += client_id in here
@@ -465,6 +580,32 @@ def _apply_relayed(db: Database, event: dict[str, Any], stamp: str) -> Any:
         [event.get("status"), event.get("central_id"), event.get("reason"), stamp,
          event.get("client_id")],
     )  # fmt: skip
+
+
+#: What an office hub relays of a desk's amendment that it answered `applied` and the central
+#: system then refused: a conflict (another correction came first) or a rejection.
+AMEND_RELAYED = ("amendment_conflict", "amendment_rejected")
+
+
+def _apply_amend_relayed(db: Database, event: dict[str, Any], stamp: str) -> Any:
+    """The central answer to an amendment this desk sent through the office hub, when it was not
+    `applied`: the amendment says so, and the record takes the version the answer names (the
+    next correction amends that one)."""
+    version = event.get("version")
+    version = version if isinstance(version, int) and not isinstance(version, bool) else None
+    done = db.execute(
+        "UPDATE outbox_amendments SET outcome = ?, reason = ?, version = coalesce(?, version), "
+        "answered_at = ? WHERE id = ? AND applicant_id = ?",
+        [str(event["status"]).removeprefix("amendment_"), event.get("reason"), version, stamp,
+         event.get("amendment_id"), event.get("client_id")],
+    )  # fmt: skip
+    if done.rowcount and version is not None:
+        db.execute(
+            "UPDATE applicants SET central_version = max(coalesce(central_version, 1), ?) "
+            "WHERE id = ?",
+            [version, event.get("client_id")],
+        )
+    return done
 
 
 def status_cursor(db: Database, source: str | None = None) -> int:
@@ -508,5 +649,11 @@ def sync_counts(db: Database) -> dict[str, Any]:
     in_flight = db.execute("SELECT count(*) FROM outbox_batches WHERE done_at IS NULL").fetchone()[
         0
     ]
+    # Corrections after sync (sync/amendments.py): not answered yet, and met a conflict.
+    pending, conflicts = db.execute(
+        "SELECT count(*) FILTER (WHERE outcome IS NULL), "
+        "count(*) FILTER (WHERE outcome = 'conflict') FROM outbox_amendments"
+    ).fetchone()
     return {"states": states, "oldest_pending": oldest, "last_sync": last[0] if last else None,
-            "open_batches": in_flight}  # fmt: skip
+            "open_batches": in_flight,
+            "amendments": {"pending": int(pending or 0), "conflict": int(conflicts or 0)}}  # fmt: skip

@@ -14,7 +14,7 @@ from typing import Any
 from prakerja_cli.errors import PrakerjaError
 from prakerja_cli.office import Workspace
 from prakerja_cli.store.db import write
-from prakerja_cli.sync import anchor, outbox
+from prakerja_cli.sync import amendments, anchor, outbox
 from prakerja_cli.sync.http import ApiSettings, RetryReport, api_call, make_session
 
 Progress = Callable[[int, int], None]
@@ -51,6 +51,12 @@ class SyncResult:
             "relayed": 0,
         }
     )
+    #: Amendments (corrections, withdrawals after sync) sent, and their answers.
+    amendments: dict[str, int] = field(
+        default_factory=lambda: {"sent": 0, **dict.fromkeys(amendments.OUTCOMES, 0)}
+    )
+    #: Registration numbers of the records whose correction met a conflict.
+    amendment_conflicts: list[str] = field(default_factory=list)
     pending: int = 0
     dry_run: bool = False
     #: The records an office hub warned about: registration number, the other desk's, its desk.
@@ -61,12 +67,16 @@ class SyncResult:
     @property
     def refused(self) -> int:
         """Records the central system will not take as they are (exit code 3)."""
-        return self.outcomes["duplicate"] + self.outcomes["rejected"] + self.outcomes["conflict"]
+        refused = ("duplicate", "rejected", "conflict")
+        return sum(self.outcomes[k] for k in refused) + sum(
+            self.amendments[k] for k in ("rejected", "conflict")
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {"sent": self.sent, **self.outcomes, "pending": self.pending,
                 **self.events, "requests": self.requests, "bytes_sent": self.bytes_sent,
-                "dry_run": self.dry_run}  # fmt: skip
+                "dry_run": self.dry_run, "amendments": dict(self.amendments),
+                "amendment_conflicts": list(self.amendment_conflicts)}  # fmt: skip
 
 
 def sync_lock(ws: Workspace) -> Any:
@@ -106,6 +116,7 @@ def run_sync(
         # and the batch after are written here. One call at a time; every write stays here.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-http") as http:
             _send_all(ws, _Wire(http, session, base), size, result, progress)
+            _send_amendments(ws, _Wire(http, session, base), result)
             _pull_status(ws, _Wire(http, session, base), result)
         outbox.mark_synced(ws.db, ws.office, result.to_json())
     finally:
@@ -133,6 +144,19 @@ class _Wire:
             "Content-Encoding": "gzip",
         }
         url = f"{self.base}/v1/registrations/batches"
+        return api_call(self.session, "POST", url, data=body, headers=headers), len(body)
+
+    def amend(self, request: amendments.Request) -> Future[tuple[Any, int]]:
+        return self.http.submit(self._amend, request)
+
+    def _amend(self, request: amendments.Request) -> tuple[Any, int]:
+        body = gzip.compress(request.body, compresslevel=6)
+        headers = {
+            "Idempotency-Key": request.id,
+            "Content-Type": "application/json",
+            "Content-Encoding": "gzip",
+        }
+        url = f"{self.base}/v1/registrations/amendments"
         return api_call(self.session, "POST", url, data=body, headers=headers), len(body)
 
     def status(self, cursor: int, headers: dict[str, str]) -> Future[Any]:
@@ -219,6 +243,40 @@ def _answer(
             "error.api_protocol", hint="hint.api_later", status=response.status_code
         ) from None
     return results
+
+
+def _send_amendments(ws: Workspace, wire: _Wire, result: SyncResult) -> None:
+    """Resend the open amendment requests, then write and send new ones until none is left (a
+    record's next amendment waits for the answer to the one before it). After the batches: a
+    record registered in this sync is amended in it too."""
+    queue = amendments.open_requests(ws.db)
+    while True:
+        request = queue.pop(0) if queue else amendments.write_request(ws.db, ws.office.office_code)
+        if request is None:
+            return
+        result.requests += 1
+        try:
+            response, sent = wire.amend(request).result()
+        except PrakerjaError as exc:
+            amendments.note_attempt(ws.db, request, exc.key)
+            raise
+        result.bytes_sent += sent
+        try:
+            if response.status_code != 200:
+                raise ValueError
+            results = response.json()["results"]
+            if not isinstance(results, list):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            amendments.note_attempt(ws.db, request, f"HTTP {response.status_code}")
+            raise ProtocolError(
+                "error.api_protocol", hint="hint.api_later", status=response.status_code
+            ) from None
+        answered = amendments.apply_answers(ws.db, request, results)
+        result.amendments["sent"] += request.amendments
+        for name, count in answered.counts.items():
+            result.amendments[name] += count
+        result.amendment_conflicts += answered.conflicts
 
 
 def _pending(ws: Workspace) -> int:
