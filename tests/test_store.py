@@ -110,7 +110,7 @@ def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
     made = first.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()
     first.conn.close()
     db = open_db(path)
-    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 11
+    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == MIGRATION_COUNT
     assert db.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone() == made
 
 
