@@ -36,9 +36,9 @@ def handover(
         emit_json(result.to_json())
         return
     out.print(t("msg.handover_written", path=str(target), period=period.label()), markup=False)
-    out.print(t("msg.handover_plain"), markup=False)
     for name, digest in result.files.items():
         out.print(f"  {name}  SHA-256 {digest}", markup=False)
+    out.print(t("msg.handover_plain"), markup=False)
     out.print(t("msg.handover_counts", registered=number(result.registered),
                 withdrawn=number(result.withdrawn), unsent=number(result.unsent)), markup=False)  # fmt: skip
     if result.unsent:

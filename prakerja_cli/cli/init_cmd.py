@@ -107,7 +107,8 @@ def init(
     )
     encrypted = _encrypt_new_office(key_file, no_encrypt)
     if encrypted is None and not _already_encrypted():
-        err.print(t("msg.init_not_encrypted"), markup=False)
+        err.print(t("msg.init_plain_chosen" if no_encrypt else "msg.init_not_encrypted"),
+                  markup=False)  # fmt: skip
     if json_output:
         emit_json(
             {

@@ -108,6 +108,7 @@ MESSAGES: dict[str, str] = {
     "hint.db_readonly": "Check the folder's permissions, or set PRAKERJA_HOME to a writable folder.",
     "error.db_corrupt": "The database {path} is damaged or not a prakerja database.",
     "hint.db_corrupt": "Ask office IT to restore it from a backup.",
+    "msg.init_plain_chosen": "The database is not encrypted (--no-encrypt). Encrypt it later with: prakerja encrypt",
     "help.restore.recovery_key": "A backup encrypted under another key (this office's old PC): ask for its recovery key. The restored data is encrypted with this PC's key.",
     "prompt.backup_recovery_key": "That backup's recovery key (from the safe; 64 hex digits)",
     "msg.handover_plain": "The recap holds whole NIKs and KKs and is not encrypted: hand it over and delete the local copy.",

@@ -100,6 +100,7 @@ MESSAGES: dict[str, str] = {
     "hint.db_readonly": "Periksa izin folder, atau atur PRAKERJA_HOME ke folder yang dapat ditulis.",
     "error.db_corrupt": "Basis data {path} rusak atau bukan basis data prakerja.",
     "hint.db_corrupt": "Hubungi TI kantor untuk memulihkan dari cadangan.",
+    "msg.init_plain_chosen": "Basis data tidak terenkripsi (--no-encrypt). Enkripsi nanti dengan: prakerja encrypt",
     "help.restore.recovery_key": "Cadangan terenkripsi dengan kunci lain (PC lama kantor ini): minta kunci pemulihannya. Data yang dipulihkan dienkripsi dengan kunci PC ini.",
     "prompt.backup_recovery_key": "Kunci pemulihan cadangan itu (dari brankas; 64 digit heksadesimal)",
     "msg.handover_plain": "Rekap memuat NIK dan KK utuh dan tidak terenkripsi: serahkan, lalu hapus salinan di PC ini.",
