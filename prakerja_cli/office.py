@@ -363,6 +363,10 @@ def encrypt_office(key_file: Path | None = None) -> EncryptResult:
     secrets = {"office_key": office_key().hex()}
     if config.api_token:
         secrets["api_token"] = config.api_token
+    from prakerja_cli.bundle.keys import key_path as bundle_key_path
+
+    if bundle_key_path().exists():  # the USB bundle keys go inside too
+        secrets["bundle_key"] = bundle_key_path().read_text(encoding="ascii")
     key = vault.new_key()
     before = (config.key_id, config.key_file)
     _keep_key(place, key, config)
@@ -402,6 +406,10 @@ def _clean_up(config: Config) -> dict[str, int]:
     config.api_token = ""
     save_config(config)
     key_path().unlink(missing_ok=True)
+    from prakerja_cli.bundle.keys import key_path as bundle_key_path
+
+    if vault.secret("bundle_key") is not None:
+        bundle_key_path().unlink(missing_ok=True)
     return {"applicants": count}
 
 
@@ -435,9 +443,12 @@ def keep_secret(name: str, value: str) -> None:
     """Keep a secret (the API token) inside this desk's encrypted store."""
     from prakerja_cli.store.db import write
 
+    from prakerja_cli import vault
+
     ws = open_workspace()
     try:
         with write(ws.db):
             ws.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [name, value])
+        vault.keep(name, value)
     finally:
         ws.db.close()

@@ -29,7 +29,7 @@ from prakerja_cli.errors import ConfigError, StoreError
 KEYRING_SERVICE = "prakerja-cli"
 KEY_SIZE = 32
 #: meta rows of an encrypted store that hold secrets (never in a plain store).
-SECRET_ROWS = ("office_key", "api_token")
+SECRET_ROWS = ("office_key", "api_token", "bundle_key")
 
 #: The secrets of the store opened in this process (office_key as hex, api_token).
 _secrets: dict[str, str] = {}
@@ -177,6 +177,12 @@ def remember(rows: dict[str, str]) -> None:
     """The secret meta rows of the store just opened."""
     _secrets.clear()
     _secrets.update({k: v for k, v in rows.items() if k in SECRET_ROWS})
+
+
+def keep(name: str, value: str) -> None:
+    """A secret just written into the open store."""
+    if name in SECRET_ROWS:
+        _secrets[name] = value
 
 
 def forget() -> None:

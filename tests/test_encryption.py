@@ -79,8 +79,13 @@ def test_a_stolen_copy_of_an_encrypted_desk_holds_no_nik_name_or_token(
     office: Path, tmp_path: Path, keyring_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     people = _filled_office(office, tmp_path)
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    assert invoke(["bundle", "key", str(usb)]).exit_code == 0  # the desk's USB bundle keys
+    bundle_keys = json.loads((office / "bundle.key").read_text(encoding="ascii"))
     office_key = (office / "office.key").read_bytes()
-    needles = [*_secrets_of(people), office_key, office_key.hex().encode()]
+    needles = [*_secrets_of(people), office_key, office_key.hex().encode(),
+               bundle_keys["age"].encode(), bundle_keys["ed25519"].encode()]  # fmt: skip
     assert _leaks(office, needles)  # the attack finds everything in a plain desk
 
     run = invoke(["encrypt", "--json"])
@@ -105,7 +110,7 @@ def test_a_stolen_copy_of_an_encrypted_desk_holds_no_nik_name_or_token(
     assert not any(
         p.read_bytes()[:16] == PLAIN_HEADER for p in stolen.rglob("*") if p.is_file()
     )  # no SQLite file in the clear anywhere, backups included
-    assert not (stolen / "office.key").exists()
+    assert not (stolen / "office.key").exists() and not (stolen / "bundle.key").exists()
     assert TOKEN not in (stolen / "config.toml").read_text(encoding="utf-8")
     # The thief's copy without the OS keyring: nothing opens, and it says how to get back in.
     monkeypatch.setenv("PRAKERJA_HOME", str(stolen))
@@ -170,6 +175,11 @@ def test_without_a_keyring_the_key_goes_to_a_key_file_off_the_app_folder(
     assert is_encrypted(office / "prakerja.db")
     assert len(invoke(["applicants", "list", "--json"]).json()) == 3
     assert _leaks(office, _secrets_of(people)) == []
+    # Bundle keys made after encryption are kept inside too, and still work.
+    assert invoke(["bundle", "key", str(tmp_path)]).exit_code == 0
+    assert not (office / "bundle.key").exists()
+    again = invoke(["bundle", "key", str(tmp_path / "usb"), "--json"])
+    assert again.exit_code == 0, again.stderr
     # The USB stick pulled out: the desk stops, naming the fix.
     usb.rename(usb.with_suffix(".away"))
     run = invoke(["applicants", "list"])
