@@ -441,9 +441,8 @@ def unlock_office(recovery_key: str, key_file: Path | None = None) -> str:
 
 def keep_secret(name: str, value: str) -> None:
     """Keep a secret (the API token) inside this desk's encrypted store."""
-    from prakerja_cli.store.db import write
-
     from prakerja_cli import vault
+    from prakerja_cli.store.db import write
 
     ws = open_workspace()
     try:
