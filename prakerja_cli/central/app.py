@@ -400,32 +400,29 @@ class CentralApp:
         return Response(self.openapi, media_type="application/json")
 
     async def batches(self, request: Request, office: str | None) -> Response:
-        key, document = await keyed_document(request, self.settings.max_body_bytes)
-        batch = parse_batch(document)
-        _check_office(batch.office_code, office)
-        settings = self.settings
-        answer = await run_in_threadpool(
-            lambda: self.store.submit_batch(
-                key=key,
-                body_sha256=canonical_sha256(document),
-                batch=batch,
-                today=settings.today(),
-                registry=settings.registry,
-                wave=settings.wave,
-            )
-        )
-        return Response(answer, media_type="application/json")
+        return await self._submit(request, office, parse_batch, self.store.submit_batch)
 
     async def amendments(self, request: Request, office: str | None) -> Response:
+        return await self._submit(request, office, parse_amendments, self.store.submit_amendments)
+
+    async def _submit(
+        self,
+        request: Request,
+        office: str | None,
+        parse: Callable[[Any], Any],
+        submit: Callable[..., bytes],
+    ) -> Response:
+        """A keyed request (a batch, or amendments): parsed, checked against the office the
+        token names, then stored off the event loop; the stored answer is the response."""
         key, document = await keyed_document(request, self.settings.max_body_bytes)
-        batch = parse_amendments(document)
-        _check_office(batch.office_code, office)
+        parsed = parse(document)
+        _check_office(parsed.office_code, office)
         settings = self.settings
         answer = await run_in_threadpool(
-            lambda: self.store.submit_amendments(
+            lambda: submit(
                 key=key,
                 body_sha256=canonical_sha256(document),
-                batch=batch,
+                batch=parsed,
                 today=settings.today(),
                 registry=settings.registry,
                 wave=settings.wave,

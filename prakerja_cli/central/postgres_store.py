@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -40,7 +40,7 @@ from prakerja_cli.central.store import (
     keys_of,
     now_iso,
     registered_of,
-    reused_key,
+    replayed,
 )
 
 if TYPE_CHECKING:
@@ -140,6 +140,19 @@ SCHEMA_VERSION = MIGRATIONS[-1][0]
 def masked(url: str) -> str:
     """The URL without its password, for logs and the start-up line."""
     return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
+
+
+def _retrying(attempt_once: Callable[[], bytes]) -> bytes:
+    """`attempt_once` in its own transaction, again (briefly later) when it met a conflict another
+    transaction will have settled (`_retryable`)."""
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            return attempt_once()
+        except Exception as exc:
+            if not _retryable(exc) or attempt == MAX_ATTEMPTS:
+                raise
+            time.sleep(0.001 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -245,14 +258,7 @@ class PostgresStore:
         registry: Registry | None,
         wave: int | None,
     ) -> bytes:
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                return self._submit_once(key, body_sha256, batch, today, registry, wave)
-            except Exception as exc:
-                if not _retryable(exc) or attempt == MAX_ATTEMPTS:
-                    raise
-                time.sleep(0.001 * attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return _retrying(lambda: self._submit_once(key, body_sha256, batch, today, registry, wave))
 
     def _submit_once(
         self,
@@ -267,11 +273,8 @@ class PostgresStore:
             cur.execute(
                 "SELECT office_code, body_sha256, response FROM idempotency WHERE key = %s", [key]
             )
-            row = cur.fetchone()
-            if row is not None:
-                if row[0] == batch.office_code and row[1] == body_sha256:
-                    return str(row[2]).encode("utf-8")
-                raise reused_key()
+            if (answer := replayed(cur.fetchone(), batch.office_code, body_sha256)) is not None:
+                return answer
             work = BatchWork(batch, key, now_iso(), today, registry, wave, _known(cur, batch))
             work.decide()
             if work.new:
@@ -316,14 +319,7 @@ class PostgresStore:
         registry: Registry | None,
         wave: int | None,
     ) -> bytes:
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                return self._amend_once(key, body_sha256, batch, today, registry, wave)
-            except Exception as exc:
-                if not _retryable(exc) or attempt == MAX_ATTEMPTS:
-                    raise
-                time.sleep(0.001 * attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return _retrying(lambda: self._amend_once(key, body_sha256, batch, today, registry, wave))
 
     def _amend_once(
         self,
@@ -342,11 +338,8 @@ class PostgresStore:
             cur.execute(
                 "SELECT office_code, body_sha256, response FROM idempotency WHERE key = %s", [key]
             )
-            row = cur.fetchone()
-            if row is not None:
-                if row[0] == batch.office_code and row[1] == body_sha256:
-                    return str(row[2]).encode("utf-8")
-                raise reused_key()
+            if (answer := replayed(cur.fetchone(), batch.office_code, body_sha256)) is not None:
+                return answer
             cids = sorted({item.client_id for item in batch.items})
             aids = sorted({item.amendment_id for item in batch.items})
             cur.execute(

@@ -31,7 +31,7 @@ from prakerja_cli.central.store import (
     keys_of,
     now_iso,
     registered_of,
-    reused_key,
+    replayed,
 )
 
 DB_NAME = "central.sqlite3"
@@ -265,13 +265,8 @@ class SqliteStore:
         wave: int | None,
     ) -> bytes:
         with self._write() as conn:
-            row = conn.execute(
-                "SELECT office_code, body_sha256, response FROM idempotency WHERE key = ?", [key]
-            ).fetchone()
-            if row is not None:
-                if row[0] == batch.office_code and row[1] == body_sha256:
-                    return str(row[2]).encode("utf-8")
-                raise reused_key()
+            if (answer := _replayed(conn, key, batch.office_code, body_sha256)) is not None:
+                return answer
             work = BatchWork(batch, key, now_iso(), today, registry, wave, _known(conn, batch))
             work.decide()
             _flush(conn, work)
@@ -294,13 +289,8 @@ class SqliteStore:
         wave: int | None,
     ) -> bytes:
         with self._write() as conn:
-            row = conn.execute(
-                "SELECT office_code, body_sha256, response FROM idempotency WHERE key = ?", [key]
-            ).fetchone()
-            if row is not None:
-                if row[0] == batch.office_code and row[1] == body_sha256:
-                    return str(row[2]).encode("utf-8")
-                raise reused_key()
+            if (answer := _replayed(conn, key, batch.office_code, body_sha256)) is not None:
+                return answer
             firsts: dict[str, str] = {}
             registered: dict[str, Registered] = {}
             aids = sorted({item.amendment_id for item in batch.items})
@@ -376,3 +366,10 @@ class SqliteStore:
             return collect_stats(lambda sql: conn.execute(sql).fetchall())
         finally:
             conn.execute("COMMIT")
+
+
+def _replayed(conn: Any, key: str, office_code: str, body_sha256: str) -> bytes | None:
+    row = conn.execute(
+        "SELECT office_code, body_sha256, response FROM idempotency WHERE key = ?", [key]
+    ).fetchone()
+    return replayed(row, office_code, body_sha256)

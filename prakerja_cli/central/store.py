@@ -163,6 +163,16 @@ def keys_of(batch: Batch) -> tuple[list[str], list[str]]:
     return client_ids, niks
 
 
+def replayed(row: Any, office_code: str, body_sha256: str) -> bytes | None:
+    """The answer stored for an Idempotency-Key (`row`: office_code, body_sha256, response; None
+    when the key is new): the same office and body get it again, any other body is 422."""
+    if row is None:
+        return None
+    if row[0] == office_code and row[1] == body_sha256:
+        return str(row[2]).encode("utf-8")
+    raise reused_key()
+
+
 def reused_key() -> ApiError:
     return ApiError(
         422,
