@@ -412,3 +412,25 @@ def test_a_backup_of_the_old_pc_comes_back_with_its_recovery_key_on_a_new_encryp
     conn.close()
     assert token == "tok-pc-baru"  # this PC's token, not the old one's
     assert _leaks(new_pc, [*_secrets_of(people), b"tok-pc-baru"]) == []
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pexpect.spawn is POSIX")
+def test_restore_asks_for_the_old_pcs_recovery_key_at_a_terminal(
+    office: Path, tmp_path: Path
+) -> None:
+    from terminal import Terminal
+
+    old_pc, new_pc = tmp_path / "old-pc", tmp_path / "new-pc"
+    shutil.copytree(office, old_pc)
+    shutil.copytree(office, new_pc)
+    enc = _cli(old_pc, ["encrypt", "--key-file", str(tmp_path / "old.key"), "--json"])
+    assert enc.returncode == 0, enc.stderr
+    backup = tmp_path / "old.db"
+    assert _cli(old_pc, ["backup", str(backup)]).returncode == 0
+    assert _cli(new_pc, ["encrypt", "--key-file", str(tmp_path / "new.key")]).returncode == 0
+    terminal = Terminal(["restore", str(backup), "--yes", "--recovery-key"], new_pc)
+    terminal.answer("Kunci pemulihan cadangan itu", json.loads(enc.stdout)["recovery_key"])
+    code, screen = terminal.close()
+    assert code == 0, screen
+    assert "Traceback" not in screen and "Dipulihkan dari old.db" in screen
+    assert is_encrypted(new_pc / "prakerja.db")
