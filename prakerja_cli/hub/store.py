@@ -228,19 +228,36 @@ def submit(
         taken: list[str] = []
         results = [_result(db, office, desk, item, today, stamp, taken) for item in batch.items]
         response = _dumps({"batch_id": key, "results": results})
-        db.execute(
-            "INSERT INTO hub_keys (key, desk, body_sha256, response, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [key, desk, body_sha256, response, stamp],
-        )
-        counts: dict[str, int] = {}
-        for result in results:
-            counts[result["outcome"]] = counts.get(result["outcome"], 0) + 1
         # The entry commits to the records stored, as an import's does: `audit verify` on the hub
         # vouches for them.
-        audit.record(db, office, "hub_receive", None, {"desk": desk, "batch": key, **counts},
-                     touched=taken)  # fmt: skip
+        _keep_answer(db, office, desk, (key, body_sha256, stamp, response), results,
+                     ("hub_receive", "batch"), taken)  # fmt: skip
     return response.encode("utf-8")
+
+
+def _keep_answer(
+    db: Database,
+    office: Office,
+    desk: str,
+    request: tuple[str, str, str, str],
+    results: list[dict[str, Any]],
+    action: tuple[str, str],
+    touched: list[str],
+) -> None:
+    """Keep a keyed request's answer (replayed for a resend) and audit it with its outcomes
+    counted. `request`: key, body hash, time, answer; `action`: the audit action and the name
+    the key goes under in its entry."""
+    key, body_sha256, stamp, response = request
+    db.execute(
+        "INSERT INTO hub_keys (key, desk, body_sha256, response, created_at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [key, desk, body_sha256, response, stamp],
+    )
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result["outcome"]] = counts.get(result["outcome"], 0) + 1
+    audit.record(db, office, action[0], None, {"desk": desk, action[1]: key, **counts},
+                 touched=touched)  # fmt: skip
 
 
 def _replayed(db: Database, desk: str, key: str, body_sha256: str) -> bytes | None:
@@ -307,16 +324,8 @@ def amend(
                 decided[item.amendment_id] = result
             results.append(result)
         response = _dumps({"request_id": key, "results": results})
-        db.execute(
-            "INSERT INTO hub_keys (key, desk, body_sha256, response, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [key, desk, body_sha256, response, stamp],
-        )
-        counts: dict[str, int] = {}
-        for result in results:
-            counts[result["outcome"]] = counts.get(result["outcome"], 0) + 1
-        audit.record(db, office, "hub_amend", None, {"desk": desk, "request": key, **counts},
-                     touched=touched)  # fmt: skip
+        _keep_answer(db, office, desk, (key, body_sha256, stamp, response), results,
+                     ("hub_amend", "request"), touched)  # fmt: skip
     return response.encode("utf-8")
 
 
