@@ -81,7 +81,9 @@ def test_another_account_reads_no_nik_and_no_token(shared: Path) -> None:
         os.setuid(NOBODY)
 
     seen = subprocess.run(
-        ["sh", "-c", _READER, "sh", str(shared)], preexec_fn=as_nobody,
+        # cwd "/": the checkout may sit in a folder only its owner enters (CI clones into
+        # `mktemp -d`, mode 0700), and find cannot start from a folder it may not enter.
+        ["sh", "-c", _READER, "sh", str(shared)], preexec_fn=as_nobody, cwd="/",
         capture_output=True, check=True, timeout=60,
     ).stdout.decode("latin-1")  # fmt: skip
     assert "kontrol-terbaca" in seen  # the reader does read what it may
