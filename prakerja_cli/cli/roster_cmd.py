@@ -29,6 +29,7 @@ def import_(
     update: Annotated[bool, typer.Option("--update")] = False,
     errors: Annotated[Path | None, typer.Option("--errors")] = None,
     force: Annotated[bool, typer.Option("--force")] = False,
+    jobs: Annotated[int | None, typer.Option("--jobs", min=1)] = None,
     json_output: JsonOpt = False,
 ) -> None:
     """Import a roster: validate every row, store the valid ones, report the rest by row."""
@@ -45,7 +46,7 @@ def import_(
     with paused_gc():
         with progress_bar(t("progress.roster")) as progress:
             result = import_roster(ws, file, sheet=sheet, mapping=map_, dry_run=dry_run,
-                                   update=update, progress=progress)  # fmt: skip
+                                   update=update, progress=progress, jobs=jobs)  # fmt: skip
         report_rows = None
         if errors is not None:
             from prakerja_cli.roster.report import write_error_report

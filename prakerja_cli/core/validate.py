@@ -34,6 +34,14 @@ class ExistingRecord:
     values: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
+def _no_record(nik: str) -> ExistingRecord | None:
+    return None
+
+
+def _no_members(kk: str) -> int:
+    return 0
+
+
 @dataclass(slots=True)
 class ValidationContext:
     rules: RuleSet
@@ -42,9 +50,9 @@ class ValidationContext:
     #: The office regency's kecamatan and desa, to check the address's names against.
     places: Places | None = None
     #: The live record holding a NIK, other than the one being edited (a purged one too).
-    find_live_nik: Callable[[str], ExistingRecord | None] = lambda nik: None
+    find_live_nik: Callable[[str], ExistingRecord | None] = _no_record
     #: How many live records (other than the one being edited) share a KK number.
-    kk_members: Callable[[str], int] = lambda kk: 0
+    kk_members: Callable[[str], int] = _no_members
     #: Live records (other than the one being edited) born on a day (ISO) in a kecamatan or with
     #: a KK: the candidates core.similar compares names with. A roster import leaves it None
     #: and compares in bulk (roster/importer.py).
@@ -358,12 +366,27 @@ def _remembered(
     return value, found
 
 
-def _validate(
+@dataclass(slots=True)
+class Checked:
+    """What a form shows on its own, before the store is asked (check_form): each field's value
+    and findings and the NIK against the form (`findings`), and the rules between its fields that
+    are listed after the store's findings (`later`: eligibility, places). Pure: a roster import
+    computes these in worker processes (roster/parallel.py) and asks the store in file order."""
+
+    values: dict[str, Any]
+    findings: list[Finding]
+    later: list[Finding]
+    nik_info: NikInfo | None
+
+
+def check_form(
     form: dict[str, Any],
     ctx: ValidationContext,
-    numeric_cells: frozenset[str],
-    answered: frozenset[str],
-) -> Validated:
+    numeric_cells: frozenset[str] = frozenset(),
+    answered: frozenset[str] = frozenset(FIELDS),
+) -> Checked:
+    """Every check of a form that needs no store: reads only ctx's rules, today, regions, places
+    and memo (never find_live_nik, kk_members or similar_records)."""
     values: dict[str, Any] = {}
     findings: list[Finding] = []
     nik_info: NikInfo | None = None
@@ -391,6 +414,21 @@ def _validate(
         values[name] = value
     if nik_info is not None and nik_info.nik is not None:
         findings.extend(check_nik_against_form(nik_info, values))
+    later = check_eligibility(values, ctx)
+    if ctx.places is not None:
+        later.extend(ctx.places.check(values.get("district"), values.get("village")))
+    return Checked(values, findings, later, nik_info)
+
+
+def check_against_store(
+    checked: Checked, ctx: ValidationContext, answered: frozenset[str] = frozenset(FIELDS)
+) -> Validated:
+    """A checked form against the store (duplicates, the KK's members, similar records), and
+    the age its NIK shows while no birth date is answered: the whole validation's findings, in
+    the order validate_applicant gives them."""
+    values, nik_info = checked.values, checked.nik_info
+    findings = checked.findings
+    if nik_info is not None and nik_info.nik is not None:
         asked = {name: values[name] for name in FIELDS if name in answered}
         findings.extend(check_duplicates(nik_info.nik, values.get("kk"), ctx, asked))
         if "birth_date" not in answered and nik_info.birth_date is not None:
@@ -399,8 +437,15 @@ def _validate(
         key = key_of(values) if similar is not None and "name" in answered else None
         if similar is not None and key is not None and (candidates := similar(*key)):
             findings.extend(possible_duplicate(values, candidates))
-    findings.extend(check_eligibility(values, ctx))
-    if ctx.places is not None:
-        findings.extend(ctx.places.check(values.get("district"), values.get("village")))
+    findings.extend(checked.later)
     low = any(x.code is Code.SOCIAL_ASSISTANCE_LOW_PRIORITY for x in findings)
     return Validated(values, findings, nik_info, priority="low" if low else "normal")
+
+
+def _validate(
+    form: dict[str, Any],
+    ctx: ValidationContext,
+    numeric_cells: frozenset[str],
+    answered: frozenset[str],
+) -> Validated:
+    return check_against_store(check_form(form, ctx, numeric_cells, answered), ctx, answered)

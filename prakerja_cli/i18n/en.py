@@ -753,6 +753,7 @@ MESSAGES: dict[str, str] = {
     "help.roster.import.update": "Apply rows whose NIK is stored with other content.",
     "help.roster.import.errors": "Write rejected and warned rows to this .xlsx to fix.",
     "help.roster.import.force": "Overwrite the --errors file if it exists.",
+    "help.roster.import.jobs": "Processes that check the rows (default: one per CPU for a big file).",
     "help.roster.template": "Write the roster template: the import's columns, Text cells for NIK/KK/phone, drop-down lists, and a Petunjuk sheet explaining every column in Indonesian.\n\nExample: prakerja roster template template_pendaftar.xlsx",
     "help.roster.template.out_file": "File to write (.xlsx).",
     "help.roster.template.force": "Overwrite the file if it exists.",

@@ -752,6 +752,7 @@ MESSAGES: dict[str, str] = {
     "help.roster.import.update": "Terapkan baris yang NIK-nya sudah tersimpan dengan isi lain.",
     "help.roster.import.errors": "Tulis baris yang ditolak dan yang diberi catatan ke berkas .xlsx ini untuk diperbaiki.",
     "help.roster.import.force": "Timpa berkas --errors bila sudah ada.",
+    "help.roster.import.jobs": "Jumlah proses yang memeriksa baris (bawaan: satu per CPU untuk berkas besar).",
     "help.roster.template": "Menulis templat daftar: kolom-kolom impor, sel teks untuk NIK/KK/HP, daftar pilihan, dan lembar Petunjuk yang menjelaskan setiap kolom.\n\nContoh: prakerja roster template template_pendaftar.xlsx",
     "help.roster.template.out_file": "Berkas yang ditulis (.xlsx).",
     "help.roster.template.force": "Timpa berkas itu bila sudah ada.",

@@ -6,7 +6,6 @@ and a rerun ends where one uninterrupted run would.
 from __future__ import annotations
 
 import gc
-import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,24 +14,33 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from prakerja_cli.core.fields import blank
 from prakerja_cli.core.findings import Code, Finding, Severity, error, info
 from prakerja_cli.core.nik import clean_number
 from prakerja_cli.core.rules import load_rule_set
 from prakerja_cli.core.similar import Candidate, blocks, key_of, possible_duplicate
 from prakerja_cli.core.validate import (
     FIELDS,
+    Checked,
     ExistingRecord,
     Validated,
     ValidationContext,
+    check_against_store,
     differing_fields,
     duplicate_finding,
-    validate_applicant,
 )
 from prakerja_cli.office import Workspace
 from prakerja_cli.roster.columns import COMBINED, STORED_AS, header_key
-from prakerja_cli.roster.headers import HeaderMap, find_header, parse_overrides, split_combined
+from prakerja_cli.roster.headers import HeaderMap, find_header, parse_overrides
 from prakerja_cli.roster.read import RosterError, Sheet, Workbook, open_roster
+from prakerja_cli.roster.rows import (
+    MIN_SHARE,
+    NOT_APPLICANT,
+    TOTAL,
+    Layout,
+    blank_row,
+    check_rows_parallel,
+    cores,
+)
 from prakerja_cli.store import applicants as store
 from prakerja_cli.store import audit
 from prakerja_cli.store.db import write
@@ -43,7 +51,6 @@ from prakerja_cli.sync import outbox
 if TYPE_CHECKING:
     from prakerja_cli.store.db import Database
 
-_TOTAL_ROW = re.compile(r"^\s*(jumlah|total|grand total|sub ?total)\b", re.IGNORECASE)
 Progress = Callable[[int, int], None]
 #: Rows built and inserted at a time: the whole file is still one transaction, but 100k complete
 #: rows are never held at once (that added ~60 MB to the peak memory of a 100k-row import).
@@ -51,7 +58,6 @@ _INSERT_CHUNK = 5000
 #: SQLite page cache while an import writes (KiB). Each row updates seven indexes; with the
 #: default 2 MB their pages keep spilling and inserting 100k rows takes ~1.5x as long.
 _IMPORT_CACHE_KIB = 32768
-_EMPTY: frozenset[str] = frozenset()
 #: Sheets searched for a header when --sheet is not given (each may be as big as the limits).
 _MAX_SHEETS_TRIED = 16
 
@@ -150,7 +156,7 @@ def choose_sheet(
         if header is None and lone_nik is None:
             lone_nik = find_header(sheet.rows, overrides, min_fields=1)
         if header is not None:
-            if wanted is not None or not all(map(_blank, sheet.rows[header.row_index + 1 :])):
+            if wanted is not None or not all(map(blank_row, sheet.rows[header.row_index + 1 :])):
                 if wanted is None and name in book.hidden:
                     raise RosterError("error.roster_only_hidden", hint="hint.roster_only_hidden",
                                       file=book.path.name, sheet=name)  # fmt: skip
@@ -176,47 +182,6 @@ def _refuse_missing_columns(path: Path, header: HeaderMap) -> None:
 
         raise RosterError("error.roster_missing_columns", hint="hint.roster_map", file=path.name,
                           columns=", ".join(field_label(m) for m in missing))  # fmt: skip
-
-
-def _blank(cells: list[Any]) -> bool:
-    return all(map(blank, cells))
-
-
-def _is_total_row(cells: list[Any], nik_col: int) -> bool:
-    nik = cells[nik_col] if nik_col < len(cells) else None
-    if nik not in (None, "") and not (isinstance(nik, str) and _TOTAL_ROW.match(nik)):
-        return False  # a row with an ordinary NIK (nearly every row) is no total row
-    first = next((c for c in cells if not blank(c)), None)
-    return (
-        isinstance(first, str)
-        and bool(_TOTAL_ROW.match(first))
-        and (nik in (None, "") or nik == first)
-    )
-
-
-_IDENTIFYING = re.compile(r"\d{8}")
-_COLUMN_NUMBER = re.compile(r"\s*[(\[]?\d{1,3}[)\]]?\.?\s*")
-
-
-def _not_applicant(cells: list[Any], id_columns: list[int], columns: list[int]) -> bool:
-    """A row with no NIK or KK number that is a title, a section heading ("RT 01"), the column
-    numbers some forms print under the header ("(1) (2) (3)"), or a line of the signature block:
-    at most two cells filled, or nothing but small numbers."""
-    for col in id_columns:
-        value = cells[col] if col < len(cells) else None
-        if isinstance(value, str):
-            if _IDENTIFYING.search(value):
-                return False  # nearly every row: a NIK or KK with its digits
-        elif isinstance(value, int | float) and not isinstance(value, bool) and value >= 1e7:
-            return False
-    filled = [cells[col] for col in columns if col < len(cells) and not blank(cells[col])]
-    return len(filled) <= 2 or all(map(_small_number, filled))
-
-
-def _small_number(value: Any) -> bool:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return 0 < value < 1000 and float(value).is_integer()
-    return isinstance(value, str) and _COLUMN_NUMBER.fullmatch(value) is not None
 
 
 _STORED_COLUMNS = ("id", "registration_number", "name", "created_at",
@@ -356,8 +321,10 @@ def import_roster(
     update: bool = False,
     today: date | None = None,
     progress: Progress | None = None,
+    jobs: int | None = None,
 ) -> ImportResult:
-    """Validate every row of a roster and store the valid ones (see the module docstring)."""
+    """Validate every row of a roster and store the valid ones (see the module docstring), the
+    rows' own checks on `jobs` processes (default: one per CPU; roster/rows.py)."""
     overrides = parse_overrides(mapping or [])
     book = open_roster(path)
     chosen, header = choose_sheet(book, sheet, overrides)
@@ -383,10 +350,6 @@ def import_roster(
     stored_as = _stored_as_column(header)
     nik_col = next(col for col, name in header.columns.items() if name == "nik")
     kk_col = next((col for col, name in header.columns.items() if name == "kk"), None)
-    id_cols = [col for col, name in header.columns.items() if name in ("nik", "kk")]
-    mapped = list(header.columns)
-    columns = list(header.columns.items())
-    last_col = max(header.columns)
     combined = any(name in COMBINED for name in header.columns.values())
     first_data = chosen.first_row + header.row_index + 1
     data = chosen.rows[header.row_index + 1 :]
@@ -405,32 +368,24 @@ def import_roster(
     seen: dict[str, int] = {}
     results: list[RowResult] = []
     total = len(data)
-    for offset, cells in enumerate(data):
-        if progress is not None and offset % 1000 == 0:
-            progress(offset, total)
+    layout = Layout(tuple(header.columns.items()), combined)
+    step = (lambda done: progress(min(done, total), total)) if progress is not None else None
+    # --jobs N is taken at its word; by default, one process per CPU for a big file.
+    share = 1 if jobs else MIN_SHARE
+    checks = check_rows_parallel(data, layout, ctx, jobs or cores(), step, share)
+    for offset, (cells, check) in enumerate(zip(data, checks, strict=True)):
         number = first_data + offset
-        if _blank(cells):
-            continue
-        if _is_total_row(cells, nik_col):
+        if check is None:
+            continue  # a blank row
+        if check == TOTAL:
             results.append(RowResult(number, cells, "skipped"))
             continue
-        if _not_applicant(cells, id_cols, mapped):
+        if check == NOT_APPLICANT:
             skipped = [info(Code.ROW_NOT_APPLICANT, "nik")]
             results.append(RowResult(number, cells, "skipped", skipped))
             continue
-        if len(cells) > last_col:
-            form = {name: cells[col] for col, name in columns}
-        else:
-            form = {name: cells[col] if col < len(cells) else None for col, name in columns}
-        if combined:
-            form = split_combined(form)
-        number_cells = [
-            name
-            for name, value in form.items()
-            if isinstance(value, (int, float)) and not isinstance(value, bool)
-        ]
-        numeric = frozenset(number_cells) if number_cells else _EMPTY
-        validated = validate_applicant(form, ctx, numeric_cells=numeric)
+        assert isinstance(check, Checked)
+        validated = check_against_store(check, ctx)
         findings = validated.findings
         nik = validated.values.get("nik")
         outcome = "rejected" if validated.rejected else "pending"

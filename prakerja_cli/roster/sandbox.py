@@ -60,7 +60,7 @@ def run(
             capture_output=True,
             check=False,
             timeout=TIMEOUT,
-            env=_child_environment(),
+            env=child_environment(),
         )
     except MemoryError:
         raise ChildFailed(True, "reply too big") from None
@@ -85,7 +85,7 @@ def run(
     raise ChildFailed(memory, text)
 
 
-def _child_environment() -> dict[str, str]:
+def child_environment() -> dict[str, str]:
     # The package's own folder first, so the child imports this very code however the parent was
     # started (installed, editable, or from a checkout on sys.path).
     root = str(Path(__file__).resolve().parents[2])
