@@ -278,7 +278,10 @@ def unpack(data: bytes) -> list[RowCheck]:
             values[_BORN] = _undo_day(values[_BORN])
             info = None
             if nik is not None:
-                info = NikInfo(*nik[:4], _undo_day(nik[4]), *nik[5:])
+                number, province, regency, district, born, gender, serial, found = nik
+                info = NikInfo(
+                    number, province, regency, district, _undo_day(born), gender, serial, found
+                )
             checks.append(Checked(dict(zip(names, values, strict=True)), findings, later, info))
         else:
             checks.append(item)
