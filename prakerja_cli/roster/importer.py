@@ -359,7 +359,7 @@ def import_roster(
 ) -> ImportResult:
     """Validate every row of a roster and store the valid ones (see the module docstring)."""
     overrides = parse_overrides(mapping or [])
-    book = open_roster(path)
+    book = open_roster(path, sheet)
     chosen, header = choose_sheet(book, sheet, overrides)
     _refuse_missing_columns(path, header)
 
