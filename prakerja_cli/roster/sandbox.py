@@ -127,7 +127,7 @@ def _decode(stdout: bytes, count: int) -> list[Any]:
     """The whole answers in `stdout` (a child that died mid-answer leaves a truncated one)."""
     stream = io.BytesIO(stdout)
     answers: list[Any] = []
-    # (roster import unpickles with the cyclic collector paused: importer.paused_gc)
+    # No collector pause here: the roster import already runs under importer.paused_gc.
     while len(answers) < count:
         try:
             tag, *payload = pickle.load(stream)  # noqa: S301 - our own child's answer
