@@ -4,6 +4,7 @@ clean refusal: the read runs in a child process with a memory limit (roster/sand
 
 from __future__ import annotations
 
+import io
 import struct
 import subprocess
 import sys
@@ -208,8 +209,8 @@ def test_the_child_is_this_python(tmp_path: Path) -> None:
     "make", [relocated_workbook, backslash_part, dialogsheet], ids=lambda f: f.__name__
 )
 def test_the_size_check_follows_the_reader_to_the_sheet(tmp_path: Path, make: Any) -> None:
-    """The static check finds the sheet where calamine does, and refuses it before the child
-    is started (a precise reason rather than "memory")."""
+    """The static check finds the sheet where calamine does, and refuses it with a precise
+    reason rather than "memory" (the child, started alongside, is ended unheard)."""
     with pytest.raises(TooBig):
         check_spreadsheet(make(tmp_path))
 
@@ -222,8 +223,8 @@ def test_the_size_check_counts_expanded_text(tmp_path: Path, make: Any) -> None:
 
 @pytest.mark.parametrize("column", [255, 2000])
 def test_xls_cell_records_are_checked_before_the_grid_is_built(tmp_path: Path, column: int) -> None:
-    """The BIFF records' coordinates are read from the compound file before calamine runs
-    (Windows has no address-space limit for the child)."""
+    """The BIFF records' coordinates are read from the compound file before calamine's grid is
+    taken (where Windows refuses the child its Job Object, nothing else bounds its memory)."""
     with pytest.raises(TooBig):
         check_xls(xls_number_at(tmp_path, 65535, column))
     check_xls(write_xls(tmp_path / "ok.xls", [person(i) for i in range(1, 200)]))
@@ -311,8 +312,15 @@ def test_a_windows_out_of_memory_exit_is_reported_as_memory(
 ) -> None:
     """Under the job's limit a Rust abort is a fail-fast (0xC0000409), the C runtime's abort()
     exits 3: each is told as "too big for memory", not as a damaged file."""
-    done = subprocess.CompletedProcess([], code, b"", b"")
-    monkeypatch.setattr(sandbox.subprocess, "run", lambda *a, **k: done)
+
+    class Exited:  # the child as Windows leaves it: no answer, only its exit status
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            self.stdin, self.returncode = io.BytesIO(), code
+
+        def communicate(self, timeout: float | None = None) -> tuple[bytes, bytes]:
+            return b"", b""
+
+    monkeypatch.setattr(sandbox.subprocess, "Popen", Exited)
     with pytest.raises(sandbox.ChildFailed) as failed:
         sandbox.run("cells", tmp_path / "x.xlsx", "Sheet1")
     assert failed.value.memory

@@ -1,4 +1,5 @@
-"""Size checks run on a spreadsheet before calamine opens it.
+"""Size checks a spreadsheet passes before calamine's reading of it is taken (roster/read.py runs
+them while the child reads, and ends the child when they refuse).
 
 calamine holds a sheet as a dense grid of (last row x last column) cells, and .ods repeats
 (`number-rows-repeated`, `number-columns-repeated`) are expanded. A few kilobytes can therefore

@@ -326,7 +326,7 @@ def import_roster(
     """Validate every row of a roster and store the valid ones (see the module docstring), the
     rows' own checks on `jobs` processes (default: one per CPU; roster/rows.py)."""
     overrides = parse_overrides(mapping or [])
-    book = open_roster(path)
+    book = open_roster(path, sheet)
     chosen, header = choose_sheet(book, sheet, overrides)
     _refuse_missing_columns(path, header)
 

@@ -57,10 +57,18 @@ class Workbook:
     #: Sheets Excel does not show (hidden or "very hidden"): chosen only when no other will do.
     hidden: set[str] = field(default_factory=set)
     _loaded: dict[str, Sheet] = field(default_factory=dict)
+    #: The sheet read with the sheet list (or why it could not be), kept for the first request.
+    _ahead: tuple[str, Sheet | RosterError] | None = None
 
     def sheet(self, name: str) -> Sheet:
         if name not in self._loaded:
-            self._loaded[name] = _read_sheet(self, name)
+            ahead, self._ahead = self._ahead, None  # let it go if another sheet is asked first
+            if ahead is not None and ahead[0] == name:
+                if isinstance(ahead[1], RosterError):
+                    raise ahead[1]
+                self._loaded[name] = ahead[1]
+            else:
+                self._loaded[name] = _read_sheet(self, name)
         return self._loaded[name]
 
     def forget(self, name: str) -> None:
@@ -76,8 +84,9 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def open_roster(path: Path) -> Workbook:
-    """Open a roster: check it exists and is a kind we read; list its sheets."""
+def open_roster(path: Path, sheet: str | None = None) -> Workbook:
+    """Open a roster: check it exists and is a kind we read; list its sheets. A spreadsheet's
+    `sheet` (asked for by name) or else its first visible sheet is read at once (`_spreadsheet`)."""
     check_input_file(path, RosterError)
     suffix = path.suffix.lower()
     try:
@@ -97,24 +106,54 @@ def open_roster(path: Path) -> Workbook:
     if suffix == ".xls" and content in ("text", "html"):  # what web applications call Excel
         return Workbook(path, sha, [path.stem], "csv" if content == "text" else "html")
     _check_content_matches(path, suffix, content)
-    metadata = _calamine(path, "sheets")
-    names = [name for name, kind, _ in metadata if kind.endswith("WorkSheet")]
-    hidden = {name for name, _, visible in metadata if not visible.endswith(".Visible")}
-    return Workbook(path, sha, names or [name for name, _, _ in metadata], "spreadsheet", hidden)
+    return _spreadsheet(path, sha, content, sheet)
 
 
-def _calamine(path: Path, operation: str, sheet: str = "") -> Any:
-    """calamine's answer, read in a child process (roster/sandbox.py); a zipped file's bounds are
-    checked first (calamine sniffs suffixes it does not know, so the bytes decide)."""
-    zipped_kind = path.suffix.lower() in (".xlsx", ".xlsm", ".ods")
-    if operation == "sheets" and (zipped_kind or _is_zip(path)):
-        _check_size(path, check_spreadsheet)
-    elif operation == "sheets" and _content_kind(path) == "ole":
-        _check_size(path, check_xls)
+def _limits() -> tuple[int, int, int, int]:
+    return (MAX_COLUMNS, MAX_ROWS, MAX_CELLS, MAX_CELL_TEXT)
+
+
+def _spreadsheet(path: Path, sha: str, content: str, wanted: str | None) -> Workbook:
+    """List the sheets and read the one the import asks for first, in one child process
+    (roster/sandbox.py: calamine opens the file once). The child starts before the static bounds
+    check, which runs here meanwhile on another core; when the check refuses the file the child
+    is ended unheard, so its refusal is the one given, as if the child had never started. A zipped
+    file is checked whatever its suffix (calamine sniffs suffixes it does not know, so the bytes
+    decide)."""
+    check: Callable[[Path], None] | None = None
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".ods") or content == "zip":
+        check = check_spreadsheet
+    elif content == "ole":
+        check = check_xls
+    child = sandbox.Child("book", path, wanted or "", _limits())
     try:
-        return sandbox.run(
-            operation, path, sheet, (MAX_COLUMNS, MAX_ROWS, MAX_CELLS, MAX_CELL_TEXT)
-        )
+        if check is not None:
+            _check_size(path, check)
+    except BaseException:
+        child.stop()
+        raise
+    listing, ahead = child.answers(2)
+    metadata = _answer(path, listing)
+    names, hidden = sandbox.sheet_names(metadata)
+    book = Workbook(path, sha, names, "spreadsheet", hidden)
+    first = sandbox.first_sheet(metadata, wanted or "")
+    if first is not None:
+        try:
+            book._ahead = (first, _sheet(path, first, _answer(path, ahead)))
+        except RosterError as refusal:  # told when the sheet is asked for, as when read then
+            book._ahead = (first, refusal)
+    return book
+
+
+def _calamine(path: Path, sheet: str) -> Any:
+    """calamine's cells of one sheet, read in a child process (roster/sandbox.py)."""
+    return _answer(path, sandbox.Child("cells", path, sheet, _limits()).answers(1)[0])
+
+
+def _answer(path: Path, answer: Any) -> Any:
+    """A child's answer, or the refusal its failure stands for."""
+    try:
+        return sandbox.value(answer)
     except sandbox.ChildError as exc:
         raise _unreadable(path, exc.name, exc.text) from None
     except sandbox.ChildFailed as exc:
@@ -160,11 +199,6 @@ def _check_size(path: Path, check: Callable[[Path], None]) -> None:
             file=path.name,
             reason=library_reason(exc.reason),
         ) from None
-
-
-def _is_zip(path: Path) -> bool:
-    with path.open("rb") as handle:
-        return handle.read(4) == b"PK\x03\x04"
 
 
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -237,12 +271,16 @@ def _read_sheet(book: Workbook, name: str) -> Sheet:
         return Sheet(name, list(_csv_rows(book.path)))
     if book.kind == "html":
         return Sheet(name, _html_rows(book.path))
-    reply = _calamine(book.path, "cells", name)
+    return _sheet(book.path, name, _calamine(book.path, name))
+
+
+def _sheet(path: Path, name: str, reply: tuple[Any, ...]) -> Sheet:
+    """The sheet of the child's `cells` answer, or its refusal."""
     if reply[0] == "too_big":
-        raise _too_big(book.path)
+        raise _too_big(path)
     if reply[0] == "text_too_long":
         raise RosterError("error.roster_cell_too_long", hint="hint.roster_resave",
-                          file=book.path.name, row=reply[1])  # fmt: skip
+                          file=path.name, row=reply[1])  # fmt: skip
     return Sheet(name, reply[1], first_row=reply[2])
 
 

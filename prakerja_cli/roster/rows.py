@@ -198,7 +198,7 @@ class _Worker:
         request = dumps((list(rows), layout, ctx))
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "prakerja_cli.roster.rows"],
+                [sys.executable, "-P", "-m", "prakerja_cli.roster.rows"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
