@@ -58,6 +58,7 @@ _INSERT_CHUNK = 5000
 #: SQLite page cache while an import writes (KiB). Each row updates seven indexes; with the
 #: default 2 MB their pages keep spilling and inserting 100k rows takes ~1.5x as long.
 _IMPORT_CACHE_KIB = 32768
+_ID = store.NEW_COLUMNS.index("id")
 #: Sheets searched for a header when --sheet is not given (each may be as big as the limits).
 _MAX_SHEETS_TRIED = 16
 
@@ -493,11 +494,12 @@ def _store(
         numbers = reserve_numbers(ws.db, ws.office, len(new)) if new else []
         stamp = store.now_iso()
         created: list[str] = []
+        hashes = audit.NewRecordHashes(ws.db, store.NEW_COLUMNS)
         for start in range(0, len(new), _INSERT_CHUNK):
             chunk = slice(start, start + _INSERT_CHUNK)
             ids = store.new_ids(len(new[chunk]))
-            rows = [
-                store.new_row(
+            records = [
+                store.new_record(
                     r.validated, ws.office, number, {**source, "source_row": r.row}, stamp, key
                 )
                 for r, number, key in zip(new[chunk], numbers[chunk], ids, strict=True)
@@ -505,8 +507,9 @@ def _store(
             ]
             for r, number in zip(new[chunk], numbers[chunk], strict=True):
                 r.registration_number = number  # the error report names it (STORED_AS)
-            store.insert_rows(ws.db, rows)
-            created += (row["id"] for row in rows)
+            hashes.add(records)  # before the insert: the records as they are stored
+            store.insert_records(ws.db, store.NEW_COLUMNS, records)
+            created += (record[_ID] for record in records)
         for r in updates:
             assert r.validated is not None
             known = known_records.by_nik(r.validated.values["nik"])
@@ -527,7 +530,7 @@ def _store(
         audit.record(ws.db, ws.office, "import", None, {
             "file": result.file, "sheet": result.sheet, "sha256": result.sha256,
             "stored": len(new), "updated": len(updates), "rejected": result.rejected,
-        }, touched=created)  # fmt: skip
+        }, touched=created, known=hashes.hashes)  # fmt: skip
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from prakerja_cli.core.fields import fold
 from prakerja_cli.core.findings import Finding
 from prakerja_cli.core.nik import mask
 from prakerja_cli.core.similar import Candidate
@@ -123,69 +124,81 @@ def new_ids(count: int) -> list[str]:
     return ids
 
 
+#: The stored columns that come from the form (record_values' keys, in this order).
+FORM_COLUMNS = (*FIELDS, "priority", "status", "findings")
+#: Where a record came from: a desk's form unless the caller says otherwise (an import: the file).
+SOURCE_COLUMNS = ("source", "source_file", "source_sheet", "source_row", "source_sha256")
+_DESK_SOURCE: dict[str, Any] = {"source": "desk"}
+#: The columns of a new record, in the order new_record gives its values: the form's, the id and
+#: number, the office's, the source, the time stamps, then the derived ones (see `derived`).
+NEW_COLUMNS = (
+    *FORM_COLUMNS, "id", "registration_number", "regency", "province", "office_code", "desk",
+    "operator", "rules", *SOURCE_COLUMNS, "created_at", "updated_at", "seq", "name_folded",
+)  # fmt: skip
+
+_FIELD_NAMES = list(FIELDS)
+_NAME, _BIRTH_DATE = _FIELD_NAMES.index("name"), _FIELD_NAMES.index("birth_date")
+_IN_SCHOOL, _SOCIAL = _FIELD_NAMES.index("in_school"), _FIELD_NAMES.index("social_assistance")
+
+
+def _form_values(validated: Validated) -> list[Any]:
+    """The values of FORM_COLUMNS for a validated form, as the store holds them."""
+    v = validated.values
+    values = [v.get(name) for name in FIELDS]
+    born = v.get("birth_date")
+    values[_BIRTH_DATE] = born.isoformat() if isinstance(born, date) else born
+    values[_IN_SCHOOL] = int(bool(v.get("in_school")))
+    values[_SOCIAL] = int(bool(v.get("social_assistance")))
+    found = validated.findings
+    status = validated.status
+    # Nearly every row has none: "[]" is what json.dumps([]) writes, without the encoder's call.
+    stored = json.dumps([x.to_stored() for x in found], ensure_ascii=False) if found else "[]"
+    values += (validated.priority, status, stored)
+    return values
+
+
 def record_values(validated: Validated) -> dict[str, Any]:
     """The stored columns that come from the form."""
-    v = dict(validated.values)
-    born = v.get("birth_date")
-    v["birth_date"] = born.isoformat() if isinstance(born, date) else born
-    v["in_school"] = int(bool(v.get("in_school")))
-    v["social_assistance"] = int(bool(v.get("social_assistance")))
-    v["priority"] = validated.priority
-    v["status"] = validated.status
-    found = validated.findings
-    # Nearly every row has none: "[]" is what json.dumps([]) writes, without the encoder's call.
-    v["findings"] = (
-        json.dumps([x.to_stored() for x in found], ensure_ascii=False) if found else "[]"
-    )
-    return v
+    return dict(zip(FORM_COLUMNS, _form_values(validated), strict=True))
 
 
-def new_row(
+def new_record(
     validated: Validated,
     office: Office,
     number: str,
     source: dict[str, Any] | None = None,
     stamp: str | None = None,
     applicant_id: str | None = None,
-) -> dict[str, Any]:
-    """A complete applicants row for a validated form (`stamp` and `applicant_id`, from new_ids,
-    given by an import that stores many)."""
+) -> tuple[Any, ...]:
+    """The values of NEW_COLUMNS for a validated form: the one way a new record is made, at the
+    desk (insert_applicant) and by an import (`stamp` and `applicant_id`, from new_ids, given by
+    one that stores many; `source`: SOURCE_COLUMNS, a desk's form when not given)."""
     stamp = stamp or now_iso()
-    row = record_values(validated)
-    row.update(
-        id=applicant_id or new_ids(1)[0],
-        registration_number=number,
-        regency=office.regency,
-        province=office.province,
-        office_code=office.office_code,
-        desk=office.desk,
-        operator=office.operator,
-        rules=office.rules,
-        source="desk",
-        source_file=None,
-        source_sheet=None,
-        source_row=None,
-        source_sha256=None,
-        created_at=stamp,
-        updated_at=stamp,
-    )
-    row.update(source or {})
-    row.update(derived(row))
-    return row
+    values = _form_values(validated)
+    origin = {**_DESK_SOURCE, **source} if source else _DESK_SOURCE
+    name = values[_NAME]
+    return (
+        *values, applicant_id or new_ids(1)[0], number, office.regency, office.province,
+        office.office_code, office.desk, office.operator, office.rules,
+        *[origin.get(column) for column in SOURCE_COLUMNS], stamp, stamp,
+        serial_of(number), _folded(name),
+    )  # fmt: skip
 
 
 def derived(row: dict[str, Any]) -> dict[str, Any]:
     """The columns computed from others (migration m008): the registration number's serial as an
     integer (`seq`, what listings sort by) and the name as a search compares it (`name_folded`).
     Only those whose sources are in `row` (an edit's changes hold the name or not)."""
-    from prakerja_cli.core.fields import fold
-
     values: dict[str, Any] = {}
     if "registration_number" in row:
         values["seq"] = serial_of(str(row["registration_number"]))
     if "name" in row:
-        values["name_folded"] = fold(row["name"]) if row["name"] else None
+        values["name_folded"] = _folded(row["name"])
     return values
+
+
+def _folded(name: str | None) -> str | None:
+    return fold(name) if name else None
 
 
 def serial_of(number: str) -> int:
@@ -198,19 +211,25 @@ def insert_rows(db: Database, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     columns = list(rows[0])
-    sql = (
-        f"INSERT INTO applicants ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
-    )
-    db.conn.executemany(sql, ([row[c] for c in columns] for row in rows))
+    insert_records(db, columns, [[row[c] for c in columns] for row in rows])
+
+
+def insert_records(db: Database, columns: Sequence[str], records: Sequence[Sequence[Any]]) -> None:
+    """Insert rows given as values of `columns` (new_record's: NEW_COLUMNS); call inside a write
+    transaction."""
+    if not records:
+        return
+    marks = ", ".join("?" for _ in columns)
+    db.conn.executemany(f"INSERT INTO applicants ({', '.join(columns)}) VALUES ({marks})", records)
 
 
 def insert_applicant(
     db: Database, validated: Validated, office: Office, source: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Store one validated applicant; call inside a write transaction. Returns the stored row."""
-    row = new_row(validated, office, reserve_numbers(db, office)[0], source)
-    insert_rows(db, [row])
-    return row
+    record = new_record(validated, office, reserve_numbers(db, office)[0], source)
+    insert_records(db, NEW_COLUMNS, [record])
+    return dict(zip(NEW_COLUMNS, record, strict=True))
 
 
 def find_live_nik(db: Database, nik: str, exclude_id: str | None = None) -> ExistingRecord | None:

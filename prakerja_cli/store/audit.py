@@ -20,8 +20,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import contains, itemgetter
 from typing import TYPE_CHECKING, Any
 
 from prakerja_cli.store.applicants import Office, now_iso
@@ -101,9 +103,86 @@ def record_hashes(
             continue
         where = f" WHERE id IN ({', '.join('?' * len(chunk))})" if chunk else ""
         for row in db.execute(f"SELECT {columns} FROM applicants{where}", chunk):
-            payload = _COMPACT.encode(list(row))
-            out[row[0]] = hmac.new(secret, payload.encode(), hashlib.sha256).hexdigest()
+            out[row[0]] = _record_hash(secret, row)
     return out
+
+
+def _record_hash(secret: bytes, values: Sequence[Any]) -> str:
+    """The keyed hash of one record's COVERED values (in that order)."""
+    payload = _COMPACT.encode(list(values))
+    return hmac.new(secret, payload.encode(), hashlib.sha256).hexdigest()
+
+
+#: The Python types SQLite gives back unchanged from a column of each affinity: text stays text
+#: in a TEXT column, an integer (not a bool: it comes back 0 or 1) stays one in an INTEGER column.
+_NULL: frozenset[type] = frozenset({type(None)})
+_KEPT = {"TEXT": _NULL | {str}, "INTEGER": _NULL | {int}}
+_INSERT_TRIGGER = re.compile(r"\bINSERT\s+ON\b", re.IGNORECASE)
+
+
+def _affinity(declared: str) -> str:
+    """A column's type affinity by its declared type (https://sqlite.org/datatype3.html 3.1)."""
+    declared = declared.upper()
+    if "INT" in declared:
+        return "INTEGER"
+    if any(word in declared for word in ("CHAR", "CLOB", "TEXT")):
+        return "TEXT"
+    return "OTHER"  # BLOB, REAL, NUMERIC: not needed, so never taken to keep a value as it is
+
+
+class NewRecordHashes:
+    """The hashes record_hashes will compute for records about to be inserted as values of
+    `columns`, computed from those values instead of read back: an import's new records, which
+    `record` then commits to without a second pass over them.
+
+    Only where that is sure to give the same hash: every COVERED value is of a type its column
+    keeps as it is (str or None in a TEXT column, int or None in an INTEGER one: SQLite's
+    affinity converts anything else, and the driver adapts some types on the way in), a COVERED
+    column not inserted has no default (so it holds NULL), no trigger runs on insert, and the
+    connection reads text back as str. The ids of other records are kept in `unsure`; `record`
+    reads those back as before. tests/test_audit.py compares both ways over varied records."""
+
+    def __init__(self, db: Database, columns: Sequence[str], key: bytes | None = None) -> None:
+        from prakerja_cli.config import office_key
+
+        self.secret = key or office_key()
+        self.hashes: dict[str, str] = {}
+        self.unsure: list[str] = []
+        self._id = list(columns).index("id")
+        info = {row[1]: row for row in db.execute("PRAGMA table_info(applicants)")}
+        triggers = db.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'applicants'"
+        ).fetchall()
+        self.sure = db.conn.text_factory is str and not any(
+            _INSERT_TRIGGER.search(str(sql)) for (sql,) in triggers
+        )
+        self._where: list[int] = []  # each COVERED column's place in a record (absent: the end)
+        self._kept: list[frozenset[type]] = []
+        for name in COVERED:
+            if name in columns:
+                self._where.append(list(columns).index(name))
+                self._kept.append(_KEPT.get(_affinity(str(info[name][2])), frozenset()))
+            else:
+                self.sure = self.sure and info[name][4] is None  # no default: NULL
+                self._where.append(len(columns))
+                self._kept.append(_NULL)
+
+    def add(self, records: Sequence[Sequence[Any]]) -> None:
+        """Hash these records (call before they are inserted, with their final values)."""
+        covered = itemgetter(*self._where)
+        rows = [covered((*record, None)) for record in records]
+        kept, secret = self._kept, self.secret
+        # Column by column (a type check per value would cost more than the hashing): nearly
+        # always every column is sure at once; else each record is checked.
+        sure = self.sure and all(
+            set(map(type, column)) <= ok
+            for column, ok in zip(zip(*rows, strict=True), kept, strict=False)
+        )
+        for record, values in zip(records, rows, strict=True):
+            if sure or (self.sure and all(map(contains, kept, map(type, values)))):
+                self.hashes[values[0]] = _record_hash(secret, values)
+            else:
+                self.unsure.append(record[self._id])
 
 
 def record(
@@ -113,15 +192,22 @@ def record(
     applicant_id: str | None = None,
     details: dict[str, Any] | None = None,
     touched: Iterable[str] = (),
+    known: dict[str, str] | None = None,
 ) -> None:
     """Append one entry; call inside the write transaction of the change it records, after the
-    change: the entry commits to the stored content of `applicant_id` and of every `touched` id."""
+    change: the entry commits to the stored content of `applicant_id` and of every `touched` id.
+    `known`: hashes of touched records as NewRecordHashes computed them before their insert (the
+    others are read back)."""
     last, prev = head(db)
     seq = last + 1
     at = now_iso()
     text = json.dumps(details or {}, ensure_ascii=False, sort_keys=True, default=str)
     ids = [applicant_id, *touched] if applicant_id else list(touched)
-    hashes = record_hashes(db, ids) if ids and action in CHANGES else {}
+    hashes: dict[str, str] = {}
+    if ids and action in CHANGES:
+        known = known or {}
+        hashes = record_hashes(db, [i for i in ids if i not in known])
+        hashes.update((i, known[i]) for i in ids if i in known)
     records = json.dumps(hashes, sort_keys=True, separators=(",", ":")) if hashes else None
     digest = _digest(prev, seq, at, office.operator, office.desk, action, applicant_id, text,
                      records=records)  # fmt: skip
