@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
+from typing import Any
 
-from rosters import person, write_xlsx
+import pytest
+from rosters import HEADERS, person, write_xlsx
 
 from prakerja_cli.demo import synthetic_nik
 from prakerja_cli.store.engine import dbapi as sqlite3
@@ -257,3 +259,63 @@ def test_a_store_from_before_record_hashes_is_sealed_once(office: Path) -> None:
     assert [row[1] for row in audit_rows(office)][-1] == "seal"
     assert invoke(["audit", "verify"]).exit_code == 0
     assert [row[1] for row in audit_rows(office)].count("seal") == 1
+
+
+def test_an_imports_hashes_made_before_the_insert_are_those_of_the_stored_records(
+    office: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import hashes its new records from the values it inserts (NewRecordHashes), not read
+    back: over varied rows (NULLs, a warned row, RT/RW, social assistance, training, e-mail
+    present and absent) each hash is the one record_hashes computes from the stored record."""
+    from prakerja_cli.office import open_workspace
+    from prakerja_cli.store import audit
+
+    made: list[audit.NewRecordHashes] = []
+    add = audit.NewRecordHashes.add
+
+    def keep(self: audit.NewRecordHashes, records: Any) -> None:
+        made.append(self)
+        add(self, records)
+
+    monkeypatch.setattr(audit.NewRecordHashes, "add", keep)
+    headers = [*HEADERS, "Email", "Penerima Bansos", "Pelatihan yang Diinginkan"]
+    people = [
+        person(1, Email="siti@gmail.com", **{"Penerima Bansos": "Ya"}),
+        person(2, Email=None, RT=None, RW=None, **{"Tempat Lahir": None}),
+        person(3, Email="dewi@gmial.com"),  # warned: a likely typo in the domain
+        person(4, **{"Pelatihan yang Diinginkan": "Barista"}),
+        person(5, RT="RT 03", RW="RW.12", Pekerjaan=None, **{"Nama Sesuai KTP": "José Ñúñez"}),
+    ]
+    path = write_xlsx(tmp_path / "desa.xlsx", people, headers=headers)
+    run = invoke(["roster", "import", str(path), "--json"])
+    assert run.json()["stored"] == 5 and run.json()["warned"] >= 1, run.json()["findings"]
+    ws = open_workspace()
+    ids = [str(r[0]) for r in ws.db.execute("SELECT id FROM applicants")]
+    hashes = made[0].hashes
+    assert len(ids) == 5 and made[0].unsure == [] and sorted(hashes) == sorted(ids)
+    assert hashes == audit.record_hashes(ws.db, ids)
+    nulls = ws.db.execute("SELECT count(*) FROM applicants WHERE email IS NULL AND rt IS NULL")
+    assert nulls.fetchone()[0] == 1
+    varied = "SELECT sum(social_assistance), count(training), count(DISTINCT rt) FROM applicants"
+    assert tuple(ws.db.execute(varied).fetchone()) == (1, 1, 2)
+    assert audit.verify(ws.db).intact
+    verify = invoke(["audit", "verify", "--json"])
+    assert verify.exit_code == 0 and verify.json()["intact"]
+
+
+def test_a_record_whose_values_a_column_would_convert_is_read_back(office: Path) -> None:
+    """A value SQLite's column affinity converts (a number in a TEXT column, True in an INTEGER
+    one) is not hashed from memory: its id is left to record_hashes, which reads the record."""
+    from prakerja_cli.office import open_workspace
+    from prakerja_cli.store import audit
+    from prakerja_cli.store.applicants import NEW_COLUMNS
+
+    ws = open_workspace()
+    hashes = audit.NewRecordHashes(ws.db, NEW_COLUMNS)
+    assert hashes.sure
+    base = dict.fromkeys(NEW_COLUMNS, "x") | {"in_school": 0, "social_assistance": 0}
+    plain = tuple((base | {"id": "a"}).values())
+    number = tuple((base | {"id": "b", "rt": 3}).values())
+    flag = tuple((base | {"id": "c", "in_school": True}).values())
+    hashes.add([plain, number, flag])
+    assert list(hashes.hashes) == ["a"] and hashes.unsure == ["b", "c"]
