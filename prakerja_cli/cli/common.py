@@ -105,17 +105,35 @@ class _Invocation:
 
 
 def emit_json(document: Any) -> None:
-    """Write exactly one JSON document to stdout, as UTF-8 whatever the console's code page."""
-    text = json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n"
+    """Write exactly one JSON document to stdout, as UTF-8 whatever the console's code page.
+    Written as it is encoded, 64 KiB at a time: an import's document can list ~100k findings,
+    and the whole text (with the encoder's list of pieces behind it) would be its peak memory."""
+    encoder = json.JSONEncoder(ensure_ascii=False, indent=2, default=str)
     sys.stdout.flush()
     buffer = getattr(sys.stdout, "buffer", None)
-    if buffer is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    else:
-        buffer.write(text.encode("utf-8"))
-        buffer.flush()
+
+    def write(text: str) -> None:
+        if buffer is None:
+            sys.stdout.write(text)
+        else:
+            buffer.write(text.encode("utf-8"))
+
+    pieces: list[str] = []
+    size = 0
+    for piece in encoder.iterencode(document):
+        pieces.append(piece)
+        size += len(piece)
+        if size >= _JSON_CHUNK:
+            write("".join(pieces))
+            pieces.clear()
+            size = 0
+    pieces.append("\n")
+    write("".join(pieces))
+    (sys.stdout if buffer is None else buffer).flush()
     _Invocation.json_emitted = True
+
+
+_JSON_CHUNK = 1 << 16
 
 
 def harden_streams() -> None:

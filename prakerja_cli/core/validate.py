@@ -371,7 +371,7 @@ class Checked:
     """What a form shows on its own, before the store is asked (check_form): each field's value
     and findings and the NIK against the form (`findings`), and the rules between its fields that
     are listed after the store's findings (`later`: eligibility, places). Pure: a roster import
-    computes these in worker processes (roster/parallel.py) and asks the store in file order."""
+    computes these in worker processes (roster/rows.py) and asks the store in file order."""
 
     values: dict[str, Any]
     findings: list[Finding]

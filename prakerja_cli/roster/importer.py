@@ -374,8 +374,9 @@ def import_roster(
     # --jobs N is taken at its word; by default, one process per CPU for a big file.
     share = 1 if jobs else MIN_SHARE
     checks = check_rows_parallel(data, layout, ctx, jobs or cores(), step, share)
-    for offset, (cells, check) in enumerate(zip(data, checks, strict=True)):
+    for offset, cells in enumerate(data):
         number = first_data + offset
+        check, checks[offset] = checks[offset], None  # its parts live on in the row's result
         if check is None:
             continue  # a blank row
         if check == TOTAL:

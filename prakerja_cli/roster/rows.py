@@ -241,6 +241,7 @@ def _feed(stream: IO[bytes], request: bytes) -> None:
 
 
 _BORN = tuple(FIELDS).index("birth_date")
+_NIK = tuple(FIELDS).index("nik")
 
 
 def pack(checks: list[RowCheck]) -> bytes:
@@ -279,6 +280,8 @@ def unpack(data: bytes) -> list[RowCheck]:
             info = None
             if nik is not None:
                 number, province, regency, district, born, gender, serial, found = nik
+                if number == values[_NIK]:
+                    number = values[_NIK]  # one string, as in the worker (not two copies)
                 info = NikInfo(
                     number, province, regency, district, _undo_day(born), gender, serial, found
                 )
