@@ -366,6 +366,9 @@ def _remembered(
     return value, found
 
 
+_ALL_FIELDS = frozenset(FIELDS)
+
+
 @dataclass(slots=True)
 class Checked:
     """What a form shows on its own, before the store is asked (check_form): each field's value
@@ -429,7 +432,11 @@ def check_against_store(
     values, nik_info = checked.values, checked.nik_info
     findings = checked.findings
     if nik_info is not None and nik_info.nik is not None:
-        asked = {name: values[name] for name in FIELDS if name in answered}
+        # The fields asked so far (a desk form asks them one by one); differing_fields compares
+        # only the FIELDS in the dict, so a whole form is passed as it is.
+        asked = (
+            values if answered >= _ALL_FIELDS else {n: values[n] for n in FIELDS if n in answered}
+        )
         findings.extend(check_duplicates(nik_info.nik, values.get("kk"), ctx, asked))
         if "birth_date" not in answered and nik_info.birth_date is not None:
             findings.extend(check_age(nik_info.birth_date, ctx, "nik"))
