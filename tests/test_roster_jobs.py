@@ -178,3 +178,34 @@ def test_jobs_below_one_is_refused_with_the_fix(office: Path, tmp_path: Path) ->
     run = invoke(["roster", "import", str(roster), "--jobs", "0"])
     assert run.exit_code != 0
     assert "--jobs" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_a_prakerja_cli_folder_where_the_clerk_works_is_not_what_a_worker_runs(
+    office: Path, tmp_path: Path
+) -> None:
+    """Workers start with `python -P`: the folder the command runs in is not on their path."""
+    import subprocess
+
+    folder = tmp_path / "downloads"
+    (folder / "prakerja_cli").mkdir(parents=True)
+    owned = folder / "owned"
+    (folder / "prakerja_cli" / "__init__.py").write_text(
+        f"open({str(owned)!r}, 'w').write('ran')\nraise SystemExit(0)\n"
+    )
+    env = {**os.environ, "PRAKERJA_HOME": str(office), "PRAKERJA_LANG": "en"}
+    # The attack is real: without -P, `python -m` in that folder runs the planted package.
+    subprocess.run([sys.executable, "-m", "prakerja_cli.roster.rows"], cwd=folder, env=env,
+                   input=b"", capture_output=True, check=False)  # fmt: skip
+    assert owned.exists()
+    owned.unlink()
+
+    roster = write_csv(tmp_path / "r.csv", [person(i) for i in range(1, 9)])
+    done = subprocess.run(
+        [sys.executable, "-P", "-m", "prakerja_cli", "roster", "import", str(roster), "--json",
+         "--jobs", "2"],
+        cwd=folder, env=env, capture_output=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode()
+    assert not owned.exists()
+    with sqlite3.connect(office / "prakerja.db") as conn:
+        assert conn.execute("SELECT count(*) FROM applicants").fetchone()[0] == 8
