@@ -29,6 +29,7 @@ def test_roster_import_shows_a_progress_bar_and_stores_the_rows(
     assert "Traceback" not in screen
     assert "40 baris dibaca" in screen
     assert "Membaca daftar" in screen  # the bar's label in the clerk's language, not "roster"
+    assert "Menyimpan" in screen  # then the storing phase, with its own label
     assert count(office) == 40
 
 

@@ -383,10 +383,12 @@ def render_findings(findings: list[Any], console: Console | None = None) -> None
 
 class progress_bar:
     """A rich progress bar on stderr when it is a terminal; nothing under cron, Task Scheduler or a
-    pipe. Yields a `progress(done, total)` callback, or None."""
+    pipe. Yields a `progress(done, total, phase=...)` callback, or None: a phase named in
+    `phases` shows its own label (an import's "store" after its "check"); `total` None pulses."""
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, phases: dict[str, str] | None = None) -> None:
         self.label = label
+        self.phases = phases or {}
         self.bar: Any = None
 
     def __enter__(self) -> Any:
@@ -397,7 +399,12 @@ class progress_bar:
         self.bar = Progress(console=err_console(), transient=True)
         self.bar.start()
         task = self.bar.add_task(self.label, total=None)
-        return lambda done, total: self.bar.update(task, completed=done, total=total)
+
+        def progress(done: int, total: int | None, phase: str = "") -> None:
+            label = self.phases.get(phase, self.label)
+            self.bar.update(task, completed=done, total=total, description=label)
+
+        return progress
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:

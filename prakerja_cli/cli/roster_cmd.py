@@ -44,7 +44,7 @@ def import_(
 
         check_report_path(errors, file, force=force)  # before anything is stored
     with paused_gc():
-        with progress_bar(t("progress.roster")) as progress:
+        with progress_bar(t("progress.roster"), {"store": t("progress.roster_store")}) as progress:
             result = import_roster(ws, file, sheet=sheet, mapping=map_, dry_run=dry_run,
                                    update=update, progress=progress, jobs=jobs)  # fmt: skip
         report_rows = None

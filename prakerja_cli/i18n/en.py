@@ -825,6 +825,7 @@ MESSAGES: dict[str, str] = {
     "libreason.other": 'technical message: "{text}"',
     "progress.sync": "Sending",
     "progress.roster": "Reading the roster",
+    "progress.roster_store": "Storing",
     "help.hub": "The office hub on the supervisor's PC: the office's desks sync to it over the LAN, it forwards upstream (docs/office.md).\n\nExample: prakerja hub enrol D02",
     "help.hub.enrol": "Enrol a desk: issue its token (shown once, stored only hashed). A desk id already enrolled, or the hub's own, is refused.\n\nExample: prakerja hub enrol D02",
     "help.hub.enrol.desk": "The desk id the desk was set up with (prakerja init --desk), e.g. D02.",

@@ -824,6 +824,7 @@ MESSAGES: dict[str, str] = {
     "libreason.other": 'pesan teknis: "{text}"',
     "progress.sync": "Mengirim",
     "progress.roster": "Membaca daftar",
+    "progress.roster_store": "Menyimpan",
     "help.hub": "Hub kantor di PC supervisor: meja-meja kantor menyinkronkan ke hub lewat LAN, hub meneruskan ke pusat (docs/office.md).\n\nContoh: prakerja hub enrol D02",
     "help.hub.enrol": "Daftarkan meja: terbitkan tokennya (tampil sekali, disimpan hanya dalam bentuk hash). Kode meja yang sudah terdaftar, atau kode meja hub sendiri, ditolak.\n\nContoh: prakerja hub enrol D02",
     "help.hub.enrol.desk": "Kode meja saat meja disiapkan (prakerja init --desk), mis. D02.",

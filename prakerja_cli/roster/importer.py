@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import gc
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from prakerja_cli.core.findings import Code, Finding, Severity, error, info
 from prakerja_cli.core.nik import clean_number
@@ -51,7 +51,15 @@ from prakerja_cli.sync import outbox
 if TYPE_CHECKING:
     from prakerja_cli.store.db import Database
 
-Progress = Callable[[int, int], None]
+
+class Progress(Protocol):
+    """How far an import is: `done` of `total` rows checked (phase "check"), then, while the
+    rows are compared with the store and stored (phase "store"), `done` of `total` records
+    written; `total` None while the count is not known yet."""
+
+    def __call__(self, done: int, total: int | None, phase: str = "check") -> None: ...
+
+
 #: Rows built and inserted at a time: the whole file is still one transaction, but 100k complete
 #: rows are never held at once (that added ~60 MB to the peak memory of a 100k-row import).
 _INSERT_CHUNK = 5000
@@ -374,6 +382,9 @@ def import_roster(
     # --jobs N is taken at its word; by default, one process per CPU for a big file.
     share = 1 if jobs else MIN_SHARE
     checks = check_rows_parallel(data, layout, ctx, jobs or cores(), step, share)
+    if progress is not None:
+        progress(total, total)
+        progress(0, None, "store")  # compared with the store, then written: a few seconds at 100k
     for offset, cells in enumerate(data):
         number = first_data + offset
         check, checks[offset] = checks[offset], None  # its parts live on in the row's result
@@ -427,12 +438,10 @@ def import_roster(
         changed = differs if updates else []
         number_of = updates or (owner.existing.registration_number if owner else None)
         results.append(RowResult(number, cells, outcome, findings, validated, number_of, changed))
-    if progress is not None:
-        progress(total, total)
     mark_possible_duplicates(ws.db, results)
     result = ImportResult(path.name, chosen.name, book.sha256, header, first_data, results, dry_run)
     if not dry_run:
-        _store(ws, result, known_records, purged)
+        _store(ws, result, known_records, purged, progress)
     return result
 
 
@@ -467,7 +476,11 @@ def mark_possible_duplicates(db: Database, results: list[RowResult]) -> None:
 
 
 def _store(
-    ws: Workspace, result: ImportResult, known_records: _Known, purged: store.PurgedNiks
+    ws: Workspace,
+    result: ImportResult,
+    known_records: _Known,
+    purged: store.PurgedNiks,
+    progress: Progress | None = None,
 ) -> None:
     """Write the new and updated rows in one transaction (all or nothing)."""
     new = [r for r in result.rows if r.outcome in ("stored", "warned")]
@@ -511,6 +524,8 @@ def _store(
             hashes.add(records)  # before the insert: the records as they are stored
             store.insert_records(ws.db, store.NEW_COLUMNS, records)
             created += (record[_ID] for record in records)
+            if progress is not None:
+                progress(len(created), len(new), "store")
         for r in updates:
             assert r.validated is not None
             known = known_records.by_nik(r.validated.values["nik"])
