@@ -220,3 +220,25 @@ def test_cancel_is_130_even_with_the_debug_switch(
     args = [a for a in applicant_args() if a != "--yes"]
     assert invoke(args, input="tidak\n").exit_code == 130  # "no" at the confirmation
     assert invoke(args, input="").exit_code == 130  # end of input at the prompt
+
+
+def test_a_json_document_cut_short_is_not_followed_by_another(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """emit_json writes as it encodes: Ctrl+C halfway leaves part of the document on stdout, and
+    the cancellation must then go to stderr only, not as a second document after the first."""
+    import typer
+
+    from prakerja_cli.cli import common
+
+    class Interrupted:
+        def __str__(self) -> str:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(common, "_JSON_CHUNK", 16)
+    document = {"rows": list(range(200)), "then": Interrupted()}
+    with pytest.raises(typer.Exit):
+        common.run_guarded(lambda: common.emit_json(document), json_output=True)
+    captured = capsys.readouterr()
+    assert captured.out.startswith('{\n  "rows": [') and '"error"' not in captured.out
+    assert "Dibatalkan" in captured.err

@@ -761,3 +761,19 @@ def test_a_lone_nik_column_names_the_missing_columns(office: Path, tmp_path: Pat
     run = invoke(["roster", "import", str(path)])
     assert run.exit_code == 2
     assert "tidak punya kolom wajib" in run.stderr and "Nama" in run.stderr
+
+
+def test_ctrl_c_while_the_result_is_shown_says_the_rows_are_stored(
+    office: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import prakerja_cli.cli.roster_cmd as roster_cmd
+
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(roster_cmd, "_render", interrupted)
+    path = write_xlsx(tmp_path / "desa.xlsx", [person(i) for i in range(1, 4)])
+    run = invoke(["roster", "import", str(path)])
+    assert run.exit_code == 130  # ExitCode.CANCELLED
+    assert "3 baris sudah disimpan" in run.stderr and "tidak ada yang disimpan" not in run.stderr
+    assert len(stored(office)) == 3

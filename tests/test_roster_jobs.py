@@ -29,6 +29,7 @@ from prakerja_cli.roster.rows import (
     Layout,
     check_rows,
     check_rows_parallel,
+    cores,
     pack,
     unpack,
 )
@@ -84,8 +85,18 @@ def test_several_processes_give_what_one_gives(
 
     one = invoke(["roster", "import", str(path), "--json", "--jobs", "1"])
     monkeypatch.setenv("PRAKERJA_HOME", str(twin))
-    # Three processes for 40 rows: --jobs gives each process a share however small.
+    answers: list[object] = []
+    real_result = rows_module._Worker.result
+
+    def spied(worker: Any) -> Any:
+        answers.append(answer := real_result(worker))
+        return answer
+
+    monkeypatch.setattr(rows_module._Worker, "result", spied)
+    # A process per CPU for 40 rows: --jobs gives each process a share however small.
     three = invoke(["roster", "import", str(path), "--json", "--jobs", "3"])
+    if cores() > 1:  # else there is no worker: one process checks everything
+        assert answers and None not in answers  # the workers answered, no fallback hid them
 
     assert one.exit_code == three.exit_code
     first, second = one.json(), three.json()
@@ -132,13 +143,15 @@ def _failing_python(tmp_path: Path, script: str) -> str:
         "cat >/dev/null; exit 3",  # crashes after reading its share
         "cat >/dev/null; printf 'not a pickle'",  # answers garbage
         "exit 0",  # ends without reading or answering
+        "cat >/dev/null; exec sleep 60",  # hangs (ended after WORKER_TIMEOUT)
         None,  # cannot be started at all
     ],
-    ids=["crash", "garbage", "silent", "missing"],
+    ids=["crash", "garbage", "silent", "hang", "missing"],
 )
 def test_a_failing_worker_leaves_its_share_to_the_importer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str | None
 ) -> None:
+    monkeypatch.setattr(rows_module, "WORKER_TIMEOUT", 1.0)
     forms = [valid_form(nik=make_nik("327301", date(1990, 1, 2), "L", i)) for i in range(1, 9)]
     forms[2]["gender"] = "X"
     blank, numbers = [None] * len(FIELDS), ["(1)", "(2)", *([None] * (len(FIELDS) - 2))]

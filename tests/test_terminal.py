@@ -42,6 +42,7 @@ def test_roster_import_json_at_a_terminal_is_one_document(office: Path, tmp_path
     document = json.loads(screen[screen.index("\n{\n") :])
     assert (document["rows"], document["stored"], document["dry_run"]) == (5, 5, True)
     assert count(office) == 0
+    assert "Menyimpan" not in screen  # a dry run stores nothing and does not say it does
 
 
 def test_sync_at_a_terminal_delivers_every_record(office: Path, tmp_path: Path) -> None:

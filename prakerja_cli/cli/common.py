@@ -113,6 +113,8 @@ def emit_json(document: Any) -> None:
     buffer = getattr(sys.stdout, "buffer", None)
 
     def write(text: str) -> None:
+        # Once a piece is out, a failure (Ctrl+C, a closed pipe) must not add a second document.
+        _Invocation.json_emitted = True
         if buffer is None:
             sys.stdout.write(text)
         else:

@@ -33,7 +33,7 @@ def import_(
     json_output: JsonOpt = False,
 ) -> None:
     """Import a roster: validate every row, store the valid ones, report the rest by row."""
-    from prakerja_cli.errors import ExitCode
+    from prakerja_cli.errors import CancelledError, ExitCode
     from prakerja_cli.i18n import t
     from prakerja_cli.office import open_workspace
     from prakerja_cli.roster.importer import import_roster, paused_gc
@@ -47,15 +47,20 @@ def import_(
         with progress_bar(t("progress.roster"), {"store": t("progress.roster_store")}) as progress:
             result = import_roster(ws, file, sheet=sheet, mapping=map_, dry_run=dry_run,
                                    update=update, progress=progress, jobs=jobs)  # fmt: skip
-        report_rows = None
-        if errors is not None:
-            from prakerja_cli.roster.report import write_error_report
+        try:
+            report_rows = None
+            if errors is not None:
+                from prakerja_cli.roster.report import write_error_report
 
-            report_rows = write_error_report(result, errors, force=force)
-        if json_output:
-            emit_json(_summary(result, errors, report_rows))
-        else:
-            _render(result, errors, report_rows)
+                report_rows = write_error_report(result, errors, force=force)
+            if json_output:
+                emit_json(_summary(result, errors, report_rows))
+            else:
+                _render(result, errors, report_rows)
+        except KeyboardInterrupt:
+            if result.dry_run or not result.stored:
+                raise
+            raise CancelledError("msg.cancelled_shown", stored=result.stored) from None
         rejected = result.rejected
         del result  # its million cells go now, while the collector is still paused
     if rejected:

@@ -243,6 +243,7 @@ MESSAGES: dict[str, str] = {
     # Messages
     "msg.cancelled": "Dibatalkan; tidak ada yang disimpan.",
     "msg.cancelled_unchanged": "Dibatalkan; tidak ada yang diubah.",
+    "msg.cancelled_shown": "Dibatalkan saat menampilkan hasil; {stored} baris sudah disimpan (lihat `prakerja applicants list`).",
     "msg.not_stored": "Tidak disimpan: perbaiki isian berikut.",
     "msg.init_working": "Menyiapkan basis data dan daftar wilayah Kemendagri...",
     "msg.init_done": "Kantor {office} ({regency}) siap. Meja {desk}, aturan {rules}.",
@@ -752,7 +753,7 @@ MESSAGES: dict[str, str] = {
     "help.roster.import.update": "Terapkan baris yang NIK-nya sudah tersimpan dengan isi lain.",
     "help.roster.import.errors": "Tulis baris yang ditolak dan yang diberi catatan ke berkas .xlsx ini untuk diperbaiki.",
     "help.roster.import.force": "Timpa berkas --errors bila sudah ada.",
-    "help.roster.import.jobs": "Jumlah proses yang memeriksa baris (bawaan: satu per CPU untuk berkas besar).",
+    "help.roster.import.jobs": "Jumlah proses yang memeriksa baris, paling banyak satu per CPU (bawaan: satu per CPU untuk berkas besar).",
     "help.roster.template": "Menulis templat daftar: kolom-kolom impor, sel teks untuk NIK/KK/HP, daftar pilihan, dan lembar Petunjuk yang menjelaskan setiap kolom.\n\nContoh: prakerja roster template template_pendaftar.xlsx",
     "help.roster.template.out_file": "Berkas yang ditulis (.xlsx).",
     "help.roster.template.force": "Timpa berkas itu bila sudah ada.",

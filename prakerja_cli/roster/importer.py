@@ -379,12 +379,14 @@ def import_roster(
     total = len(data)
     layout = Layout(tuple(header.columns.items()), combined)
     step = (lambda done: progress(min(done, total), total)) if progress is not None else None
-    # --jobs N is taken at its word; by default, one process per CPU for a big file.
+    # --jobs N splits even a small file; by default, one process per CPU for a big file. Never
+    # more than the CPUs: more processes than CPUs only take turns.
     share = 1 if jobs else MIN_SHARE
-    checks = check_rows_parallel(data, layout, ctx, jobs or cores(), step, share)
+    checks = check_rows_parallel(data, layout, ctx, min(jobs or cores(), cores()), step, share)
     if progress is not None:
         progress(total, total)
-        progress(0, None, "store")  # compared with the store, then written: a few seconds at 100k
+        if not dry_run:  # compared with the store, then written: a few seconds at 100k rows
+            progress(0, None, "store")
     for offset, cells in enumerate(data):
         number = first_data + offset
         check, checks[offset] = checks[offset], None  # its parts live on in the row's result

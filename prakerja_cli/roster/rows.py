@@ -10,6 +10,7 @@ run there, so the result is the same, only slower.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import io
 import os
@@ -158,6 +159,8 @@ def check_rows_parallel(
     """check_rows on up to `jobs` processes (this one included), each with `min_share` rows or
     more: the same list, sooner."""
     shares = max(1, min(jobs, len(rows) // max(1, min_share)))
+    if getattr(sys, "frozen", False):
+        shares = 1  # a frozen build's executable is the CLI itself, not an interpreter
     if shares == 1:
         return check_rows(rows, layout, ctx, progress)
     bounds = [len(rows) * i // shares for i in range(shares + 1)]
@@ -166,10 +169,10 @@ def check_rows_parallel(
     pure = ValidationContext(
         rules=ctx.rules, today=ctx.today, regions=ctx.regions, places=ctx.places, memo={}
     )
-    workers = [
-        _Worker.start(rows[bounds[i] : bounds[i + 1]], layout, pure) for i in range(1, shares)
-    ]
+    workers: list[_Worker] = []
     try:
+        for i in range(1, shares):
+            workers.append(_Worker.start(rows[bounds[i] : bounds[i + 1]], layout, pure))
         # This process's share is 1/shares of the rows; the workers move at about its pace.
         scaled = (lambda done: progress(done * shares)) if progress is not None else None
         checked = check_rows(rows[: bounds[1]], layout, ctx, scaled)
@@ -184,6 +187,11 @@ def check_rows_parallel(
     return checked
 
 
+#: Seconds a worker may take for its share (~0.3 s for 10,000 rows) before it is ended and its
+#: share checked here: a worker that hangs must not hang the import.
+WORKER_TIMEOUT = 600.0
+
+
 class _Worker:
     """One worker process checking one share of the rows."""
 
@@ -195,16 +203,18 @@ class _Worker:
     def start(cls, rows: Sequence[list[Any]], layout: Layout, ctx: ValidationContext) -> _Worker:
         from prakerja_cli.roster.sandbox import child_environment
 
-        request = dumps((list(rows), layout, ctx))
         try:
+            request = dumps((list(rows), layout, ctx))
             proc = subprocess.Popen(
+                # -P: not the current folder first on sys.path (see roster/sandbox.py).
                 [sys.executable, "-P", "-m", "prakerja_cli.roster.rows"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
+                # A worker's traceback could quote cells (names, NIKs): shown only when debugging.
+                stderr=None if os.environ.get("PRAKERJA_DEBUG") else subprocess.DEVNULL,
                 env=child_environment(),
             )
-        except OSError:
+        except Exception:  # no interpreter to start, or a context that does not pickle
             return cls(None, None)
         assert proc.stdin is not None
         # Fed from a thread: the worker reads its request while this process checks its share.
@@ -213,9 +223,12 @@ class _Worker:
         return cls(proc, feeder)
 
     def result(self) -> list[RowCheck] | None:
-        """The worker's answer, or None when it failed (its share is then checked here)."""
+        """The worker's answer, or None when it failed or took longer than WORKER_TIMEOUT (its
+        share is then checked here)."""
         if self.proc is None or self.proc.stdout is None:
             return None
+        watchdog = threading.Timer(WORKER_TIMEOUT, self.proc.kill)
+        watchdog.start()
         try:
             data = self.proc.stdout.read()
             if self.proc.wait() != 0:
@@ -223,11 +236,16 @@ class _Worker:
             return unpack(data)
         except Exception:
             return None
+        finally:
+            watchdog.cancel()
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
         if self.feeder is not None:
             self.feeder.join()
 
@@ -235,9 +253,11 @@ class _Worker:
 def _feed(stream: IO[bytes], request: bytes) -> None:
     try:
         stream.write(request)
-        stream.close()
     except OSError:
         pass  # the worker ended early: result() sees it
+    finally:
+        with contextlib.suppress(OSError):
+            stream.close()
 
 
 _BORN = tuple(FIELDS).index("birth_date")
