@@ -63,7 +63,7 @@ class Progress(Protocol):
 #: Rows built and inserted at a time: the whole file is still one transaction, but 100k complete
 #: rows are never held at once (that added ~60 MB to the peak memory of a 100k-row import).
 _INSERT_CHUNK = 5000
-#: SQLite page cache while an import writes (KiB). Each row updates seven indexes; with the
+#: SQLite page cache while an import writes (KiB). Each row updates every index (11); with the
 #: default 2 MB their pages keep spilling and inserting 100k rows takes ~1.5x as long.
 _IMPORT_CACHE_KIB = 32768
 _ID = store.NEW_COLUMNS.index("id")
