@@ -149,8 +149,14 @@ def _retrying(attempt_once: Callable[[], bytes]) -> bytes:
         try:
             return attempt_once()
         except Exception as exc:
-            if not _retryable(exc) or attempt == MAX_ATTEMPTS:
+            if not _retryable(exc):
                 raise
+            if attempt == MAX_ATTEMPTS:
+                import psycopg
+
+                # Busy, as MAX_ATTEMPTS promises (503 and Retry-After): a unique violation is
+                # not an OperationalError and would otherwise be answered 500.
+                raise psycopg.OperationalError(f"gave up after {attempt} conflicts") from exc
             time.sleep(0.001 * attempt)
     raise AssertionError("unreachable")  # pragma: no cover
 
