@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 import sys
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -222,3 +223,13 @@ def test_a_prakerja_cli_folder_where_the_clerk_works_is_not_what_a_worker_runs(
     assert not owned.exists()
     with sqlite3.connect(office / "prakerja.db") as conn:
         assert conn.execute("SELECT count(*) FROM applicants").fetchone()[0] == 8
+
+
+@given(st.integers(2, 300_000), st.integers(2, 16))
+def test_shares_cover_every_row_once_and_none_is_empty(count: int, shares: int) -> None:
+    shares = min(shares, count)
+    bounds = rows_module.share_bounds(count, shares)
+    assert bounds[0] == 0 and bounds[-1] == count and len(bounds) == shares + 1
+    assert all(a < b for a, b in pairwise(bounds))
+    # The importer's own share is never the smaller: a worker pays its start and hand-over.
+    assert bounds[1] >= bounds[2] - bounds[1]
