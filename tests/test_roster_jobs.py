@@ -29,7 +29,7 @@ from prakerja_cli.roster.rows import (
     TOTAL,
     Layout,
     check_rows,
-    check_rows_parallel,
+    checks_in_order,
     cores,
     pack,
     unpack,
@@ -86,18 +86,19 @@ def test_several_processes_give_what_one_gives(
 
     one = invoke(["roster", "import", str(path), "--json", "--jobs", "1"])
     monkeypatch.setenv("PRAKERJA_HOME", str(twin))
-    answers: list[object] = []
-    real_result = rows_module._Worker.result
+    answered: list[int] = []
+    real_answers = rows_module._Worker.answers
 
-    def spied(worker: Any) -> Any:
-        answers.append(answer := real_result(worker))
-        return answer
+    def spied(worker: Any, expected: int) -> Any:
+        for part in real_answers(worker, expected):
+            answered.append(len(part))
+            yield part
 
-    monkeypatch.setattr(rows_module._Worker, "result", spied)
+    monkeypatch.setattr(rows_module._Worker, "answers", spied)
     # A process per CPU for 40 rows: --jobs gives each process a share however small.
     three = invoke(["roster", "import", str(path), "--json", "--jobs", "3"])
     if cores() > 1:  # else there is no worker: one process checks everything
-        assert answers and None not in answers  # the workers answered, no fallback hid them
+        assert sum(answered) > 0  # the workers answered: no fallback hid them
 
     assert one.exit_code == three.exit_code
     first, second = one.json(), three.json()
@@ -161,7 +162,7 @@ def test_a_failing_worker_leaves_its_share_to_the_importer(
     assert expected[-2:] == [None, NOT_APPLICANT]
     stand_in = str(tmp_path / "nowhere") if script is None else _failing_python(tmp_path, script)
     monkeypatch.setattr(rows_module.sys, "executable", stand_in)
-    assert check_rows_parallel(cells, LAYOUT, _context(), jobs=3, min_share=1) == expected
+    assert list(checks_in_order(cells, LAYOUT, _context(), jobs=3, min_share=1)) == expected
 
 
 def test_workers_answer_when_they_run(tmp_path: Path) -> None:
@@ -169,10 +170,38 @@ def test_workers_answer_when_they_run(tmp_path: Path) -> None:
     cells = _rows_from([{"nik": synthetic_nik("327301", date(1990, 1, 2), "L", 1)}] * 3)
     worker = rows_module._Worker.start(cells, LAYOUT, _context())
     try:
-        answer = worker.result()
+        parts = list(worker.answers(len(cells)))
     finally:
         worker.stop()
-    assert answer is not None and repr(answer) == repr(check_rows(cells, LAYOUT, _context()))
+    assert len(parts) == 1  # three rows: one chunk
+    assert repr(parts[0]) == repr(check_rows(cells, LAYOUT, _context()))
+
+
+def test_a_worker_answers_in_chunks_and_a_failure_midway_keeps_what_it_answered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A big share comes back chunk by chunk; when the worker ends midway (here: the importer
+    stops waiting after one chunk), the rows it did not answer are checked here, in order."""
+    monkeypatch.setattr(rows_module, "_CHUNK", 3)
+    forms = [valid_form(nik=make_nik("327301", date(1990, 1, 2), "L", i)) for i in range(1, 12)]
+    cells = _rows_from(forms)
+    expected = check_rows(cells, LAYOUT, _context())
+    worker = rows_module._Worker.start(cells, LAYOUT, _context())
+    try:
+        parts = list(worker.answers(len(cells)))
+    finally:
+        worker.stop()
+    assert [len(p) for p in parts] == [3, 3, 3, 2]
+    assert repr([c for p in parts for c in p]) == repr(expected)
+
+    real_answers = rows_module._Worker.answers
+
+    def one_chunk(worker: Any, expected_rows: int) -> Any:
+        yield next(iter(real_answers(worker, expected_rows)))
+
+    monkeypatch.setattr(rows_module._Worker, "answers", one_chunk)
+    got = list(checks_in_order(cells, LAYOUT, _context(), jobs=2, min_share=1))
+    assert repr(got) == repr(expected)
 
 
 @pytest.mark.skipif(os.name == "nt", reason="pseudo-terminals are POSIX")
@@ -231,5 +260,5 @@ def test_shares_cover_every_row_once_and_none_is_empty(count: int, shares: int) 
     bounds = rows_module.share_bounds(count, shares)
     assert bounds[0] == 0 and bounds[-1] == count and len(bounds) == shares + 1
     assert all(a < b for a, b in pairwise(bounds))
-    # The importer's own share is never the smaller: a worker pays its start and hand-over.
-    assert bounds[1] >= bounds[2] - bounds[1]
+    # The importer keeps rows to check while the workers start (about 6,400), or its even share.
+    assert bounds[1] >= min(6000, count // shares)

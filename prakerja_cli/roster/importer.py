@@ -8,7 +8,7 @@ from __future__ import annotations
 import gc
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -38,7 +38,7 @@ from prakerja_cli.roster.rows import (
     TOTAL,
     Layout,
     blank_row,
-    check_rows_parallel,
+    checks_in_order,
     cores,
 )
 from prakerja_cli.store import applicants as store
@@ -67,6 +67,8 @@ _INSERT_CHUNK = 5000
 #: default 2 MB their pages keep spilling and inserting 100k rows takes ~1.5x as long.
 _IMPORT_CACHE_KIB = 32768
 _ID = store.NEW_COLUMNS.index("id")
+#: How often (rows) the import reports its progress.
+_PROGRESS_EVERY = 1000
 #: Sheets searched for a header when --sheet is not given (each may be as big as the limits).
 _MAX_SHEETS_TRIED = 16
 
@@ -378,68 +380,73 @@ def import_roster(
     results: list[RowResult] = []
     total = len(data)
     layout = Layout(tuple(header.columns.items()), combined)
-    step = (lambda done: progress(min(done, total), total)) if progress is not None else None
     # --jobs N splits even a small file; by default, one process per CPU for a big file. Never
     # more than the CPUs: more processes than CPUs only take turns.
     share = 1 if jobs else MIN_SHARE
-    checks = check_rows_parallel(data, layout, ctx, min(jobs or cores(), cores()), step, share)
+    checks = checks_in_order(data, layout, ctx, min(jobs or cores(), cores()), share)
+    with closing(checks):  # a failure below ends the workers at once
+        for offset, (cells, check) in enumerate(zip(data, checks, strict=True)):
+            if progress is not None and offset % _PROGRESS_EVERY == 0:
+                progress(offset, total)
+            number = first_data + offset
+            if check is None:
+                continue  # a blank row
+            if check == TOTAL:
+                results.append(RowResult(number, cells, "skipped"))
+                continue
+            if check == NOT_APPLICANT:
+                skipped = [info(Code.ROW_NOT_APPLICANT, "nik")]
+                results.append(RowResult(number, cells, "skipped", skipped))
+                continue
+            assert isinstance(check, Checked)
+            validated = check_against_store(check, ctx)
+            findings = validated.findings
+            nik = validated.values.get("nik")
+            outcome = "rejected" if validated.rejected else "pending"
+            differs: list[str] = []
+            updates: str | None = None  # the registration number an updated row changes
+            owner = (
+                known_records.by_number(_stored_as(cells, stored_as))
+                if stored_as is not None
+                else None
+            )
+            if nik:
+                if nik in seen:
+                    findings.append(error(Code.NIK_DUPLICATE_IN_FILE, "nik", first_row=seen[nik]))
+                    outcome = "rejected"
+                else:
+                    seen[nik] = number
+                    known = known_records.by_nik(nik)
+                    if owner is not None and owner is not known:
+                        # A report's stored row whose NIK was changed: storing it would register the
+                        # person twice, updating by the number could overwrite another person.
+                        claimed = owner.existing.registration_number
+                        findings.append(
+                            error(Code.REPORT_NIK_CHANGED, "nik", registration_number=claimed)
+                        )
+                        outcome = "rejected"
+                    elif known is not None and outcome != "rejected":
+                        differs = differing_fields(known.values, validated.values)
+                        if not differs:
+                            outcome = "unchanged"
+                        elif update or owner is known:
+                            outcome = "updated"
+                            updates = known.existing.registration_number
+                        else:
+                            findings.append(duplicate_finding(known.existing, differs))
+                            outcome = "rejected"
+            if outcome == "pending":
+                outcome = "warned" if validated.status == "flagged" else "stored"
+                file_kk[validated.values["kk"]] += 1
+            changed = differs if updates else []
+            number_of = updates or (owner.existing.registration_number if owner else None)
+            results.append(
+                RowResult(number, cells, outcome, findings, validated, number_of, changed)
+            )
     if progress is not None:
         progress(total, total)
-        if not dry_run:  # compared with the store, then written: a few seconds at 100k rows
+        if not dry_run:  # similar records, then the records written: a few seconds at 100k rows
             progress(0, None, "store")
-    for offset, cells in enumerate(data):
-        number = first_data + offset
-        check, checks[offset] = checks[offset], None  # its parts live on in the row's result
-        if check is None:
-            continue  # a blank row
-        if check == TOTAL:
-            results.append(RowResult(number, cells, "skipped"))
-            continue
-        if check == NOT_APPLICANT:
-            skipped = [info(Code.ROW_NOT_APPLICANT, "nik")]
-            results.append(RowResult(number, cells, "skipped", skipped))
-            continue
-        assert isinstance(check, Checked)
-        validated = check_against_store(check, ctx)
-        findings = validated.findings
-        nik = validated.values.get("nik")
-        outcome = "rejected" if validated.rejected else "pending"
-        differs: list[str] = []
-        updates: str | None = None  # the registration number an updated row changes
-        owner = (
-            known_records.by_number(_stored_as(cells, stored_as)) if stored_as is not None else None
-        )
-        if nik:
-            if nik in seen:
-                findings.append(error(Code.NIK_DUPLICATE_IN_FILE, "nik", first_row=seen[nik]))
-                outcome = "rejected"
-            else:
-                seen[nik] = number
-                known = known_records.by_nik(nik)
-                if owner is not None and owner is not known:
-                    # A report's stored row whose NIK was changed: storing it would register the
-                    # person twice, updating by the number could overwrite another person.
-                    claimed = owner.existing.registration_number
-                    findings.append(
-                        error(Code.REPORT_NIK_CHANGED, "nik", registration_number=claimed)
-                    )
-                    outcome = "rejected"
-                elif known is not None and outcome != "rejected":
-                    differs = differing_fields(known.values, validated.values)
-                    if not differs:
-                        outcome = "unchanged"
-                    elif update or owner is known:
-                        outcome = "updated"
-                        updates = known.existing.registration_number
-                    else:
-                        findings.append(duplicate_finding(known.existing, differs))
-                        outcome = "rejected"
-        if outcome == "pending":
-            outcome = "warned" if validated.status == "flagged" else "stored"
-            file_kk[validated.values["kk"]] += 1
-        changed = differs if updates else []
-        number_of = updates or (owner.existing.registration_number if owner else None)
-        results.append(RowResult(number, cells, outcome, findings, validated, number_of, changed))
     mark_possible_duplicates(ws.db, results)
     result = ImportResult(path.name, chosen.name, book.sha256, header, first_data, results, dry_run)
     if not dry_run:

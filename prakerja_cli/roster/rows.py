@@ -19,7 +19,7 @@ import re
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import IO, Any
@@ -33,16 +33,16 @@ from prakerja_cli.core.validate import FIELDS, Checked, ValidationContext, check
 TOTAL = "total"
 NOT_APPLICANT = "not_applicant"
 RowCheck = Checked | str | None
-Progress = Callable[[int], None]
 
 #: Rows a worker process must have to be worth its start (~0.2 s: an interpreter and the
 #: validation modules): a row's checks take ~30 us, so a share below this is checked at home.
 MIN_SHARE = 10_000
-#: What a share costs, measured on the 100k-row benchmark roster (µs): checking a row here, and
-#: in a worker (with packing its answer, and unpacking it here afterwards), and a worker's start.
-_CHECK_US, _WORKER_US, _START_US = 30, 34, 200_000
-#: How often (rows) the importer's own share reports progress.
-_PROGRESS_EVERY = 1000
+#: What rows cost, measured on the 100k-row benchmark roster (µs a row): here, checking a row and
+#: asking the store about it (own), or unpacking a worker's verdict and asking (handed); in a
+#: worker, checking and packing; and a worker's start (µs).
+_OWN_US, _HANDED_US, _WORKER_US, _START_US = 42, 18, 34, 200_000
+#: Rows a worker answers at a time.
+_CHUNK = 2000
 
 _TOTAL_ROW = re.compile(r"^\s*(jumlah|total|grand total|sub ?total)\b", re.IGNORECASE)
 _IDENTIFYING = re.compile(r"\d{8}")
@@ -102,31 +102,30 @@ def _small_number(value: Any) -> bool:
     return isinstance(value, str) and _COLUMN_NUMBER.fullmatch(value) is not None
 
 
-def check_rows(
-    rows: Sequence[list[Any]],
-    layout: Layout,
-    ctx: ValidationContext,
-    progress: Progress | None = None,
-) -> list[RowCheck]:
+def check_rows(rows: Sequence[list[Any]], layout: Layout, ctx: ValidationContext) -> list[RowCheck]:
     """Each row's verdict before the store is asked (see RowCheck), in order."""
+    return list(iter_checks(rows, layout, ctx))
+
+
+def iter_checks(
+    rows: Sequence[list[Any]], layout: Layout, ctx: ValidationContext
+) -> Iterator[RowCheck]:
+    """check_rows, one row at a time (the importer asks the store about a row as it comes)."""
     from prakerja_cli.roster.headers import split_combined
 
     columns = layout.columns
     nik_col, id_cols = layout.nik_col, layout.id_cols
     mapped = [col for col, _ in columns]
     last_col = max(mapped)
-    out: list[RowCheck] = []
-    for offset, cells in enumerate(rows):
-        if progress is not None and offset % _PROGRESS_EVERY == 0:
-            progress(offset)
+    for cells in rows:
         if blank_row(cells):
-            out.append(None)
+            yield None
             continue
         if is_total_row(cells, nik_col):
-            out.append(TOTAL)
+            yield TOTAL
             continue
         if not_applicant(cells, id_cols, mapped):
-            out.append(NOT_APPLICANT)
+            yield NOT_APPLICANT
             continue
         if len(cells) > last_col:
             form = {name: cells[col] for col, name in columns}
@@ -140,8 +139,7 @@ def check_rows(
             if isinstance(value, (int, float)) and not isinstance(value, bool)
         ]
         numeric = frozenset(number_cells) if number_cells else frozenset()
-        out.append(check_form(form, ctx, numeric))
-    return out
+        yield check_form(form, ctx, numeric)
 
 
 def cores() -> int:
@@ -151,21 +149,24 @@ def cores() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def check_rows_parallel(
+def checks_in_order(
     rows: Sequence[list[Any]],
     layout: Layout,
     ctx: ValidationContext,
     jobs: int,
-    progress: Progress | None = None,
     min_share: int = MIN_SHARE,
-) -> list[RowCheck]:
-    """check_rows on up to `jobs` processes (this one included), each with `min_share` rows or
-    more: the same list, sooner."""
+) -> Generator[RowCheck, None, None]:
+    """iter_checks on up to `jobs` processes (this one included), each with `min_share` rows or
+    more: the same verdicts in the same order, sooner. This process checks the first share while
+    the workers check theirs; their answers then come in chunks as they are ready, so the
+    importer asks the store about one worker's rows while the workers still check later ones.
+    Close it (contextlib.closing) so that workers are ended if the caller stops early."""
     shares = max(1, min(jobs, len(rows) // max(1, min_share)))
     if getattr(sys, "frozen", False):
         shares = 1  # a frozen build's executable is the CLI itself, not an interpreter
     if shares == 1:
-        return check_rows(rows, layout, ctx, progress)
+        yield from iter_checks(rows, layout, ctx)
+        return
     bounds = share_bounds(len(rows), shares)
     # What a worker needs of the context: no store lookups (check_form never calls them) and a
     # memo of its own.
@@ -176,27 +177,31 @@ def check_rows_parallel(
     try:
         for i in range(1, shares):
             workers.append(_Worker.start(rows[bounds[i] : bounds[i + 1]], layout, pure))
-        # This process's share is 1/shares of the rows; the workers move at about its pace.
-        scaled = (lambda done: progress(done * shares)) if progress is not None else None
-        checked = check_rows(rows[: bounds[1]], layout, ctx, scaled)
+        yield from iter_checks(rows[: bounds[1]], layout, ctx)
         for i, worker in enumerate(workers, start=1):
-            part = worker.result()
-            if part is None or len(part) != bounds[i + 1] - bounds[i]:
-                part = check_rows(rows[bounds[i] : bounds[i + 1]], layout, ctx)
-            checked.extend(part)
+            share = rows[bounds[i] : bounds[i + 1]]
+            done = 0
+            for part in worker.answers(len(share)):
+                yield from part
+                done += len(part)
+            # A worker that failed or ended early: the rest of its share is checked here.
+            yield from iter_checks(share[done:], layout, ctx)
     finally:
         for worker in workers:
             worker.stop()
-    return checked
 
 
 def share_bounds(count: int, shares: int) -> list[int]:
     """Where each share of `count` rows begins, and the end: this process's first, then the
-    workers'. A worker's share is smaller by what starting it and handing its answer over cost,
-    so that all finish together (the result does not depend on it, only the wait)."""
-    worker = (_CHECK_US * count - _START_US) // (_CHECK_US * (shares - 1) + _WORKER_US)
-    worker = max(1, min(worker, count // shares))
-    first = count - worker * (shares - 1)
+    workers' (equal). Sized so that this process, which checks its own rows and then asks the
+    store about every row, never waits for a worker: it keeps enough rows to stay busy while the
+    workers start, and the workers take as many as they can check before it needs them. The
+    verdicts do not depend on it, only the time."""
+    workers = shares - 1
+    worker = (_OWN_US * count - _START_US) // (workers * (_OWN_US - _HANDED_US) + _WORKER_US)
+    own_at_least = (_START_US + _CHUNK * _WORKER_US) // _OWN_US  # busy until the first chunk
+    worker = max(1, min(worker, (count - min(own_at_least, count // shares)) // workers))
+    first = count - worker * workers
     return [0, *(first + worker * i for i in range(shares))]
 
 
@@ -217,7 +222,7 @@ class _Worker:
         from prakerja_cli.roster.sandbox import child_environment
 
         try:
-            request = dumps((list(rows), layout, ctx))
+            request = dumps((list(rows), layout, ctx, _CHUNK))
             proc = subprocess.Popen(
                 # -P: not the current folder first on sys.path (see roster/sandbox.py).
                 [sys.executable, "-P", "-m", "prakerja_cli.roster.rows"],
@@ -235,20 +240,25 @@ class _Worker:
         feeder.start()
         return cls(proc, feeder)
 
-    def result(self) -> list[RowCheck] | None:
-        """The worker's answer, or None when it failed or took longer than WORKER_TIMEOUT (its
-        share is then checked here)."""
+    def answers(self, expected: int) -> Iterator[list[RowCheck]]:
+        """The worker's answer in chunks, in order, until it ends, fails, answers more than
+        `expected` rows or takes longer than WORKER_TIMEOUT in all; the rows it did not answer
+        are then checked by the caller."""
         if self.proc is None or self.proc.stdout is None:
-            return None
+            return
+        stream = self.proc.stdout
         watchdog = threading.Timer(WORKER_TIMEOUT, self.proc.kill)
         watchdog.start()
         try:
-            data = self.proc.stdout.read()
-            if self.proc.wait() != 0:
-                return None
-            return unpack(data)
-        except Exception:
-            return None
+            while expected > 0:
+                try:
+                    part = unpack_items(pickle.load(stream))  # noqa: S301 - our own worker
+                except Exception:  # the end, or a worker that died mid-answer
+                    return
+                if len(part) > expected:
+                    return
+                expected -= len(part)
+                yield part
         finally:
             watchdog.cancel()
 
@@ -278,7 +288,7 @@ _NIK = tuple(FIELDS).index("nik")
 
 
 def pack(checks: list[RowCheck]) -> bytes:
-    """A worker's answer as bytes, pickled as plain tuples with dates as day numbers: a slotted
+    """A worker's answer (one chunk of it) as bytes, pickled as plain tuples with dates as day numbers: a slotted
     dataclass pickles through Python code, and a date as a class and its state, several times
     the cost of checking the row. The rare findings stay objects."""
     packed: list[Any] = []
@@ -304,9 +314,14 @@ def pack(checks: list[RowCheck]) -> bytes:
 
 def unpack(data: bytes) -> list[RowCheck]:
     """What pack packed."""
+    return unpack_items(pickle.loads(data))  # noqa: S301 - our own worker's answer
+
+
+def unpack_items(items: list[Any]) -> list[RowCheck]:
+    """What pack packed, once unpickled."""
     names = tuple(FIELDS)
     checks: list[RowCheck] = []
-    for item in pickle.loads(data):  # noqa: S301 - our own worker's answer
+    for item in items:
         if type(item) is tuple:
             values, findings, later, nik = item
             values[_BORN] = _undo_day(values[_BORN])
@@ -345,9 +360,12 @@ def dumps(value: Any) -> bytes:
 
 def _main() -> int:
     gc.disable()  # as in the importer (importer.paused_gc): its rows make no cycles
-    rows, layout, ctx = pickle.loads(sys.stdin.buffer.read())  # noqa: S301 - from our importer
-    sys.stdout.buffer.write(pack(check_rows(rows, layout, ctx)))
-    sys.stdout.buffer.flush()
+    request = sys.stdin.buffer.read()
+    rows, layout, ctx, chunk = pickle.loads(request)  # noqa: S301 - from our importer
+    out = sys.stdout.buffer
+    for start in range(0, len(rows), chunk):
+        out.write(pack(check_rows(rows[start : start + chunk], layout, ctx)))
+        out.flush()  # the importer asks the store about these rows while this checks the next
     return 0
 
 
