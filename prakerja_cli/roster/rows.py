@@ -15,10 +15,12 @@ import gc
 import io
 import os
 import pickle
+import queue
 import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -37,12 +39,15 @@ RowCheck = Checked | str | None
 #: Rows a worker process must have to be worth its start (~0.2 s: an interpreter and the
 #: validation modules): a row's checks take ~30 us, so a share below this is checked at home.
 MIN_SHARE = 10_000
-#: What rows cost, measured on the 100k-row benchmark roster (µs a row): here, checking a row and
+#: What rows cost, fitted on the 100k-row benchmark roster (µs a row): here, checking a row and
 #: asking the store about it (own), or unpacking a worker's verdict and asking (handed); in a
-#: worker, checking and packing; and a worker's start (µs).
-_OWN_US, _HANDED_US, _WORKER_US, _START_US = 42, 18, 34, 200_000
-#: Rows a worker answers at a time.
+#: worker, reading, checking and packing; and a worker's start with its request (µs). At 2 cores
+#: this keeps ~48 % of the rows here: 45-56 % all measured alike (2.54-2.60 s for the checks and
+#: the store questions), 31 % or 65 % took 0.3 s more.
+_OWN_US, _HANDED_US, _WORKER_US, _START_US = 36, 13, 40, 350_000
+#: Rows a worker answers at a time, and the most bytes such an answer may take.
 _CHUNK = 2000
+_MAX_CHUNK_BYTES = 1 << 28
 
 _TOTAL_ROW = re.compile(r"^\s*(jumlah|total|grand total|sub ?total)\b", re.IGNORECASE)
 _IDENTIFYING = re.compile(r"\d{8}")
@@ -211,11 +216,18 @@ WORKER_TIMEOUT = 600.0
 
 
 class _Worker:
-    """One worker process checking one share of the rows."""
+    """One worker process checking one share of the rows. Its answer is read by a thread as it
+    comes (a chunk is ~0.5 MB, a pipe holds 64 KiB: unread, the worker would stop at its first
+    chunk until this process asks for it) and handed over whole chunks at a time."""
 
-    def __init__(self, proc: subprocess.Popen[bytes] | None, feeder: threading.Thread | None):
+    def __init__(
+        self,
+        proc: subprocess.Popen[bytes] | None = None,
+        threads: tuple[threading.Thread, ...] = (),
+    ) -> None:
         self.proc = proc
-        self.feeder = feeder
+        self.threads = threads
+        self.chunks: queue.Queue[bytes | None] = queue.Queue()
 
     @classmethod
     def start(cls, rows: Sequence[list[Any]], layout: Layout, ctx: ValidationContext) -> _Worker:
@@ -233,54 +245,72 @@ class _Worker:
                 env=child_environment(),
             )
         except Exception:  # no interpreter to start, or a context that does not pickle
-            return cls(None, None)
-        assert proc.stdin is not None
-        # Fed from a thread: the worker reads its request while this process checks its share.
+            return cls()
+        assert proc.stdin is not None and proc.stdout is not None
+        worker = cls(proc)
+        # The worker reads its request while this process checks its own share.
         feeder = threading.Thread(target=_feed, args=(proc.stdin, request), daemon=True)
-        feeder.start()
-        return cls(proc, feeder)
+        reader = threading.Thread(target=_drain, args=(proc.stdout, worker.chunks), daemon=True)
+        worker.threads = (feeder, reader)
+        for thread in worker.threads:
+            thread.start()
+        return worker
 
     def answers(self, expected: int) -> Iterator[list[RowCheck]]:
         """The worker's answer in chunks, in order, until it ends, fails, answers more than
         `expected` rows or takes longer than WORKER_TIMEOUT in all; the rows it did not answer
         are then checked by the caller."""
-        if self.proc is None or self.proc.stdout is None:
+        if self.proc is None:
             return
-        stream = self.proc.stdout
-        watchdog = threading.Timer(WORKER_TIMEOUT, self.proc.kill)
-        watchdog.start()
-        try:
-            while expected > 0:
-                try:
-                    part = unpack_items(pickle.load(stream))  # noqa: S301 - our own worker
-                except Exception:  # the end, or a worker that died mid-answer
+        deadline = time.monotonic() + WORKER_TIMEOUT
+        while expected > 0:
+            try:
+                body = self.chunks.get(timeout=max(0.0, deadline - time.monotonic()))
+                if body is None:  # the worker's end (early, when rows are still expected)
                     return
-                if len(part) > expected:
-                    return
-                expected -= len(part)
-                yield part
-        finally:
-            watchdog.cancel()
+                part = unpack(body)
+            except Exception:  # too slow, or an answer that is not one
+                return
+            if len(part) > expected:
+                return
+            expected -= len(part)
+            yield part
 
     def stop(self) -> None:
-        if self.proc is not None:
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait()
-            if self.proc.stdout is not None:
-                self.proc.stdout.close()
-        if self.feeder is not None:
-            self.feeder.join()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for thread in self.threads:
+            thread.join()  # the reader sees the end of the dead worker's output
+        if self.proc is not None and self.proc.stdout is not None:
+            self.proc.stdout.close()
 
 
 def _feed(stream: IO[bytes], request: bytes) -> None:
     try:
         stream.write(request)
     except OSError:
-        pass  # the worker ended early: result() sees it
+        pass  # the worker ended early: answers() sees it
     finally:
         with contextlib.suppress(OSError):
             stream.close()
+
+
+def _drain(stream: IO[bytes], chunks: queue.Queue[bytes | None]) -> None:
+    """Whole chunks (an 8-byte length, then the pickle) as the worker writes them; None last."""
+    try:
+        while len(head := stream.read(8)) == 8:
+            size = int.from_bytes(head, "big")
+            if size > _MAX_CHUNK_BYTES:
+                break  # not one of our chunks (a chunk of 2,000 rows is ~0.5 MB)
+            body = stream.read(size)
+            if len(body) != size:
+                break  # cut short: the worker died mid-chunk
+            chunks.put(body)
+    except Exception:  # noqa: S110 - a broken pipe or a closed stream: the end, said below
+        pass
+    finally:
+        chunks.put(None)
 
 
 _BORN = tuple(FIELDS).index("birth_date")
@@ -288,8 +318,8 @@ _NIK = tuple(FIELDS).index("nik")
 
 
 def pack(checks: list[RowCheck]) -> bytes:
-    """A worker's answer (one chunk of it) as bytes, pickled as plain tuples with dates as day numbers: a slotted
-    dataclass pickles through Python code, and a date as a class and its state, several times
+    """A chunk of a worker's answer as bytes, pickled as plain tuples with dates as day numbers:
+    a slotted dataclass pickles through Python code, and a date as a class and its state, several times
     the cost of checking the row. The rare findings stay objects."""
     packed: list[Any] = []
     for check in checks:
@@ -364,7 +394,9 @@ def _main() -> int:
     rows, layout, ctx, chunk = pickle.loads(request)  # noqa: S301 - from our importer
     out = sys.stdout.buffer
     for start in range(0, len(rows), chunk):
-        out.write(pack(check_rows(rows[start : start + chunk], layout, ctx)))
+        body = pack(check_rows(rows[start : start + chunk], layout, ctx))
+        out.write(len(body).to_bytes(8, "big"))
+        out.write(body)
         out.flush()  # the importer asks the store about these rows while this checks the next
     return 0
 
