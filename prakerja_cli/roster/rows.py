@@ -1,8 +1,9 @@
 """What each row of a roster decides on its own: whether it is an applicant's row at all, and every
 check of its cells that needs no store (core.validate.check_form). Pure, so a big file is checked
 on every core: the importer's process takes the first share of the rows and worker processes
-(`python -m prakerja_cli.roster.rows`, one pickled request on stdin, one pickled reply on stdout)
-take the others; the importer then asks the store about each row, in file order.
+(`python -P -m prakerja_cli.roster.rows`, one pickled request on stdin, the verdicts back on
+stdout in chunks of _CHUNK rows) take the others; the importer asks the store about each row in
+file order, as its verdict comes (checks_in_order).
 
 A worker that cannot start or fails leaves its share to the importer's process: the same checks
 run there, so the result is the same, only slower.
@@ -36,8 +37,9 @@ TOTAL = "total"
 NOT_APPLICANT = "not_applicant"
 RowCheck = Checked | str | None
 
-#: Rows a worker process must have to be worth its start (~0.2 s: an interpreter and the
-#: validation modules): a row's checks take ~30 us, so a share below this is checked at home.
+#: Rows a worker process must have to be worth its start (~0.35 s: an interpreter, the
+#: validation modules and its request): a row's checks take ~30 us, so by default a file needs
+#: twice this for a worker at all.
 MIN_SHARE = 10_000
 #: What rows cost, fitted on the 100k-row benchmark roster (µs a row): here, checking a row and
 #: asking the store about it (own), or unpacking a worker's verdict and asking (handed); in a
