@@ -262,3 +262,34 @@ def test_shares_cover_every_row_once_and_none_is_empty(count: int, shares: int) 
     assert all(a < b for a, b in pairwise(bounds))
     # The importer keeps rows to check while the workers start (about 6,400), or its even share.
     assert bounds[1] >= min(6000, count // shares)
+
+
+def _workers_running() -> int:
+    """Worker processes on this machine (their command line names the module)."""
+    count = 0
+    for proc in Path("/proc").iterdir():
+        try:
+            if b"prakerja_cli.roster.rows" in (proc / "cmdline").read_bytes():
+                count += 1
+        except OSError:
+            continue
+    return count
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts workers through /proc")
+def test_ctrl_c_while_workers_check_ends_them_and_stores_nothing(
+    office: Path, tmp_path: Path
+) -> None:
+    from terminal import Terminal
+
+    before = _workers_running()
+    roster = write_csv(tmp_path / "big.csv", [person(i) for i in range(1, 30_001)])
+    terminal = Terminal(["roster", "import", str(roster), "--jobs", "2"], office)
+    terminal.expect(r"Membaca daftar\s.*\d+%")  # the rows are being checked
+    terminal.interrupt()
+    code, screen = terminal.close(timeout=60)
+    assert code == 130, screen
+    assert "Dibatalkan" in screen and "Traceback" not in screen
+    with sqlite3.connect(office / "prakerja.db") as conn:
+        assert conn.execute("SELECT count(*) FROM applicants").fetchone()[0] == 0
+    assert _workers_running() == before
