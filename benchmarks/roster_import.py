@@ -13,7 +13,7 @@ forms offices type them, dates as date cells, a few percent of rows with the usu
         with `--jobs 1`
 
 Targets: (c) <= 3x (a); (d) <= 3x (b); peak memory of (c) <= 500 MB at 100k rows (the importer's
-process; a worker process checking rows is another ~100 MB of its own). Office set-up (`prakerja
+process; a worker process checking half the rows peaked at another 94 MB of its own). Office set-up (`prakerja
 init`, ~90k region codes) and file generation are not timed.
 
 Run from the project root with the virtualenv active:

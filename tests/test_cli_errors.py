@@ -138,6 +138,9 @@ def test_a_folder_given_for_a_file_is_named_as_a_folder(
         # Was cut to 1000 without a word, then click's English "5000 is not in the range".
         (["sync", "--batch-size", "5000"], "--batch-size harus antara 1 dan 1000 (tertulis 5000).",
          "Lihat opsi dan contohnya: `prakerja sync --help`."),
+        # A bound on one side only was "Nilai --jobs tidak sah (0 is not in the range x>=1.)".
+        (["roster", "import", "r.xlsx", "--jobs", "0"], "--jobs paling kecil 1 (tertulis 0).",
+         "Lihat opsi dan contohnya: `prakerja roster import --help`."),
         (["applicants", "lst"], "Perintah lst tidak dikenal.",
          "Mungkin maksudnya list. Lihat juga `prakerja applicants --help`."),
         (["register", "--name", "Siti", "Aminah"], "Ada kata yang tidak dikenali: Aminah.",

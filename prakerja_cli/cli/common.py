@@ -132,7 +132,6 @@ def emit_json(document: Any) -> None:
     pieces.append("\n")
     write("".join(pieces))
     (sys.stdout if buffer is None else buffer).flush()
-    _Invocation.json_emitted = True
 
 
 _JSON_CHUNK = 1 << 16
@@ -223,7 +222,8 @@ def parser_error(exc: Any) -> ParserError | None:
         return ParserError(key, hint="hint.parser_help", **params)
     if kind == "BadParameter" and param is not None and (match := _OUT_OF_RANGE.fullmatch(message)):
         low, high = getattr(param.type, "min", None), getattr(param.type, "max", None)
-        key = "error.parser_range" if low is not None and high is not None else "error.parser_value"
+        bounds = {(True, True): "range", (True, False): "min", (False, True): "max"}
+        key = "error.parser_" + bounds.get((low is not None, high is not None), "value")
         return ParserError(key, hint="hint.parser_help", value=match[1], low=low, high=high,
                            detail=message, **params)  # fmt: skip
     if kind == "BadParameter" and param is not None:

@@ -86,6 +86,8 @@ FIELDS: dict[str, bool] = {
     "social_assistance": False,
     "training": False,
 }
+#: Every field: a whole form, as a roster row or a finished desk form answers it.
+_ALL_FIELDS = frozenset(FIELDS)
 
 
 @dataclass(slots=True)
@@ -337,7 +339,7 @@ def validate_applicant(
     numeric_cells: frozenset[str] = frozenset(),
 ) -> Validated:
     """Validate a whole applicant form (raw values keyed by FIELDS names)."""
-    return _validate(form, ctx, numeric_cells, answered=frozenset(FIELDS))
+    return _validate(form, ctx, numeric_cells, answered=_ALL_FIELDS)
 
 
 def validate_answered(form: dict[str, Any], ctx: ValidationContext) -> Validated:
@@ -366,9 +368,6 @@ def _remembered(
     return value, found
 
 
-_ALL_FIELDS = frozenset(FIELDS)
-
-
 @dataclass(slots=True)
 class Checked:
     """What a form shows on its own, before the store is asked (check_form): each field's value
@@ -386,7 +385,7 @@ def check_form(
     form: dict[str, Any],
     ctx: ValidationContext,
     numeric_cells: frozenset[str] = frozenset(),
-    answered: frozenset[str] = frozenset(FIELDS),
+    answered: frozenset[str] = _ALL_FIELDS,
 ) -> Checked:
     """Every check of a form that needs no store: reads only ctx's rules, today, regions, places
     and memo (never find_live_nik, kk_members or similar_records)."""
@@ -424,7 +423,7 @@ def check_form(
 
 
 def check_against_store(
-    checked: Checked, ctx: ValidationContext, answered: frozenset[str] = frozenset(FIELDS)
+    checked: Checked, ctx: ValidationContext, answered: frozenset[str] = _ALL_FIELDS
 ) -> Validated:
     """A checked form against the store (duplicates, the KK's members, similar records), and
     the age its NIK shows while no birth date is answered: the whole validation's findings, in

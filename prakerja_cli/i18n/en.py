@@ -275,6 +275,8 @@ MESSAGES: dict[str, str] = {
     "error.parser_missing_option": "Option {option} is required.",
     "error.parser_missing_argument": "{option} is missing after `{command}`.",
     "error.parser_range": "{option} must be between {low} and {high} (given {value}).",
+    "error.parser_min": "{option} must be at least {low} (given {value}).",
+    "error.parser_max": "{option} must be at most {high} (given {value}).",
     "error.parser_number": "{option} must be a number.",
     "error.parser_value": "The value of {option} is not valid ({detail}).",
     "error.parser_needs_value": "Option {option} needs a value after it.",

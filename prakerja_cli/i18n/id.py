@@ -270,6 +270,8 @@ MESSAGES: dict[str, str] = {
     "error.parser_missing_option": "Opsi {option} wajib diisi.",
     "error.parser_missing_argument": "{option} belum ditulis sesudah `{command}`.",
     "error.parser_range": "{option} harus antara {low} dan {high} (tertulis {value}).",
+    "error.parser_min": "{option} paling kecil {low} (tertulis {value}).",
+    "error.parser_max": "{option} paling besar {high} (tertulis {value}).",
     "error.parser_number": "{option} harus berupa angka.",
     "error.parser_value": "Nilai {option} tidak sah ({detail}).",
     "error.parser_needs_value": "Opsi {option} perlu diikuti nilainya.",

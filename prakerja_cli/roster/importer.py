@@ -53,9 +53,9 @@ if TYPE_CHECKING:
 
 
 class Progress(Protocol):
-    """How far an import is: `done` of `total` rows checked (phase "check"), then, while the
-    rows are compared with the store and stored (phase "store"), `done` of `total` records
-    written; `total` None while the count is not known yet."""
+    """How far an import is: `done` of `total` rows checked and compared with the store (phase
+    "check"), then, while similar records are looked for and the records written (phase
+    "store"), `done` of `total` records written; `total` None while the count is not known."""
 
     def __call__(self, done: int, total: int | None, phase: str = "check") -> None: ...
 

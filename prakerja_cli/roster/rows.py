@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import io
 import os
 import pickle
 import queue
@@ -30,6 +29,7 @@ from typing import IO, Any
 from prakerja_cli.core.fields import blank
 from prakerja_cli.core.nik import NikInfo
 from prakerja_cli.core.validate import FIELDS, Checked, ValidationContext, check_form
+from prakerja_cli.roster.sandbox import child_environment, pickled
 
 #: A row's verdict before the store is asked: None (a blank row), TOTAL (a total line), NOT_APPLICANT
 #: (a title, a section heading, column numbers, a signature line), or its Checked form.
@@ -50,6 +50,7 @@ _OWN_US, _HANDED_US, _WORKER_US, _START_US = 36, 13, 40, 350_000
 #: Rows a worker answers at a time, and the most bytes such an answer may take.
 _CHUNK = 2000
 _MAX_CHUNK_BYTES = 1 << 28
+_NO_NUMBERS: frozenset[str] = frozenset()
 
 _TOTAL_ROW = re.compile(r"^\s*(jumlah|total|grand total|sub ?total)\b", re.IGNORECASE)
 _IDENTIFYING = re.compile(r"\d{8}")
@@ -145,8 +146,7 @@ def iter_checks(
             for name, value in form.items()
             if isinstance(value, (int, float)) and not isinstance(value, bool)
         ]
-        numeric = frozenset(number_cells) if number_cells else frozenset()
-        yield check_form(form, ctx, numeric)
+        yield check_form(form, ctx, frozenset(number_cells) if number_cells else _NO_NUMBERS)
 
 
 def cores() -> int:
@@ -233,10 +233,8 @@ class _Worker:
 
     @classmethod
     def start(cls, rows: Sequence[list[Any]], layout: Layout, ctx: ValidationContext) -> _Worker:
-        from prakerja_cli.roster.sandbox import child_environment
-
         try:
-            request = dumps((list(rows), layout, ctx, _CHUNK))
+            request = pickled((list(rows), layout, ctx, _CHUNK))
             proc = subprocess.Popen(
                 # -P: not the current folder first on sys.path (see roster/sandbox.py).
                 [sys.executable, "-P", "-m", "prakerja_cli.roster.rows"],
@@ -320,9 +318,9 @@ _NIK = tuple(FIELDS).index("nik")
 
 
 def pack(checks: list[RowCheck]) -> bytes:
-    """A chunk of a worker's answer as bytes, pickled as plain tuples with dates as day numbers:
-    a slotted dataclass pickles through Python code, and a date as a class and its state, several times
-    the cost of checking the row. The rare findings stay objects."""
+    """A chunk of a worker's answer as bytes, pickled as plain tuples with dates as day
+    numbers: a slotted dataclass pickles through Python code, and a date as a class and its
+    state, several times the cost of checking the row. The rare findings stay objects."""
     packed: list[Any] = []
     for check in checks:
         if isinstance(check, Checked):
@@ -341,19 +339,14 @@ def pack(checks: list[RowCheck]) -> bytes:
             )  # fmt: skip
         else:
             packed.append(check)
-    return dumps(packed)
+    return pickled(packed)
 
 
 def unpack(data: bytes) -> list[RowCheck]:
     """What pack packed."""
-    return unpack_items(pickle.loads(data))  # noqa: S301 - our own worker's answer
-
-
-def unpack_items(items: list[Any]) -> list[RowCheck]:
-    """What pack packed, once unpickled."""
     names = tuple(FIELDS)
     checks: list[RowCheck] = []
-    for item in items:
+    for item in pickle.loads(data):  # noqa: S301 - our own worker's answer
         if type(item) is tuple:
             values, findings, later, nik = item
             values[_BORN] = _undo_day(values[_BORN])
@@ -378,16 +371,6 @@ def _day(value: Any) -> Any:
 
 def _undo_day(value: Any) -> Any:
     return date.fromordinal(value) if type(value) is int else value[0]
-
-
-def dumps(value: Any) -> bytes:
-    """Pickled without the memo: nothing here is shared or recursive, and the memo's bookkeeping
-    is most of the cost of pickling many small tuples and lists."""
-    buffer = io.BytesIO()
-    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    pickler.fast = True
-    pickler.dump(value)
-    return buffer.getvalue()
 
 
 def _main() -> int:

@@ -345,22 +345,23 @@ def _work(
         workbook.close()
 
 
-def _pickled(answer: tuple[Any, ...]) -> bytes:
-    """`answer` pickled without the memo: a sheet's 1.5M strings are each written once, and
-    the memo's bookkeeping was 0.36 s of 0.50 s for 100k rows x 15 columns. Answers hold no
-    object twice and no cycle, which is what the memo is for."""
+def pickled(value: Any) -> bytes:
+    """`value` pickled without the memo, for a child's answer (here, and the row workers' of
+    roster/rows.py): a sheet's 1.5M strings are each written once, and the memo's bookkeeping
+    was 0.36 s of 0.50 s for 100k rows x 15 columns. Answers hold no object twice and no cycle,
+    which is what the memo is for."""
     data = io.BytesIO()
     pickler = pickle.Pickler(data, protocol=pickle.HIGHEST_PROTOCOL)
     # Documented as deprecated since Python 3.0 yet never warned about; were it ever removed,
     # the answer would only be slower.
     with contextlib.suppress(AttributeError):
         pickler.fast = True
-    pickler.dump(answer)
+    pickler.dump(value)
     return data.getvalue()
 
 
 def _send(out: IO[bytes], answer: tuple[Any, ...]) -> None:
-    out.write(_pickled(answer))
+    out.write(pickled(answer))
     out.flush()
 
 
