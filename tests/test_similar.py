@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rosters import person, write_xlsx
+from rosters import person, write_csv, write_xlsx
 
 from prakerja_cli.core.findings import Code
 from prakerja_cli.core.similar import SIMILAR_FROM, Candidate, possible_duplicate, similarity
@@ -123,6 +123,61 @@ def test_roster_rows_are_compared_with_the_store_and_with_each_other(
     with sqlite3.connect(office / "prakerja.db") as conn:
         flagged = {n for (n,) in conn.execute("SELECT nik FROM applicants WHERE status='flagged'")}
     assert {nik(32), nik(34)} <= flagged and nik(35) not in flagged
+
+
+def test_rows_compared_a_chunk_at_a_time_find_what_one_pass_over_the_file_finds(
+    office: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import compares its rows with similar records a chunk at a time while later rows are
+    still checked: the store's candidates of a block are then found by several chunks, and a
+    row's earlier rows lie in earlier chunks. Chunks of 7 rows must find exactly what one pass
+    over the whole file finds, ties between equally similar candidates included."""
+    from prakerja_cli.office import open_workspace
+    from prakerja_cli.roster import importer
+
+    # The second file has a day of its own: those rows can only be like earlier rows.
+    days = [date(1990, 8, 17), date(1991, 2, 3), date(1992, 11, 30), date(1993, 5, 5)]
+    names = ["Siti Nurhaliza", "Siti Nurhalizah", "Nurhaliza Siti", "Agus Salim", "Agus Halim",
+             "Rina Wati", "Rina Watti", "Joko Susilo"]  # fmt: skip
+
+    def people(first: int, count: int, spread: int) -> list[dict[str, Any]]:
+        return [
+            person(i, NIK=nik(i, days[i % spread]), **{"Tgl Lahir": days[i % spread], "L/P": "P",
+                   "Nama Sesuai KTP": names[i * 7 % len(names)], "No. KK": f"32730101011{i % 23:05d}"})
+            for i in range(first, first + count)
+        ]  # fmt: skip
+
+    # A tie: two stored records alike (twins[1] registered first). The file's first row finds
+    # twins[1] through its KK; only the last row's kecamatan finds twins[0]. Both ways of
+    # comparing must name the earlier registration, whatever order they found the two in.
+    day, coblong = date(1989, 4, 4), {"Kecamatan": "Coblong", "Desa/Kelurahan": "Dago"}
+    twins = [
+        person(i, NIK=nik(900 + i, day), **coblong, **{"Tgl Lahir": day, "L/P": "P",
+               "Nama Sesuai KTP": "Dewi Lestari", "No. KK": f"327302010110{i:04d}"})
+        for i in (1, 2)
+    ]  # fmt: skip
+    first = write_csv(tmp_path / "a.csv", [*people(1, 60, 3), twins[1], twins[0]])
+    stored = invoke(["roster", "import", str(first), "--json"])
+    assert stored.exit_code == 0, stored.stdout
+    by_kk = person(500, NIK=nik(950, day), **{"Tgl Lahir": day, "L/P": "P",
+                   "No. KK": twins[1]["No. KK"], "Nama Sesuai KTP": "Joko Susilo"})  # fmt: skip
+    last = person(501, NIK=nik(951, day), **coblong, **{"Tgl Lahir": day, "L/P": "P",
+                  "Nama Sesuai KTP": "Dewi Lestari", "No. KK": "3273020101109999"})  # fmt: skip
+    path = write_csv(tmp_path / "b.csv", [by_kk, *people(100, 300, 4), last])
+
+    def findings(chunk: int) -> list[list[tuple[str, dict[str, Any]]]]:
+        monkeypatch.setattr(importer, "_SIMILAR_CHUNK", chunk)
+        result = importer.import_roster(open_workspace(), path, dry_run=True, jobs=1)
+        return [[(str(f.code), f.params) for f in r.findings] for r in result.rows]
+
+    whole, chunked = findings(10**9), findings(7)
+    assert chunked == whole
+    near = [p for row in whole for code, p in row if code == "POSSIBLE_DUPLICATE"]
+    # Both kinds are there: a stored record (found by several chunks) and an earlier row.
+    assert sum("registration_number" in p for p in near) > 50
+    assert sum(p.get("variant") == "row" for p in near) > 50
+    (tie,) = [p for code, p in whole[-1] if code == "POSSIBLE_DUPLICATE"]
+    assert tie["registration_number"].endswith("-000061")  # twins[1], stored first
 
 
 def test_candidates_come_from_index_seeks_not_a_scan(office: Path) -> None:

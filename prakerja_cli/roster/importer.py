@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 
 class Progress(Protocol):
     """How far an import is: `done` of `total` rows checked and compared with the store (phase
-    "check"), then, while similar records are looked for and the records written (phase
+    "check"; similar records are looked for meanwhile), then, while the records are written (phase
     "store"), `done` of `total` records written; `total` None while the count is not known."""
 
     def __call__(self, done: int, total: int | None, phase: str = "check") -> None: ...
@@ -67,6 +67,8 @@ _INSERT_CHUNK = 5000
 #: default 2 MB their pages keep spilling and inserting 100k rows takes ~1.5x as long.
 _IMPORT_CACHE_KIB = 32768
 _ID = store.NEW_COLUMNS.index("id")
+#: Rows compared with similar records at a time, while the later rows are checked.
+_SIMILAR_CHUNK = 2000
 #: How often (rows) the import reports its progress.
 _PROGRESS_EVERY = 1000
 #: Sheets searched for a header when --sheet is not given (each may be as big as the limits).
@@ -378,6 +380,8 @@ def import_roster(
     )
     seen: dict[str, int] = {}
     results: list[RowResult] = []
+    similar = _Similar(ws.db)
+    deciding = 0  # results[deciding:] are not yet compared with similar records
     total = len(data)
     layout = Layout(tuple(header.columns.items()), combined)
     # --jobs N splits even a small file; by default, one process per CPU for a big file. Never
@@ -443,45 +447,70 @@ def import_roster(
             results.append(
                 RowResult(number, cells, outcome, findings, validated, number_of, changed)
             )
+            if len(results) - deciding >= _SIMILAR_CHUNK:
+                similar.mark(results[deciding:])
+                deciding = len(results)
+    similar.mark(results[deciding:])
     if progress is not None:
         progress(total, total)
-        if not dry_run:  # similar records, then the records written: a few seconds at 100k rows
+        if not dry_run:  # the records written: a few seconds at 100k rows
             progress(0, None, "store")
-    mark_possible_duplicates(ws.db, results)
     result = ImportResult(path.name, chosen.name, book.sha256, header, first_data, results, dry_run)
     if not dry_run:
         _store(ws, result, known_records, purged, progress)
     return result
 
 
-def mark_possible_duplicates(db: Database, results: list[RowResult]) -> None:
-    """POSSIBLE_DUPLICATE (core/similar.py) on the rows about to be stored: against the store's
-    records (one bulk look-up through the indexes) and the file's earlier rows. A warned row is
-    stored flagged, as any warning makes it."""
-    keyed = [
-        (r, key)
-        for r in results
-        if r.outcome in ("stored", "warned")
-        and r.validated is not None
-        and (key := key_of(r.validated.values)) is not None
-    ]
-    if not keyed:
-        return
-    # Stored records and the file's earlier rows, by block: a row meets only its few candidates.
-    by_block: dict[tuple[str, str], list[Candidate]] = {}
-    for other in store.similar_records_bulk(db, (key for _, key in keyed)):
-        for block in blocks(other.birth_date, other.district, other.kk):
-            by_block.setdefault(block, []).append(other)
-    for r, (born, district, kk) in keyed:
-        values = r.validated.values if r.validated is not None else {}
-        mine = blocks(born, district, kk)
-        candidates = [other for block in mine for other in by_block.get(block, ())]
-        if candidates and (found := possible_duplicate(values, candidates)):
-            r.findings.extend(found)
-            r.outcome = "warned"
-        row = Candidate(values["nik"], values["name"], born, district, kk, row=r.row)
-        for block in mine:
-            by_block.setdefault(block, []).append(row)
+class _Similar:
+    """POSSIBLE_DUPLICATE (core/similar.py) on the rows about to be stored, a chunk at a time as
+    the import decides them: against the store's records (looked up in bulk through the indexes,
+    each (birth date, kecamatan, KK) once) and the file's earlier rows. A warned row is stored
+    flagged, as any warning makes it. Done while workers still check later rows, so that this
+    process, which asks the store about every row in order, has less left when they finish."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        # By block: the store's records (in registration-number order, so that a tie between two
+        # of them names the same one whichever chunk found it), then the file's earlier rows.
+        self.stored: dict[tuple[str, str], list[Candidate]] = {}
+        self.rows: dict[tuple[str, str], list[Candidate]] = {}
+        self.asked: set[tuple[str, str | None, str | None]] = set()
+        self.found: set[str | None] = set()  # registration numbers of the store's records held
+
+    def mark(self, results: list[RowResult]) -> None:
+        keyed = [
+            (r, key)
+            for r in results
+            if r.outcome in ("stored", "warned")
+            and r.validated is not None
+            and (key := key_of(r.validated.values)) is not None
+        ]
+        wanted = {key for _, key in keyed} - self.asked
+        self.asked |= wanted
+        touched: set[tuple[str, str]] = set()
+        for other in store.similar_records_bulk(self.db, wanted) if wanted else ():
+            if other.registration_number in self.found:
+                continue  # found again through another of its blocks
+            self.found.add(other.registration_number)
+            for block in blocks(other.birth_date, other.district, other.kk):
+                self.stored.setdefault(block, []).append(other)
+                touched.add(block)
+        for block in touched:
+            self.stored[block].sort(key=lambda c: c.registration_number or "")
+        for r, (born, district, kk) in keyed:
+            values = r.validated.values if r.validated is not None else {}
+            mine = blocks(born, district, kk)
+            candidates = [
+                other
+                for block in mine
+                for other in (*self.stored.get(block, ()), *self.rows.get(block, ()))
+            ]
+            if candidates and (found := possible_duplicate(values, candidates)):
+                r.findings.extend(found)
+                r.outcome = "warned"
+            row = Candidate(values["nik"], values["name"], born, district, kk, row=r.row)
+            for block in mine:
+                self.rows.setdefault(block, []).append(row)
 
 
 def _store(

@@ -41,12 +41,12 @@ RowCheck = Checked | str | None
 #: validation modules and its request): a row's checks take ~30 us, so by default a file needs
 #: twice this for a worker at all.
 MIN_SHARE = 10_000
-#: What rows cost, fitted on the 100k-row benchmark roster (µs a row): here, checking a row and
-#: asking the store about it (own), or unpacking a worker's verdict and asking (handed); in a
-#: worker, reading, checking and packing; and a worker's start with its request (µs). At 2 cores
-#: this keeps ~48 % of the rows here: 45-56 % all measured alike (2.54-2.60 s for the checks and
-#: the store questions), 31 % or 65 % took 0.3 s more.
-_OWN_US, _HANDED_US, _WORKER_US, _START_US = 36, 13, 40, 350_000
+#: What rows cost, fitted on the 100k-row benchmark roster (µs a row): here, checking a row,
+#: asking the store about it and comparing it with similar records (own), or unpacking a worker's
+#: verdict, asking and comparing (handed); in a worker, reading, checking and packing; and a
+#: worker's start with its request (µs). At 2 cores this keeps ~36 % of the rows here: 30-39 %
+#: all measured alike (3.7-3.9 s from the read to the end of the similar-record comparisons).
+_OWN_US, _HANDED_US, _WORKER_US, _START_US = 44, 21, 40, 350_000
 #: Rows a worker answers at a time, and the most bytes such an answer may take.
 _CHUNK = 2000
 _MAX_CHUNK_BYTES = 1 << 28
