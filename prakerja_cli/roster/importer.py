@@ -451,6 +451,7 @@ def import_roster(
                 similar.mark(results[deciding:])
                 deciding = len(results)
     similar.mark(results[deciding:])
+    del similar  # its blocks (~50 MB at 100k rows) are not needed while the records are written
     if progress is not None:
         progress(total, total)
         if not dry_run:  # the records written: a few seconds at 100k rows
@@ -463,8 +464,8 @@ def import_roster(
 
 class _Similar:
     """POSSIBLE_DUPLICATE (core/similar.py) on the rows about to be stored, a chunk at a time as
-    the import decides them: against the store's records (looked up in bulk through the indexes,
-    each (birth date, kecamatan, KK) once) and the file's earlier rows. A warned row is stored
+    the import decides them: against the store's records (looked up in bulk through the indexes)
+    and the file's earlier rows. A warned row is stored
     flagged, as any warning makes it. Done while workers still check later rows, so that this
     process, which asks the store about every row in order, has less left when they finish."""
 
@@ -473,8 +474,10 @@ class _Similar:
         # By block: the store's records (in registration-number order, so that a tie between two
         # of them names the same one whichever chunk found it), then the file's earlier rows.
         self.stored: dict[tuple[str, str], list[Candidate]] = {}
-        self.rows: dict[tuple[str, str], list[Candidate]] = {}
-        self.asked: set[tuple[str, str | None, str | None]] = set()
+        # The file's rows by their blocks' hashes, as the rows themselves: one small entry a row
+        # while the rest of the file is checked (a hash shared by another block only adds a
+        # candidate that possible_duplicate passes over: it compares the day and the block).
+        self.rows: dict[int, list[RowResult]] = {}
         self.found: set[str | None] = set()  # registration numbers of the store's records held
 
     def mark(self, results: list[RowResult]) -> None:
@@ -485,8 +488,7 @@ class _Similar:
             and r.validated is not None
             and (key := key_of(r.validated.values)) is not None
         ]
-        wanted = {key for _, key in keyed} - self.asked
-        self.asked |= wanted
+        wanted = {key for _, key in keyed}  # nearly one per row: not worth remembering
         touched: set[tuple[str, str]] = set()
         for other in store.similar_records_bulk(self.db, wanted) if wanted else ():
             if other.registration_number in self.found:
@@ -500,17 +502,23 @@ class _Similar:
         for r, (born, district, kk) in keyed:
             values = r.validated.values if r.validated is not None else {}
             mine = blocks(born, district, kk)
-            candidates = [
-                other
-                for block in mine
-                for other in (*self.stored.get(block, ()), *self.rows.get(block, ()))
-            ]
+            near = [hash(block) for block in mine]
+            candidates: list[Candidate] = []
+            for block, at in zip(mine, near, strict=True):
+                candidates += self.stored.get(block, ())
+                candidates += map(_candidate, self.rows.get(at, ()))
             if candidates and (found := possible_duplicate(values, candidates)):
                 r.findings.extend(found)
                 r.outcome = "warned"
-            row = Candidate(values["nik"], values["name"], born, district, kk, row=r.row)
-            for block in mine:
-                self.rows.setdefault(block, []).append(row)
+            for at in near:
+                self.rows.setdefault(at, []).append(r)
+
+
+def _candidate(r: RowResult) -> Candidate:
+    """An earlier row of the file as a possible duplicate of a later one."""
+    values = r.validated.values if r.validated is not None else {}
+    born, district, kk = key_of(values) or ("", None, None)
+    return Candidate(values["nik"], values["name"], born, district, kk, row=r.row)
 
 
 def _store(
