@@ -477,7 +477,7 @@ class _Similar:
         # The file's rows by their blocks' hashes, as the rows themselves: one small entry a row
         # while the rest of the file is checked (a hash shared by another block only adds a
         # candidate that possible_duplicate passes over: it compares the day and the block).
-        self.rows: dict[int, list[RowResult]] = {}
+        self.rows: dict[int, list[RowResult | Candidate]] = {}
         self.found: set[str | None] = set()  # registration numbers of the store's records held
 
     def mark(self, results: list[RowResult]) -> None:
@@ -506,7 +506,11 @@ class _Similar:
             candidates: list[Candidate] = []
             for block, at in zip(mine, near, strict=True):
                 candidates += self.stored.get(block, ())
-                candidates += map(_candidate, self.rows.get(at, ()))
+                earlier = self.rows.get(at, [])
+                for i, row in enumerate(earlier):
+                    if isinstance(row, RowResult):
+                        earlier[i] = row = _candidate(row)  # made once, then kept
+                    candidates.append(row)
             if candidates and (found := possible_duplicate(values, candidates)):
                 r.findings.extend(found)
                 r.outcome = "warned"

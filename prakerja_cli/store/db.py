@@ -60,7 +60,7 @@ def _up_to_date(conn: dbapi.Connection) -> bool:
 
 
 #: How long a writer waits for another process's transaction before giving up (ms). Desks commit
-#: in milliseconds and an import commits in chunks, so 60 s is never reached in normal use.
+#: in milliseconds and a roster import holds the lock only while it writes (~4 s at 100k rows).
 BUSY_TIMEOUT_MS = 60_000
 
 
