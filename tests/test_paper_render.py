@@ -1,7 +1,8 @@
-"""The supervisor's papers as they print: each PDF rendered to images with pdftoppm (poppler)
-and the recap workbook printed by LibreOffice headless, then looked at: nothing in the margins
-or off the page, the charts drawn, every label there. Skipped where those programs are absent
-(CI has neither); test_paper.py asserts the same papers' text with pypdf everywhere."""
+"""The supervisor's papers as they print: each PDF rendered to images with PDFium (pypdfium2,
+the engine of Chromium's PDF viewer, a wheel on every platform, so these run in CI too) and the
+recap workbook printed by LibreOffice headless, then looked at: nothing in the margins or off the
+page, the charts drawn, every label there. The LibreOffice test is skipped where it is absent
+(CI has none); test_paper.py asserts the same papers' text with pypdf everywhere."""
 
 from __future__ import annotations
 
@@ -18,9 +19,7 @@ from pypdf import PdfReader
 from tests.conftest import invoke
 from tests.test_paper import _pdf_text, _varied_store
 
-PDFTOPPM = shutil.which("pdftoppm")
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
-needs_poppler = pytest.mark.skipif(PDFTOPPM is None, reason="pdftoppm (poppler-utils) not here")
 needs_libreoffice = pytest.mark.skipif(SOFFICE is None, reason="LibreOffice not here")
 TODAY = date.today().isoformat()
 #: Rendering resolution: 1 px = 0.5 mm, enough to see a label in the margin.
@@ -29,14 +28,15 @@ DPI = 50.8
 BAR = (52, 101, 164)
 
 
-def _pages(pdf: Path, folder: Path) -> list[Any]:
-    """The pages of `pdf` as RGB images (Pillow comes with fpdf2)."""
-    from PIL import Image
+def _pages(pdf: Path) -> list[Any]:
+    """The pages of `pdf` as RGB Pillow images (Pillow comes with fpdf2), rendered by PDFium."""
+    import pypdfium2
 
-    prefix = folder / pdf.stem
-    assert PDFTOPPM is not None
-    subprocess.run([PDFTOPPM, "-r", str(DPI), "-png", str(pdf), str(prefix)], check=True)
-    return [Image.open(p).convert("RGB") for p in sorted(folder.glob(f"{pdf.stem}-*.png"))]
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        return [page.render(scale=DPI / 72).to_pil().convert("RGB") for page in document]
+    finally:
+        document.close()
 
 
 def _ink(image: Any, box: tuple[int, int, int, int]) -> int:
@@ -103,12 +103,9 @@ def papers(office: Path, tmp_path: Path) -> dict[str, Path]:
     return paths
 
 
-@needs_poppler
-def test_the_recap_pdf_keeps_to_its_page_and_draws_its_bars(
-    papers: dict[str, Path], tmp_path: Path
-) -> None:
+def test_the_recap_pdf_keeps_to_its_page_and_draws_its_bars(papers: dict[str, Path]) -> None:
     for key in ("recap", "recap_en"):
-        pages = _pages(papers[key], tmp_path)
+        pages = _pages(papers[key])
         assert len(pages) == len(PdfReader(papers[key]).pages) <= 2  # one or two A4 pages
         for number, page in enumerate(pages, 1):
             width, height = page.size
@@ -120,13 +117,10 @@ def test_the_recap_pdf_keeps_to_its_page_and_draws_its_bars(
             assert footer > 0, f"{key} page {number}: no footer"
 
 
-@needs_poppler
-def test_the_receipt_and_the_bast_keep_to_their_pages(
-    papers: dict[str, Path], tmp_path: Path
-) -> None:
+def test_the_receipt_and_the_bast_keep_to_their_pages(papers: dict[str, Path]) -> None:
     for key, ratio, side in (("receipt", 105 / 148, 6), ("receipt_en", 105 / 148, 6),
                              ("bast", 210 / 297, 17)):  # fmt: skip
-        pages = _pages(papers[key], tmp_path)
+        pages = _pages(papers[key])
         assert len(pages) == 1, key
         page = pages[0]
         width, height = page.size
@@ -185,7 +179,6 @@ def test_libreoffice_prints_the_workbook_charts_with_every_label(
         for _, label, count in sheet.iter_rows(min_row=2, values_only=True):
             assert "".join(str(label).split()) in compact, (name, label)
             assert str(count) in compact
-    if PDFTOPPM is not None:  # and the bars are there, not only their labels
-        first = _pages(printed, tmp_path)[0]
-        coloured = sum(1 for r, g, b in _rgb(first) if b > r + 40 and b > 120)
-        assert coloured > 300
+    first = _pages(printed)[0]  # and the bars are there, not only their labels
+    coloured = sum(1 for r, g, b in _rgb(first) if b > r + 40 and b > 120)
+    assert coloured > 300
