@@ -41,10 +41,11 @@ from prakerja_cli.roster.rows import (
     checks_in_order,
     cores,
 )
+from prakerja_cli.roster.writer import CACHE_KIB, Writer
 from prakerja_cli.store import applicants as store
 from prakerja_cli.store import audit
 from prakerja_cli.store.db import write
-from prakerja_cli.store.numbering import reserve_numbers
+from prakerja_cli.store.numbering import Numbers, reserve_numbers
 from prakerja_cli.store.regions import office_places, region_names
 from prakerja_cli.sync import outbox
 
@@ -63,9 +64,9 @@ class Progress(Protocol):
 #: Rows built and inserted at a time: the whole file is still one transaction, but 100k complete
 #: rows are never held at once (that added ~60 MB to the peak memory of a 100k-row import).
 _INSERT_CHUNK = 5000
-#: SQLite page cache while an import writes (KiB). Each row updates every index (11); with the
-#: default 2 MB their pages keep spilling and inserting 100k rows takes ~1.5x as long.
-_IMPORT_CACHE_KIB = 32768
+#: A roster file this big or bigger (~10,000 rows) is written by a writer process (a smaller
+#: one is written in ~1 s here, less than the writer's start would save).
+WRITER_FROM_BYTES = 1_000_000
 _ID = store.NEW_COLUMNS.index("id")
 #: Rows compared with similar records at a time, while the later rows are checked.
 _SIMILAR_CHUNK = 2000
@@ -335,13 +336,45 @@ def import_roster(
     today: date | None = None,
     progress: Progress | None = None,
     jobs: int | None = None,
+    apart: bool | None = None,
 ) -> ImportResult:
     """Validate every row of a roster and store the valid ones (see the module docstring), the
-    rows' own checks on `jobs` processes (default: one per CPU; roster/rows.py)."""
+    rows' own checks on `jobs` processes (default: one per CPU; roster/rows.py), the records
+    written by a writer process (roster/writer.py) where `apart` (default: a file of at least
+    WRITER_FROM_BYTES)."""
+    if apart is None:
+        apart = path.stat().st_size >= WRITER_FROM_BYTES if path.is_file() else False
+    writer = Writer.start(ws.office) if apart and not dry_run else None
+    try:
+        return _import(ws, path, sheet, mapping, dry_run, update, today, progress, jobs, writer)
+    finally:
+        if writer is not None:
+            writer.stop()
+
+
+def _import(
+    ws: Workspace,
+    path: Path,
+    sheet: str | None,
+    mapping: list[str] | None,
+    dry_run: bool,
+    update: bool,
+    today: date | None,
+    progress: Progress | None,
+    jobs: int | None,
+    writer: Writer | None,
+) -> ImportResult:
     overrides = parse_overrides(mapping or [])
     book = open_roster(path, sheet)
     chosen, header = choose_sheet(book, sheet, overrides)
     _refuse_missing_columns(path, header)
+    # From here the writer holds the store's write lock: what is looked up below stays true
+    # until the import commits.
+    if writer is not None and not writer.answer(("locked",)):
+        writer = None  # it could not start or lock: written in this process, as a small file is
+    source = {"source": "roster", "source_file": path.name, "source_sheet": chosen.name,
+              "source_sha256": book.sha256}  # fmt: skip
+    sent = _Sent(ws, writer, source) if writer is not None else None
 
     known_records = _Known(ws)
     purged = store.PurgedNiks(ws.db)
@@ -449,6 +482,8 @@ def import_roster(
             )
             if len(results) - deciding >= _SIMILAR_CHUNK:
                 similar.mark(results[deciding:])
+                if sent is not None:  # written by the writer while later rows are checked
+                    sent.send(results[deciding:])
                 deciding = len(results)
     similar.mark(results[deciding:])
     del similar  # its blocks (~50 MB at 100k rows) are not needed while the records are written
@@ -457,6 +492,13 @@ def import_roster(
         if not dry_run:  # the records written: a few seconds at 100k rows
             progress(0, None, "store")
     result = ImportResult(path.name, chosen.name, book.sha256, header, first_data, results, dry_run)
+    if sent is not None:
+        sent.send(results[deciding:])
+        if sent.finish(result, known_records):
+            if progress is not None:
+                progress(len(sent.created), len(sent.created), "store")
+            return result
+        sent.writer.stop()  # it failed and committed nothing: written here instead
     if not dry_run:
         _store(ws, result, known_records, purged, progress)
     return result
@@ -525,6 +567,83 @@ def _candidate(r: RowResult) -> Candidate:
     return Candidate(values["nik"], values["name"], born, district, kk, row=r.row)
 
 
+class _Sent:
+    """The new records built as the import decides them and sent to the writer process
+    (roster/writer.py), which holds the write lock from before the first look-up: the counter,
+    the stored NIKs and the purged ones cannot change meanwhile, so none of `_store`'s late checks
+    is needed. The numbers are taken from the counter here and reserved by the writer."""
+
+    def __init__(self, ws: Workspace, writer: Writer, source: dict[str, Any]) -> None:
+        self.ws, self.writer, self.source = ws, writer, source
+        self.numbers: Numbers | None = None  # at the first new record (a locked desk fails then)
+        self.first = 0
+        self.hashes = audit.NewRecordHashes(ws.db, store.NEW_COLUMNS)
+        self.stamp = store.now_iso()
+        self.created: list[str] = []
+
+    def send(self, chunk: list[RowResult]) -> None:
+        new = [r for r in chunk if r.outcome in ("stored", "warned") and r.validated is not None]
+        if not new:
+            return
+        if self.numbers is None:
+            self.numbers = Numbers(self.ws.db, self.ws.office)
+            self.first = self.numbers.issued + 1
+        given = self.numbers.take(len(new))
+        for start in range(0, len(new), _INSERT_CHUNK):
+            part = slice(start, start + _INSERT_CHUNK)
+            ids = store.new_ids(len(new[part]))
+            records = [
+                store.new_record(
+                    r.validated,
+                    self.ws.office,
+                    number,
+                    {**self.source, "source_row": r.row},
+                    self.stamp,
+                    key,
+                )
+                for r, number, key in zip(new[part], given[part], ids, strict=True)
+                if r.validated is not None
+            ]
+            for r, number in zip(new[part], given[part], strict=True):
+                r.registration_number = number  # the error report names it (STORED_AS)
+            self.hashes.add(records)  # the records as they are stored
+            self.writer.send(("insert", records))
+            self.created += (record[_ID] for record in records)
+
+    def finish(self, result: ImportResult, known_records: _Known) -> bool:
+        """The updated rows and the import's audit entry sent, then the commit; true once the
+        writer has committed."""
+        updates = [r for r in result.rows if r.outcome == "updated"]
+        for r in updates:
+            assert r.validated is not None
+            known = known_records.by_nik(r.validated.values["nik"])
+            assert known is not None  # an updated row's NIK was found stored
+            changes = _changes(self.ws, r, self.source)
+            self.writer.send(("update", known.existing.id, changes, {
+                "registration_number": known.existing.registration_number,
+                "source": result.file, "row": r.row,
+                "fields": audit.changed_fields(known.values, changes, list(FIELDS)),
+            }))  # fmt: skip
+        details = {"file": result.file, "sheet": result.sheet, "sha256": result.sha256,
+                   "stored": len(self.created), "updated": len(updates),
+                   "rejected": result.rejected}  # fmt: skip
+        count = len(self.created)
+        return self.writer.finish(
+            ("finish", self.first, count, details, self.created, self.hashes.hashes)
+        )
+
+
+def _changes(ws: Workspace, r: RowResult, source: dict[str, Any]) -> dict[str, Any]:
+    """What an updated row changes in its stored record."""
+    assert r.validated is not None
+    return {
+        **store.record_values(r.validated),
+        **source,
+        "source_row": r.row,
+        "rules": ws.config.rules,
+    }
+
+
 def _store(
     ws: Workspace,
     result: ImportResult,
@@ -537,7 +656,7 @@ def _store(
     updates = [r for r in result.rows if r.outcome == "updated"]
     source = {"source": "roster", "source_file": result.file, "source_sheet": result.sheet,
               "source_sha256": result.sha256}  # fmt: skip
-    with write(ws.db), _page_cache(ws.db, _IMPORT_CACHE_KIB):
+    with write(ws.db), _page_cache(ws.db, CACHE_KIB):
         # A desk may have registered one of these NIKs since the file was checked.
         taken = _live_niks(ws, [r.validated.values["nik"] for r in new if r.validated])
         for r in new:
@@ -580,12 +699,7 @@ def _store(
             assert r.validated is not None
             known = known_records.by_nik(r.validated.values["nik"])
             assert known is not None  # an updated row's NIK was found stored
-            changes = {
-                **store.record_values(r.validated),
-                **source,
-                "source_row": r.row,
-                "rules": ws.config.rules,
-            }
+            changes = _changes(ws, r, source)
             central = outbox.write_edit(ws.db, known.existing.id, changes)
             audit.record(ws.db, ws.office, "edit", known.existing.id, {
                 "registration_number": known.existing.registration_number,

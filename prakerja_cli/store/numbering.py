@@ -120,28 +120,53 @@ def adopt(db: Database) -> None:
 def reserve_numbers(db: Database, office: Office, count: int = 1) -> list[str]:
     """Reserve `count` consecutive registration numbers; call inside a write transaction (which
     serialises desks on one store). The file is written first: a rollback leaves a gap."""
-    name = counter_name(office.office_code, office.desk)
-    marks = read_marks() or Marks(store_id(db.conn))
-    row = db.execute("SELECT value FROM counters WHERE name = ?", [name]).fetchone()
-    issued = max(int(row[0]) if row else 0, marks.issued.get(name, 0))
-    locked = db.execute("SELECT 1 FROM meta WHERE key = ?", [UNKNOWN_META + name]).fetchone()
-    if locked is not None or name in marks.unknown:
-        raise ConfigError(
-            "error.numbering_unknown", hint="hint.numbering_unknown", desk=office.desk,
-            office=office.office_code, known=format_number(office.office_code, office.desk, issued),
-        )  # fmt: skip
-    last = issued + count
-    marks.issued[name] = last
-    marks.store = store_id(db.conn)
-    write_marks(marks)
-    db.execute(
-        "INSERT INTO counters (name, value) VALUES (?, ?) "
-        "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-        [name, last],
-    )
-    return [
-        format_number(office.office_code, office.desk, n) for n in range(last - count + 1, last + 1)
-    ]
+    numbers = Numbers(db, office)
+    given = numbers.take(count)
+    numbers.reserve()
+    return given
+
+
+class Numbers:
+    """The desk's next registration numbers, handed out block by block inside one write
+    transaction (which keeps every other allocator out until it ends) and reserved once at the
+    end: `reserve` writes the file, then the store's counter, before the caller commits. A
+    cancelled transaction that never reserved leaves the file as it was, so no gap; one that
+    reserved and then rolled back leaves a gap, never a repeat."""
+
+    def __init__(self, db: Database, office: Office) -> None:
+        self.db, self.office = db, office
+        self.name = counter_name(office.office_code, office.desk)
+        self.marks = read_marks() or Marks(store_id(db.conn))
+        row = db.execute("SELECT value FROM counters WHERE name = ?", [self.name]).fetchone()
+        issued = max(int(row[0]) if row else 0, self.marks.issued.get(self.name, 0))
+        locked = db.execute("SELECT 1 FROM meta WHERE key = ?", [UNKNOWN_META + self.name])
+        if locked.fetchone() is not None or self.name in self.marks.unknown:
+            raise ConfigError(
+                "error.numbering_unknown", hint="hint.numbering_unknown", desk=office.desk,
+                office=office.office_code,
+                known=format_number(office.office_code, office.desk, issued),
+            )  # fmt: skip
+        self.issued = self.last = issued
+
+    def take(self, count: int) -> list[str]:
+        """The next `count` numbers (not yet reserved: call `reserve` before committing)."""
+        first, self.last = self.last + 1, self.last + count
+        code, desk = self.office.office_code, self.office.desk
+        return [format_number(code, desk, n) for n in range(first, self.last + 1)]
+
+    def reserve(self) -> None:
+        """Record the numbers taken: the file first, then the store's counter."""
+        if self.last == self.issued:
+            return
+        self.marks.issued[self.name] = self.last
+        self.marks.store = store_id(self.db.conn)
+        write_marks(self.marks)
+        self.db.execute(
+            "INSERT INTO counters (name, value) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            [self.name, self.last],
+        )
+        self.issued = self.last
 
 
 def issued_in(conn: dbapi.Connection) -> dict[str, int]:
