@@ -5,6 +5,7 @@ a worker's answer survives its packing whatever the cells hold."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import sys
@@ -216,6 +217,27 @@ def test_roster_import_on_two_cores_at_a_terminal(office: Path, tmp_path: Path) 
         assert conn.execute("SELECT count(*) FROM applicants").fetchone()[0] == 40
 
 
+@pytest.mark.skipif(os.name == "nt", reason="pseudo-terminals are POSIX")
+def test_a_big_roster_written_by_the_writer_process_at_a_terminal(
+    office: Path, tmp_path: Path
+) -> None:
+    """A file over the writer's threshold (roster/writer.py): read, checked, stored, told."""
+    from prakerja_cli.roster.importer import WRITER_FROM_BYTES
+
+    roster = write_csv(tmp_path / "big.csv", [person(i) for i in range(1, 8_001)])
+    assert roster.stat().st_size >= WRITER_FROM_BYTES
+    code, screen = run_at_terminal(["roster", "import", str(roster)], office)
+    assert code in (0, 3), screen  # 3: some rows of these people are alike, and refused
+    assert "Traceback" not in screen
+    told = re.search(r"8000 baris dibaca, (\d+) disimpan", screen)
+    assert told is not None, screen
+    assert "Menyimpan" in screen
+    with sqlite3.connect(office / "prakerja.db") as conn:
+        stored = conn.execute("SELECT count(*) FROM applicants").fetchone()[0]
+    assert stored == int(told[1]) > 1000
+    assert _workers_running() == 0
+
+
 def test_jobs_below_one_is_refused_with_the_fix(office: Path, tmp_path: Path) -> None:
     roster = write_xlsx(tmp_path / "r.xlsx", [person(1)])
     run = invoke(["roster", "import", str(roster), "--jobs", "0"])
@@ -265,11 +287,12 @@ def test_shares_cover_every_row_once_and_none_is_empty(count: int, shares: int) 
 
 
 def _workers_running() -> int:
-    """Worker processes on this machine (their command line names the module)."""
+    """Worker and writer processes on this machine (their command line names the module)."""
     count = 0
     for proc in Path("/proc").iterdir():
         try:
-            if b"prakerja_cli.roster.rows" in (proc / "cmdline").read_bytes():
+            line = (proc / "cmdline").read_bytes()
+            if b"prakerja_cli.roster.rows" in line or b"prakerja_cli.roster.writer" in line:
                 count += 1
         except OSError:
             continue
