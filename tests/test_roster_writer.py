@@ -118,8 +118,27 @@ def _not_here(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(importer, "_store", refuse)
 
 
-def _writer_killed_after(inserts: int, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Kill the writer process once it has been sent `inserts` chunks of records."""
+def _same_as_written_here(
+    twins: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, harm: Any
+) -> Any:
+    """Import one roster into both offices, written here and, after `harm(monkeypatch)`, by a
+    writer that fails: the same findings, records and numbers (none used up by the failed
+    writer), and a trail that verifies. Returns what `harm` returned."""
+    here, apart = twins
+    path = write_csv(tmp_path / "roster.csv", _people())
+    mine = _import(here, path, monkeypatch, apart=False)
+    harmed = harm(monkeypatch)
+    theirs = _import(apart, path, monkeypatch, apart=True)
+    assert _findings(theirs) == _findings(mine)
+    assert _stored(apart) == _stored(here)
+    assert _issued(apart) == _issued(here)
+    _verify(apart, monkeypatch)
+    return harmed
+
+
+def _writer_killed_after_three(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Kill the writer process once it has been sent three chunks of records."""
+    inserts = 3
     from prakerja_cli.roster import writer
 
     sent: list[int] = []
@@ -140,28 +159,17 @@ def _writer_killed_after(inserts: int, monkeypatch: pytest.MonkeyPatch) -> list[
 def test_a_writer_killed_half_way_commits_nothing_and_the_import_is_written_here(
     twins: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    here, apart = twins
-    path = write_csv(tmp_path / "roster.csv", _people())
-    mine = _import(here, path, monkeypatch, apart=False)
-    sent = _writer_killed_after(3, monkeypatch)
-    theirs = _import(apart, path, monkeypatch, apart=True)
+    sent = _same_as_written_here(twins, tmp_path, monkeypatch, _writer_killed_after_three)
     assert len(sent) >= 3  # records had gone to the writer before it died
-    assert _findings(theirs) == _findings(mine)
-    assert _stored(apart) == _stored(here)
-    assert _issued(apart) == _issued(here)  # no number used up by the writer that died
-    _verify(apart, monkeypatch)
 
 
 def test_a_writer_that_cannot_start_leaves_the_import_to_this_process(
     twins: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    here, apart = twins
-    path = write_csv(tmp_path / "roster.csv", _people())
-    mine = _import(here, path, monkeypatch, apart=False)
-    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
-    theirs = _import(apart, path, monkeypatch, apart=True)
-    assert _findings(theirs) == _findings(mine)
-    assert _stored(apart) == _stored(here)
+    def no_interpreter(monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
+
+    _same_as_written_here(twins, tmp_path, monkeypatch, no_interpreter)
 
 
 def test_the_writer_holds_the_write_lock_from_before_the_first_look_up(

@@ -371,7 +371,8 @@ def _import(
     # From here the writer holds the store's write lock: what is looked up below stays true
     # until the import commits.
     if writer is not None and not writer.answer(("locked",)):
-        writer = None  # it could not start or lock: written in this process, as a small file is
+        writer.stop()  # it could not start or lock: written in this process, as a small file is
+        writer = None
     source = {"source": "roster", "source_file": path.name, "source_sheet": chosen.name,
               "source_sha256": book.sha256}  # fmt: skip
     sent = _Sent(ws, writer, source) if writer is not None else None

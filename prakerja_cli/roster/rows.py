@@ -29,7 +29,7 @@ from typing import IO, Any
 from prakerja_cli.core.fields import blank
 from prakerja_cli.core.nik import NikInfo
 from prakerja_cli.core.validate import FIELDS, Checked, ValidationContext, check_form
-from prakerja_cli.roster.sandbox import child_environment, pickled
+from prakerja_cli.roster.sandbox import pickled, start_child
 
 #: A row's verdict before the store is asked: None (a blank row), TOTAL (a total line), NOT_APPLICANT
 #: (a title, a section heading, column numbers, a signature line), or its Checked form.
@@ -235,15 +235,7 @@ class _Worker:
     def start(cls, rows: Sequence[list[Any]], layout: Layout, ctx: ValidationContext) -> _Worker:
         try:
             request = pickled((list(rows), layout, ctx, _CHUNK))
-            proc = subprocess.Popen(
-                # -P: not the current folder first on sys.path (see roster/sandbox.py).
-                [sys.executable, "-P", "-m", "prakerja_cli.roster.rows"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                # A worker's traceback could quote cells (names, NIKs): shown only when debugging.
-                stderr=None if os.environ.get("PRAKERJA_DEBUG") else subprocess.DEVNULL,
-                env=child_environment(),
-            )
+            proc = start_child("prakerja_cli.roster.rows")
         except Exception:  # no interpreter to start, or a context that does not pickle
             return cls()
         assert proc.stdin is not None and proc.stdout is not None

@@ -65,15 +65,7 @@ class Child:
         limits: tuple[int, int, int, int] = (0, 0, 0, 0),
     ) -> None:  # fmt: skip
         self._deadline = time.monotonic() + TIMEOUT
-        self._process = subprocess.Popen(
-            # -P: not the current folder first on sys.path (`-m` puts it there), so a folder
-            # named prakerja_cli where the clerk runs the command is never what the child runs.
-            [sys.executable, "-P", "-m", "prakerja_cli.roster.sandbox"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=child_environment(),
-        )
+        self._process = start_child("prakerja_cli.roster.sandbox", subprocess.PIPE)
         # The child reads exactly one pickle, so it starts work now; communicate() closes stdin.
         assert self._process.stdin is not None
         try:
@@ -156,6 +148,23 @@ def _ended(returncode: int, stderr: bytes) -> ChildFailed:
     # fail-fast (0xC0000409), the C runtime's abort() exits 3, and 0xC0000017 is "no memory".
     memory = "memory" in text.lower() or "alloc" in text.lower() or returncode in _MEMORY_EXITS
     return ChildFailed(memory, text)
+
+
+def start_child(module: str, stderr: int | None = None) -> subprocess.Popen[bytes]:
+    """A child process of ours running `module`, talking over pipes: the reader here, the row
+    workers (roster/rows.py), the import's writer (roster/writer.py). -P: not the current folder
+    first on sys.path (`-m` puts it there), so a folder named prakerja_cli where the clerk runs the
+    command is never what the child runs. Its error output (`stderr` None: discarded) could quote
+    cells, names or NIKs: shown only when PRAKERJA_DEBUG is set."""
+    if stderr is None and not os.environ.get("PRAKERJA_DEBUG"):
+        stderr = subprocess.DEVNULL
+    return subprocess.Popen(  # noqa: S603 - this interpreter, one of our modules
+        [sys.executable, "-P", "-m", module],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        env=child_environment(),
+    )
 
 
 def child_environment() -> dict[str, str]:

@@ -25,7 +25,6 @@ writer answers ("locked",) once it holds the lock and ("done",) once it has comm
 from __future__ import annotations
 
 import contextlib
-import os
 import pickle
 import queue
 import signal
@@ -34,7 +33,7 @@ import sys
 import threading
 from typing import IO, Any
 
-from prakerja_cli.roster.sandbox import child_environment, pickled
+from prakerja_cli.roster.sandbox import pickled, start_child
 
 #: SQLite page cache while an import writes (KiB). Each row updates every index (11); with the
 #: default 2 MB their pages keep spilling and inserting 100k rows takes ~1.5x as long.
@@ -64,15 +63,7 @@ class Writer:
         if getattr(sys, "frozen", False):
             return None
         try:
-            proc = subprocess.Popen(
-                # -P: not the current folder first on sys.path (see roster/sandbox.py).
-                [sys.executable, "-P", "-m", "prakerja_cli.roster.writer"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                # A traceback could quote values (names, NIKs): shown only when debugging.
-                stderr=None if os.environ.get("PRAKERJA_DEBUG") else subprocess.DEVNULL,
-                env=child_environment(),
-            )
+            proc = start_child("prakerja_cli.roster.writer")
         except OSError:
             return None
         writer = cls(proc)
