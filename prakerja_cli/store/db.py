@@ -60,7 +60,9 @@ def _up_to_date(conn: dbapi.Connection) -> bool:
 
 
 #: How long a writer waits for another process's transaction before giving up (ms). Desks commit
-#: in milliseconds and a roster import holds the lock only while it writes (~4 s at 100k rows).
+#: in milliseconds; a roster import holds the lock while it writes (~4 s at 100k rows), a big one
+#: (roster/writer.py) from before its first look-up to its commit (~7 s at 100k rows, ~20 s at
+#: the largest roster a desk accepts).
 BUSY_TIMEOUT_MS = 60_000
 
 
