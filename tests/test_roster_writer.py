@@ -275,3 +275,30 @@ def test_the_writer_process_writes_into_an_encrypted_store(
     listed = invoke(["applicants", "list", "--json", "--limit", "1000"])
     assert listed.exit_code == 0 and len(json.loads(listed.stdout)) == len(_stored(here))
     _verify(apart, monkeypatch)
+
+
+def test_a_row_refused_after_the_writer_failed_names_no_registration_number(
+    office: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer numbered the row, then failed; meanwhile a desk registered the row's NIK. The
+    import written here refuses the row: its report must not name the number the writer had
+    given it (no record holds it)."""
+    from prakerja_cli.roster import importer
+
+    people = _people()
+    target = str(people[40]["NIK"])
+    path = write_csv(tmp_path / "roster.csv", people)
+
+    def fail_then_desk(self: Any, result: Any, known: Any) -> bool:
+        self.writer.stop()
+        registered = invoke(applicant_args(nik=target, name="Orang Lain"))
+        assert registered.exit_code == 0, registered.stdout
+        return False
+
+    monkeypatch.setattr(importer._Sent, "finish", fail_then_desk)
+    result = _import(office, path, monkeypatch, apart=True)
+    (row,) = [r for r in result.rows if r.validated and r.validated.values["nik"] == target]
+    assert row.outcome == "rejected" and row.registration_number is None
+    assert [str(f.code) for f in row.findings][-1] == "NIK_DUPLICATE"
+    numbers = {r.registration_number for r in result.rows if r.registration_number}
+    assert numbers == {s["registration_number"] for s in _stored(office)} - {"3273-D01-000001"}

@@ -64,8 +64,8 @@ class Progress(Protocol):
 #: Rows built and inserted at a time: the whole file is still one transaction, but 100k complete
 #: rows are never held at once (that added ~60 MB to the peak memory of a 100k-row import).
 _INSERT_CHUNK = 5000
-#: A roster file this big or bigger (~10,000 rows) is written by a writer process (a smaller
-#: one is written in ~1 s here, less than the writer's start would save).
+#: A roster file this big or bigger (~5,000 rows of csv, ~10,000 of xlsx) is written by a writer
+#: process (a smaller one is written in ~1 s here, little more than the writer's start costs).
 WRITER_FROM_BYTES = 1_000_000
 _ID = store.NEW_COLUMNS.index("id")
 #: Rows compared with similar records at a time, while the later rows are checked.
@@ -500,6 +500,8 @@ def _import(
                 progress(len(sent.created), len(sent.created), "store")
             return result
         sent.writer.stop()  # it failed and committed nothing: written here instead
+        for r in sent.numbered:
+            r.registration_number = None  # numbered again by _store
     if not dry_run:
         _store(ws, result, known_records, purged, progress)
     return result
@@ -581,6 +583,7 @@ class _Sent:
         self.hashes = audit.NewRecordHashes(ws.db, store.NEW_COLUMNS)
         self.stamp = store.now_iso()
         self.created: list[str] = []
+        self.numbered: list[RowResult] = []
 
     def send(self, chunk: list[RowResult]) -> None:
         new = [r for r in chunk if r.outcome in ("stored", "warned") and r.validated is not None]
@@ -607,6 +610,7 @@ class _Sent:
             ]
             for r, number in zip(new[part], given[part], strict=True):
                 r.registration_number = number  # the error report names it (STORED_AS)
+            self.numbered += new[part]
             self.hashes.add(records)  # the records as they are stored
             self.writer.send(("insert", records))
             self.created += (record[_ID] for record in records)
