@@ -302,3 +302,26 @@ def test_a_row_refused_after_the_writer_failed_names_no_registration_number(
     assert [str(f.code) for f in row.findings][-1] == "NIK_DUPLICATE"
     numbers = {r.registration_number for r in result.rows if r.registration_number}
     assert numbers == {s["registration_number"] for s in _stored(office)} - {"3273-D01-000001"}
+
+
+def test_a_writer_that_committed_but_could_not_say_so_is_not_written_again(
+    office: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its "done" lost (the writer died between its commit and its answer): the import finds
+    its records stored and does not write them a second time (which would refuse every row as a
+    duplicate of itself)."""
+    from prakerja_cli.roster import writer
+
+    real = writer.Writer.finish
+
+    def lost_answer(self: Any, message: tuple[Any, ...]) -> bool:
+        assert real(self, message)  # committed
+        return False
+
+    monkeypatch.setattr(writer.Writer, "finish", lost_answer)
+    _not_here(monkeypatch)
+    path = write_csv(tmp_path / "roster.csv", _people())
+    result = _import(office, path, monkeypatch, apart=True)
+    assert result.stored > 60 and result.count("rejected") < 5
+    numbers = {r.registration_number for r in result.rows if r.registration_number}
+    assert numbers == {s["registration_number"] for s in _stored(office)}

@@ -499,7 +499,10 @@ def _import(
             if progress is not None:
                 progress(len(sent.created), len(sent.created), "store")
             return result
-        sent.writer.stop()  # it failed and committed nothing: written here instead
+        sent.writer.stop()
+        if sent.created and _stored_id(ws, sent.created[0]):
+            return result  # it committed, and died before it could say so
+        # It failed and committed nothing: written here instead.
         for r in sent.numbered:
             r.registration_number = None  # numbered again by _store
     if not dry_run:
@@ -727,6 +730,13 @@ def _page_cache(db: Database, kib: int) -> Iterator[None]:
         yield
     finally:
         db.execute(f"PRAGMA cache_size = {before}")
+
+
+def _stored_id(ws: Workspace, applicant_id: str) -> bool:
+    return (
+        ws.db.execute("SELECT 1 FROM applicants WHERE id = ?", [applicant_id]).fetchone()
+        is not None
+    )
 
 
 def _live_niks(ws: Workspace, niks: list[str]) -> set[str]:
