@@ -583,7 +583,6 @@ class _Sent:
         self.ws, self.writer, self.source = ws, writer, source
         self.numbers: Numbers | None = None  # at the first new record (a locked desk fails then)
         self.first = 0
-        self.hashes = audit.NewRecordHashes(ws.db, store.NEW_COLUMNS)
         self.stamp = store.now_iso()
         self.created: list[str] = []
         self.numbered: list[RowResult] = []
@@ -614,7 +613,6 @@ class _Sent:
             for r, number in zip(new[part], given[part], strict=True):
                 r.registration_number = number  # the error report names it (STORED_AS)
             self.numbered += new[part]
-            self.hashes.add(records)  # the records as they are stored
             self.writer.send(("insert", records))
             self.created += (record[_ID] for record in records)
 
@@ -636,9 +634,7 @@ class _Sent:
                    "stored": len(self.created), "updated": len(updates),
                    "rejected": result.rejected}  # fmt: skip
         count = len(self.created)
-        return self.writer.finish(
-            ("finish", self.first, count, details, self.created, self.hashes.hashes)
-        )
+        return self.writer.finish(("finish", self.first, count, details, self.created))
 
 
 def _changes(ws: Workspace, r: RowResult, source: dict[str, Any]) -> dict[str, Any]:

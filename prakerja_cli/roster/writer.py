@@ -18,7 +18,7 @@ transaction back), and the importer then writes in its own process.
 
 Messages, both ways: an 8-byte length, then a memo-less pickle (roster/sandbox.py `pickled`).
 The importer sends ("open", office), then ("insert", records)..., ("update", id, changes,
-audit details)..., ("finish", first serial, count, import details, created ids, record hashes); the
+audit details)..., ("finish", first serial, count, import details, created ids); the
 writer answers ("locked",) once it holds the lock and ("done",) once it has committed.
 """
 
@@ -148,16 +148,20 @@ def _main() -> int:
     # Ctrl+C at a console reaches every process of the group: the importer ends this one.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     inp, out = sys.stdin.buffer, sys.stdout.buffer
-    limit = 1 << 34  # from our importer: a chunk of records, the hashes of a whole import
+    limit = 1 << 34  # from our importer: a chunk of records, the ids of a whole import
     kind, office = _receive(inp, limit)
     assert kind == "open"
     ws = open_workspace()
     with write(ws.db):
         ws.db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         _send(out, ("locked",))
+        # The audit entry's record hashes, from the records as they are inserted (here, not in
+        # the importer, whose process is the import's critical path).
+        hashes = audit.NewRecordHashes(ws.db, store.NEW_COLUMNS)
         while True:
             message = _receive(inp, limit)
             if message[0] == "insert":
+                hashes.add(message[1])
                 store.insert_records(ws.db, store.NEW_COLUMNS, message[1])
             elif message[0] == "update":
                 _, applicant_id, changes, details = message
@@ -165,14 +169,15 @@ def _main() -> int:
                 audit.record(ws.db, office, "edit", applicant_id,
                              {**details, **central.audit_details()})  # fmt: skip
             elif message[0] == "finish":
-                _, first, count, details, created, hashes = message
+                _, first, count, details, created = message
                 if count:
                     numbers = Numbers(ws.db, office)
                     if numbers.issued + 1 != first:
                         raise RuntimeError("the numbers the importer gave are not the counter's")
                     numbers.take(count)
                     numbers.reserve()
-                audit.record(ws.db, office, "import", None, details, touched=created, known=hashes)
+                known = hashes.hashes
+                audit.record(ws.db, office, "import", None, details, touched=created, known=known)
                 break
             else:
                 raise ValueError(f"unknown message {message[0]!r}")
