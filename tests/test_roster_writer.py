@@ -138,7 +138,6 @@ def _same_as_written_here(
 
 def _writer_killed_after_three(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Kill the writer process once it has been sent three chunks of records."""
-    inserts = 3
     from prakerja_cli.roster import writer
 
     sent: list[int] = []
@@ -148,7 +147,7 @@ def _writer_killed_after_three(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         real(self, message)
         if message[0] == "insert":
             sent.append(len(message[1]))
-            if len(sent) == inserts:
+            if len(sent) == 3:
                 self.proc.kill()
                 self.proc.wait()
 

@@ -373,8 +373,7 @@ def _import(
     if writer is not None and not writer.answer(("locked",)):
         writer.stop()  # it could not start or lock: written in this process, as a small file is
         writer = None
-    source = {"source": "roster", "source_file": path.name, "source_sheet": chosen.name,
-              "source_sha256": book.sha256}  # fmt: skip
+    source = _source(path.name, chosen.name, book.sha256)
     sent = _Sent(ws, writer, source) if writer is not None else None
 
     known_records = _Known(ws)
@@ -621,31 +620,39 @@ class _Sent:
         writer has committed."""
         updates = [r for r in result.rows if r.outcome == "updated"]
         for r in updates:
-            assert r.validated is not None
-            known = known_records.by_nik(r.validated.values["nik"])
-            assert known is not None  # an updated row's NIK was found stored
-            changes = _changes(self.ws, r, self.source)
-            self.writer.send(("update", known.existing.id, changes, {
-                "registration_number": known.existing.registration_number,
-                "source": result.file, "row": r.row,
-                "fields": audit.changed_fields(known.values, changes, list(FIELDS)),
-            }))  # fmt: skip
-        details = {"file": result.file, "sheet": result.sheet, "sha256": result.sha256,
-                   "stored": len(self.created), "updated": len(updates),
-                   "rejected": result.rejected}  # fmt: skip
+            self.writer.send(("update", *_edit(self.ws, result, r, known_records, self.source)))
+        details = _import_details(result, len(self.created), len(updates))
         count = len(self.created)
         return self.writer.finish(("finish", self.first, count, details, self.created))
 
 
-def _changes(ws: Workspace, r: RowResult, source: dict[str, Any]) -> dict[str, Any]:
-    """What an updated row changes in its stored record."""
+def _source(file: str, sheet: str, sha256: str) -> dict[str, Any]:
+    """The source columns of the records an import writes (and of the rows it updates)."""
+    return {"source": "roster", "source_file": file, "source_sheet": sheet, "source_sha256": sha256}
+
+
+def _edit(
+    ws: Workspace, result: ImportResult, r: RowResult, known: _Known, source: dict[str, Any]
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """An updated row as an edit: the stored record's id, what changes in it, and its audit
+    entry's details (without the central side, which writing the edit gives)."""
     assert r.validated is not None
-    return {
-        **store.record_values(r.validated),
-        **source,
-        "source_row": r.row,
-        "rules": ws.config.rules,
-    }
+    stored = known.by_nik(r.validated.values["nik"])
+    assert stored is not None  # an updated row's NIK was found stored
+    changes = {**store.record_values(r.validated), **source, "source_row": r.row,
+               "rules": ws.config.rules}  # fmt: skip
+    details = {
+        "registration_number": stored.existing.registration_number,
+        "source": result.file, "row": r.row,
+        "fields": audit.changed_fields(stored.values, changes, list(FIELDS)),
+    }  # fmt: skip
+    return stored.existing.id, changes, details
+
+
+def _import_details(result: ImportResult, stored: int, updated: int) -> dict[str, Any]:
+    """The details of an import's audit entry."""
+    return {"file": result.file, "sheet": result.sheet, "sha256": result.sha256,
+            "stored": stored, "updated": updated, "rejected": result.rejected}  # fmt: skip
 
 
 def _store(
@@ -658,8 +665,7 @@ def _store(
     """Write the new and updated rows in one transaction (all or nothing)."""
     new = [r for r in result.rows if r.outcome in ("stored", "warned")]
     updates = [r for r in result.rows if r.outcome == "updated"]
-    source = {"source": "roster", "source_file": result.file, "source_sheet": result.sheet,
-              "source_sha256": result.sha256}  # fmt: skip
+    source = _source(result.file, result.sheet, result.sha256)
     with write(ws.db), _page_cache(ws.db, CACHE_KIB):
         # A desk may have registered one of these NIKs since the file was checked.
         taken = _live_niks(ws, [r.validated.values["nik"] for r in new if r.validated])
@@ -700,21 +706,14 @@ def _store(
             if progress is not None:
                 progress(len(created), len(new), "store")
         for r in updates:
-            assert r.validated is not None
-            known = known_records.by_nik(r.validated.values["nik"])
-            assert known is not None  # an updated row's NIK was found stored
-            changes = _changes(ws, r, source)
-            central = outbox.write_edit(ws.db, known.existing.id, changes)
-            audit.record(ws.db, ws.office, "edit", known.existing.id, {
-                "registration_number": known.existing.registration_number,
-                "source": result.file, "row": r.row,
-                "fields": audit.changed_fields(known.values, changes, list(FIELDS)),
-                **central.audit_details(),
-            })  # fmt: skip
-        audit.record(ws.db, ws.office, "import", None, {
-            "file": result.file, "sheet": result.sheet, "sha256": result.sha256,
-            "stored": len(new), "updated": len(updates), "rejected": result.rejected,
-        }, touched=created, known=hashes.hashes)  # fmt: skip
+            applicant_id, changes, details = _edit(ws, result, r, known_records, source)
+            central = outbox.write_edit(ws.db, applicant_id, changes)
+            audit.record(ws.db, ws.office, "edit", applicant_id,
+                         {**details, **central.audit_details()})  # fmt: skip
+        details = _import_details(result, len(new), len(updates))
+        audit.record(
+            ws.db, ws.office, "import", None, details, touched=created, known=hashes.hashes
+        )
 
 
 @contextmanager
