@@ -303,12 +303,8 @@ def test_a_row_refused_after_the_writer_failed_names_no_registration_number(
     assert numbers == {s["registration_number"] for s in _stored(office)} - {"3273-D01-000001"}
 
 
-def test_a_writer_that_committed_but_could_not_say_so_is_not_written_again(
-    office: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Its "done" lost (the writer died between its commit and its answer): the import finds
-    its records stored and does not write them a second time (which would refuse every row as a
-    duplicate of itself)."""
+def _answer_lost_after_commit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer commits, then its "done" is lost; writing the import here fails the test."""
     from prakerja_cli.roster import writer
 
     real = writer.Writer.finish
@@ -319,8 +315,38 @@ def test_a_writer_that_committed_but_could_not_say_so_is_not_written_again(
 
     monkeypatch.setattr(writer.Writer, "finish", lost_answer)
     _not_here(monkeypatch)
+
+
+def test_a_writer_that_committed_but_could_not_say_so_is_not_written_again(
+    office: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its "done" lost (the writer died between its commit and its answer): the import finds
+    its records stored and does not write them a second time (which would refuse every row as a
+    duplicate of itself)."""
+    _answer_lost_after_commit(monkeypatch)
     path = write_csv(tmp_path / "roster.csv", _people())
     result = _import(office, path, monkeypatch, apart=True)
     assert result.stored > 60 and result.count("rejected") < 5
     numbers = {r.registration_number for r in result.rows if r.registration_number}
     assert numbers == {s["registration_number"] for s in _stored(office)}
+
+
+def test_an_update_only_import_whose_writer_could_not_say_it_committed_is_not_applied_again(
+    twins: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--update rows only: no new record to find, so the import looks for its own audit entry;
+    applied a second time, each row would get a second edit (and a second audit entry)."""
+    office, _ = twins
+    _answer_lost_after_commit(monkeypatch)
+    changed = [dict(p, **{"No HP": "081299990000"}) for p in _people(100, 30)[:5]]
+    result = _import(office, write_csv(tmp_path / "changed.csv", changed), monkeypatch,
+                     apart=True, update=True)  # fmt: skip
+    assert result.updated == 5 and result.stored == 5
+    with sqlite3.connect(office / "prakerja.db") as conn:
+        actions = [a for (a,) in conn.execute("SELECT action FROM audit ORDER BY seq")]
+        changed_phones = conn.execute(
+            "SELECT count(*) FROM applicants WHERE phone = '+6281299990000'"
+        ).fetchone()[0]
+    assert actions[-6:] == ["edit"] * 5 + ["import"] and actions.count("edit") == 5
+    assert changed_phones == 5
+    _verify(office, monkeypatch)

@@ -6,6 +6,7 @@ and a rerun ends where one uninterrupted run would.
 from __future__ import annotations
 
 import gc
+import json
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -499,7 +500,7 @@ def _import(
                 progress(len(sent.created), len(sent.created), "store")
             return result
         sent.writer.stop()
-        if sent.created and _stored_id(ws, sent.created[0]):
+        if sent.committed():
             return result  # it committed, and died before it could say so
         # It failed and committed nothing: written here instead.
         for r in sent.numbered:
@@ -585,6 +586,10 @@ class _Sent:
         self.stamp = store.now_iso()
         self.created: list[str] = []
         self.numbered: list[RowResult] = []
+        # The audit trail's last entry while the writer holds the lock: the import's own entries
+        # follow it, whatever else waits to write (see committed).
+        self.after = audit.head(ws.db)[0]
+        self.entries: tuple[int, dict[str, Any]] | None = None
 
     def send(self, chunk: list[RowResult]) -> None:
         new = [r for r in chunk if r.outcome in ("stored", "warned") and r.validated is not None]
@@ -622,8 +627,22 @@ class _Sent:
         for r in updates:
             self.writer.send(("update", *_edit(self.ws, result, r, known_records, self.source)))
         details = _import_details(result, len(self.created), len(updates))
+        self.entries = (len(updates) + 1, details)
         count = len(self.created)
         return self.writer.finish(("finish", self.first, count, details, self.created))
+
+    def committed(self) -> bool:
+        """Whether a writer that gave no "done" committed all the same (it died between its
+        commit and its answer): its transaction appended the updated rows' entries, then the
+        import's, right after the audit's head as it was when it took the lock. Asked of the
+        store, not of the records: an import of --update rows only creates none."""
+        if self.entries is None:
+            return False  # it failed before "finish": it cannot have committed
+        count, details = self.entries
+        row = self.ws.db.execute(
+            "SELECT action, details FROM audit WHERE seq = ?", [self.after + count]
+        ).fetchone()
+        return row is not None and row[0] == "import" and json.loads(row[1]) == details
 
 
 def _source(file: str, sheet: str, sha256: str) -> dict[str, Any]:
@@ -725,13 +744,6 @@ def _page_cache(db: Database, kib: int) -> Iterator[None]:
         yield
     finally:
         db.execute(f"PRAGMA cache_size = {before}")
-
-
-def _stored_id(ws: Workspace, applicant_id: str) -> bool:
-    return (
-        ws.db.execute("SELECT 1 FROM applicants WHERE id = ?", [applicant_id]).fetchone()
-        is not None
-    )
 
 
 def _live_niks(ws: Workspace, niks: list[str]) -> set[str]:
