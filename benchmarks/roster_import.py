@@ -11,8 +11,12 @@ forms offices type them, dates as date cells, a few percent of rows with the usu
         default), then again with `--jobs 1` and `--jobs 2` (rows checked on one and two cores)
     (d) `prakerja roster import roster.csv --json` into another fresh office, on every core and
         with `--jobs 1`
+    (e) no import, only its store: the records (d) stored, read back, then inserted into a fresh
+        office's store through the project's opener in one transaction, as the import's writer
+        inserts them (same columns, chunks, page cache); only the inserts and the commit timed
 
-Targets: (c) <= 3x (a); (d) <= 3x (b); peak memory of (c) <= 500 MB at 100k rows (the importer's
+Targets: (c) <= 3x (a); (d) <= 3x (b) ((e) is what any import that keeps the store's indexes
+pays for its inserts alone, printed beside (d)'s budget); peak memory of (c) <= 500 MB at 100k rows (the importer's
 process; a worker process checking half the rows peaked at another 94 MB of its own). Office set-up (`prakerja
 init`, ~90k region codes) and file generation are not timed.
 
@@ -278,6 +282,7 @@ class Run:
     seconds: float
     peak_mb: float
     stdout: str
+    cpu: float  # user + system seconds of the process and the children it waited for
 
 
 @dataclass(slots=True)
@@ -293,9 +298,14 @@ class Step:
     def peak_mb(self) -> float:
         return max(r.peak_mb for r in self.runs)
 
+    @property
+    def cpu(self) -> float:
+        return statistics.median(r.cpu for r in self.runs)
+
 
 def run_measured(argv: Sequence[str], env: dict[str, str], ok: Sequence[int] = (0,)) -> Run:
-    """Run a command in a fresh process: wall time and that process's own peak RSS (wait4)."""
+    """Run a command in a fresh process: wall time, that process's own peak RSS and the CPU time
+    of it and its children (wait4: the import's worker, reader and writer processes count)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(argv, env=env, stdout=out, stderr=err)
@@ -310,7 +320,7 @@ def run_measured(argv: Sequence[str], env: dict[str, str], ok: Sequence[int] = (
             raise SystemExit(f"{' '.join(argv)} exited {proc.returncode}:\n{message}")
     # ru_maxrss is in KiB on Linux, bytes on macOS.
     kib = usage.ru_maxrss / 1024 if sys.platform == "darwin" else usage.ru_maxrss
-    return Run(seconds, kib / 1024, stdout)
+    return Run(seconds, kib / 1024, stdout, usage.ru_utime + usage.ru_stime)
 
 
 CALAMINE_READ = """
@@ -335,6 +345,33 @@ with open(sys.argv[1], encoding="utf-8", newline="") as handle:
         db.executemany(f"INSERT INTO roster VALUES ({marks})", reader)
 print(db.execute("SELECT count(*) FROM roster").fetchone()[0])
 db.close()
+"""
+
+
+STORE_ONLY = """
+import sys, time
+from prakerja_cli.office import open_workspace
+from prakerja_cli.roster.writer import CACHE_KIB
+from prakerja_cli.roster.importer import _INSERT_CHUNK
+from prakerja_cli.store import applicants as store
+from prakerja_cli.store.db import write
+from prakerja_cli.store.engine import dbapi
+source = dbapi.connect(sys.argv[1])
+columns = ", ".join(store.NEW_COLUMNS)
+records = source.execute(f"SELECT {columns} FROM applicants ORDER BY seq").fetchall()
+source.close()
+ws = open_workspace()
+start = time.perf_counter()
+with write(ws.db):
+    ws.db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+    for at in range(0, len(records), _INSERT_CHUNK):
+        store.insert_records(ws.db, store.NEW_COLUMNS, records[at : at + _INSERT_CHUNK])
+seconds = time.perf_counter() - start
+count = ws.db.execute("SELECT count(*) FROM applicants").fetchone()[0]
+indexes = ws.db.execute(
+    "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'applicants'"
+).fetchone()[0]
+print(f"{seconds} {count} {indexes}")
 """
 
 
@@ -444,6 +481,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         steps = {"a": Step("(a) calamine read xlsx"), "b": Step("(b) csv read + executemany")}
         steps.update({key: Step(label) for key, label, _, _ in imports})
         summaries: dict[str, dict[str, Any]] = {}
+        store_only: list[tuple[float, int, int]] = []  # (e): seconds, records, indexes
         for attempt in range(repeat):
             steps["a"].runs.append(run_measured([python, "-c", CALAMINE_READ, str(xlsx)], base_env))
             db = workdir / f"plain-{attempt}.db"
@@ -460,20 +498,28 @@ def main(argv: Sequence[str] | None = None) -> int:
                 run = run_measured(command, env, ok=(0, 3))
                 steps[key].runs.append(run)
                 summaries[key] = _import_summary(run.stdout)
+            home = workdir / f"office-e-{attempt}"
+            shutil.rmtree(home, ignore_errors=True)
+            env = {**base_env, "PRAKERJA_HOME": str(home)}
+            run_measured([*prakerja, *INIT_ARGS], env)
+            imported = workdir / f"office-d-{attempt}" / "prakerja.db"
+            answer = run_measured([python, "-c", STORE_ONLY, str(imported)], env).stdout.split()
+            store_only.append((float(answer[0]), int(answer[1]), int(answer[2])))
             times = ", ".join(f"{k} {s.runs[-1].seconds:.2f} s" for k, s in steps.items())
-            print(f"run {attempt + 1}/{repeat}: {times}")
+            print(f"run {attempt + 1}/{repeat}: {times}, e {store_only[-1][0]:.2f} s")
     finally:
         if keep is None:
             shutil.rmtree(workdir, ignore_errors=True)
 
     print()
-    print(f"{'step':<36} {'wall (median)':>13} {'rows/s':>9} {'peak RSS':>10} {'vs bare':>8}")
+    print(f"{'step':<36} {'wall (median)':>13} {'rows/s':>9} {'peak RSS':>10} {'vs bare':>8} "
+          f"{'CPU':>8}")  # fmt: skip
     for key, step in steps.items():
         bare = steps["a" if key.startswith("c") else "b"].seconds
         ratio = f"{step.seconds / bare:>7.2f}x" if key[0] in "cd" else ""
         print(
             f"{step.label:<36} {step.seconds:>11.2f} s {rows / step.seconds:>9,.0f} "
-            f"{step.peak_mb:>7.0f} MB {ratio}"
+            f"{step.peak_mb:>7.0f} MB {ratio:>8} {step.cpu:>6.2f} s"
         )
     for key, summary in summaries.items():
         if key not in ("c", "d"):
@@ -485,6 +531,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{steps[key].label}: rows {summary['rows']}, stored {summary['stored']} "
             f"(warned {summary['warned']}), rejected {summary['rejected']} "
             f"{summary['rejected_by_code']}"
+        )
+    inserts = statistics.median(seconds for seconds, _, _ in store_only)
+    _, records, indexes = store_only[-1]
+    budget = TARGET_CSV_RATIO * steps["b"].seconds
+    print(
+        f"(e) the store alone: {records} records inserted and committed into a fresh office's "
+        f"table ({indexes} indexes), no checks, no read: {inserts:.2f} s (median) = "
+        f"{inserts / steps['b'].seconds:.2f}x (b); (d)'s budget {budget:.2f} s"
+    )
+    for key, bare in (("c", "a"), ("d", "b")):
+        least = steps[key].cpu / every
+        print(
+            f"{steps[key].label} used {steps[key].cpu:.2f} s of CPU in all its processes: on "
+            f"{every} cores at least {least:.2f} s of wall = {least / steps[bare].seconds:.2f}x "
+            f"{steps[bare].label[:3]}"
         )
     if summaries["c"]["rejected"] != roster.expected_rejected:
         print(f"note: the generator expected {roster.expected_rejected} rejected rows")
