@@ -360,17 +360,18 @@ def health_checks(ws: Workspace, *, wal_limit: int = 64 << 20) -> list[Check]:
     unsent = db.execute(
         f"SELECT count(*), min(created_at) FROM applicants WHERE {outbox.UNSENT}"
     ).fetchone()
-    age_days = 0.0
-    if unsent[1]:
-        age_days = (
-            datetime.now().astimezone() - datetime.fromisoformat(unsent[1])
-        ).total_seconds() / 86400
-    checks.append(Check("unsent", age_days < 2, f"{unsent[0]} ({age_days:.1f} d)", "fix.sync",
-                        shown=f"{unsent[0]} ({fmt.days(age_days)})"))  # fmt: skip
+    checks.append(_waiting("unsent", unsent[0], unsent[1], "fix.sync"))
     parked = db.execute(
         f"SELECT count(*) FROM applicants WHERE {store.IS_PARKED} AND status != 'withdrawn'"
     ).fetchone()[0]
     checks.append(Check("parked", parked == 0, str(parked), "fix.parked", warning=True))
+    # Corrections and withdrawals of registered records (sync/amendments.py): unanswered ones go
+    # with every sync, so an old one means the sync does not run or keeps failing.
+    amendments = db.execute(
+        "SELECT count(*), min(created_at) FROM outbox_amendments WHERE outcome IS NULL"
+    ).fetchone()
+    checks.append(_waiting("amendments", amendments[0], amendments[1], "fix.amendments"))
+    checks.append(_refused_amendments(db))
     wal = db_path().with_name(db_path().name + "-wal")
     wal_size = wal.stat().st_size if wal.exists() else 0
     checks.append(Check("wal", wal_size < wal_limit, f"{wal_size // 1024} KiB", "fix.wal"))
@@ -390,6 +391,44 @@ def health_checks(ws: Workspace, *, wal_limit: int = 64 << 20) -> list[Check]:
                         "fix.audit_key" if chain.problem == "key"
                         else "fix.audit_changed" if chain.changed else "fix.audit"))  # fmt: skip
     return checks
+
+
+#: Days an unsent record or an unanswered amendment may wait before doctor says so.
+_WAIT_DAYS = 2
+#: Registration numbers doctor names for refused amendments (the count says how many in all).
+_NAMED = 5
+
+
+def _waiting(name: str, count: int, oldest: str | None, fix: str) -> Check:
+    """How many wait, and the oldest's age: not ok past _WAIT_DAYS."""
+    from datetime import datetime
+
+    days = 0.0
+    if oldest:
+        days = (datetime.now().astimezone() - datetime.fromisoformat(oldest)).total_seconds()
+        days /= 86400
+    return Check(name, days < _WAIT_DAYS, f"{count} ({days:.1f} d)", fix,
+                 shown=f"{count} ({fmt.days(days)})")  # fmt: skip
+
+
+def _refused_amendments(db: Database) -> Check:
+    """Records whose latest amendment the central system did not apply (a conflict: the central
+    record changed first; or refused, with a reason): the central system still holds the old
+    content until someone looks. A warning, naming them; a later amendment supersedes one."""
+    numbers = [
+        str(row[0])
+        for row in db.execute(
+            "SELECT a.registration_number FROM outbox_amendments o "
+            "JOIN applicants a ON a.id = o.applicant_id "
+            "WHERE o.outcome IN ('conflict', 'rejected') AND NOT EXISTS ("
+            " SELECT 1 FROM outbox_amendments later WHERE later.applicant_id = o.applicant_id"
+            " AND (later.created_at, later.rowid) > (o.created_at, o.rowid)) "
+            "ORDER BY a.seq, a.registration_number"
+        )
+    ]
+    named = ", ".join(numbers[:_NAMED]) + (", …" if len(numbers) > _NAMED else "")
+    return Check("amendments_refused", not numbers, str(len(numbers)), "fix.amendments_refused",
+                 shown=f"{len(numbers)} ({named})" if numbers else "0", warning=True)  # fmt: skip
 
 
 def _encryption_check(ws: Workspace) -> Check:

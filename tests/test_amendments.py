@@ -390,3 +390,56 @@ def test_killing_the_sync_at_random_moments_applies_each_correction_once(
         # each of the desk's amendments applied exactly once.
         assert (record["address"], version) == (row["address"], row["central_version"] or 1), kills
         assert answered == applied.get(row["id"], 0) == version - 1
+
+
+def test_doctor_names_amendments_left_unanswered_or_not_applied(
+    office: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An amendment no sync delivers for days, and one the central system did not apply (its
+    record still holds the old content there), each need someone to look: doctor says so."""
+    from datetime import datetime, timedelta
+
+    def doctor() -> tuple[int, dict[str, dict[str, Any]]]:
+        run = invoke(["doctor", "--json"])
+        return run.exit_code, {c["check"]: c for c in run.json()}
+
+    number = register(341)
+    data = tmp_path / "central"
+    with central(data) as url:
+        monkeypatch.setenv("PRAKERJA_API_URL", url)
+        monkeypatch.setenv("PRAKERJA_API_TOKEN", TOKEN)
+        assert sync(office, url)[0] == 0
+        code, checks = doctor()
+        assert checks["amendments"]["ok"] and checks["amendments"]["detail"].startswith("0 ")
+        assert checks["amendments_refused"] == {"check": "amendments_refused", "ok": True,
+                                                "warning": False, "detail": "0", "fix": None}  # fmt: skip
+        # A correction that no sync has delivered for three days.
+        assert invoke(["applicants", "edit", number, "--set", "rt=004"]).exit_code == 0
+        assert doctor()[1]["amendments"]["ok"]  # just made: nothing to say yet
+        old = (datetime.now().astimezone() - timedelta(days=3)).isoformat(timespec="seconds")
+        with sqlite3.connect(office / "prakerja.db") as conn:
+            conn.execute("UPDATE outbox_amendments SET created_at = ?", [old])
+        code, checks = doctor()
+        assert code == 1 and not checks["amendments"]["ok"] and not checks["amendments"]["warning"]
+        assert checks["amendments"]["detail"].startswith("1 (3.0 d)")
+        assert "`prakerja sync`" in checks["amendments"]["fix"]
+        assert sync(office, url)[0] == 0  # delivered, applied
+        # Another correction reaches the central record first: the clerk's is not applied.
+        cid = desk_row(office, number)["id"]
+        other = {"amendment_id": str(uuid.uuid4()), "client_id": cid, "base_version": 2,
+                 "kind": "amend", "changes": {"rw": "001"}}  # fmt: skip
+        body = json.dumps({"office_code": "3273", "amendments": [other]}).encode()
+        assert post_amendments(url, body, str(uuid.uuid4())).json()["results"][0]["version"] == 3
+        assert invoke(["applicants", "edit", number, "--set", "rw=002"]).exit_code == 0
+        assert sync(office, url)[0] == 3
+        code, checks = doctor()
+        refused = checks["amendments_refused"]
+        assert (refused["ok"], refused["warning"], refused["detail"]) == (False, True, "1")
+        assert "`prakerja applicants show NOMOR`" in refused["fix"] and checks["amendments"]["ok"]
+        human = invoke(["doctor"])
+        assert code == human.exit_code == 0  # a warning: the desk needs no repair
+        assert f"!  Koreksi tidak diterapkan di pusat: 1 ({number})" in human.stdout.splitlines()
+        # Corrected again, and applied: the refused one is superseded.
+        assert invoke(["applicants", "edit", number, "--set", "rw=003"]).exit_code == 0
+        assert sync(office, url)[0] == 0
+        assert doctor()[1]["amendments_refused"]["ok"]

@@ -97,6 +97,8 @@ def test_doctor_reports_checks_with_fixes(office: Path) -> None:
         "integrity",
         "unsent",
         "parked",
+        "amendments",
+        "amendments_refused",
         "wal",
         "api",
         "clock",

@@ -8,9 +8,9 @@ from prakerja_cli.cli.common import JsonOpt, emit_json, escape, out
 
 
 def doctor(json_output: JsonOpt = False) -> None:
-    """Integrity, unsent and parked records, WAL size, configuration, clock, audit chain;
-    with the fix for each problem found. Exit 1 when something needs fixing (records refused
-    centrally are a warning: exit 0).
+    """Integrity, unsent and parked records, unanswered and refused amendments, WAL size,
+    configuration, clock, audit chain; with the fix for each problem found. Exit 1 when something
+    needs fixing (records and amendments refused centrally are a warning: exit 0).
     """
     from prakerja_cli.desk import health_checks
     from prakerja_cli.errors import ExitCode
