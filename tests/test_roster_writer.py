@@ -171,33 +171,52 @@ def test_a_writer_that_cannot_start_leaves_the_import_to_this_process(
     _same_as_written_here(twins, tmp_path, monkeypatch, no_interpreter)
 
 
+def _locked(office: Path) -> bool:
+    """Whether another process holds the store's write lock now."""
+    conn = sqlite3.connect(office / "prakerja.db", timeout=0)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError as exc:
+        assert "locked" in str(exc)
+        return True
+    finally:
+        conn.close()
+
+
 def test_the_writer_holds_the_write_lock_from_before_the_first_look_up(
     office: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """While the import looks up the file's NIKs, no other process can write: a desk
-    registration then waits for the import instead of slipping in between."""
+    registration then waits for the import instead of slipping in between. While the file is
+    read (seconds for a big workbook, and a file may yet be refused), the store stays free."""
+    import time
+
     from prakerja_cli.roster import importer
 
     path = write_csv(tmp_path / "roster.csv", _people())
     busy: list[bool] = []
-    real = importer._Known.prefetch
+    reading: list[bool] = []
+    real_prefetch, real_open = importer._Known.prefetch, importer.open_roster
 
     def try_to_write(self: Any, *args: Any) -> None:
-        conn = sqlite3.connect(office / "prakerja.db", timeout=0)
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("ROLLBACK")
-            busy.append(False)
-        except sqlite3.OperationalError as exc:
-            busy.append("locked" in str(exc))
-        finally:
-            conn.close()
-        real(self, *args)
+        busy.append(_locked(office))
+        real_prefetch(self, *args)
+
+    def read_slowly(*args: Any) -> Any:
+        until = time.monotonic() + 2  # the writer has started and opened the store by then
+        while time.monotonic() < until:
+            reading.append(_locked(office))
+            time.sleep(0.05)
+        return real_open(*args)
 
     monkeypatch.setattr(importer._Known, "prefetch", try_to_write)
+    monkeypatch.setattr(importer, "open_roster", read_slowly)
     _not_here(monkeypatch)
     result = _import(office, path, monkeypatch, apart=True)
     assert busy == [True]
+    assert len(reading) > 10 and not any(reading)
     assert result.stored > 60 and len(_stored(office)) == result.stored
 
 
@@ -350,3 +369,43 @@ def test_an_update_only_import_whose_writer_could_not_say_it_committed_is_not_ap
     assert actions[-6:] == ["edit"] * 5 + ["import"] and actions.count("edit") == 5
     assert changed_phones == 5
     _verify(office, monkeypatch)
+
+
+def test_ctrl_c_that_arrives_with_the_writers_answer_is_no_cancellation(
+    office: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On Windows a pipe read is not interrupted by Ctrl+C: the KeyboardInterrupt is raised once
+    the writer's "done" arrives, after its commit (the writer ignores Ctrl+C). The import is
+    stored: it must say so, not "cancelled, nothing stored", and not write it again."""
+    from prakerja_cli.roster import writer
+
+    real = writer.Writer.finish
+
+    def interrupted_after_commit(self: Any, message: tuple[Any, ...]) -> bool:
+        assert real(self, message)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writer.Writer, "finish", interrupted_after_commit)
+    _not_here(monkeypatch)
+    path = write_csv(tmp_path / "roster.csv", _people())
+    try:
+        result = _import(office, path, monkeypatch, apart=True)
+    except KeyboardInterrupt:  # escaping, it would end the test run, not fail this test
+        pytest.fail("a stored import reported as cancelled")
+    assert result.stored > 60 and len(_stored(office)) == result.stored
+
+
+def test_ctrl_c_before_the_writer_commits_cancels_and_stores_nothing(
+    office: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On POSIX the read is interrupted at once: the writer is ended before it commits."""
+    from prakerja_cli.roster import writer
+
+    def interrupted(self: Any, message: tuple[Any, ...]) -> bool:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writer.Writer, "finish", interrupted)
+    _not_here(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        _import(office, write_csv(tmp_path / "roster.csv", _people()), monkeypatch, apart=True)
+    assert _stored(office) == [] and _issued(office) == 0

@@ -371,7 +371,7 @@ def _import(
     _refuse_missing_columns(path, header)
     # From here the writer holds the store's write lock: what is looked up below stays true
     # until the import commits.
-    if writer is not None and not writer.answer(("locked",)):
+    if writer is not None and not writer.lock():
         writer.stop()  # it could not start or lock: written in this process, as a small file is
         writer = None
     source = _source(path.name, chosen.name, book.sha256)
@@ -495,7 +495,7 @@ def _import(
     result = ImportResult(path.name, chosen.name, book.sha256, header, first_data, results, dry_run)
     if sent is not None:
         sent.send(results[deciding:])
-        if sent.finish(result, known_records):
+        if _finished(sent, result, known_records):
             if progress is not None:
                 progress(len(sent.created), len(sent.created), "store")
             return result
@@ -643,6 +643,20 @@ class _Sent:
             "SELECT action, details FROM audit WHERE seq = ?", [self.after + count]
         ).fetchone()
         return row is not None and row[0] == "import" and json.loads(row[1]) == details
+
+
+def _finished(sent: _Sent, result: ImportResult, known_records: _Known) -> bool:
+    """`sent.finish`, where Ctrl+C while the writer commits tells what happened. On Windows a
+    pipe read is not interrupted: the KeyboardInterrupt comes only with the writer's "done",
+    once the import is stored (the writer ignores Ctrl+C), and is then no cancellation; on POSIX
+    it comes at once, the writer is ended, and committed() says whether it had committed."""
+    try:
+        return sent.finish(result, known_records)
+    except KeyboardInterrupt:
+        sent.writer.stop()
+        if sent.committed():
+            return True
+        raise
 
 
 def _source(file: str, sheet: str, sha256: str) -> dict[str, Any]:

@@ -17,8 +17,10 @@ the end of its input, a failure or a kill it commits nothing (SQLite rolls an un
 transaction back), and the importer then writes in its own process.
 
 Messages, both ways: an 8-byte length, then a memo-less pickle (roster/sandbox.py `pickled`).
-The importer sends ("open", office), then ("insert", records)..., ("update", id, changes,
-audit details)..., ("finish", first serial, count, import details, created ids); the
+The importer sends ("open", office) as the import starts (the writer's start overlaps the
+reading of the file), ("lock",) once the file is read and its columns are known (a file refused
+then never held the lock, nor did its reading), then ("insert", records)..., ("update", id,
+changes, audit details)..., ("finish", first serial, count, import details, created ids); the
 writer answers ("locked",) once it holds the lock and ("done",) once it has committed.
 """
 
@@ -88,6 +90,12 @@ class Writer:
             with contextlib.suppress(OSError, ValueError):
                 stream.close()
 
+    def lock(self) -> bool:
+        """Have the writer take the store's write lock; false when it cannot (then `ok` is false:
+        the import is written in the importer's process)."""
+        self.send(("lock",))
+        return self.answer(("locked",))
+
     def answer(self, expected: tuple[Any, ...]) -> bool:
         """Wait for the writer's next answer; false (and `ok` false) unless it is `expected`."""
         if self.ok:
@@ -114,6 +122,11 @@ class Writer:
         self.proc.wait()
         self._feeder.join()
         if self.proc.stdout is not None:
+            # On Windows a virtualenv's python.exe is a launcher: killing it ends the interpreter
+            # it started a moment later, not at once. That interpreter holds the pipe's other
+            # end, so its end of file means it is gone: nothing commits after stop() returns.
+            with contextlib.suppress(OSError, ValueError):
+                self.proc.stdout.read()
             self.proc.stdout.close()
 
 
@@ -152,6 +165,9 @@ def _main() -> int:
     kind, office = _receive(inp, limit)
     assert kind == "open"
     ws = open_workspace()
+    (kind,) = _receive(inp, limit)  # once the file is read and its columns known
+    if kind != "lock":
+        raise ValueError(f"unexpected message {kind!r}")
     with write(ws.db):
         ws.db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         _send(out, ("locked",))
