@@ -61,8 +61,9 @@ def _up_to_date(conn: dbapi.Connection) -> bool:
 
 #: How long a writer waits for another process's transaction before giving up (ms). Desks commit
 #: in milliseconds; a roster import holds the lock while it writes (~4 s at 100k rows), a big one
-#: (roster/writer.py) from before its first look-up to its commit: 6.5-8 s at 100k rows, 19-23 s
-#: at 266,000 (the largest roster a desk accepts; benchmarks/roster_import.py --rows 266000).
+#: (roster/writer.py) from before its first look-up (the file read) to its commit: 7.2-7.4 s at
+#: 100k rows, less than the whole import's 19-23 s at 266,000 (the largest roster a desk accepts;
+#: benchmarks/roster_import.py --rows 266000).
 BUSY_TIMEOUT_MS = 60_000
 
 
