@@ -200,16 +200,7 @@ def test_the_sync_says_a_conflict_in_words(office: Path, tmp_path: Path) -> None
         body = json.dumps({"office_code": "3273", "amendments": [other]}).encode()
         assert post_amendments(url, body, str(uuid.uuid4())).status_code == 200
         assert invoke(["applicants", "edit", number, "--set", "rw=002"]).exit_code == 0
-        import os
-        import subprocess
-        import sys
-
-        env = {**os.environ, "PRAKERJA_HOME": str(office), "PRAKERJA_API_URL": url,
-               "PRAKERJA_API_TOKEN": TOKEN}  # fmt: skip
-        done = subprocess.run(
-            [sys.executable, "-m", "prakerja_cli", "sync"],
-            env=env, capture_output=True, text=True, check=False, timeout=120,
-        )  # fmt: skip
+        done = run_sync(office, url, human=True)
     assert done.returncode == 3
     assert "Koreksi terkirim 1: diterima 0, konflik 1, ditolak 0." in done.stdout
     assert f"KONFLIK: koreksi {number} tidak diterapkan" in done.stdout

@@ -33,8 +33,14 @@ def sync(office: Path, url: str, *args: str, token: str = TOKEN) -> tuple[int, d
 
 
 def run_sync(
-    office: Path, url: str, *args: str, token: str = TOKEN
+    office: Path,
+    url: str,
+    *args: str,
+    token: str = TOKEN,
+    human: bool = False,
+    timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
+    """`prakerja sync --json` (`human`: without --json) in a child process, as a clerk runs it."""
     env = {
         **os.environ,
         "PRAKERJA_HOME": str(office),
@@ -42,8 +48,8 @@ def run_sync(
         "PRAKERJA_API_TOKEN": token,
     }
     done = subprocess.run(
-        [sys.executable, "-m", "prakerja_cli", "sync", "--json", *args],
-        env=env, capture_output=True, text=True, check=False, timeout=120,
+        [sys.executable, "-m", "prakerja_cli", "sync", *([] if human else ["--json"]), *args],
+        env=env, capture_output=True, text=True, check=False, timeout=timeout,
     )  # fmt: skip
     assert "Traceback" not in done.stderr, done.stderr
     assert TOKEN not in done.stdout + done.stderr

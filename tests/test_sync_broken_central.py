@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from centralserver import central
@@ -31,7 +32,15 @@ ANSWERS = {
         }
     ).encode(),
     "an outcome the contract does not have": None,  # filled per request: the batch's own ids
+    "results that are not objects": b'{"results": [1, 2]}',
+    # Filled per request, for the batch's own ids: a value the desk would have to store that is
+    # no plain value (a traceback, or SQLite's refusal read as "the database cannot be opened").
+    "a duplicate whose registered_by is text": None,
+    "a central id that is an object": None,
 }
+#: Answers refused whole as outside the contract: exit 1 with one line, nothing settled.
+REFUSED = ("not json", "no results", "results that are not objects",
+           "a duplicate whose registered_by is text", "a central id that is an object")  # fmt: skip
 
 
 class Broken(http.server.BaseHTTPRequestHandler):
@@ -41,12 +50,18 @@ class Broken(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
         body = ANSWERS[self.kind]
-        if body is None:  # every record of the batch "registered" under an invented outcome
+        if body is None:  # an answer for each record of the batch, as `kind` says
             import gzip
 
             sent = json.loads(gzip.decompress(raw))
-            results = [{"client_id": r["client_id"], "outcome": "approved_maybe"}
-                       for r in sent["records"]]  # fmt: skip
+            result = {
+                "an outcome the contract does not have": {"outcome": "approved_maybe"},
+                "a duplicate whose registered_by is text": {"outcome": "duplicate",
+                                                            "registered_by": "3201-D02-000007"},
+                "a central id that is an object": {"outcome": "accepted",
+                                                   "central_id": {"id": "C-1"}},
+            }[self.kind]  # fmt: skip
+            results = [{"client_id": r["client_id"], **result} for r in sent["records"]]
             body = json.dumps({"results": results}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -66,8 +81,8 @@ class Broken(http.server.BaseHTTPRequestHandler):
 
 
 @contextmanager
-def broken(kind: str) -> Iterator[str]:
-    handler = type("H", (Broken,), {"kind": kind})
+def serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """`handler` served on loopback; its base URL."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
@@ -75,6 +90,10 @@ def broken(kind: str) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def broken(kind: str) -> Any:
+    return serving(type("H", (Broken,), {"kind": kind}))
 
 
 @pytest.mark.parametrize("kind", list(ANSWERS))
@@ -88,11 +107,86 @@ def test_an_answer_outside_the_contract_settles_nothing(
     assert all(state is None or state == "pending" for state, _ in local(office).values()), (
         kind, local(office), done.stderr,
     )  # fmt: skip
-    if kind in ("not json", "no results"):
+    assert "Traceback" not in done.stderr
+    if kind in REFUSED:
         # Refused as outside the contract (exit 1), one line, the batch kept for the next sync.
         assert done.returncode == 1 and "galat:" in done.stderr
+        assert "pusat" in done.stderr and "basis data" not in done.stderr  # whose fault it is
     # The real central system then receives every record exactly once.
     data = tmp_path / "central"
     with central(data) as url:
         assert run_sync(office, url).returncode == 0
     assert_exactly_once(office, data)
+
+
+class Relay(http.server.BaseHTTPRequestHandler):
+    """The real reference server behind it, but for the status feed, which `feed` answers."""
+
+    upstream: str
+    feed: bytes
+    asked: list[str]
+
+    def do_POST(self) -> None:
+        import requests
+
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        names = ("Authorization", "Idempotency-Key", "Content-Encoding", "Content-Type")
+        answer = requests.post(self.upstream + self.path, data=body, timeout=30,
+                               headers={k: self.headers[k] for k in names if self.headers[k]})  # fmt: skip
+        self._send(answer.status_code, answer.content)
+
+    def do_GET(self) -> None:
+        self.asked.append(self.path)
+        self._send(200, self.feed)
+
+    def _send(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def relay(upstream: str, feed: dict[str, object], asked: list[str]) -> Any:
+    return serving(type("R", (Relay,), {"upstream": upstream, "feed": json.dumps(feed).encode(),
+                                        "asked": asked}))  # fmt: skip
+
+
+#: Status feed pages outside the contract: the first would be asked for again and again (the
+#: cursor does not move), the others would reach the store as values it cannot hold.
+FEEDS = {
+    "a cursor that does not move": {
+        "events": [{"seq": 1, "client_id": "00000000-0000-4000-8000-000000000000",
+                    "status": "verified"}], "next_cursor": 0},
+    "events that are not objects": {"events": ["verified"], "next_cursor": 5},
+    "a wave that is an object": {
+        "events": [{"seq": 1, "client_id": "00000000-0000-4000-8000-000000000000",
+                    "status": "wave_assigned", "wave": {"n": 3}}], "next_cursor": 1},
+    "an audit anchor past any trail": {
+        "events": [], "next_cursor": 0,
+        "audit_anchor": {"head": f"3273:D01:{10**30}:{'a' * 64}:{'b' * 64}",
+                         "received_at": "2026-12-01T10:00:00+07:00"}},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", list(FEEDS))
+def test_a_status_feed_outside_the_contract_ends_the_sync_in_one_line(
+    office: Path, tmp_path: Path, kind: str
+) -> None:
+    """The records are delivered (the real server behind the relay), then the feed's page is
+    refused whole: one line and exit 1, never a traceback, never a sync that does not end (a
+    server ignoring the cursor once made one ask 14,000 times in 20 s, holding the sync lock)."""
+    fill(office, tmp_path, 3)
+    asked: list[str] = []
+    with central(tmp_path / "central") as upstream, relay(upstream, FEEDS[kind], asked) as url:
+        done = run_sync(office, url, human=True, timeout=60)
+    assert len(asked) <= 2  # no page asked for again and again
+    if kind == "an audit anchor past any trail":  # read as no anchor, as an unreadable one is
+        assert done.returncode == 0, done.stderr
+    else:
+        assert done.returncode == 1 and done.stderr.startswith("galat:"), done.stderr
+        assert "pusat" in done.stderr and "basis data" not in done.stderr  # whose fault it is
+    assert all(state == "accepted" for state, _ in local(office).values())

@@ -45,6 +45,8 @@ def check(db: Database, office: Office, anchor: Any) -> str | None:
         seq, received = int(seq_text), datetime.fromisoformat(str(anchor["received_at"]))
     except (KeyError, TypeError, ValueError):
         return None
+    if not 0 <= seq < 1 << 63:  # no entry of a trail: SQLite's integers end there
+        return None
     if (office_code, desk) != (office.office_code, office.desk):
         return None
     if audit.holds(db, seq, digest):

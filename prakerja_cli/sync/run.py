@@ -234,9 +234,7 @@ def _answer(
             "error.api_protocol", hint="hint.api_later", status=response.status_code
         )
     try:
-        results = response.json()["results"]
-        if not isinstance(results, list):
-            raise TypeError
+        results = answered_objects(response.json()["results"], objects=("registered_by",))
     except (ValueError, KeyError, TypeError):
         outbox.note_attempt(ws.db, batch, "bad body")
         raise ProtocolError(
@@ -264,9 +262,7 @@ def _send_amendments(ws: Workspace, wire: _Wire, result: SyncResult) -> None:
         try:
             if response.status_code != 200:
                 raise ValueError
-            results = response.json()["results"]
-            if not isinstance(results, list):
-                raise TypeError
+            results = answered_objects(response.json()["results"])
         except (ValueError, KeyError, TypeError):
             amendments.note_attempt(ws.db, request, f"HTTP {response.status_code}")
             raise ProtocolError(
@@ -277,6 +273,41 @@ def _send_amendments(ws: Workspace, wire: _Wire, result: SyncResult) -> None:
         for name, count in answered.counts.items():
             result.amendments[name] += count
         result.amendment_conflicts += answered.conflicts
+
+
+#: JSON values the desk stores as they come (SQLite's integers end at 2**63).
+_PLAIN = (str, float, bool, type(None))
+_MAX_INTEGER = 1 << 63
+
+
+def _plain(value: Any) -> bool:
+    if isinstance(value, int):
+        return -_MAX_INTEGER <= value < _MAX_INTEGER
+    return isinstance(value, _PLAIN)
+
+
+def answered_objects(value: Any, objects: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """The central system's results or events as the contract gives them: a list of objects whose
+    values are plain (text, number, true/false, null), but for `objects`, which hold an object of
+    plain values or null (`registered_by`). `warnings` is read by its own careful reader
+    (outbox.hub_warning) and may hold anything. TypeError for any other answer: one outside the
+    contract is refused whole, not half written (and never a traceback)."""
+    if not isinstance(value, list):
+        raise TypeError
+    for item in value:
+        if not isinstance(item, dict):
+            raise TypeError
+        for key, inner in item.items():
+            if key == "warnings":
+                continue
+            if key in objects:
+                if inner is not None and not (
+                    isinstance(inner, dict) and all(map(_plain, inner.values()))
+                ):
+                    raise TypeError
+            elif not _plain(inner):
+                raise TypeError
+    return value
 
 
 def _pending(ws: Workspace) -> int:
@@ -298,12 +329,17 @@ def _pull_status(ws: Workspace, wire: _Wire, result: SyncResult) -> None:
         result.requests += 1
         try:
             data = response.json()
-            events = list(data["events"])
+            events = answered_objects(data["events"])
             next_cursor = int(data["next_cursor"])
+            # A page of events moves the cursor on; one that does not would be asked for again
+            # and again (a server that ignores the cursor), the sync never ending.
+            if events and not cursor < next_cursor < _MAX_INTEGER:
+                raise ValueError
         except (ValueError, KeyError, TypeError):
             raise ProtocolError(
                 "error.api_protocol", hint="hint.api_later", status=response.status_code
             ) from None
+        cursor = next_cursor
         if result.audit_anchor is None and "audit_anchor" in data:
             result.audit_anchor = anchor.check(ws.db, ws.office, data["audit_anchor"])
         if events:
