@@ -16,6 +16,8 @@ import pytest
 from centralserver import central
 from test_sync import assert_exactly_once, fill, local, run_sync
 
+from tests.conftest import invoke
+
 #: Bodies a broken or hostile server answers a batch with (status 200 each).
 ANSWERS = {
     "not json": b"<html>maintenance</html>",
@@ -133,7 +135,10 @@ class Relay(http.server.BaseHTTPRequestHandler):
         names = ("Authorization", "Idempotency-Key", "Content-Encoding", "Content-Type")
         answer = requests.post(self.upstream + self.path, data=body, timeout=30,
                                headers={k: self.headers[k] for k in names if self.headers[k]})  # fmt: skip
-        self._send(answer.status_code, answer.content)
+        content = answer.content
+        if self.path.endswith("/amendments") and b"drop amendment results" in self.feed:
+            content = json.dumps({**answer.json(), "results": []}).encode()  # applied, unsaid
+        self._send(answer.status_code, content)
 
     def do_GET(self) -> None:
         self.asked.append(self.path)
@@ -190,3 +195,31 @@ def test_a_status_feed_outside_the_contract_ends_the_sync_in_one_line(
         assert done.returncode == 1 and done.stderr.startswith("galat:"), done.stderr
         assert "pusat" in done.stderr and "basis data" not in done.stderr  # whose fault it is
     assert all(state == "accepted" for state, _ in local(office).values())
+
+
+def test_an_amendment_the_answer_leaves_out_goes_again_and_is_not_lost(
+    office: Path, tmp_path: Path
+) -> None:
+    """The central system applied the correction but its answer left it out: with the request
+    answered, the correction would wait forever for an outcome (and doctor would say "run sync"
+    to no end). It goes again with the next sync, under its amendment_id: answered as applied."""
+    from test_amendments import desk_row, held, register
+
+    from prakerja_cli.store.engine import dbapi as sqlite3
+
+    number = register(351)
+    data = tmp_path / "central"
+    with central(data) as upstream:
+        assert run_sync(office, upstream).returncode == 0
+        assert invoke(["applicants", "edit", number, "--set", "rt=006"]).exit_code == 0
+        feed = {"events": [], "next_cursor": 0, "drop amendment results": True}
+        with relay(upstream, feed, []) as url:
+            done = run_sync(office, url, human=True)
+        assert done.returncode == 1 and done.stderr.startswith("galat:"), done.stderr
+        cid = desk_row(office, number)["id"]
+        assert held(data, cid)[:1] == (2,)  # applied centrally, the desk not told
+        assert run_sync(office, upstream).returncode == 0
+    with sqlite3.connect(office / "prakerja.db") as conn:
+        outcomes = conn.execute("SELECT outcome, version FROM outbox_amendments").fetchall()
+    assert outcomes == [("applied", 2)] and desk_row(office, number)["central_version"] == 2
+    assert held(data, cid)[2]["rt"] == "006" and held(data, cid)[3] == 1  # applied once

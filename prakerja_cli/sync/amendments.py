@@ -41,6 +41,9 @@ class Answered:
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
     #: Registration numbers of the records whose amendment met a conflict.
     conflicts: list[str] = field(default_factory=list)
+    #: Amendments of the request the answer gave no outcome for (they go again, see
+    #: apply_answers).
+    unanswered: int = 0
 
 
 def open_requests(db: Database) -> list[Request]:
@@ -150,11 +153,13 @@ def apply_answers(db: Database, request: Request, results: list[dict[str, Any]])
                 [request.id],
             )
         }
+        settled: set[str] = set()
         for result in results:
             aid = result.get("amendment_id")
             outcome = result.get("outcome")
             if aid not in mine or outcome not in OUTCOMES:
                 continue  # the contract promises neither; ignore rather than guess
+            settled.add(str(aid))
             applicant_id, after_hash = mine[aid]
             version = result.get("version")
             if isinstance(version, bool) or not isinstance(version, int):
@@ -183,6 +188,17 @@ def apply_answers(db: Database, request: Request, results: list[dict[str, Any]])
                 answered.conflicts.append(str(number[0]) if number else applicant_id)
             if outcome != "applied":
                 _relay(db, str(aid), applicant_id, outcome, result, version, stamp)
+        # An amendment the answer gave no outcome for would wait for an answer that never comes
+        # (the request is answered: its key replays the same). It goes again in a new request,
+        # under its amendment_id, which the central system answers as it did the first time
+        # when it did apply it; a desk's own amends the version its record has by then.
+        unanswered = [(aid,) for aid in mine if aid not in settled]
+        db.conn.executemany(
+            "UPDATE outbox_amendments SET request_id = NULL, base_version = CASE WHEN id IN "
+            "(SELECT amendment_id FROM hub_amendments) THEN base_version END WHERE id = ?",
+            unanswered,
+        )
+        answered.unanswered = len(unanswered)
         db.execute("UPDATE amendment_requests SET done_at = ? WHERE id = ?", [stamp, request.id])
     return answered
 

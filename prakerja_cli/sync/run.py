@@ -273,6 +273,10 @@ def _send_amendments(ws: Workspace, wire: _Wire, result: SyncResult) -> None:
         for name, count in answered.counts.items():
             result.amendments[name] += count
         result.amendment_conflicts += answered.conflicts
+        if answered.unanswered:  # they go again with the next sync, not in a loop now
+            raise ProtocolError(
+                "error.api_protocol", hint="hint.api_later", status=response.status_code
+            )
 
 
 #: JSON values the desk stores as they come (SQLite's integers end at 2**63).
