@@ -777,3 +777,49 @@ def test_ctrl_c_while_the_result_is_shown_says_the_rows_are_stored(
     assert run.exit_code == 130  # ExitCode.CANCELLED
     assert "3 baris sudah disimpan" in run.stderr and "tidak ada yang disimpan" not in run.stderr
     assert len(stored(office)) == 3
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "xls"])
+def test_rows_are_numbered_as_excel_shows_them_below_blank_rows(
+    office: Path, tmp_path: Path, kind: str
+) -> None:
+    """A sheet whose first rows are blank (the header on row 3): every row number the clerk is
+    given (findings, duplicates' first row, the stored source row) is the one Excel shows, not
+    one counted from the first row that holds a value."""
+    people = [person(i) for i in range(1, 5)]
+    people[2]["L/P"] = "X"  # Excel row 6: 2 blank rows, the header on row 3, data from row 4
+    people[3]["NIK"] = people[0]["NIK"]  # row 7, the same NIK as row 4
+    grid = [HEADERS, *rows_of(people)]
+    path = tmp_path / f"kosong.{kind}"
+    if kind == "xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        assert sheet is not None
+        for r, row in enumerate(grid, start=3):
+            for c, value in enumerate(row, start=1):
+                sheet.cell(row=r, column=c, value=value)
+        book.save(path)
+    else:
+        import xlwt
+
+        xls = xlwt.Workbook()
+        data = xls.add_sheet("Data")
+        style = xlwt.easyxf(num_format_str="DD-MM-YYYY")
+        for r, row in enumerate(grid, start=2):  # xlwt counts rows from 0
+            for c, value in enumerate(row):
+                if isinstance(value, date):
+                    data.write(r, c, value, style)
+                elif value is not None:
+                    data.write(r, c, value)
+        xls.save(str(path))
+    run = invoke(["roster", "import", str(path), "--json"])
+    assert run.exit_code == 3, run.stdout
+    found = {(f["row"], f["code"]) for f in run.json()["findings"]}
+    assert (6, "GENDER_INVALID") in found and (7, "NIK_DUPLICATE_IN_FILE") in found
+    duplicate = next(f for f in run.json()["findings"] if f["code"] == "NIK_DUPLICATE_IN_FILE")
+    assert "4" in duplicate["message"]  # the first row with that NIK: Excel's row 4
+    with sqlite3.connect(office / "prakerja.db") as conn:
+        rows = sorted(r for (r,) in conn.execute("SELECT source_row FROM applicants"))
+    assert rows == [4, 5]

@@ -323,11 +323,13 @@ def _cells(workbook: Any, name: str, limits: tuple[int, int, int, int]) -> tuple
     rows, cells, characters of one cell (an expanded shared string or .ods `text:s` run)."""
     max_columns, max_rows, max_cells, max_text = limits
     sheet = workbook.get_sheet_by_name(name)
-    width, height = sheet.width, sheet.height
+    # The grid starts at A1 (skip_empty_area=False keeps blank leading rows and columns, so each
+    # row's number is the one Excel shows) and ends at the last cell used.
+    height, width = (sheet.end[0] + 1, sheet.end[1] + 1) if sheet.end else (0, 0)
     if width > max_columns or height > max_rows or width * height > max_cells:
         return ("too_big",)
     rows = sheet.to_python(skip_empty_area=False)
-    first = sheet.start[0] + 1 if sheet.start else 1
+    first = 1
     for number, row in enumerate(rows, start=first):
         for cell in row:  # one plain loop: half the time of any() over a generator
             if cell.__class__ is str and len(cell) > max_text:
