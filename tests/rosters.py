@@ -57,7 +57,9 @@ def write_xlsx(
     title: bool = True,
     extra_rows: list[list[Any]] | None = None,
     sheets_before: int = 0,
+    blank_rows: int = 0,
 ) -> Path:
+    """`blank_rows`: rows left empty above everything else."""
     from openpyxl import Workbook
 
     book = Workbook()
@@ -68,6 +70,8 @@ def write_xlsx(
         cover.title = f"Sampul{n}"
         cover.append(["Daftar ini dikirim oleh Desa Gegerkalong"])
     sheet = first if sheets_before == 0 else book.create_sheet("Data")
+    for _ in range(blank_rows):
+        sheet.append([])
     if title:
         sheet.append(["DAFTAR CALON PESERTA KARTU PRAKERJA"])
         sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=6)
@@ -128,13 +132,15 @@ def write_ods(path: Path, people: list[dict[str, Any]], headers: list[str] = HEA
     return path
 
 
-def write_xls(path: Path, people: list[dict[str, Any]], headers: list[str] = HEADERS) -> Path:
+def write_xls(
+    path: Path, people: list[dict[str, Any]], headers: list[str] = HEADERS, blank_rows: int = 0
+) -> Path:
     import xlwt
 
     book = xlwt.Workbook()
     sheet = book.add_sheet("Data")
     date_style = xlwt.easyxf(num_format_str="DD-MM-YYYY")
-    for r, row in enumerate([headers, *rows_of(people, headers)]):
+    for r, row in enumerate([headers, *rows_of(people, headers)], start=blank_rows):
         for c, value in enumerate(row):
             if isinstance(value, date):
                 sheet.write(r, c, value, date_style)

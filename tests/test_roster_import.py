@@ -789,31 +789,11 @@ def test_rows_are_numbered_as_excel_shows_them_below_blank_rows(
     people = [person(i) for i in range(1, 5)]
     people[2]["L/P"] = "X"  # Excel row 6: 2 blank rows, the header on row 3, data from row 4
     people[3]["NIK"] = people[0]["NIK"]  # row 7, the same NIK as row 4
-    grid = [HEADERS, *rows_of(people)]
     path = tmp_path / f"kosong.{kind}"
     if kind == "xlsx":
-        from openpyxl import Workbook
-
-        book = Workbook()
-        sheet = book.active
-        assert sheet is not None
-        for r, row in enumerate(grid, start=3):
-            for c, value in enumerate(row, start=1):
-                sheet.cell(row=r, column=c, value=value)
-        book.save(path)
+        write_xlsx(path, people, title=False, blank_rows=2)
     else:
-        import xlwt
-
-        xls = xlwt.Workbook()
-        data = xls.add_sheet("Data")
-        style = xlwt.easyxf(num_format_str="DD-MM-YYYY")
-        for r, row in enumerate(grid, start=2):  # xlwt counts rows from 0
-            for c, value in enumerate(row):
-                if isinstance(value, date):
-                    data.write(r, c, value, style)
-                elif value is not None:
-                    data.write(r, c, value)
-        xls.save(str(path))
+        write_xls(path, people, blank_rows=2)
     run = invoke(["roster", "import", str(path), "--json"])
     assert run.exit_code == 3, run.stdout
     found = {(f["row"], f["code"]) for f in run.json()["findings"]}
