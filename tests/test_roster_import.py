@@ -123,6 +123,23 @@ def test_csv_encodings_and_delimiters(
     assert {r["address"] for r in stored(office).values()} == {"JL. CAFÉ Nº 5"}
 
 
+@pytest.mark.parametrize("above", ["DAFTAR PESERTA PRAKERJA\r\n", "\r\n", "Desa A, Kec. B\r\n\r\n"])
+@pytest.mark.parametrize("delimiter", [";", ",", "\t"])
+def test_a_csv_delimiter_is_found_below_a_title_or_blank_lines(
+    office: Path, tmp_path: Path, above: str, delimiter: str
+) -> None:
+    """Written by another program than Excel, a csv may start with a title or a blank line (no
+    delimiter in it): the delimiter is the header's, not a guess from the first line (a ';' file
+    was read as one column and refused as having no header)."""
+    people = [person(i, Alamat="Jl. Dago, No. 5") for i in range(1, 4)]
+    path = write_csv(tmp_path / "daftar.csv", people, delimiter=delimiter)
+    path.write_bytes(above.encode() + path.read_bytes().removeprefix(b"\xef\xbb\xbf"))
+    code, doc = run_import(path)
+    assert code == 0, doc
+    assert doc["stored"] == 3
+    assert {r["address"] for r in stored(office).values()} == {"JL. DAGO, NO. 5"}
+
+
 @pytest.mark.parametrize("writer", [write_ods, write_xls], ids=["ods", "xls"])
 def test_ods_and_legacy_xls(office: Path, tmp_path: Path, writer: Any) -> None:
     people = [person(i) for i in range(1, 4)]

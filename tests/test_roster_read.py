@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rosters import person, write_ods, write_xls, write_xlsx
+from rosters import person, write_csv, write_ods, write_xls, write_xlsx
 
 from prakerja_cli.roster import read, sandbox
+from tests.conftest import invoke
 from tests.test_proof_malformed import rezip, sheet_xml
 from tests.test_roster_sandbox import BOMB, relocated_workbook
 
@@ -145,3 +146,18 @@ def test_a_child_that_dies_on_the_sheet_has_given_the_list(tmp_path: Path) -> No
     assert [name for name, _, _ in listing] == ["Sheet"]
     assert isinstance(cells, sandbox.ChildFailed)
     assert cells.memory
+
+
+def test_a_csv_bigger_than_any_roster_is_refused_before_it_is_read(
+    office: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Long cells make a csv of few cells as big as one likes; it would be held in memory whole
+    (no sandbox reads a csv). Past MAX_CSV_BYTES it is refused naming its size and the limit."""
+    path = write_csv(tmp_path / "besar.csv", [person(i) for i in range(1, 4)])
+    monkeypatch.setattr(read, "MAX_CSV_BYTES", path.stat().st_size - 1)
+    run = invoke(["roster", "import", str(path)])
+    assert run.exit_code == 2 and "Traceback" not in run.stderr
+    assert run.stderr.startswith("galat: Berkas besar.csv berukuran 0 MB"), run.stderr
+    assert f"({path.stat().st_size - 1 >> 20} MB;" in run.stderr
+    monkeypatch.setattr(read, "MAX_CSV_BYTES", path.stat().st_size)
+    assert invoke(["roster", "import", str(path)]).exit_code == 0

@@ -217,6 +217,7 @@ MESSAGES: dict[str, str] = {
     "roster.kind_html": "a web page (HTML)",
     "roster.kind_spreadsheetml": "an Excel 2003 XML spreadsheet",
     "error.roster_too_big": "The file {file} is too big for a roster (limits: {columns} columns, {rows} rows, {cells} cells).",
+    "error.roster_csv_too_big": "The file {file} is {size} MB, more than a roster may take as csv ({max} MB; the largest roster, 4,000,000 cells, is about 50 MB).",
     "error.roster_text_too_long": "The file {file} holds a cell far longer than Excel allows (32,767 characters): it is damaged or not an ordinary roster.",
     "error.roster_memory": "Reading the file {file} needs more memory than a roster may take: it asks for more cells or longer text than it holds, or it is damaged.",
     "hint.roster_split": "Split the roster into smaller files and import them one by one.",

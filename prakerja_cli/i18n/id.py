@@ -210,6 +210,7 @@ MESSAGES: dict[str, str] = {
     "roster.kind_html": "halaman web (HTML)",
     "roster.kind_spreadsheetml": "lembar kerja XML Excel 2003",
     "error.roster_too_big": "Berkas {file} terlalu besar untuk sebuah daftar (batas {columns} kolom, {rows} baris, {cells} sel).",
+    "error.roster_csv_too_big": "Berkas {file} berukuran {size} MB, lebih besar dari yang boleh untuk daftar csv ({max} MB; daftar terbesar, 4.000.000 sel, sekitar 50 MB).",
     "error.roster_text_too_long": "Berkas {file} memuat sel yang jauh lebih panjang dari batas Excel (32.767 karakter): berkas ini rusak atau bukan daftar biasa.",
     "error.roster_memory": "Membaca berkas {file} butuh memori lebih besar daripada yang boleh dipakai sebuah daftar: berkas ini meminta lebih banyak sel atau teks lebih panjang daripada isinya, atau berkas ini rusak.",
     "hint.roster_split": "Bagi daftarnya menjadi beberapa berkas yang lebih kecil, lalu impor satu per satu.",

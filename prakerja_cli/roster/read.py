@@ -8,6 +8,7 @@ import codecs
 import csv
 import hashlib
 import io
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,10 @@ SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 CSV_SUFFIXES = (".csv", ".txt")
 #: Bounds that keep a hostile file from exhausting memory or time (more in roster/bounds.py).
 MAX_CSV_LINE = 1 << 20  # 1 MiB: no honest roster line is longer
+#: The largest csv taken (bytes). The largest roster a desk takes (MAX_CELLS, ~266k rows of 15
+#: columns) is ~50 MB as csv; a bigger file is long cells, held in memory whole while checked
+#: (a spreadsheet's are bounded by its parts, bounds.MAX_PART_BYTES, and read in the sandbox).
+MAX_CSV_BYTES = 256 << 20
 _SNIFF_BYTES = 1 << 16
 _DECODE_CHUNK = 1 << 20
 
@@ -326,9 +331,15 @@ def detect_encoding(raw: BinaryIO) -> str | None:
     return "utf-8"
 
 
-def detect_delimiter(first_line: str) -> str:
-    """';' (Excel in an Indonesian locale), ',' or tab: whichever splits the header most."""
-    counts = {d: first_line.count(d) for d in (";", ",", "\t")}
+#: Lines read before the delimiter is chosen: a title, a blank line or two may come first.
+_SNIFF_LINES = 20
+
+
+def detect_delimiter(lines: list[str]) -> str:
+    """';' (Excel in an Indonesian locale), ',' or tab: whichever splits one of the first lines
+    most (the header; a title line above it, with none, does not decide, nor a comma in an
+    address below it)."""
+    counts = {d: max((line.count(d) for line in lines), default=0) for d in (";", ",", "\t")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] else ","
 
@@ -346,6 +357,10 @@ def _bounded_lines(stream: io.TextIOBase, path: Path) -> Iterator[str]:
 
 
 def _csv_rows(path: Path) -> Iterator[list[Any]]:
+    size = path.stat().st_size
+    if size > MAX_CSV_BYTES:
+        raise RosterError("error.roster_csv_too_big", hint="hint.roster_split", file=path.name,
+                          size=size >> 20, max=MAX_CSV_BYTES >> 20)  # fmt: skip
     with path.open("rb") as raw:
         sample = raw.read(_SNIFF_BYTES)
         if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -360,9 +375,8 @@ def _csv_rows(path: Path) -> Iterator[list[Any]]:
     try:
         with path.open(encoding=encoding, newline="", errors="strict") as stream:
             lines = _bounded_lines(stream, path)
-            first = next(lines, "")
-            delimiter = detect_delimiter(first)
-            reader = csv.reader(_chain(first, lines), delimiter=delimiter)
+            first = list(itertools.islice(lines, _SNIFF_LINES))
+            reader = csv.reader(itertools.chain(first, lines), delimiter=detect_delimiter(first))
             cells = 0
             for row in reader:
                 cells += len(row)
@@ -383,9 +397,3 @@ def _csv_rows(path: Path) -> Iterator[list[Any]]:
             file=path.name,
             reason=library_reason(str(exc)),
         ) from None
-
-
-def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
-    if first:
-        yield first
-    yield from rest
