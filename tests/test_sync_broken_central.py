@@ -16,6 +16,7 @@ import pytest
 from centralserver import central
 from test_sync import assert_exactly_once, fill, local, run_sync
 
+from prakerja_cli.store.engine import dbapi as sqlite3
 from tests.conftest import invoke
 
 #: Bodies a broken or hostile server answers a batch with (status 200 each).
@@ -127,11 +128,17 @@ class Relay(http.server.BaseHTTPRequestHandler):
     upstream: str
     feed: bytes
     asked: list[str]
+    poison: bytes = b""  # a batch holding it is refused as it is (400)
 
     def do_POST(self) -> None:
+        import gzip
+
         import requests
 
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.poison and self.path.endswith("/batches") and self.poison in gzip.decompress(body):
+            self._send(400, b'{"error": "BAD_REQUEST", "message": "refused"}')
+            return
         names = ("Authorization", "Idempotency-Key", "Content-Encoding", "Content-Type")
         answer = requests.post(self.upstream + self.path, data=body, timeout=30,
                                headers={k: self.headers[k] for k in names if self.headers[k]})  # fmt: skip
@@ -155,9 +162,9 @@ class Relay(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def relay(upstream: str, feed: dict[str, object], asked: list[str]) -> Any:
+def relay(upstream: str, feed: dict[str, object], asked: list[str], poison: str = "") -> Any:
     return serving(type("R", (Relay,), {"upstream": upstream, "feed": json.dumps(feed).encode(),
-                                        "asked": asked}))  # fmt: skip
+                                        "asked": asked, "poison": poison.encode()}))  # fmt: skip
 
 
 #: Status feed pages outside the contract: the first would be asked for again and again (the
@@ -223,3 +230,31 @@ def test_an_amendment_the_answer_leaves_out_goes_again_and_is_not_lost(
         outcomes = conn.execute("SELECT outcome, version FROM outbox_amendments").fetchall()
     assert outcomes == [("applied", 2)] and desk_row(office, number)["central_version"] == 2
     assert held(data, cid)[2]["rt"] == "006" and held(data, cid)[3] == 1  # applied once
+
+
+def test_a_record_refused_as_sent_is_held_back_and_the_rest_go_on(
+    office: Path, tmp_path: Path
+) -> None:
+    """A batch the central system refuses as it is (400: nothing processed) used to be sent
+    again, with its key, first at every sync: no other record, correction or status update ever
+    went. Now it is split down to the one record refused, which is held back (unsent, named),
+    and the others are delivered; the next sync sends it again in a new batch."""
+    fill(office, tmp_path, 6)
+    with sqlite3.connect(office / "prakerja.db") as conn:
+        poison = conn.execute("SELECT nik FROM applicants ORDER BY seq LIMIT 1 OFFSET 2").fetchone()
+        number = conn.execute("SELECT registration_number FROM applicants WHERE nik = ?",
+                              poison).fetchone()[0]  # fmt: skip
+    data = tmp_path / "central"
+    with central(data) as upstream:
+        feed = {"events": [], "next_cursor": 0}
+        for _ in range(2):  # the second sync sends it again, and only it
+            with relay(upstream, feed, [], poison=poison[0]) as url:
+                done = run_sync(office, url, human=True)
+            assert done.returncode == 1, done.stderr
+            assert done.stderr.startswith(f"{number}: ditolak sistem pusat sebagaimana dikirim "
+                                          "(HTTP 400)"), done.stderr  # fmt: skip
+            states = [state for state, _ in local(office).values()]
+            assert states.count("accepted") == 5 and states.count(None) == 1
+        code = run_sync(office, upstream).returncode
+    assert code == 0
+    assert_exactly_once(office, data)

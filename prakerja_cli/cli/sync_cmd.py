@@ -59,12 +59,15 @@ def sync(
             out.print(text, markup=False)
         for number in result.amendment_conflicts:
             out.print(t("msg.sync_amendment_conflict", number=number), markup=False)
+    for held in result.held_back:  # on stderr: the sync did not do all it should
+        err.print(t("msg.sync_held_back", number=held["registration_number"],
+                    status=held["status"]), markup=False)  # fmt: skip
     if result.audit_anchor == "lost":  # the chain lost what the central system kept of it
         err.print(t("msg.sync_anchor_lost"), markup=False)
         err.print(f"{t('label.hint')}: {t('fix.audit')}", markup=False)
     if result.refused:
         raise typer.Exit(int(ExitCode.REJECTED))
-    if result.audit_anchor == "lost":
+    if result.held_back or result.audit_anchor == "lost":
         raise typer.Exit(int(ExitCode.ERROR))
 
 

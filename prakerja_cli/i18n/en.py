@@ -407,6 +407,7 @@ MESSAGES: dict[str, str] = {
     "amendment.withdraw.rejected": "withdrawal refused centrally ({reason})",
     "msg.sync_amendments": "Corrections sent {sent}: applied {applied}, conflict {conflict}, refused {rejected}.",
     "msg.sync_amendment_conflict": "CONFLICT: the correction of {number} was not applied because the central record was changed; see `prakerja applicants show {number}`.",
+    "msg.sync_held_back": "{number}: refused by the central system as sent (HTTP {status}); it stays unsent and goes again with the next sync. If it is refused again, check it with `prakerja applicants show {number}` and tell the supervisor.",
     "label.central": "Central status",
     "label.wave": "wave",
     "msg.audit_ok": "Audit trail intact: {count} entries.",

@@ -406,6 +406,7 @@ MESSAGES: dict[str, str] = {
     "amendment.withdraw.rejected": "pembatalan ditolak pusat ({reason})",
     "msg.sync_amendments": "Koreksi terkirim {sent}: diterima {applied}, konflik {conflict}, ditolak {rejected}.",
     "msg.sync_amendment_conflict": "KONFLIK: koreksi {number} tidak diterapkan karena data di pusat sudah diubah; lihat `prakerja applicants show {number}`.",
+    "msg.sync_held_back": "{number}: ditolak sistem pusat sebagaimana dikirim (HTTP {status}); tetap belum terkirim dan dikirim lagi pada sinkronisasi berikutnya. Bila ditolak lagi, periksa dengan `prakerja applicants show {number}` dan beri tahu supervisor.",
     "label.central": "Status pusat",
     "label.wave": "gelombang",
     "msg.audit_ok": "Jejak audit utuh: {count} catatan.",

@@ -346,7 +346,8 @@ def _insert_batch(db: Database, envelope: dict[str, Any], items: list[dict[str, 
 
 
 def split_batch(db: Database, batch: Batch) -> list[Batch]:
-    """Replace a batch the server refused as too large (413: nothing in it was processed) by two."""
+    """Replace a batch the server refused as it is (413 too large, 400 or 422: nothing in it was
+    processed) by two."""
     data = json.loads(batch.body)
     records = data["records"]
     half = max(1, len(records) // 2)
@@ -359,6 +360,18 @@ def split_batch(db: Database, batch: Batch) -> list[Batch]:
             if chunk
         ]
     return parts
+
+
+def drop_batch(db: Database, batch: Batch) -> str:
+    """Delete a one-record batch the server refused as it is (a 4xx: nothing in it was
+    processed, docs/central-api.md): resent, it would be refused again, ahead of every other
+    record, at every sync. Its record is unsent again and goes in a later sync, in a new batch
+    under a new key (the same client_id and content: harmless by contract). Returns its
+    registration number."""
+    record = json.loads(batch.body)["records"][0]["record"]
+    with write(db):
+        db.execute("DELETE FROM outbox_batches WHERE id = ?", [batch.id])  # its items cascade
+    return str(record.get("registration_number"))
 
 
 def note_attempt(db: Database, batch: Batch, error: str | None) -> None:

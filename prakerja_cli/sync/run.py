@@ -63,6 +63,9 @@ class SyncResult:
     warned: list[dict[str, str]] = field(default_factory=list)
     #: What the central system's audit anchor said (sync/anchor.py); not part of the audit entry.
     audit_anchor: str | None = None
+    #: Records the central system refused as a request of their own (HTTP status, see
+    #: REFUSED_AS_IT_IS): registration number and status. They stay unsent.
+    held_back: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def refused(self) -> int:
@@ -76,7 +79,8 @@ class SyncResult:
         return {"sent": self.sent, **self.outcomes, "pending": self.pending,
                 **self.events, "requests": self.requests, "bytes_sent": self.bytes_sent,
                 "dry_run": self.dry_run, "amendments": dict(self.amendments),
-                "amendment_conflicts": list(self.amendment_conflicts)}  # fmt: skip
+                "amendment_conflicts": list(self.amendment_conflicts),
+                "held_back": list(self.held_back)}  # fmt: skip
 
 
 def sync_lock(ws: Workspace) -> Any:
@@ -206,19 +210,30 @@ def _send_all(
             write_answer(answered)
             upcoming = next_batch()
         results = _answer(ws, batch, flight, result)
-        answered = None if results is None else (batch, results)
-        if results is None:  # too large: its halves go next, then the rest in order
+        answered = (batch, results) if isinstance(results, list) else None
+        if results is None:  # refused as it is: its halves go next, then the rest in order
             queue[:0] = [*outbox.split_batch(ws.db, batch), *([upcoming] if upcoming else [])]
             upcoming = next_batch()
+        elif isinstance(results, int):  # one record refused as it is: the rest go on
+            number = outbox.drop_batch(ws.db, batch)
+            result.held_back.append({"registration_number": number, "status": results})
         flight = wire.post(upcoming) if upcoming is not None else None
         batch = upcoming
     write_answer(answered)
 
 
+#: What the central system answers a batch it refuses as it is, whatever the time (docs/central-
+#: api.md: nothing in it was processed): too large, a body it cannot take, a key it saw with
+#: another body. Sent again unchanged, it would be refused again at every sync, ahead of every
+#: other record: it is split, and a record refused alone is held back (SyncResult.held_back).
+REFUSED_AS_IT_IS = (400, 413, 422)
+
+
 def _answer(
     ws: Workspace, batch: outbox.Batch, flight: Future[tuple[Any, int]], result: SyncResult
-) -> list[dict[str, Any]] | None:
-    """The results the server answered for `batch`; None when it was too large to be taken."""
+) -> list[dict[str, Any]] | int | None:
+    """The results the server answered for `batch`; for a batch refused as it is
+    (REFUSED_AS_IT_IS), None (to be split) or, for one record, the HTTP status."""
     result.requests += 1
     try:
         response, sent = flight.result()
@@ -226,8 +241,8 @@ def _answer(
         outbox.note_attempt(ws.db, batch, exc.key)
         raise
     result.bytes_sent += sent
-    if response.status_code == 413 and batch.records > 1:
-        return None
+    if response.status_code in REFUSED_AS_IT_IS:
+        return None if batch.records > 1 else int(response.status_code)
     if response.status_code != 200:
         outbox.note_attempt(ws.db, batch, f"HTTP {response.status_code}")
         raise ProtocolError(
