@@ -121,7 +121,7 @@ class RejectedError(PrakerjaError):
 
 
 class CancelledError(PrakerjaError):
-    """The user stopped an interactive form; nothing was stored."""
+    """The user stopped a command (Ctrl+C, or "no" to a question); its message says what was kept."""
 
     exit_code = ExitCode.CANCELLED
 

@@ -258,3 +258,50 @@ def test_a_record_refused_as_sent_is_held_back_and_the_rest_go_on(
         code = run_sync(office, upstream).returncode
     assert code == 0
     assert_exactly_once(office, data)
+
+
+class Silent(http.server.BaseHTTPRequestHandler):
+    """Takes the request and never answers (until the test ends)."""
+
+    received: threading.Event
+    done: threading.Event
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.received.set()
+        self.done.wait(120)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_ctrl_c_ends_a_sync_waiting_for_an_answer_at_once(office: Path, tmp_path: Path) -> None:
+    """At a terminal, Ctrl+C while a call waits for the central system: the sync used to wait for
+    the call's thread first, through every retry (minutes), then say that nothing was stored.
+    Now it ends at once and says what is kept; the batch goes again, under its key, next time."""
+    import time
+
+    from centralserver import TOKEN
+    from terminal import Terminal
+
+    fill(office, tmp_path, 3)
+    received, done = threading.Event(), threading.Event()
+    handler = type("S", (Silent,), {"received": received, "done": done})
+    with serving(handler) as url:
+        env = {"PRAKERJA_API_URL": url, "PRAKERJA_API_TOKEN": TOKEN}
+        terminal = Terminal(["sync"], office, env=env)
+        try:
+            assert received.wait(30), terminal.screen
+            started = time.monotonic()
+            terminal.interrupt()
+            code, screen = terminal.close(timeout=15)
+            seconds = time.monotonic() - started
+        finally:
+            done.set()
+    assert code == 130 and seconds < 5, (code, seconds, screen)
+    assert "Dibatalkan. Jawaban sistem pusat yang sudah diterima tetap tersimpan" in screen
+    assert "Traceback" not in screen
+    data = tmp_path / "central"
+    with central(data) as real:
+        assert run_sync(office, real).returncode == 0
+    assert_exactly_once(office, data)

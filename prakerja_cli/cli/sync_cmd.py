@@ -27,7 +27,7 @@ def sync(
     """Send every valid, unsent registration in batches, then pull status updates."""
     if ctx.invoked_subcommand is not None:
         return
-    from prakerja_cli.errors import ExitCode
+    from prakerja_cli.errors import CancelledError, ExitCode
     from prakerja_cli.i18n import t
     from prakerja_cli.office import open_workspace
     from prakerja_cli.sync.http import ApiSettings
@@ -42,9 +42,12 @@ def sync(
     def retrying(failed: int, allowed: int) -> None:
         err.print(t("msg.sync_retrying", attempt=failed, retries=allowed), markup=False)
 
-    with progress_bar(t("progress.sync")) as progress:
-        result = run_sync(ws, settings, batch_size=batch_size, dry_run=dry_run,
-                          progress=progress, on_retry=retrying)  # fmt: skip
+    try:
+        with progress_bar(t("progress.sync")) as progress:
+            result = run_sync(ws, settings, batch_size=batch_size, dry_run=dry_run,
+                              progress=progress, on_retry=retrying)  # fmt: skip
+    except KeyboardInterrupt:  # not "nothing was stored": what was answered is kept
+        raise CancelledError("msg.sync_cancelled") from None
     if json_output:
         emit_json({**result.to_json(), "audit_anchor": result.audit_anchor,
                    "possible_duplicates": result.warned})  # fmt: skip

@@ -251,6 +251,7 @@ MESSAGES: dict[str, str] = {
     "msg.cancelled": "Cancelled; nothing was stored.",
     "msg.cancelled_unchanged": "Cancelled; nothing was changed.",
     "msg.cancelled_shown": "Cancelled while showing the result; {stored} rows were already stored (see `prakerja applicants list`).",
+    "msg.sync_cancelled": "Cancelled. What the central system answered is kept; the rest goes, safely, with the next sync.",
     "msg.not_stored": "Not stored: fix the following.",
     "msg.init_working": "Preparing the database and the Kemendagri region list...",
     "msg.init_done": "Office {office} ({regency}) is ready. Desk {desk}, rules {rules}.",

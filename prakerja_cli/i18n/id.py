@@ -245,6 +245,7 @@ MESSAGES: dict[str, str] = {
     "msg.cancelled": "Dibatalkan; tidak ada yang disimpan.",
     "msg.cancelled_unchanged": "Dibatalkan; tidak ada yang diubah.",
     "msg.cancelled_shown": "Dibatalkan saat menampilkan hasil; {stored} baris sudah disimpan (lihat `prakerja applicants list`).",
+    "msg.sync_cancelled": "Dibatalkan. Jawaban sistem pusat yang sudah diterima tetap tersimpan; sisanya dikirim dengan aman pada sinkronisasi berikutnya.",
     "msg.not_stored": "Tidak disimpan: perbaiki isian berikut.",
     "msg.init_working": "Menyiapkan basis data dan daftar wilayah Kemendagri...",
     "msg.init_done": "Kantor {office} ({regency}) siap. Meja {desk}, aturan {rules}.",

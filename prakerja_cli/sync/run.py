@@ -6,10 +6,11 @@ One run at a time per store (a file lock the OS frees if the process dies).
 from __future__ import annotations
 
 import gzip
+import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from prakerja_cli.errors import PrakerjaError
 from prakerja_cli.office import Workspace
@@ -115,13 +116,14 @@ def run_sync(
     try:
         session = make_session(settings, on_retry)
         base = settings.url.rstrip("/")
-        # One thread does the HTTP (and the gzip, which frees the GIL) while this one writes the
-        # answers into SQLite: the server works on the next batch while the last one's results
-        # and the batch after are written here. One call at a time; every write stays here.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-http") as http:
-            _send_all(ws, _Wire(http, session, base), size, result, progress)
-            _send_amendments(ws, _Wire(http, session, base), result)
-            _pull_status(ws, _Wire(http, session, base), result)
+        # Another thread does the HTTP (and the gzip, which frees the GIL) while this one writes
+        # the answers into SQLite: the server works on the next batch while the last one's
+        # results and the batch after are written here. One call at a time; every write stays
+        # here.
+        wire = _Wire(_Calls(), session, base)
+        _send_all(ws, wire, size, result, progress)
+        _send_amendments(ws, wire, result)
+        _pull_status(ws, wire, result)
         outbox.mark_synced(ws.db, ws.office, result.to_json())
     finally:
         lock.release()
@@ -129,11 +131,44 @@ def run_sync(
     return result
 
 
+_T = TypeVar("_T")
+
+
+class _Calls:
+    """The sync's HTTP calls, each on a daemon thread of its own, one at a time (each is waited
+    for, with `wait`, before the next is made). Ctrl+C ends the sync at once: the call in flight
+    is abandoned (what it sends is in the outbox and goes again, under its key, next time),
+    where a pool's thread would be waited for first, through every retry (minutes)."""
+
+    def submit(self, call: Callable[..., _T], *args: Any, **kwargs: Any) -> Future[_T]:
+        future: Future[_T] = Future()
+
+        def run() -> None:
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(call(*args, **kwargs))
+                except BaseException as exc:  # handed to the waiting thread, raised there
+                    future.set_exception(exc)
+
+        threading.Thread(target=run, name="sync-http", daemon=True).start()
+        return future
+
+
+def wait(future: Future[_T]) -> _T:
+    """A call's result, waited for in short steps: on Windows a wait without a timeout is not
+    interrupted by Ctrl+C."""
+    while True:
+        try:
+            return future.result(timeout=0.2)
+        except TimeoutError:
+            continue
+
+
 @dataclass(frozen=True, slots=True)
 class _Wire:
-    """The HTTP side of a sync, run on its own thread one call at a time."""
+    """The HTTP side of a sync, run on another thread one call at a time."""
 
-    http: ThreadPoolExecutor
+    http: _Calls
     session: Any
     base: str
 
@@ -236,7 +271,7 @@ def _answer(
     (REFUSED_AS_IT_IS), None (to be split) or, for one record, the HTTP status."""
     result.requests += 1
     try:
-        response, sent = flight.result()
+        response, sent = wait(flight)
     except PrakerjaError as exc:
         outbox.note_attempt(ws.db, batch, exc.key)
         raise
@@ -269,7 +304,7 @@ def _send_amendments(ws: Workspace, wire: _Wire, result: SyncResult) -> None:
             return
         result.requests += 1
         try:
-            response, sent = wire.amend(request).result()
+            response, sent = wait(wire.amend(request))
         except PrakerjaError as exc:
             amendments.note_attempt(ws.db, request, exc.key)
             raise
@@ -344,7 +379,7 @@ def _pull_status(ws: Workspace, wire: _Wire, result: SyncResult) -> None:
     flight = wire.status(cursor, headers)
     waiting: list[dict[str, Any]] = []
     while True:
-        response = flight.result()
+        response = wait(flight)
         result.requests += 1
         try:
             data = response.json()
