@@ -161,3 +161,27 @@ def test_a_csv_bigger_than_any_roster_is_refused_before_it_is_read(
     assert f"({path.stat().st_size - 1 >> 20} MB;" in run.stderr
     monkeypatch.setattr(read, "MAX_CSV_BYTES", path.stat().st_size)
     assert invoke(["roster", "import", str(path)]).exit_code == 0
+
+
+_EDGE = 3 + (1 << 20)  # the BOM check's read, then one chunk: a byte ending there is cut off
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"No\xe9 Rahayu;1\r\n", "cp1252"),  # the accent ends the first read
+        (b"ab\xe9c\r\n", "cp1252"),
+        (b"x" * (_EDGE - 1) + b"\xe9" + b"y\r\n", "cp1252"),  # ... or a chunk
+        ("Noé Rahayu".encode(), "utf-8"),
+        (b"x" * (_EDGE - 1) + "é".encode() + b"\r\n", "utf-8"),  # cut between two reads
+        ("é".encode() + b" \xe9", None),  # UTF-8, then a cp1252 byte: no reading is right
+    ],
+)
+def test_the_encoding_is_judged_on_characters_not_on_reads(
+    data: bytes, expected: str | None
+) -> None:
+    """A cp1252 accent whose byte ended a read was taken for half a UTF-8 character already
+    counted as text: a valid cp1252 roster was refused as unreadable."""
+    import io
+
+    assert read.detect_encoding(io.BytesIO(data)) == expected

@@ -316,16 +316,20 @@ def detect_encoding(raw: BinaryIO) -> str | None:
         raw.seek(0)
         return "utf-8-sig"
     decoder = codecs.getincrementaldecoder("utf-8")()
-    plain = True  # only ASCII so far: UTF-8 and cp1252 read it alike
-    chunk = start
+    plain = True  # only ASCII decoded so far: UTF-8 and cp1252 read it alike
+    chunk, pending = start, b""
     try:
         while chunk:
-            decoder.decode(chunk)
-            plain = plain and chunk.isascii()
+            # The bytes the decoder still holds (a character cut by the read) come first: the
+            # error's position counts them, and they are no text yet.
+            pending = decoder.getstate()[0]
+            text = decoder.decode(chunk)  # every chunk: an invalid byte anywhere decides
+            plain = plain and text.isascii()
             chunk = raw.read(_DECODE_CHUNK)
+        pending = decoder.getstate()[0]
         decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:
-        return "cp1252" if plain and chunk[: exc.start].isascii() else None
+        return "cp1252" if plain and (pending + chunk)[: exc.start].isascii() else None
     finally:
         raw.seek(0)
     return "utf-8"
