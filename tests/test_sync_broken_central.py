@@ -128,7 +128,7 @@ class Relay(http.server.BaseHTTPRequestHandler):
     upstream: str
     feed: bytes
     asked: list[str]
-    poison: bytes = b""  # a batch holding it is refused as it is (400)
+    poison: bytes = b""  # a batch or amendment request holding it is refused as it is (400)
 
     def do_POST(self) -> None:
         import gzip
@@ -136,7 +136,7 @@ class Relay(http.server.BaseHTTPRequestHandler):
         import requests
 
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if self.poison and self.path.endswith("/batches") and self.poison in gzip.decompress(body):
+        if self.poison and self.poison in gzip.decompress(body):
             self._send(400, b'{"error": "BAD_REQUEST", "message": "refused"}')
             return
         names = ("Authorization", "Idempotency-Key", "Content-Encoding", "Content-Type")
@@ -305,3 +305,32 @@ def test_ctrl_c_ends_a_sync_waiting_for_an_answer_at_once(office: Path, tmp_path
     with central(data) as real:
         assert run_sync(office, real).returncode == 0
     assert_exactly_once(office, data)
+
+
+def test_a_correction_refused_as_sent_is_held_back_and_the_others_go(
+    office: Path, tmp_path: Path
+) -> None:
+    """The same for amendment requests: one refused as it is (400) is split down to the record
+    whose correction it refuses, held back; the other corrections are applied, the status feed
+    is still read, and the next sync sends the held one again."""
+    from test_amendments import desk_row, held, register
+
+    numbers = [register(i) for i in (361, 362, 363, 364)]
+    data = tmp_path / "central"
+    with central(data) as upstream:
+        assert run_sync(office, upstream).returncode == 0
+        for number, rt in zip(numbers, ("011", "012", "013", "014"), strict=True):
+            assert invoke(["applicants", "edit", number, "--set", f"rt={rt}"]).exit_code == 0
+        feed = {"events": [], "next_cursor": 0}
+        asked: list[str] = []
+        with relay(upstream, feed, asked, poison='"rt":"013"') as url:
+            done = run_sync(office, url, human=True)
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.startswith(f"{numbers[2]}: ditolak sistem pusat sebagaimana dikirim "
+                                      "(HTTP 400)"), done.stderr  # fmt: skip
+        assert asked  # the status feed was read all the same
+        rts = [held(data, desk_row(office, n)["id"])[2]["rt"] for n in numbers]
+        assert rts == ["011", "012", None, "014"]
+        assert run_sync(office, upstream).returncode == 0
+        assert held(data, desk_row(office, numbers[2])["id"])[:1] == (2,)
+        assert held(data, desk_row(office, numbers[2])["id"])[2]["rt"] == "013"

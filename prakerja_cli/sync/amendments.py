@@ -10,7 +10,7 @@ amendment_id on every retry: the central system answers a resent one as it did t
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -69,7 +69,9 @@ _IN_OPEN_BATCH = (
 )
 
 
-def write_request(db: Database, office_code: str) -> Request | None:
+def write_request(
+    db: Database, office_code: str, limit: int = MAX_REQUEST, held: Collection[str] = ()
+) -> Request | None:
     """Write the unsent amendments of registered records (none of whose amendments is in flight)
     into one new request, oldest first; None when none can go now.
 
@@ -77,7 +79,8 @@ def write_request(db: Database, office_code: str) -> Request | None:
     (the first: the version the record has, or the one an office hub's desk gave). A desk's own
     amendment of a record that turned out not registered (refused, so sent again whole) is
     dropped: its content goes with the record. One an office hub took from a desk goes even then:
-    the central system's answer (NOT_REGISTERED) is relayed to the desk.
+    the central system's answer (NOT_REGISTERED) is relayed to the desk. At most `limit`; none
+    of the records `held` (ids: refused as they are in this sync, see drop_request).
     """
     with write(db):
         not_registered = ", ".join(f"'{s}'" for s in NOT_REGISTERED)
@@ -95,8 +98,9 @@ def write_request(db: Database, office_code: str) -> Request | None:
             "JOIN applicants a ON a.id = o.applicant_id "
             f"WHERE o.request_id IS NULL AND ({_REGISTERED} OR (o.base_version IS NOT NULL "
             f"AND a.central_status IN ({not_registered}))) AND NOT {_IN_FLIGHT} "
+            "AND o.applicant_id NOT IN (SELECT value FROM json_each(?)) "
             "ORDER BY o.created_at, o.rowid LIMIT ?",
-            [MAX_REQUEST],
+            [json.dumps(sorted(held)), max(1, min(limit, MAX_REQUEST))],
         ).fetchall()
         if not rows:
             return None
@@ -189,18 +193,39 @@ def apply_answers(db: Database, request: Request, results: list[dict[str, Any]])
             if outcome != "applied":
                 _relay(db, str(aid), applicant_id, outcome, result, version, stamp)
         # An amendment the answer gave no outcome for would wait for an answer that never comes
-        # (the request is answered: its key replays the same). It goes again in a new request,
-        # under its amendment_id, which the central system answers as it did the first time
-        # when it did apply it; a desk's own amends the version its record has by then.
-        unanswered = [(aid,) for aid in mine if aid not in settled]
-        db.conn.executemany(
-            "UPDATE outbox_amendments SET request_id = NULL, base_version = CASE WHEN id IN "
-            "(SELECT amendment_id FROM hub_amendments) THEN base_version END WHERE id = ?",
-            unanswered,
-        )
+        # (the request is answered: its key replays the same). It goes again in a new request.
+        unanswered = [aid for aid in mine if aid not in settled]
+        _unsend(db, unanswered)
         answered.unanswered = len(unanswered)
         db.execute("UPDATE amendment_requests SET done_at = ? WHERE id = ?", [stamp, request.id])
     return answered
+
+
+def _unsend(db: Database, ids: list[str]) -> None:
+    """Amendments out of their request, to go in a new one under their amendment_id (the central
+    system answers one it did apply as it did the first time); a desk's own then amends the
+    version its record has by then, one an office hub took from a desk the desk's."""
+    db.conn.executemany(
+        "UPDATE outbox_amendments SET request_id = NULL, base_version = CASE WHEN id IN "
+        "(SELECT amendment_id FROM hub_amendments) THEN base_version END WHERE id = ?",
+        [(aid,) for aid in ids],
+    )
+
+
+def drop_request(db: Database, request: Request) -> list[tuple[str, str]]:
+    """A request the central system refused as it is (a 4xx: nothing in it was processed),
+    deleted, its amendments unsent again: resent unchanged it would be refused at every sync,
+    ahead of every later correction. Returns (record id, registration number) of each."""
+    with write(db):
+        rows = db.execute(
+            "SELECT o.id, o.applicant_id, a.registration_number FROM outbox_amendments o "
+            "JOIN applicants a ON a.id = o.applicant_id WHERE o.request_id = ? "
+            "ORDER BY o.created_at, o.rowid",
+            [request.id],
+        ).fetchall()
+        _unsend(db, [str(row[0]) for row in rows])
+        db.execute("DELETE FROM amendment_requests WHERE id = ?", [request.id])
+    return [(str(row[1]), str(row[2])) for row in rows]
 
 
 def _relay(

@@ -298,8 +298,12 @@ def _send_amendments(ws: Workspace, wire: _Wire, result: SyncResult) -> None:
     record's next amendment waits for the answer to the one before it). After the batches: a
     record registered in this sync is amended in it too."""
     queue = amendments.open_requests(ws.db)
+    # A request refused as it is (REFUSED_AS_IT_IS) is split: the first half of it goes next,
+    # down to one record's amendments, which are held back for this sync.
+    limit, held = amendments.MAX_REQUEST, set[str]()
     while True:
-        request = queue.pop(0) if queue else amendments.write_request(ws.db, ws.office.office_code)
+        code = ws.office.office_code
+        request = queue.pop(0) if queue else amendments.write_request(ws.db, code, limit, held)
         if request is None:
             return
         result.requests += 1
@@ -309,6 +313,17 @@ def _send_amendments(ws: Workspace, wire: _Wire, result: SyncResult) -> None:
             amendments.note_attempt(ws.db, request, exc.key)
             raise
         result.bytes_sent += sent
+        if response.status_code in REFUSED_AS_IT_IS:
+            dropped = amendments.drop_request(ws.db, request)
+            if len({record for record, _ in dropped}) > 1:
+                limit = max(1, len(dropped) // 2)
+            else:
+                held.update(record for record, _ in dropped)
+                result.held_back += [{"registration_number": number,
+                                      "status": response.status_code, "amendment": True}
+                                     for number in sorted({n for _, n in dropped})]  # fmt: skip
+            continue
+        limit = amendments.MAX_REQUEST
         try:
             if response.status_code != 200:
                 raise ValueError
