@@ -323,3 +323,21 @@ def test_events_of_the_offices_other_desks_are_not_counted(office: Path, tmp_pat
         assert code == 0 and (first["accepted"], first["verified"]) == (3, 3)
         code, doc = sync(second, url)
     assert code == 0 and (doc["accepted"], doc["verified"]) == (2, 2), doc
+
+
+def test_a_sync_with_no_standard_output_at_all_ends_cleanly(office: Path, tmp_path: Path) -> None:
+    """Started by pythonw or a shortcut with no console, a process has no sys.stdout: `sync
+    --json` delivered everything, then failed on writing its document (a traceback, exit 1)."""
+    fill(office, tmp_path, 3)
+    data = tmp_path / "central"
+    code = (
+        "import sys; sys.stdout = None; sys.argv = ['prakerja', 'sync', '--json']; "
+        "from prakerja_cli.cli import main; main()"
+    )
+    with central(data) as url:
+        env = {**os.environ, "PRAKERJA_HOME": str(office), "PRAKERJA_API_URL": url,
+               "PRAKERJA_API_TOKEN": TOKEN}  # fmt: skip
+        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                              text=True, check=False, timeout=120)  # fmt: skip
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert_exactly_once(office, data)

@@ -108,6 +108,9 @@ def emit_json(document: Any) -> None:
     """Write exactly one JSON document to stdout, as UTF-8 whatever the console's code page.
     Written as it is encoded, 64 KiB at a time: an import's document can list ~100k findings,
     and the whole text (with the encoder's list of pieces behind it) would be its peak memory."""
+    if sys.stdout is None:  # pythonw, a shortcut with no console: nowhere to write (the work,
+        _Invocation.json_emitted = True  # a sync's say, is done and stored all the same)
+        return
     encoder = json.JSONEncoder(ensure_ascii=False, indent=2, default=str)
     sys.stdout.flush()
     buffer = getattr(sys.stdout, "buffer", None)
