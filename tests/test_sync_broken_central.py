@@ -111,6 +111,8 @@ def test_an_answer_outside_the_contract_settles_nothing(
         kind, local(office), done.stderr,
     )  # fmt: skip
     assert "Traceback" not in done.stderr
+    if kind not in REFUSED:  # taken, but settling no record: none is counted as sent
+        assert json.loads(done.stdout)["sent"] == 0, done.stdout
     if kind in REFUSED:
         # Refused as outside the contract (exit 1), one line, the batch kept for the next sync.
         assert done.returncode == 1 and "galat:" in done.stderr

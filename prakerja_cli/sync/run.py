@@ -228,9 +228,11 @@ def _send_all(
     def write_answer(answered: tuple[outbox.Batch, list[dict[str, Any]]] | None) -> None:
         if answered is not None:
             done, results = answered
-            for name, count in outbox.apply_results(ws.db, done, results, result.warned).items():
+            counts = outbox.apply_results(ws.db, done, results, result.warned)
+            for name, count in counts.items():
                 result.outcomes[name] += count
-            result.sent += done.records
+            # Sent: the records the answer settled (a record it is silent on goes again).
+            result.sent += sum(counts[name] for name in (*outbox.OUTCOMES, "requeued"))
             if progress is not None:
                 progress(result.sent, total)
 
